@@ -1,0 +1,22 @@
+// The public surface of @rds-csi/core: what two or more services need.
+export * from "./errors.js";
+export * from "./exec.js";
+export * from "./exec-errors.js";
+export * from "./lifecycle.js";
+export * from "./config/settings.js";
+export * from "./config/load-config.js";
+export * from "./config/help.js";
+export * from "./config/describe-config.js";
+export * from "./csi/call-context.js";
+export * from "./csi/endpoint.js";
+export * from "./csi/error-status.js";
+export * from "./csi/grpc-server.js";
+export * from "./csi/identity-service.js";
+export * from "./csi/unary-handler.js";
+export * as csi from "./csi/generated/csi/v1/csi.js";
+export * from "./observability/logger.js";
+export * from "./observability/metrics.js";
+export * from "./observability/health-server.js";
+export * from "./resilience/operation-lock.js";
+export * from "./runtime/common-settings.js";
+export * from "./runtime/run-service.js";

@@ -1,0 +1,4 @@
+// Test-only helpers; production code never imports this package.
+export * from "./csi-client.js";
+export * from "./entry-point-contract.js";
+export * from "./service-process.js";
