@@ -2,3 +2,4 @@
 export * from "./csi-client.js";
 export * from "./entry-point-contract.js";
 export * from "./service-process.js";
+export * from "./latency-stats.js";

@@ -11,11 +11,13 @@ export function loggingInterceptor(quietMethods: ReadonlySet<string>): Intercept
   return async (call, next) => {
     const { logger } = call.context;
     const level = quietMethods.has(call.method) ? "debug" : "info";
+    // Redacting copies the whole message; skip it for the polled methods when nobody reads debug.
+    const verbose = logger.isLevelEnabled(level);
     const started = performance.now();
-    logger.log(level, "request", { request: redactForLog(call.request) });
+    if (verbose) logger.log(level, "request", { request: redactForLog(call.request) });
     try {
       const response = await next();
-      logger.log(level, "response", {
+      if (verbose) logger.log(level, "response", {
         code: GrpcCode[GrpcCode.OK],
         duration_ms: Math.round(performance.now() - started),
         response: redactForLog(response),
