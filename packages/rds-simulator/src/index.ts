@@ -1,1 +1,41 @@
-export {};
+export { startSimulator, RdsSimulator, type DiskView, type RestartOptions } from "./simulator.js";
+export {
+  DEFAULT_POOL_NAME,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_USER,
+  InvalidOptionError,
+  type SimulatorOptions,
+} from "./simulator-options.js";
+export {
+  ALLOW_HOST_MODES,
+  COPY_FROM_MODES,
+  DEFAULT_SETTINGS,
+  InvalidSettingError,
+  type AllowHostMode,
+  type CopyFromMode,
+  type LatencySettings,
+  type SettingsPatch,
+  type SimulatorSettings,
+} from "./settings.js";
+export {
+  FaultInjector,
+  InvalidFaultError,
+  type CommandKind,
+  type CommandMatch,
+  type DropConnectionFault,
+  type ErrorReplyFault,
+  type FaultState,
+} from "./fault-injector.js";
+export type { CommandLogEntry, CommandOutcome } from "./command-log.js";
+export {
+  ExportConnectionRefused,
+  type ConnectionDropped,
+  type DropReason,
+  type ExportWithConnections,
+  type NvmeExport,
+  type RefusalReason,
+} from "./export-registry.js";
+export type { FileEntry } from "./file-table.js";
+export { InvalidStateError } from "./persisted-state.js";
+export { InvalidAuthorizedKeyError } from "./authorized-keys.js";
+export { hostKeyFingerprint, InvalidHostKeyError } from "./host-key.js";

@@ -1,0 +1,70 @@
+import { SerialQueue } from "./serial-queue.js";
+
+const never = new AbortController().signal;
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe("SerialQueue", () => {
+  it("runs tasks one at a time in arrival order", async () => {
+    const queue = new SerialQueue();
+    const events: string[] = [];
+    const gates = [deferred(), deferred(), deferred()];
+    const runs = gates.map((gate, i) =>
+      queue.run(never, async () => {
+        events.push(`start ${i}`);
+        await gate.promise;
+        events.push(`end ${i}`);
+        return i;
+      }),
+    );
+    expect(queue.depth).toBe(3);
+    gates[2]!.resolve();
+    gates[1]!.resolve();
+    gates[0]!.resolve();
+    expect(await Promise.all(runs)).toEqual([0, 1, 2]);
+    expect(events).toEqual(["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]);
+    expect(queue.depth).toBe(0);
+  });
+
+  it("keeps going after a task fails", async () => {
+    const queue = new SerialQueue();
+    const failed = queue.run(never, async () => {
+      throw new Error("RDS said no");
+    });
+    const next = queue.run(never, async () => "ok");
+    await expect(failed).rejects.toThrow("RDS said no");
+    await expect(next).resolves.toBe("ok");
+  });
+
+  it("lets an aborted waiter leave without running, and the queue moves on", async () => {
+    const queue = new SerialQueue();
+    const gate = deferred();
+    const first = queue.run(never, () => gate.promise);
+    const controller = new AbortController();
+    let ran = false;
+    const waiter = queue.run(controller.signal, async () => {
+      ran = true;
+    });
+    const third = queue.run(never, async () => "third");
+    controller.abort(new DOMException("deadline", "TimeoutError"));
+    await expect(waiter).rejects.toMatchObject({ name: "TimeoutError" });
+    gate.resolve();
+    await first;
+    await expect(third).resolves.toBe("third");
+    expect(ran).toBe(false);
+    expect(queue.depth).toBe(0);
+  });
+
+  it("does not start a task whose signal is already aborted", async () => {
+    const queue = new SerialQueue();
+    const controller = new AbortController();
+    controller.abort(new Error("gone"));
+    let ran = false;
+    await expect(queue.run(controller.signal, async () => void (ran = true))).rejects.toThrow("gone");
+    expect(ran).toBe(false);
+  });
+});

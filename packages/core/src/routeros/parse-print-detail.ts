@@ -1,0 +1,282 @@
+import { InternalError } from "../errors.js";
+import { printableExcerpt } from "./printable-excerpt.js";
+import { joinBrokenValue, withoutThousandsSeparators } from "./spaced-number.js";
+
+/**
+ * The one reader of RouterOS `print detail` output (docs/design/routeros-protocol.md, "Output").
+ *
+ * Layout: an optional `Flags:` legend (which may wrap), then records. A record starts on a line holding
+ * its right-aligned index, then optional flag letters, then either a `;;; comment` or `key=value` pairs;
+ * further lines are indented. Records end at an empty (or whitespace-only) line or at the next index line.
+ *
+ * Joining wrapped lines — the terminal breaks a record between pairs, or inside a value that does not fit,
+ * adding no character at the break:
+ * 1. A quoted value still open at the end of a line goes on with the next line's text (indentation removed,
+ *    nothing added).
+ * 2. Otherwise a line whose text starts with `key=` starts new pairs.
+ * 3. Otherwise the line goes on with the previous value, again adding nothing — except for grouped
+ *    numbers, which may also be broken at a separator space (`size=10 737` + `418 240`); the rule for
+ *    those is spelled out in spaced-number.ts. Grouped numbers are stored without separators
+ *    (`10737418240`), so a number reads the same wherever the terminal broke it.
+ * 4. A comment runs from `;;;` to the end of its line and over following lines until the first line that
+ *    starts with `key=` (fields always start on a fresh line after a comment). A wrapped comment whose
+ *    continuation happens to start with `word=` is therefore read as fields: that ambiguity is inherent to
+ *    the layout, so the transport should ask for a terminal wide enough for the longest comment.
+ *
+ * Keys are only recognized at a key boundary (start of the text or after whitespace), never inside another
+ * key (`size=` does not match `file-size=`), and a key seen twice in one record is refused rather than
+ * silently resolved. A line between records that is not an index line, or text that fits none of the rules,
+ * is an InternalError: the RDS answered something we cannot read.
+ */
+
+export interface RouterOsRecord {
+  readonly index: number;
+  /** Flag letters as printed, e.g. `Bt`, `X`; empty when none. */
+  readonly flags: string;
+  readonly comment?: string;
+  /** Values unquoted and unescaped; bare values as printed, grouped numbers without separators. */
+  readonly fields: ReadonlyMap<string, string>;
+}
+
+const KEY = "[a-z][a-z0-9-]*";
+const INDEX_LINE = /^( *)(\d+)(?=\s|$)/;
+const FLAG_TOKEN = /[A-Za-z]+(?=\s|$)/y;
+const STARTS_WITH_PAIR = new RegExp(`^${KEY}=`);
+const PAIR_START = new RegExp(`(${KEY})=`, "y");
+const BEFORE_NEXT_PAIR = new RegExp(`\\s+(?=${KEY}=)`, "g");
+const QUOTE_OR_BACKSLASH = /["\\]/g;
+const BLANK = /^\s*$/;
+const NON_WHITESPACE = /\S/g;
+const COMMENT_MARK = ";;;";
+
+interface Pair {
+  readonly key: string;
+  /** Text as printed: inside the quotes (escapes not yet decoded) or the bare value. */
+  raw: string;
+  quoted: boolean;
+  /** A quoted value whose closing quote has not been read yet. */
+  open: boolean;
+  /** The last character read inside the open quote was an escaping backslash. */
+  escapePending: boolean;
+}
+
+interface RecordInProgress {
+  readonly index: number;
+  readonly flags: string;
+  /** Column just after the index digits: a line indented less than this that starts with digits is the next record. */
+  readonly indexEnd: number;
+  /** Column where this record's content starts; continuation lines are indented to it. */
+  indent: number | undefined;
+  comment: string | undefined;
+  readonly pairs: Pair[];
+}
+
+export function parsePrintDetail(output: string): RouterOsRecord[] {
+  const records: RouterOsRecord[] = [];
+  let current: RecordInProgress | undefined;
+  let inLegend = false;
+  for (const rawLine of output.split("\n")) {
+    const line = rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine;
+    if (BLANK.test(line)) {
+      if (current) records.push(finish(current));
+      current = undefined;
+      inLegend = false;
+      continue;
+    }
+    const index = INDEX_LINE.exec(line);
+    if (index && (!current || index[1]!.length < current.indexEnd)) {
+      if (current) records.push(finish(current));
+      current = startRecord(line, index);
+      inLegend = false;
+    } else if (current) {
+      continueRecord(current, line);
+    } else if (records.length === 0 && line.startsWith("Flags:")) {
+      inLegend = true;
+    } else if (!inLegend) {
+      throw new InternalError(`cannot read RouterOS output: unexpected line "${printableExcerpt(line)}"`);
+    }
+  }
+  if (current) records.push(finish(current));
+  return records;
+}
+
+function startRecord(line: string, index: RegExpExecArray): RecordInProgress {
+  const indexEnd = index[0].length;
+  let flags = "";
+  let pos = skipWhitespace(line, indexEnd);
+  for (;;) {
+    FLAG_TOKEN.lastIndex = pos;
+    const flag = FLAG_TOKEN.exec(line);
+    if (!flag) break;
+    flags += flag[0];
+    pos = skipWhitespace(line, FLAG_TOKEN.lastIndex);
+  }
+  const record: RecordInProgress = { index: Number(index[2]), flags, indexEnd, indent: undefined, comment: undefined, pairs: [] };
+  // The index and flags are replaced by spaces so the rest reads like any other indented line.
+  if (pos < line.length) continueRecord(record, " ".repeat(pos) + line.slice(pos));
+  return record;
+}
+
+function continueRecord(record: RecordInProgress, line: string): void {
+  const leading = line.length - line.trimStart().length;
+  record.indent ??= leading;
+  const text = line.slice(leading);
+  // Only the layout's indentation is removed from a continued value: spaces beyond it belong to the value.
+  const body = line.slice(Math.min(leading, record.indent));
+  const last = record.pairs.at(-1);
+
+  if (last?.open) {
+    const end = readQuoted(last, body, 0);
+    if (!last.open) readPairsAfterQuote(record, body, end);
+  } else if (record.pairs.length === 0 && record.comment === undefined && text.startsWith(COMMENT_MARK)) {
+    record.comment = text.slice(COMMENT_MARK.length).replace(/^ /, "");
+  } else if (record.pairs.length === 0 && record.comment !== undefined && !STARTS_WITH_PAIR.test(text)) {
+    record.comment += body;
+  } else if (STARTS_WITH_PAIR.test(text)) {
+    readPairs(record, text, 0);
+  } else if (last && !last.quoted && last.raw.trim() === "" && text.startsWith('"')) {
+    // The break fell right after `key=`: the value that follows may be quoted.
+    startQuoted(record, last, text, 0);
+  } else if (last && !last.quoted) {
+    const end = bareValueEnd(body, 0);
+    last.raw = joinBrokenValue(last.raw, body.slice(0, end));
+    readPairs(record, body, end);
+  } else {
+    throw unreadable(record, text);
+  }
+}
+
+/** Reads `key=value` pairs from `pos` to the end of `text`; a quoted value may stay open for the next line. */
+function readPairs(record: RecordInProgress, text: string, pos: number): void {
+  for (;;) {
+    pos = skipWhitespace(text, pos);
+    if (pos >= text.length) return;
+    PAIR_START.lastIndex = pos;
+    const start = PAIR_START.exec(text);
+    if (!start) throw unreadable(record, text.slice(pos));
+    const pair: Pair = { key: start[1]!, raw: "", quoted: false, open: false, escapePending: false };
+    record.pairs.push(pair);
+    pos = PAIR_START.lastIndex;
+    if (text[pos] === '"') {
+      startQuoted(record, pair, text, pos);
+      return;
+    }
+    const end = bareValueEnd(text, pos);
+    pair.raw = text.slice(pos, end);
+    pos = end;
+  }
+}
+
+/** `text[pos]` is the opening quote of `pair`'s value; reads it and any pairs after it on this line. */
+function startQuoted(record: RecordInProgress, pair: Pair, text: string, pos: number): void {
+  pair.quoted = true;
+  pair.open = true;
+  pair.raw = "";
+  const end = readQuoted(pair, text, pos + 1);
+  if (!pair.open) readPairsAfterQuote(record, text, end);
+}
+
+/** A closing quote ends its pair: what follows must be whitespace, then the next pairs. */
+function readPairsAfterQuote(record: RecordInProgress, text: string, pos: number): void {
+  if (pos < text.length && !/\s/.test(text[pos]!)) throw unreadable(record, text.slice(pos));
+  readPairs(record, text, pos);
+}
+
+/** Appends quoted text from `pos` up to the closing quote; returns the position after it (or the end). */
+function readQuoted(pair: Pair, text: string, pos: number): number {
+  let escaped = pair.escapePending;
+  let at = pos;
+  if (escaped && at < text.length) {
+    escaped = false;
+    at++;
+  }
+  for (;;) {
+    QUOTE_OR_BACKSLASH.lastIndex = at;
+    const special = QUOTE_OR_BACKSLASH.exec(text);
+    if (!special) {
+      pair.raw += text.slice(pos);
+      pair.escapePending = escaped;
+      return text.length;
+    }
+    if (special[0] === '"') {
+      pair.raw += text.slice(pos, special.index);
+      pair.open = false;
+      pair.escapePending = false;
+      return special.index + 1;
+    }
+    if (special.index + 1 >= text.length) {
+      // A backslash at the very end of the line: the character it escapes is on the next line.
+      pair.raw += text.slice(pos);
+      pair.escapePending = true;
+      return text.length;
+    }
+    at = special.index + 2;
+  }
+}
+
+function bareValueEnd(text: string, pos: number): number {
+  BEFORE_NEXT_PAIR.lastIndex = pos;
+  const next = BEFORE_NEXT_PAIR.exec(text);
+  return next ? next.index : text.length;
+}
+
+function finish(record: RecordInProgress): RouterOsRecord {
+  const fields = new Map<string, string>();
+  for (const pair of record.pairs) {
+    if (pair.open) {
+      throw new InternalError(`cannot read RouterOS record ${record.index}: the quoted value of "${pair.key}" never ends`);
+    }
+    if (fields.has(pair.key)) {
+      throw new InternalError(`cannot read RouterOS record ${record.index}: field "${pair.key}" appears twice`);
+    }
+    fields.set(pair.key, pair.quoted ? unescapeQuoted(pair.raw) : withoutThousandsSeparators(pair.raw.trim()));
+  }
+  const base = { index: record.index, flags: record.flags, fields };
+  return record.comment === undefined ? base : { ...base, comment: record.comment.trim() };
+}
+
+// RouterOS string escapes (manual, "Constant Escape Sequences"); `\HH` is one byte, upper-case hex.
+const ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  "\\": "\\",
+  $: "$",
+  "?": "?",
+  _: " ",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+};
+const ESCAPE = /\\(?:([0-9A-F]{2})|([\s\S]))/g;
+
+/**
+ * Decodes backslash escapes. `\HH` bytes are collected with the literal text and decoded as UTF-8 together,
+ * since a non-ASCII character arrives as several escaped bytes. An escape RouterOS does not document keeps
+ * the escaped character: it can only occur in free text (a model name, a comment), never in the slots,
+ * paths and NQNs the driver acts on, so it is not worth failing a whole listing over.
+ */
+function unescapeQuoted(raw: string): string {
+  if (!raw.includes("\\")) return raw;
+  const chunks: Buffer[] = [];
+  let last = 0;
+  for (const escape of raw.matchAll(ESCAPE)) {
+    chunks.push(Buffer.from(raw.slice(last, escape.index), "utf8"));
+    const [, hex, char] = escape;
+    chunks.push(hex ? Buffer.from([Number.parseInt(hex, 16)]) : Buffer.from(ESCAPES[char!] ?? char!, "utf8"));
+    last = escape.index + escape[0].length;
+  }
+  chunks.push(Buffer.from(raw.slice(last), "utf8"));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function skipWhitespace(text: string, pos: number): number {
+  NON_WHITESPACE.lastIndex = pos;
+  return NON_WHITESPACE.exec(text)?.index ?? text.length;
+}
+
+function unreadable(record: RecordInProgress, text: string): InternalError {
+  return new InternalError(`cannot read RouterOS record ${record.index}: unexpected "${printableExcerpt(text)}"`);
+}

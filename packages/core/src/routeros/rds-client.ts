@@ -1,0 +1,89 @@
+import type { SshConnectionState } from "./ssh-transport.js";
+
+/** A volume on the RDS: a file-backed disk under the driver's base path, exported over NVMe/TCP. */
+export interface RdsVolume {
+  readonly id: string;
+  readonly filePath: string;
+  /** Exact bytes, read back from the RDS (never the rounded `file-size`). */
+  readonly sizeBytes: bigint;
+  readonly nqn: string;
+  readonly port: number;
+  /** False when the disk exists but its NVMe/TCP export is off: the volume cannot be attached. */
+  readonly exported: boolean;
+  /** Host NQNs the export admits; empty means any host. */
+  readonly allowedHosts: readonly string[];
+}
+
+/** A point-in-time copy of a volume: an unexported file-backed disk with the driver's metadata. */
+export interface RdsSnapshot {
+  readonly id: string;
+  readonly filePath: string;
+  readonly sizeBytes: bigint;
+  /** Absent for a snapshot whose metadata the driver cannot read (not made by this driver). */
+  readonly sourceVolumeId?: string;
+  readonly createdAt?: Date;
+  readonly strategy?: string;
+}
+
+export interface RdsCapacity {
+  readonly totalBytes: bigint;
+  readonly freeBytes: bigint;
+}
+
+/** A file under the base path, as the orphan audit sees it. */
+export interface RdsBackingFile {
+  readonly path: string;
+  readonly sizeBytes?: bigint;
+}
+
+/**
+ * How data copies (snapshot, restore, clone) are made, and how far the operator trusts them.
+ * `copy-from` is documented by MikroTik as a copy of a disk's settings; whether it copies a file-backed
+ * disk's data is unknown until `selfcheck` proves it on the operator's RDS. The controller advertises
+ * snapshot and clone capabilities only for a `verified` strategy.
+ */
+export interface CopyStrategy {
+  readonly name: "disk-copy-from";
+  readonly trust: "verified" | "unverified";
+}
+
+export interface CreateVolumeSpec {
+  readonly id: string;
+  readonly sizeBytes: bigint;
+  readonly port: number;
+}
+
+export interface CopyVolumeSpec extends CreateVolumeSpec {
+  /** A snapshot id (restore) or a volume id (clone). */
+  readonly sourceId: string;
+}
+
+/**
+ * Typed operations on one RDS, the only way the controller and the reconciler touch it. Every method
+ * takes the caller's signal; every mutation is serialized per RDS and read back; a reply lost after the
+ * RDS executed a command is resolved by reading state, never by repeating a create blindly.
+ */
+export interface RdsClient {
+  /** Same id and compatible size/port → the existing volume; incompatible → AlreadyExistsError. */
+  createVolume(spec: CreateVolumeSpec, signal: AbortSignal): Promise<RdsVolume>;
+  /** A new volume holding a copy of a snapshot or another volume, made with the copy strategy. */
+  copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume>;
+  getVolume(id: string, signal: AbortSignal): Promise<RdsVolume | undefined>;
+  /** Only this driver's volumes: slot prefix `pvc-`, backing file directly under the base path. */
+  listVolumes(signal: AbortSignal): Promise<RdsVolume[]>;
+  /** Grows the disk file; never shrinks. Returns the size read back. NotFoundError when missing. */
+  resizeVolume(id: string, sizeBytes: bigint, signal: AbortSignal): Promise<RdsVolume>;
+  /** Removes the disk and its backing file; what is already gone counts as deleted. */
+  deleteVolume(id: string, signal: AbortSignal): Promise<void>;
+  /** Sets the host NQNs the export admits (empty: any host) and reads them back. */
+  setAllowedHosts(id: string, hostNqns: readonly string[], signal: AbortSignal): Promise<RdsVolume>;
+  capacity(signal: AbortSignal): Promise<RdsCapacity>;
+  createSnapshot(spec: { id: string; sourceVolumeId: string }, signal: AbortSignal): Promise<RdsSnapshot>;
+  getSnapshot(id: string, signal: AbortSignal): Promise<RdsSnapshot | undefined>;
+  listSnapshots(signal: AbortSignal): Promise<RdsSnapshot[]>;
+  deleteSnapshot(id: string, signal: AbortSignal): Promise<void>;
+  /** Files directly under the base path, whether or not a disk uses them. */
+  listBackingFiles(signal: AbortSignal): Promise<RdsBackingFile[]>;
+  readonly copyStrategy: CopyStrategy;
+  readonly connectionState: SshConnectionState;
+}

@@ -1,0 +1,436 @@
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from "cockatiel";
+import {
+  AlreadyExistsError,
+  CsiError,
+  FailedPreconditionError,
+  InternalError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { MetricsRegistry } from "../observability/metrics.js";
+import { SerialQueue } from "../resilience/serial-queue.js";
+import { SNAPSHOT_SLOT_PREFIX, VOLUME_SLOT_PREFIX, type VolumeLayout } from "../volume/volume-layout.js";
+import { routerOsError } from "./classify-error.js";
+import {
+  addDisk,
+  copyDisk,
+  printDiskBySlot,
+  printFile,
+  printFileDisks,
+  printFilesUnder,
+  printPool,
+  removeDisk,
+  removeFile,
+  resizeDisk,
+  setAllowedHosts,
+  type RouterOsCommand,
+  type RouterOsVerb,
+} from "./command-builder.js";
+import { formatDiskComment, parseDiskComment } from "./disk-comment.js";
+import { toDisk, toFile, toPool, type Disk } from "./disk-record.js";
+import { parsePrintDetail, type RouterOsRecord } from "./parse-print-detail.js";
+import type {
+  CopyStrategy,
+  CopyVolumeSpec,
+  CreateVolumeSpec,
+  RdsBackingFile,
+  RdsCapacity,
+  RdsClient,
+  RdsSnapshot,
+  RdsVolume,
+} from "./rds-client.js";
+import type { SshConnectionState, SshTransport } from "./ssh-transport.js";
+
+export interface RouterOsRdsClientOptions {
+  readonly transport: SshTransport;
+  readonly layout: VolumeLayout;
+  readonly copyStrategy: CopyStrategy;
+  readonly logger: Logger;
+  readonly metrics?: MetricsRegistry;
+  readonly timeouts?: { readonly readMs?: number; readonly mutateMs?: number; readonly copyMs?: number };
+  /** Attempts in all (first try included) for transient failures, with jittered exponential waits. */
+  readonly retry?: { readonly maxAttempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  readonly now?: () => Date;
+}
+
+export const ROUTEROS_CLIENT_DEFAULTS = {
+  timeouts: {
+    readMs: 30_000,
+    mutateMs: 60_000,
+    // A copy may move the whole volume's data on a thick (XFS) pool.
+    copyMs: 30 * 60_000,
+  },
+  retry: { maxAttempts: 4, initialDelayMs: 500, maxDelayMs: 5_000 },
+  // `print detail` of every file disk: ~1 KiB per disk, so 64 MiB leaves room for tens of thousands.
+  listOutputBytes: 64 * 1024 * 1024,
+} as const;
+
+/** RouterOS's own default for `nvme-tcp-server-port`, used when the RDS leaves the field out. */
+const ROUTEROS_DEFAULT_NVME_PORT = 4420;
+
+/**
+ * `RdsClient` over the RouterOS CLI. Commands come only from `command-builder.ts`, output is read only
+ * by `parsePrintDetail` and the error classifier. Reads retry transient failures; mutations run one at
+ * a time per RDS, and when a mutation's reply is lost (the connection dropped, the deadline passed) the
+ * client reads the state back to learn whether it took effect before trying again.
+ */
+export class RouterOsRdsClient implements RdsClient {
+  readonly copyStrategy: CopyStrategy;
+  readonly #transport: SshTransport;
+  readonly #layout: VolumeLayout;
+  readonly #logger: Logger;
+  readonly #timeouts: { readonly readMs: number; readonly mutateMs: number; readonly copyMs: number };
+  readonly #retry: RetryPolicy;
+  readonly #mutations = new SerialQueue();
+  readonly #now: () => Date;
+  readonly #observe: (verb: RouterOsVerb, outcome: string, seconds: number) => void;
+
+  constructor(options: RouterOsRdsClientOptions) {
+    this.#transport = options.transport;
+    this.#layout = options.layout;
+    this.copyStrategy = options.copyStrategy;
+    this.#logger = options.logger.child({ component: "routeros" });
+    this.#timeouts = { ...ROUTEROS_CLIENT_DEFAULTS.timeouts, ...options.timeouts };
+    const retryOptions = { ...ROUTEROS_CLIENT_DEFAULTS.retry, ...options.retry };
+    // Only transient failures are retried: never AlreadyExists, InvalidArgument or ResourceExhausted.
+    this.#retry = retry(
+      handleWhen((err) => err instanceof UnavailableError),
+      {
+        maxAttempts: retryOptions.maxAttempts - 1,
+        backoff: new ExponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs }),
+      },
+    );
+    this.#now = options.now ?? (() => new Date());
+    this.#observe = commandMetrics(options.metrics);
+  }
+
+  get connectionState(): SshConnectionState {
+    return this.#transport.state;
+  }
+
+  async createVolume(spec: CreateVolumeSpec, signal: AbortSignal): Promise<RdsVolume> {
+    const existing = await this.#disk(spec.id, signal);
+    if (existing) return this.#matchingVolume(existing, spec);
+    await this.#create(
+      addDisk({
+        slot: spec.id,
+        filePath: this.#layout.filePath(spec.id),
+        sizeBytes: spec.sizeBytes,
+        export: { port: spec.port, nqn: this.#layout.nqn(spec.id) },
+        comment: formatDiskComment({ kind: "volume" }),
+      }),
+      spec.id,
+      signal,
+    );
+    return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
+  }
+
+  async copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume> {
+    const existing = await this.#disk(spec.id, signal);
+    if (existing) return this.#matchingVolume(existing, spec);
+    const source = await this.#disk(spec.sourceId, signal);
+    if (!source || !(this.#isVolume(source) || this.#isSnapshot(source))) {
+      throw new NotFoundError(`source ${spec.sourceId} of volume ${spec.id} does not exist on the RDS`);
+    }
+    if (spec.sizeBytes < source.sizeBytes) {
+      throw new InvalidArgumentError(
+        `volume ${spec.id}: requested ${spec.sizeBytes} bytes is smaller than its source ${spec.sourceId} (${source.sizeBytes} bytes)`,
+      );
+    }
+    await this.#create(
+      copyDisk({
+        slot: spec.id,
+        filePath: this.#layout.filePath(spec.id),
+        sourceSlot: spec.sourceId,
+        sizeBytes: spec.sizeBytes,
+        export: { port: spec.port, nqn: this.#layout.nqn(spec.id) },
+        comment: formatDiskComment({ kind: "volume" }),
+      }),
+      spec.id,
+      signal,
+    );
+    return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
+  }
+
+  async getVolume(id: string, signal: AbortSignal): Promise<RdsVolume | undefined> {
+    const disk = await this.#disk(id, signal);
+    return disk && this.#isVolume(disk) ? this.#toVolume(disk) : undefined;
+  }
+
+  async listVolumes(signal: AbortSignal): Promise<RdsVolume[]> {
+    const disks = await this.#fileDisks(signal);
+    return disks.filter((disk) => this.#isVolume(disk)).map((disk) => this.#toVolume(disk));
+  }
+
+  async resizeVolume(id: string, sizeBytes: bigint, signal: AbortSignal): Promise<RdsVolume> {
+    const disk = await this.#disk(id, signal);
+    if (!disk || !this.#isVolume(disk)) throw new NotFoundError(`volume ${id} does not exist on the RDS`);
+    if (disk.sizeBytes >= sizeBytes) return this.#toVolume(disk);
+    await this.#mutate(resizeDisk(id, sizeBytes), signal, async () => ((await this.#disk(id, signal))?.sizeBytes ?? 0n) >= sizeBytes);
+    const resized = await this.#readBack(id, signal);
+    if (resized.sizeBytes < sizeBytes) {
+      throw new InternalError(`the RDS accepted growing ${id} to ${sizeBytes} bytes but reports ${resized.sizeBytes}`);
+    }
+    return this.#toVolume(resized);
+  }
+
+  async deleteVolume(id: string, signal: AbortSignal): Promise<void> {
+    const disk = await this.#disk(id, signal);
+    if (disk && !this.#isVolume(disk)) {
+      throw new FailedPreconditionError(`disk ${id} is not a volume of this driver (type ${disk.type}, file ${disk.filePath ?? "none"}); not deleting it`);
+    }
+    await this.#removeDiskAndFile(id, disk, signal);
+  }
+
+  async setAllowedHosts(id: string, hostNqns: readonly string[], signal: AbortSignal): Promise<RdsVolume> {
+    const disk = await this.#disk(id, signal);
+    if (!disk || !this.#isVolume(disk)) throw new NotFoundError(`volume ${id} does not exist on the RDS`);
+    const wanted = [...new Set(hostNqns)].sort();
+    const matches = (current: Disk | undefined): boolean => sameList([...(current?.allowedHosts ?? [])].sort(), wanted);
+    if (!matches(disk)) {
+      await this.#mutate(setAllowedHosts(id, wanted), signal, async () => matches(await this.#disk(id, signal)));
+    }
+    const updated = await this.#readBack(id, signal);
+    if (!matches(updated)) {
+      throw new InternalError(`the RDS accepted the allowed hosts of ${id} but reports ${updated.allowedHosts.join(",") || "any host"}`);
+    }
+    return this.#toVolume(updated);
+  }
+
+  async capacity(signal: AbortSignal): Promise<RdsCapacity> {
+    const records = await this.#read(printPool(this.#layout.pool), signal);
+    const pool = records.map(toPool).find((candidate) => candidate.mountPoint === this.#layout.pool);
+    if (!pool) {
+      throw new FailedPreconditionError(`the RDS has no disk mounted at "${this.#layout.pool}"; check the base path ${this.#layout.basePath}`);
+    }
+    return { totalBytes: pool.sizeBytes, freeBytes: pool.freeBytes };
+  }
+
+  async createSnapshot(spec: { id: string; sourceVolumeId: string }, signal: AbortSignal): Promise<RdsSnapshot> {
+    const existing = await this.#disk(spec.id, signal);
+    if (existing) {
+      const snapshot = this.#isSnapshot(existing) ? this.#toSnapshot(existing) : undefined;
+      if (snapshot?.sourceVolumeId === spec.sourceVolumeId) return snapshot;
+      throw new AlreadyExistsError(
+        `snapshot ${spec.id} already exists with source ${snapshot?.sourceVolumeId ?? "unknown"}, not ${spec.sourceVolumeId}`,
+      );
+    }
+    const source = await this.getVolume(spec.sourceVolumeId, signal);
+    if (!source) throw new NotFoundError(`source volume ${spec.sourceVolumeId} of snapshot ${spec.id} does not exist on the RDS`);
+    await this.#create(
+      copyDisk({
+        slot: spec.id,
+        filePath: this.#layout.filePath(spec.id),
+        sourceSlot: spec.sourceVolumeId,
+        sizeBytes: source.sizeBytes,
+        comment: formatDiskComment({
+          kind: "snapshot",
+          sourceVolumeId: spec.sourceVolumeId,
+          sizeBytes: source.sizeBytes,
+          createdAt: this.#now(),
+          strategy: this.copyStrategy.name,
+        }),
+      }),
+      spec.id,
+      signal,
+    );
+    return this.#toSnapshot(await this.#readBack(spec.id, signal));
+  }
+
+  async getSnapshot(id: string, signal: AbortSignal): Promise<RdsSnapshot | undefined> {
+    const disk = await this.#disk(id, signal);
+    return disk && this.#isSnapshot(disk) ? this.#toSnapshot(disk) : undefined;
+  }
+
+  async listSnapshots(signal: AbortSignal): Promise<RdsSnapshot[]> {
+    const disks = await this.#fileDisks(signal);
+    return disks.filter((disk) => this.#isSnapshot(disk)).map((disk) => this.#toSnapshot(disk));
+  }
+
+  async deleteSnapshot(id: string, signal: AbortSignal): Promise<void> {
+    const disk = await this.#disk(id, signal);
+    if (disk && !this.#isSnapshot(disk)) {
+      throw new FailedPreconditionError(`disk ${id} is not a snapshot of this driver; not deleting it`);
+    }
+    await this.#removeDiskAndFile(id, disk, signal);
+  }
+
+  async listBackingFiles(signal: AbortSignal): Promise<RdsBackingFile[]> {
+    const records = await this.#read(printFilesUnder(this.#layout.basePath), signal);
+    return records
+      .map(toFile)
+      .filter((file) => file.type !== "directory" && this.#layout.holdsFile(file.path))
+      .map((file) => ({ path: file.path, ...(file.sizeBytes !== undefined ? { sizeBytes: file.sizeBytes } : {}) }));
+  }
+
+  // --- building blocks -------------------------------------------------------------------------
+
+  /** Runs an add/copy; a lost reply or an "already exists" is settled by whether the slot now exists. */
+  async #create(command: RouterOsCommand, slot: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#mutate(command, signal, async () => (await this.#disk(slot, signal)) !== undefined);
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      // Either another caller created the slot (we compare it next), or the file exists without a disk:
+      // a half-finished delete or a disk removed by hand. That file may hold data, so it is not replaced.
+      if ((await this.#disk(slot, signal)) === undefined) {
+        throw new FailedPreconditionError(
+          `backing file ${this.#layout.filePath(slot)} already exists on the RDS without a disk; remove it or re-create its disk by hand`,
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  async #removeDiskAndFile(id: string, disk: Disk | undefined, signal: AbortSignal): Promise<void> {
+    if (disk) {
+      await this.#mutate(removeDisk(id), signal, async () => (await this.#disk(id, signal)) === undefined);
+      if ((await this.#disk(id, signal)) !== undefined) {
+        throw new InternalError(`the RDS accepted removing disk ${id} but still lists it`);
+      }
+    }
+    // RouterOS keeps a disk's file when the disk is removed; the file is ours by name and place.
+    const path = disk?.filePath ?? this.#layout.filePath(id);
+    const fileExists = async (): Promise<boolean> => (await this.#read(printFile(path), signal)).length > 0;
+    if (!(await fileExists())) return;
+    await this.#mutate(removeFile(path), signal, async () => !(await fileExists()));
+    if (await fileExists()) throw new InternalError(`the RDS accepted removing file ${path} but still lists it`);
+  }
+
+  /** The disk with this slot, read fresh; undefined when there is none. */
+  async #disk(slot: string, signal: AbortSignal): Promise<Disk | undefined> {
+    const records = await this.#read(printDiskBySlot(slot), signal);
+    return records.map(toDisk).find((disk) => disk.slot === slot);
+  }
+
+  async #readBack(slot: string, signal: AbortSignal): Promise<Disk> {
+    const disk = await this.#disk(slot, signal);
+    if (!disk) throw new InternalError(`the RDS accepted creating ${slot} but does not list it`);
+    return disk;
+  }
+
+  async #fileDisks(signal: AbortSignal): Promise<Disk[]> {
+    const records = await this.#read(printFileDisks(), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
+    return records.map(toDisk);
+  }
+
+  async #read(command: RouterOsCommand, signal: AbortSignal, maxOutputBytes?: number): Promise<RouterOsRecord[]> {
+    const stdout = await this.#retry.execute(() => this.#run(command, signal, maxOutputBytes), signal);
+    return parsePrintDetail(stdout);
+  }
+
+  /**
+   * Serialized per RDS. When the outcome is unknown (UnavailableError: reply lost, deadline passed),
+   * `settled` reads the state back; only if the change is not there is the command sent again.
+   */
+  async #mutate(command: RouterOsCommand, signal: AbortSignal, settled: () => Promise<boolean>): Promise<void> {
+    await this.#mutations.run(signal, () =>
+      this.#retry.execute(async () => {
+        try {
+          await this.#run(command, signal);
+        } catch (err) {
+          if (!(err instanceof UnavailableError)) throw err;
+          this.#logger.warn("outcome of a RouterOS command unknown; reading the state back", { verb: command.verb, error: err.message });
+          if (await settled()) return;
+          throw err;
+        }
+      }, signal),
+    );
+  }
+
+  async #run(command: RouterOsCommand, signal: AbortSignal, maxOutputBytes?: number): Promise<string> {
+    const timeoutMs =
+      command.verb === "disk-copy" ? this.#timeouts.copyMs : command.mutates ? this.#timeouts.mutateMs : this.#timeouts.readMs;
+    const started = performance.now();
+    let outcome = "ok";
+    try {
+      const result = await this.#transport.run(command.text, { signal, timeoutMs, ...(maxOutputBytes ? { maxOutputBytes } : {}) });
+      const error = routerOsError(result.stdout, result.stderr, result.exitCode, command.text);
+      if (error) throw error;
+      return result.stdout;
+    } catch (err) {
+      outcome = err instanceof CsiError ? outcomeLabel(err) : "cancelled";
+      throw err;
+    } finally {
+      this.#observe(command.verb, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  // --- ownership and typed views -----------------------------------------------------------------
+
+  #isVolume(disk: Disk): boolean {
+    return disk.type === "file" && disk.slot.startsWith(VOLUME_SLOT_PREFIX) && this.#layout.holdsFile(disk.filePath);
+  }
+
+  #isSnapshot(disk: Disk): boolean {
+    return disk.type === "file" && disk.slot.startsWith(SNAPSHOT_SLOT_PREFIX) && this.#layout.holdsFile(disk.filePath);
+  }
+
+  #toVolume(disk: Disk): RdsVolume {
+    return {
+      id: disk.slot,
+      filePath: disk.filePath!,
+      sizeBytes: disk.sizeBytes,
+      nqn: disk.nqn ?? this.#layout.nqn(disk.slot),
+      port: disk.nvmePort ?? ROUTEROS_DEFAULT_NVME_PORT,
+      exported: disk.nvmeExport,
+      allowedHosts: disk.allowedHosts,
+    };
+  }
+
+  #toSnapshot(disk: Disk): RdsSnapshot {
+    const metadata = parseDiskComment(disk.comment);
+    return {
+      id: disk.slot,
+      filePath: disk.filePath!,
+      sizeBytes: disk.sizeBytes,
+      ...(metadata?.kind === "snapshot"
+        ? { sourceVolumeId: metadata.sourceVolumeId, createdAt: metadata.createdAt, strategy: metadata.strategy }
+        : {}),
+    };
+  }
+
+  /** An existing slot answers a create only if it is our volume with the same size and port. */
+  #matchingVolume(disk: Disk, spec: CreateVolumeSpec): RdsVolume {
+    if (!this.#isVolume(disk)) {
+      throw new AlreadyExistsError(`slot ${spec.id} is in use on the RDS by a disk this driver does not manage`);
+    }
+    const volume = this.#toVolume(disk);
+    if (volume.sizeBytes !== spec.sizeBytes || volume.port !== spec.port) {
+      throw new AlreadyExistsError(
+        `volume ${spec.id} already exists with ${volume.sizeBytes} bytes on port ${volume.port}; requested ${spec.sizeBytes} bytes on port ${spec.port}`,
+      );
+    }
+    return volume;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+/** A bounded label from the error's class: `not_found`, `unavailable`, … */
+function outcomeLabel(err: CsiError): string {
+  return err.name.replace(/Error$/, "").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+function commandMetrics(metrics: MetricsRegistry | undefined): (verb: RouterOsVerb, outcome: string, seconds: number) => void {
+  if (!metrics) return () => undefined;
+  const commands = metrics.counter({
+    name: "routeros_commands_total",
+    help: "RouterOS commands sent to the RDS, by verb and outcome",
+    labelNames: ["verb", "outcome"],
+  });
+  const duration = metrics.histogram({
+    name: "routeros_command_duration_seconds",
+    help: "Time from sending a RouterOS command to its classified reply, by verb",
+    labelNames: ["verb"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  });
+  return (verb, outcome, seconds) => {
+    commands.inc({ verb, outcome });
+    duration.observe({ verb }, seconds);
+  };
+}

@@ -1,0 +1,39 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { CommandKind } from "./fault-injector.js";
+
+/**
+ * Runs commands the way the RDS does: mutating commands one at a time in arrival order, read-only
+ * commands at once, each after its latency. A mutation's latency is spent holding the queue, so a
+ * burst of mutations takes the sum of their latencies, as on the real box.
+ */
+export class CommandScheduler {
+  readonly #latencyMs: (kind: CommandKind) => number;
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(latencyMs: (kind: CommandKind) => number) {
+    this.#latencyMs = latencyMs;
+  }
+
+  /** `task` receives the moment its turn began, for the command log. */
+  run<T>(kind: CommandKind, task: (startedAt: Date) => Promise<T>): Promise<T> {
+    if (kind === "read") return this.#afterLatency(kind, task);
+    const run = this.#tail.then(() => this.#afterLatency(kind, task));
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Resolves once every mutation queued so far has finished. */
+  idle(): Promise<void> {
+    return this.#tail;
+  }
+
+  async #afterLatency<T>(kind: CommandKind, task: (startedAt: Date) => Promise<T>): Promise<T> {
+    const startedAt = new Date();
+    const latency = this.#latencyMs(kind);
+    if (latency > 0) await sleep(latency);
+    return task(startedAt);
+  }
+}

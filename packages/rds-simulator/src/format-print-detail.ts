@@ -1,0 +1,79 @@
+import type { RecordDraft } from "./record-fields.js";
+
+export interface FlagDefinition {
+  readonly letter: string;
+  readonly name: string;
+}
+
+export interface NumberedRecord extends RecordDraft {
+  /** position in the menu's full list, so a filtered print keeps the numbers a full print shows */
+  readonly index: number;
+}
+
+/** Line ending of the RouterOS console, also over an SSH exec channel. */
+export const CRLF = "\r\n";
+
+/**
+ * Lays records out as `print detail` does on a terminal `width` columns wide:
+ *
+ * - a `Flags:` legend naming the flags that occur in the printed records (none: no legend);
+ * - each record starts with its index right-aligned (at least two columns), then one column per
+ *   legend flag (the letter or a space), then either `;;; comment` on that line with the fields
+ *   from the next line, or the first fields;
+ * - fields fill lines up to `width`; a field that does not fit goes to a continuation line indented
+ *   under the first field; a field longer than a whole continuation line starts a new line and is
+ *   broken at the width inside its value, with no space at the break;
+ * - records are separated by a line holding one space; lines end with CRLF.
+ *
+ * Comments are printed whole on their line (never broken).
+ */
+export function formatPrintDetail(records: readonly NumberedRecord[], flags: readonly FlagDefinition[], width: number): string {
+  if (records.length === 0) return "";
+  const used = flags.filter((flag) => records.some((record) => record.flags.includes(flag.letter)));
+  const indexWidth = Math.max(2, ...records.map((record) => String(record.index).length));
+  const lines: string[] = [];
+  if (used.length > 0) lines.push(`Flags: ${used.map((flag) => `${flag.letter} - ${flag.name}`).join("; ")}`);
+  records.forEach((record, position) => {
+    if (position > 0) lines.push(" ");
+    const flagColumn = used.map((flag) => (record.flags.includes(flag.letter) ? flag.letter : " ")).join("");
+    const prefix = `${String(record.index).padStart(indexWidth)} ${flagColumn === "" ? "" : `${flagColumn} `}`;
+    lines.push(...layoutRecord(record, prefix, width));
+  });
+  return lines.map((line) => `${line}${CRLF}`).join("");
+}
+
+function layoutRecord(record: RecordDraft, prefix: string, width: number): string[] {
+  const indent = " ".repeat(prefix.length);
+  const lines: string[] = [];
+  let current = prefix;
+  if (record.comment !== "") {
+    lines.push(`${prefix};;; ${record.comment}`);
+    current = indent;
+  }
+  let lineHasField = false;
+  for (const field of record.fields) {
+    const pair = `${field.name}=${field.text}`;
+    if (lineHasField && current.length + 1 + pair.length <= width) {
+      current += ` ${pair}`;
+      continue;
+    }
+    if (lineHasField) {
+      lines.push(current);
+      current = indent;
+    }
+    // The line holds only its indent here; whatever does not fit is broken at the width.
+    let rest = pair;
+    for (;;) {
+      // At least one character per line, so a width narrower than the indent still ends.
+      const room = Math.max(1, width - current.length);
+      if (rest.length <= room) break;
+      lines.push(current + rest.slice(0, room));
+      current = indent;
+      rest = rest.slice(room);
+    }
+    current += rest;
+    lineHasField = true;
+  }
+  if (lineHasField || record.comment === "") lines.push(current);
+  return lines;
+}

@@ -1,0 +1,91 @@
+import { mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateHostKey, hostKeyFingerprint } from "./host-key.js";
+import { InvalidStateError } from "./persisted-state.js";
+import { startSimulator } from "./simulator.js";
+import { clientKey, startTestSimulator } from "./test-support/test-simulator.js";
+
+describe("state across restarts of the simulator", () => {
+  let stateDir: string;
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), "rds-sim-persist-"));
+  });
+  afterEach(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("keeps disks, files, data, settings and the host key", async () => {
+    const first = await startTestSimulator({ stateDir, poolSize: "10G" });
+    const ssh = await first.connect();
+    await ssh.exec('/disk add type=file slot="pvc-1" file-path="/raid10/vols/pvc-1.img" file-size=1G nvme-tcp-export=yes comment="kept"');
+    await ssh.exec('/disk add type=file slot="pvc-2" file-path="/raid10/vols/pvc-2.img" file-size=1G');
+    await ssh.exec('/disk remove [find slot="pvc-2"]');
+    await first.sim.updateSettings({ copyFrom: "data", allowHost: "enforce-new", latency: { readMs: 1 } });
+    await writeFile(first.sim.disks()[0]!.backingFile, "written through a loop device", { flag: "r+" });
+    const printed = (await ssh.exec("/disk print detail")).stdout;
+    const files = (await ssh.exec("/file print detail")).stdout;
+    const fingerprint = first.sim.hostKeyFingerprint;
+    ssh.close();
+    await first.sim.stop();
+
+    const second = await startTestSimulator({ stateDir });
+    try {
+      const again = await second.connect();
+      expect((await again.exec("/disk print detail")).stdout).toBe(printed);
+      expect((await again.exec("/file print detail")).stdout).toBe(files);
+      expect(second.sim.hostKeyFingerprint).toBe(fingerprint);
+      expect(second.sim.settings).toEqual({ copyFrom: "data", allowHost: "enforce-new", errorExitStatus: 0, latency: { readMs: 1, mutateMs: 0 } });
+      const data = await readFile(second.sim.disks()[0]!.backingFile);
+      expect(data.subarray(0, 29).toString()).toBe("written through a loop device");
+      await again.exec('/disk add type=file slot="pvc-3" file-path="/raid10/vols/pvc-3.img" file-size=1G');
+      expect((await again.exec('/disk print detail where slot="pvc-3"')).stdout).toContain(" 2 B  type=file");
+    } finally {
+      await second.sim.stop();
+    }
+  });
+
+  it("lets options override persisted settings and the host key", async () => {
+    const first = await startSimulator({ stateDir, password: "p", copyFrom: "data" });
+    await first.stop();
+    const hostKey = generateHostKey();
+    const second = await startSimulator({ stateDir, password: "p", copyFrom: "settings-only", hostKey });
+    try {
+      expect(second.settings.copyFrom).toBe("settings-only");
+      expect(second.hostKeyFingerprint).toBe(hostKeyFingerprint(hostKey));
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("refuses to start when a file the state lists has lost its backing file", async () => {
+    const first = await startTestSimulator({ stateDir });
+    const ssh = await first.connect();
+    await ssh.exec('/disk add type=file slot="pvc-1" file-path="/raid10/pvc-1.img" file-size=1M');
+    ssh.close();
+    await first.sim.stop();
+    await unlink(join(stateDir, "files", "raid10", "pvc-1.img"));
+    const start = startSimulator({ stateDir, authorizedKeys: clientKey.public });
+    await expect(start).rejects.toThrow(InvalidStateError);
+    await expect(startSimulator({ stateDir, authorizedKeys: clientKey.public })).rejects.toThrow(
+      `lists raid10/pvc-1.img, but ${join(stateDir, "files", "raid10", "pvc-1.img")} is missing`,
+    );
+  });
+
+  it("refuses options it cannot use before touching the state directory", async () => {
+    await expect(startSimulator({ stateDir, password: "p", hostKey: "nope" })).rejects.toThrow("host key:");
+    await expect(startSimulator({ stateDir, authorizedKeys: "ssh-dss AAAA" })).rejects.toThrow("authorized key line 1");
+    await expect(startSimulator({ stateDir, password: "p", poolName: "" })).rejects.toThrow('poolName ""');
+  });
+
+  it("stops cleanly when the control port is taken, closing the SSH port it had opened", async () => {
+    const first = await startSimulator({ stateDir, password: "p" });
+    const controlPort = Number(new URL(first.controlUrl).port);
+    try {
+      await expect(startSimulator({ stateDir: join(stateDir, "b"), password: "p", controlPort })).rejects.toThrow("EADDRINUSE");
+    } finally {
+      await first.stop();
+    }
+    expect(JSON.parse(await readFile(join(stateDir, "state.json"), "utf8"))).toMatchObject({ version: 1 });
+  });
+});

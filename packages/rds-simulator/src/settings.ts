@@ -1,0 +1,79 @@
+/** What `copy-from` copies: nothing but the size (the default, so no test passes on a hopeful reading) or the data. */
+export const COPY_FROM_MODES = ["settings-only", "data"] as const;
+export type CopyFromMode = (typeof COPY_FROM_MODES)[number];
+
+/**
+ * How `nvme-tcp-server-allow-host-name` is applied to NVMe/TCP connections: not at all; to new
+ * connections only; or also by dropping live connections of hosts no longer allowed. What a real RDS
+ * does is not documented, so the model is explicit and switchable.
+ */
+export const ALLOW_HOST_MODES = ["ignored", "enforce-new", "enforce-and-drop"] as const;
+export type AllowHostMode = (typeof ALLOW_HOST_MODES)[number];
+
+export interface LatencySettings {
+  /** added to every read-only command (`print`) */
+  readonly readMs: number;
+  /** added to every mutating command (`add`, `set`, `remove`), inside the one-at-a-time queue */
+  readonly mutateMs: number;
+}
+
+/** Behaviour that can change while the simulator runs; persisted with the state. */
+export interface SimulatorSettings {
+  readonly copyFrom: CopyFromMode;
+  readonly allowHost: AllowHostMode;
+  /** exit status of a command that printed an error; RouterOS cannot be relied on for one, so 0 by default */
+  readonly errorExitStatus: 0 | 1;
+  readonly latency: LatencySettings;
+}
+
+/** A partial change of the settings; values are checked at run time too, because they may come from JSON. */
+export interface SettingsPatch {
+  readonly copyFrom?: CopyFromMode;
+  readonly allowHost?: AllowHostMode;
+  readonly errorExitStatus?: 0 | 1;
+  readonly latency?: Partial<LatencySettings>;
+}
+
+export const DEFAULT_SETTINGS: SimulatorSettings = {
+  copyFrom: "settings-only",
+  allowHost: "ignored",
+  errorExitStatus: 0,
+  latency: { readMs: 0, mutateMs: 0 },
+};
+
+/** A setting with a value outside its domain; the message names the setting. */
+export class InvalidSettingError extends Error {
+  override readonly name = "InvalidSettingError";
+}
+
+/** Applies a patch (from options, the control API or a state file) after checking every value. */
+export function applySettingsPatch(base: SimulatorSettings, patch: SettingsPatch): SimulatorSettings {
+  const latency: unknown = patch.latency;
+  if (latency !== undefined && (typeof latency !== "object" || latency === null)) {
+    throw new InvalidSettingError("latency must be an object with readMs and/or mutateMs");
+  }
+  return {
+    copyFrom: oneOf("copyFrom", patch.copyFrom, COPY_FROM_MODES) ?? base.copyFrom,
+    allowHost: oneOf("allowHost", patch.allowHost, ALLOW_HOST_MODES) ?? base.allowHost,
+    errorExitStatus: oneOf("errorExitStatus", patch.errorExitStatus, [0, 1] as const) ?? base.errorExitStatus,
+    latency: {
+      readMs: milliseconds("latency.readMs", patch.latency?.readMs) ?? base.latency.readMs,
+      mutateMs: milliseconds("latency.mutateMs", patch.latency?.mutateMs) ?? base.latency.mutateMs,
+    },
+  };
+}
+
+function oneOf<T extends string | number>(setting: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  const match = allowed.find((candidate) => candidate === value);
+  if (match === undefined) throw new InvalidSettingError(`${setting} must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
+  return match;
+}
+
+function milliseconds(setting: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new InvalidSettingError(`${setting} must be a whole number of milliseconds >= 0; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,90 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InvalidStateError, type PersistedState } from "./persisted-state.js";
+import { DEFAULT_SETTINGS } from "./settings.js";
+import { StateStore } from "./state-store.js";
+
+const state: PersistedState = {
+  version: 1,
+  hostKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
+  pool: { fsUuid: "f", raidUuid: "r" },
+  settings: { ...DEFAULT_SETTINGS, copyFrom: "data" },
+  nextDiskId: 3,
+  disks: [
+    {
+      id: 2,
+      slot: "pvc-1",
+      filePath: "/raid10/pvc-1.img",
+      comment: "c",
+      nvmeTcpExport: true,
+      nvmeTcpServerPort: 4420,
+      nvmeTcpServerNqn: "",
+      nvmeTcpServerAllowHostName: "",
+    },
+  ],
+  files: [{ name: "raid10/pvc-1.img", type: "file", size: 1024, lastModified: "2026-11-26T10:00:00.000Z" }],
+};
+
+describe("StateStore", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rds-sim-state-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads back what it wrote, leaves no temporary file and keeps the file private", async () => {
+    const store = new StateStore(dir);
+    expect(await store.load()).toBeUndefined();
+    await store.save(state);
+    expect(await store.load()).toEqual(state);
+    expect(await readdir(dir)).toEqual(["state.json"]);
+    expect((await stat(store.path)).mode & 0o777).toBe(0o600);
+  });
+
+  it("keeps the order of saves: the last one called is the one on disk", async () => {
+    const store = new StateStore(dir);
+    await Promise.all([1, 2, 3, 4, 5].map((nextDiskId) => store.save({ ...state, nextDiskId })));
+    expect((await store.load())?.nextDiskId).toBe(5);
+  });
+
+  it("lets a later save succeed after one failed", async () => {
+    const store = new StateStore(join(dir, "missing"));
+    await expect(store.save(state)).rejects.toThrow("ENOENT");
+    const working = new StateStore(dir);
+    await expect(working.save(state)).resolves.toBeUndefined();
+  });
+
+  it("refuses a file that is not JSON", async () => {
+    await writeFile(join(dir, "state.json"), "{");
+    await expect(new StateStore(dir).load()).rejects.toThrow(InvalidStateError);
+  });
+
+  it("reports a read error other than a missing file", async () => {
+    const store = new StateStore(join(dir, "state.json", "nested"));
+    await writeFile(join(dir, "state.json"), "{}");
+    await expect(store.load()).rejects.toThrow("ENOTDIR");
+  });
+
+  it.each([
+    ["an array", [], "state: expected an object"],
+    ["another version", { ...state, version: 2 }, "state: unsupported version 2"],
+    ["a bad setting", { ...state, settings: { copyFrom: "all" } }, "settings: copyFrom must be one of settings-only, data"],
+    ["a disk without slot", { ...state, disks: [{ ...state.disks[0], slot: 1 }] }, "disks[0].slot: expected a string"],
+    ["a negative size", { ...state, files: [{ ...state.files[0], size: -1 }] }, "files[0].size: expected a whole number >= 0"],
+    ["an unknown file type", { ...state, files: [{ ...state.files[0], type: "link" }] }, 'files[0].type: expected "file" or "directory"'],
+    ["a non-boolean export", { ...state, disks: [{ ...state.disks[0], nvmeTcpExport: "yes" }] }, "disks[0].nvmeTcpExport: expected true or false"],
+    ["files that are not a list", { ...state, files: {} }, "files: expected an array"],
+  ])("refuses %s, naming the field", async (_what, json, message) => {
+    await writeFile(join(dir, "state.json"), JSON.stringify(json));
+    await expect(new StateStore(dir).load()).rejects.toThrow(message);
+  });
+
+  it("writes JSON a person can read", async () => {
+    const store = new StateStore(dir);
+    await store.save(state);
+    expect(await readFile(store.path, "utf8")).toContain('\n  "version": 1,\n');
+  });
+});
