@@ -1,8 +1,9 @@
 import ssh2 from "ssh2";
 import { InvalidAuthorizedKeyError, parseAuthorizedKeys } from "./authorized-keys.js";
+import { generateEd25519KeyPair } from "./host-key.js";
 
 describe("parseAuthorizedKeys", () => {
-  const ed25519 = ssh2.utils.generateKeyPairSync("ed25519", { comment: "me@host" }).public;
+  const ed25519 = `${generateEd25519KeyPair().public} me@host`;
   const ecdsa = ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 }).public;
   const rsa = ssh2.utils.generateKeyPairSync("rsa", { bits: 2048 }).public;
 

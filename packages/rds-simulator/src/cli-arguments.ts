@@ -1,6 +1,6 @@
 import { ALLOW_HOST_MODES, COPY_FROM_MODES, type AllowHostMode, type CopyFromMode } from "./settings.js";
 
-export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What `rds-sim`'s flags ask for; key files are read by the caller. */

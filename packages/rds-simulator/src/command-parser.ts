@@ -30,7 +30,7 @@ export type ParsedCommand =
   | { readonly menu: "disk"; readonly action: "set"; readonly target: Target; readonly args: Arguments }
   | { readonly menu: Menu; readonly action: "remove"; readonly target: Target };
 
-export const DISK_ADD_ARGUMENTS: ReadonlySet<string> = new Set([
+const DISK_ADD_ARGUMENTS: ReadonlySet<string> = new Set([
   "type",
   "slot",
   "file-path",
@@ -43,7 +43,7 @@ export const DISK_ADD_ARGUMENTS: ReadonlySet<string> = new Set([
   "comment",
 ]);
 
-export const DISK_SET_ARGUMENTS: ReadonlySet<string> = new Set([
+const DISK_SET_ARGUMENTS: ReadonlySet<string> = new Set([
   "file-size",
   "nvme-tcp-export",
   "nvme-tcp-server-port",

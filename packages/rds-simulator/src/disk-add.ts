@@ -6,7 +6,7 @@ import type { RdsModel } from "./rds-model.js";
 import { failure, inputDoesNotMatch, invalidValue, missingArgument } from "./routeros-error.js";
 
 /** RouterOS's default NVMe/TCP port. */
-export const DEFAULT_NVME_TCP_PORT = 4420;
+const DEFAULT_NVME_TCP_PORT = 4420;
 
 /**
  * `/disk add type=file ...`: creates the backing file (sparse, `file-size` bytes) and the disk item

@@ -17,7 +17,7 @@ const disk: DiskItem = {
 
 function pool(diskFull = false): Pool {
   const files = new FileTable([{ name: "raid10/x.img", type: "file", size: 1024 ** 3, lastModified: "2026-01-01T00:00:00.000Z" }]);
-  return new Pool({ name: "raid10", size: 4 * 1024 ** 3, identity: { fsUuid: "f", raidUuid: "r" }, files, isDiskFull: () => diskFull });
+  return new Pool({ identity: { name: "raid10", size: 4 * 1024 ** 3, fsUuid: "f", raidUuid: "r" }, files, isDiskFull: () => diskFull });
 }
 
 const names = (fields: readonly { name: string }[]): string[] => fields.map((field) => field.name);

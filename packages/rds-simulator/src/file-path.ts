@@ -9,7 +9,7 @@ import { failure, invalidValue } from "./routeros-error.js";
 export function poolFileName(filePath: string, poolName: string): string {
   if (!filePath.startsWith("/")) throw invalidValue("file-path");
   const segments = filePath.slice(1).split("/");
-  const valid = segments.every((segment) => segment !== "" && segment !== "." && segment !== ".." && !/[\x00-\x1f\x7f]/u.test(segment));
+  const valid = segments.every((segment) => segment !== "" && segment !== "." && segment !== ".." && !/\p{Cc}/u.test(segment));
   if (!valid || segments.length < 2) throw invalidValue("file-path");
   if (segments[0] !== poolName) throw failure("file-path is not on a mounted disk");
   return segments.join("/");

@@ -1,5 +1,5 @@
 /** RouterOS's default console width, used when the login name does not set one. */
-export const DEFAULT_WIDTH = 80;
+const DEFAULT_WIDTH = 80;
 
 export interface Login {
   readonly user: string;

@@ -34,7 +34,12 @@ export function decodeState(json: unknown): PersistedState {
   return {
     version: 1,
     hostKey: text(root.hostKey, "hostKey"),
-    pool: { fsUuid: text(pool.fsUuid, "pool.fsUuid"), raidUuid: text(pool.raidUuid, "pool.raidUuid") },
+    pool: {
+      name: text(pool.name, "pool.name"),
+      size: count(pool.size, "pool.size"),
+      fsUuid: text(pool.fsUuid, "pool.fsUuid"),
+      raidUuid: text(pool.raidUuid, "pool.raidUuid"),
+    },
     settings,
     nextDiskId: count(root.nextDiskId, "nextDiskId"),
     disks: list(root.disks, "disks").map((value, i) => decodeDisk(value, `disks[${i}]`)),

@@ -1,7 +1,10 @@
 import type { FileTable } from "./file-table.js";
 
-/** Identifiers a real pool keeps across reboots; generated once and persisted. */
+/** What a real pool keeps across reboots; persisted. The UUIDs are generated once. */
 export interface PoolIdentity {
+  /** the slot and mount point, and the first component of every file path on it (`raid10`) */
+  readonly name: string;
+  readonly size: number;
   /** filesystem UUID (`fs-uuid=`) */
   readonly fsUuid: string;
   /** md RAID UUID in mdadm's four-group form (`raid-uuid=`) */
@@ -9,9 +12,6 @@ export interface PoolIdentity {
 }
 
 export interface PoolOptions {
-  /** the slot and mount point, and the first component of every file path on it (`raid10`) */
-  readonly name: string;
-  readonly size: number;
   readonly identity: PoolIdentity;
   readonly files: FileTable;
   /** the disk-full fault: the pool then reports no free space and refuses to grow anything */
@@ -31,8 +31,8 @@ export class Pool {
   readonly #isDiskFull: () => boolean;
 
   constructor(options: PoolOptions) {
-    this.name = options.name;
-    this.size = options.size;
+    this.name = options.identity.name;
+    this.size = options.identity.size;
     this.identity = options.identity;
     this.#files = options.files;
     this.#isDiskFull = options.isDiskFull;

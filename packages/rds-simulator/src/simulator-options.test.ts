@@ -4,7 +4,7 @@ const base: SimulatorOptions = { stateDir: "/tmp/x", password: "p" };
 
 describe("checkOptions", () => {
   it("fills in the defaults", () => {
-    expect(checkOptions(base)).toEqual({ user: "admin", poolName: "raid10", poolSize: 1024 ** 4, port: 0, controlPort: 0 });
+    expect(checkOptions(base)).toEqual({ user: "admin", port: 0, controlPort: 0 });
   });
 
   it("reads the pool size as bytes or with a suffix", () => {

@@ -16,9 +16,9 @@ export interface SimulatorOptions {
   readonly authorizedKeys?: string | readonly string[];
   /** host private key (OpenSSH or PEM); default: the persisted one, else a new ed25519 key */
   readonly hostKey?: string;
-  /** the pool's slot and mount point, first component of every file path; default `raid10` */
+  /** the pool's slot and mount point, first component of every file path; default: persisted, else `raid10` */
   readonly poolName?: string;
-  /** bytes, or a size such as `1T`; default 1 TiB */
+  /** bytes, or a size such as `1T`; default: persisted, else 1 TiB */
   readonly poolSize?: number | string;
   /** the settings below override the persisted ones when given */
   readonly latency?: Partial<LatencySettings>;
@@ -42,27 +42,27 @@ export class InvalidOptionError extends Error {
 
 export interface CheckedOptions {
   readonly user: string;
-  readonly poolName: string;
-  readonly poolSize: number;
+  readonly poolName?: string;
+  readonly poolSize?: number;
   readonly port: number;
   readonly controlPort: number;
 }
 
-/** Checks the options that have no other checker and fills in their defaults. */
+/** Checks the options that have no other checker and fills in the defaults that do not depend on saved state. */
 export function checkOptions(options: SimulatorOptions): CheckedOptions {
   const user = options.user ?? DEFAULT_USER;
   if (!/^[^\s+]+$/u.test(user)) throw new InvalidOptionError(`user ${JSON.stringify(user)}: must be non-empty, without spaces or "+"`);
   if (options.password === undefined && options.authorizedKeys === undefined) {
     throw new InvalidOptionError("password or authorizedKeys: at least one is needed, or nobody could log in");
   }
-  const poolName = options.poolName ?? DEFAULT_POOL_NAME;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/u.test(poolName)) {
+  const poolName = options.poolName;
+  if (poolName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/u.test(poolName)) {
     throw new InvalidOptionError(`poolName ${JSON.stringify(poolName)}: letters, digits, ".", "_", "-", starting with a letter or digit`);
   }
   return {
     user,
     poolName,
-    poolSize: checkPoolSize(options.poolSize ?? DEFAULT_POOL_SIZE),
+    poolSize: options.poolSize === undefined ? undefined : checkPoolSize(options.poolSize),
     port: checkPort("port", options.port ?? 0),
     controlPort: checkPort("controlPort", options.controlPort ?? 0),
   };

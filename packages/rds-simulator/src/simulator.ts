@@ -24,7 +24,7 @@ import { InvalidStateError, type PersistedState } from "./persisted-state.js";
 import { Pool, type PoolIdentity } from "./pool.js";
 import type { RdsModel } from "./rds-model.js";
 import { applySettingsPatch, DEFAULT_SETTINGS, type SettingsPatch, type SimulatorSettings } from "./settings.js";
-import { checkOptions, type SimulatorOptions } from "./simulator-options.js";
+import { checkOptions, DEFAULT_POOL_NAME, DEFAULT_POOL_SIZE, type SimulatorOptions } from "./simulator-options.js";
 import { decideAuthentication, type Credentials } from "./ssh-auth.js";
 import { SshServer } from "./ssh-server.js";
 import { StateStore } from "./state-store.js";
@@ -72,8 +72,6 @@ interface RdsSimulatorParts {
   readonly settings: SimulatorSettings;
   readonly hostKey: string;
   readonly poolIdentity: PoolIdentity;
-  readonly poolName: string;
-  readonly poolSize: number;
   readonly disks: DiskTable;
   readonly files: FileTable;
   readonly credentials: Credentials;
@@ -108,8 +106,6 @@ export class RdsSimulator {
     this.#settings = parts.settings;
     this.#hostKey = parts.hostKey;
     const pool = new Pool({
-      name: parts.poolName,
-      size: parts.poolSize,
       identity: parts.poolIdentity,
       files: parts.files,
       isDiskFull: () => this.faults.diskFull,
@@ -150,7 +146,13 @@ export class RdsSimulator {
     await mkdir(options.stateDir, { recursive: true });
     const saved = await store.load();
     const backing = new BackingFiles(join(options.stateDir, "files"));
-    await backing.ensureDirectory(checked.poolName);
+    const poolIdentity: PoolIdentity = {
+      name: checked.poolName ?? saved?.pool.name ?? DEFAULT_POOL_NAME,
+      size: checked.poolSize ?? saved?.pool.size ?? DEFAULT_POOL_SIZE,
+      fsUuid: saved?.pool.fsUuid ?? randomUUID(),
+      raidUuid: saved?.pool.raidUuid ?? newRaidUuid(),
+    };
+    await backing.ensureDirectory(poolIdentity.name);
     for (const entry of saved?.files ?? []) {
       if (entry.type === "directory") await backing.ensureDirectory(entry.name);
       else if (!(await backing.exists(entry.name))) {
@@ -169,9 +171,7 @@ export class RdsSimulator {
       backing,
       settings,
       hostKey: options.hostKey ?? saved?.hostKey ?? generateHostKey(),
-      poolIdentity: saved?.pool ?? { fsUuid: randomUUID(), raidUuid: newRaidUuid() },
-      poolName: checked.poolName,
-      poolSize: checked.poolSize,
+      poolIdentity,
       disks: new DiskTable(saved?.disks ?? [], saved?.nextDiskId ?? 1),
       files: new FileTable(saved?.files ?? []),
       credentials: { user: checked.user, password: options.password, authorizedKeys },

@@ -8,7 +8,7 @@ import { StateStore } from "./state-store.js";
 const state: PersistedState = {
   version: 1,
   hostKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
-  pool: { fsUuid: "f", raidUuid: "r" },
+  pool: { name: "raid10", size: 1024 ** 4, fsUuid: "f", raidUuid: "r" },
   settings: { ...DEFAULT_SETTINGS, copyFrom: "data" },
   nextDiskId: 3,
   disks: [

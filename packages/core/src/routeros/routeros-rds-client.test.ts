@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { utils } from "ssh2";
+import ssh2 from "ssh2";
 import { startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import {
   AlreadyExistsError,
@@ -32,7 +32,7 @@ interface Rig {
 
 let stateDir: string;
 const stops: Array<() => Promise<void>> = [];
-const key = utils.generateKeyPairSync("ed25519");
+const key = ssh2.utils.generateKeyPairSync("ed25519");
 
 beforeEach(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "rds-csi-client-"));

@@ -10,7 +10,7 @@ import {
 } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
-import { SerialQueue } from "../resilience/serial-queue.js";
+import { BoundedQueue } from "../resilience/bounded-queue.js";
 import { SNAPSHOT_SLOT_PREFIX, VOLUME_SLOT_PREFIX, type VolumeLayout } from "../volume/volume-layout.js";
 import { routerOsError } from "./classify-error.js";
 import {
@@ -52,6 +52,8 @@ export interface RouterOsRdsClientOptions {
   readonly timeouts?: { readonly readMs?: number; readonly mutateMs?: number; readonly copyMs?: number };
   /** Attempts in all (first try included) for transient failures, with jittered exponential waits. */
   readonly retry?: { readonly maxAttempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** Mutating commands outstanding at once; the RDS runs them one at a time either way. */
+  readonly mutationWindow?: number;
   readonly now?: () => Date;
 }
 
@@ -63,6 +65,7 @@ export const ROUTEROS_CLIENT_DEFAULTS = {
     copyMs: 30 * 60_000,
   },
   retry: { maxAttempts: 4, initialDelayMs: 500, maxDelayMs: 5_000 },
+  mutationWindow: 2,
   // `print detail` of every file disk: ~1 KiB per disk, so 64 MiB leaves room for tens of thousands.
   listOutputBytes: 64 * 1024 * 1024,
 } as const;
@@ -72,9 +75,11 @@ const ROUTEROS_DEFAULT_NVME_PORT = 4420;
 
 /**
  * `RdsClient` over the RouterOS CLI. Commands come only from `command-builder.ts`, output is read only
- * by `parsePrintDetail` and the error classifier. Reads retry transient failures; mutations run one at
- * a time per RDS, and when a mutation's reply is lost (the connection dropped, the deadline passed) the
- * client reads the state back to learn whether it took effect before trying again.
+ * by `parsePrintDetail` and the error classifier. Reads retry transient failures. Mutations go through a
+ * small window per RDS (see BoundedQueue) and are read back; when a mutation's reply is lost (the
+ * connection dropped, the deadline passed) the client reads the state back to learn whether it took
+ * effect before trying again. Two mutations of the same volume never overlap: callers hold the volume's
+ * operation lock.
  */
 export class RouterOsRdsClient implements RdsClient {
   readonly copyStrategy: CopyStrategy;
@@ -83,7 +88,7 @@ export class RouterOsRdsClient implements RdsClient {
   readonly #logger: Logger;
   readonly #timeouts: { readonly readMs: number; readonly mutateMs: number; readonly copyMs: number };
   readonly #retry: RetryPolicy;
-  readonly #mutations = new SerialQueue();
+  readonly #mutations: BoundedQueue;
   readonly #now: () => Date;
   readonly #observe: (verb: RouterOsVerb, outcome: string, seconds: number) => void;
 
@@ -102,6 +107,7 @@ export class RouterOsRdsClient implements RdsClient {
         backoff: new ExponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs }),
       },
     );
+    this.#mutations = new BoundedQueue(options.mutationWindow ?? ROUTEROS_CLIENT_DEFAULTS.mutationWindow);
     this.#now = options.now ?? (() => new Date());
     this.#observe = commandMetrics(options.metrics);
   }
@@ -322,7 +328,7 @@ export class RouterOsRdsClient implements RdsClient {
   }
 
   /**
-   * Serialized per RDS. When the outcome is unknown (UnavailableError: reply lost, deadline passed),
+   * Within the mutation window. When the outcome is unknown (UnavailableError: reply lost, deadline passed),
    * `settled` reads the state back; only if the change is not there is the command sent again.
    */
   async #mutate(command: RouterOsCommand, signal: AbortSignal, settled: () => Promise<boolean>): Promise<void> {

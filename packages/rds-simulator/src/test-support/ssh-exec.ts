@@ -28,12 +28,13 @@ export interface SshSession {
 export function connectSsh(options: SshConnectOptions): Promise<SshSession> {
   const client = new ssh2.Client();
   const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+  // A server that refuses or cuts the connection is part of what the tests provoke, and ssh2 may report
+  // a reset after the first error; the promises below carry what matters.
+  client.on("error", () => undefined);
   return new Promise<SshSession>((resolve, reject) => {
     client.once("error", reject);
     client.once("ready", () => {
       client.off("error", reject);
-      // A server that cuts the connection is part of what the tests provoke.
-      client.on("error", () => undefined);
       resolve({
         exec: (command) => exec(client, command),
         closed,

@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ssh2 from "ssh2";
+import { generateEd25519KeyPair } from "../host-key.js";
 import { startSimulator, type RdsSimulator } from "../simulator.js";
 import type { SimulatorOptions } from "../simulator-options.js";
 import { connectSsh, type SshSession } from "./ssh-exec.js";
 
 /** A client key pair made once per test file; ed25519 keeps key generation instant. */
-export const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
+export const clientKey = generateEd25519KeyPair();
 
 export interface TestSimulator {
   readonly sim: RdsSimulator;

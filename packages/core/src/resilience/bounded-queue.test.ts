@@ -1,4 +1,5 @@
-import { SerialQueue } from "./serial-queue.js";
+import { InvalidArgumentError } from "../errors.js";
+import { BoundedQueue } from "./bounded-queue.js";
 
 const never = new AbortController().signal;
 
@@ -8,9 +9,11 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-describe("SerialQueue", () => {
-  it("runs tasks one at a time in arrival order", async () => {
-    const queue = new SerialQueue();
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe("BoundedQueue", () => {
+  it("with concurrency 1 runs tasks one at a time in arrival order", async () => {
+    const queue = new BoundedQueue(1);
     const events: string[] = [];
     const gates = [deferred(), deferred(), deferred()];
     const runs = gates.map((gate, i) =>
@@ -30,8 +33,35 @@ describe("SerialQueue", () => {
     expect(queue.depth).toBe(0);
   });
 
+  it("never runs more than its concurrency, and starts waiters in arrival order", async () => {
+    const queue = new BoundedQueue(2);
+    let running = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const gates = Array.from({ length: 6 }, deferred);
+    const runs = gates.map((gate, i) =>
+      queue.run(never, async () => {
+        started.push(i);
+        running += 1;
+        peak = Math.max(peak, running);
+        await gate.promise;
+        running -= 1;
+      }),
+    );
+    await tick();
+    expect(started).toEqual([0, 1]);
+    gates[1]!.resolve();
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    for (const gate of gates) gate.resolve();
+    await Promise.all(runs);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(peak).toBe(2);
+    expect(queue.depth).toBe(0);
+  });
+
   it("keeps going after a task fails", async () => {
-    const queue = new SerialQueue();
+    const queue = new BoundedQueue(1);
     const failed = queue.run(never, async () => {
       throw new Error("RDS said no");
     });
@@ -41,7 +71,7 @@ describe("SerialQueue", () => {
   });
 
   it("lets an aborted waiter leave without running, and the queue moves on", async () => {
-    const queue = new SerialQueue();
+    const queue = new BoundedQueue(1);
     const gate = deferred();
     const first = queue.run(never, () => gate.promise);
     const controller = new AbortController();
@@ -52,6 +82,7 @@ describe("SerialQueue", () => {
     const third = queue.run(never, async () => "third");
     controller.abort(new DOMException("deadline", "TimeoutError"));
     await expect(waiter).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(queue.depth).toBe(2);
     gate.resolve();
     await first;
     await expect(third).resolves.toBe("third");
@@ -60,11 +91,16 @@ describe("SerialQueue", () => {
   });
 
   it("does not start a task whose signal is already aborted", async () => {
-    const queue = new SerialQueue();
+    const queue = new BoundedQueue(1);
     const controller = new AbortController();
     controller.abort(new Error("gone"));
     let ran = false;
     await expect(queue.run(controller.signal, async () => void (ran = true))).rejects.toThrow("gone");
     expect(ran).toBe(false);
+    expect(queue.depth).toBe(0);
+  });
+
+  it("refuses a concurrency below 1", () => {
+    expect(() => new BoundedQueue(0)).toThrow(InvalidArgumentError);
   });
 });

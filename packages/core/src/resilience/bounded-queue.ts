@@ -1,0 +1,62 @@
+import { InvalidArgumentError } from "../errors.js";
+
+/**
+ * Starts tasks in arrival order with at most `concurrency` running at once; a caller waits its turn,
+ * but only as long as its own signal allows (an aborted waiter leaves the queue without running).
+ * Contrast `OperationLocks`, where a second caller for the same volume is refused at once.
+ *
+ * The RDS executes mutating commands one at a time. The RouterOS client keeps a small window of them
+ * outstanding (2 by default): enough that the RDS's own queue never runs dry while a reply travels back,
+ * few enough that a burst of creates cannot take every SSH channel from the reads.
+ */
+export class BoundedQueue {
+  readonly #concurrency: number;
+  readonly #waiting: Array<() => void> = [];
+  #running = 0;
+
+  constructor(concurrency: number) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new InvalidArgumentError(`queue concurrency must be a whole number >= 1, got ${concurrency}`);
+    }
+    this.#concurrency = concurrency;
+  }
+
+  /** Tasks queued or running. */
+  get depth(): number {
+    return this.#running + this.#waiting.length;
+  }
+
+  async run<T>(signal: AbortSignal, task: () => Promise<T>): Promise<T> {
+    signal.throwIfAborted();
+    if (this.#running >= this.#concurrency) await this.#turn(signal);
+    else this.#running += 1;
+    try {
+      return await task();
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Resolves when a running task hands its slot over; rejects (and gives up the place) on abort. */
+  #turn(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const start = (): void => {
+        signal.removeEventListener("abort", leave);
+        resolve();
+      };
+      const leave = (): void => {
+        this.#waiting.splice(this.#waiting.indexOf(start), 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", leave, { once: true });
+      this.#waiting.push(start);
+    });
+  }
+
+  /** The slot passes straight to the next waiter, so `running` never dips and no later arrival jumps ahead. */
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#running -= 1;
+  }
+}
