@@ -15,7 +15,8 @@ export default tseslint.config(
   {
     // Production code never depends on test-only packages (ARCHITECTURE.md, "A directory is a boundary").
     files: ["packages/*/src/**/*.ts"],
-    ignores: ["**/*.test.ts"],
+    // Tests, benchmarks and the testkit itself are where the test-only packages belong.
+    ignores: ["**/*.test.ts", "**/*.bench.ts", "packages/testkit/**"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["@rds-csi/testkit", "@rds-csi/rds-simulator"], message: "test-only package" }] }],
     },

@@ -19,10 +19,10 @@ const RESERVED = new Set(["{", "}", "(", ")", "$", "\\", "!", "<", ">"]);
 const SINGLE = new Set(["=", "~", "[", "]"]);
 
 /**
- * Splits one console line into tokens; `endColumn` is where RouterOS points when input ends too early. Throws `syntax error` for an unterminated string, an unknown
- * escape or a reserved character. Trailing blanks and line breaks are ignored; a `;` or a line break
- * followed by more text becomes a `separator` token, which the parser refuses, so a second command is
- * never executed.
+ * Splits one console line into tokens; `endColumn` is where RouterOS points when the input ends too
+ * early. Throws `syntax error` for an unterminated string, an unknown escape or a reserved character.
+ * Trailing blanks and line breaks are ignored; a `;` or a line break followed by more text becomes a
+ * `separator` token, which the parser refuses, so a second command is never executed.
  */
 export function tokenize(line: string): { readonly tokens: Token[]; readonly endColumn: number } {
   const text = line.replace(/\s+$/u, "");

@@ -50,15 +50,25 @@ describe("CommandScheduler", () => {
     await expect(scheduler.idle()).resolves.toBeUndefined();
   });
 
-  it("spends each kind's latency before the task, inside the mutation's turn", async () => {
+  it("counts the task's own time as part of its latency, inside the mutation's turn", async () => {
     const asked: string[] = [];
     const scheduler = new CommandScheduler((kind) => {
       asked.push(kind);
-      return 5;
+      return 40;
     });
-    const startedAt = await scheduler.run("mutate", async (started) => started);
-    expect(startedAt).toBeInstanceOf(Date);
+    const events: string[] = [];
+    const first = scheduler.run("mutate", async (started) => {
+      events.push("first ran");
+      return started;
+    });
+    const second = scheduler.run("mutate", async () => void events.push("second ran"));
+    // The first mutation's effect happens at once, its reply only after the latency; the second waits for that.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(["first ran"]);
+    expect(await first).toBeInstanceOf(Date);
+    await second;
+    expect(events).toEqual(["first ran", "second ran"]);
     await scheduler.run("read", async () => undefined);
-    expect(asked).toEqual(["mutate", "read"]);
+    expect(asked).toEqual(["mutate", "mutate", "read"]);
   });
 });

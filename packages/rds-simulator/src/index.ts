@@ -38,4 +38,4 @@ export {
 export type { FileEntry } from "./file-table.js";
 export { InvalidStateError } from "./persisted-state.js";
 export { InvalidAuthorizedKeyError } from "./authorized-keys.js";
-export { hostKeyFingerprint, InvalidHostKeyError } from "./host-key.js";
+export { generateEd25519KeyPair, hostKeyFingerprint, InvalidHostKeyError } from "./host-key.js";

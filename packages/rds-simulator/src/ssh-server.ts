@@ -100,7 +100,9 @@ export class SshServer {
     // Small request/reply exchanges: without this, Nagle plus delayed ACKs add tens of ms to each command.
     socket.setNoDelay(true);
     this.#sockets.set(key, socket);
-    socket.once("close", () => this.#sockets.delete(key));
+    socket.once("close", () => {
+      if (this.#sockets.get(key) === socket) this.#sockets.delete(key);
+    });
     this.#ssh.injectSocket(socket);
   }
 

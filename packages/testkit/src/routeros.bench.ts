@@ -2,9 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import ssh2 from "ssh2";
 import { createLogger, parsePrintDetail, RouterOsRdsClient, Ssh2Transport, VolumeLayout } from "@rds-csi/core";
-import { startSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, startSimulator } from "@rds-csi/rds-simulator";
 import { formatStats, latencyStats, type BenchReport } from "./latency-stats.js";
 
 const MUTATE_MS = 20;
@@ -27,7 +26,7 @@ export async function run(): Promise<BenchReport> {
 
 async function createDeletePairs(lines: string[], missedTargets: string[]): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), "rds-csi-bench-"));
-  const key = ssh2.utils.generateKeyPairSync("ed25519");
+  const key = generateEd25519KeyPair();
   const sim = await startSimulator({ stateDir, authorizedKeys: key.public, poolSize: "100T", latency: { mutateMs: MUTATE_MS } });
   const logger = createLogger({ level: "error", component: "bench", stream: new PassThrough().resume() });
   const transport = new Ssh2Transport({

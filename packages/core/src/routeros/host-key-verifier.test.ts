@@ -1,4 +1,5 @@
 import ssh2 from "ssh2";
+import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
 import { createHostKeyVerifier, describeHostKey, hostKeyFingerprint } from "./host-key-verifier.js";
 
@@ -16,7 +17,7 @@ const rds = { host: "10.0.0.1", port: 22 };
 function newKey(type: "ed25519" | "ecdsa" | "rsa"): { line: string; wire: Buffer } {
   const pair = type === "ecdsa" ? ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256 })
     : type === "rsa" ? ssh2.utils.generateKeyPairSync("rsa", { bits: 2048 })
-    : ssh2.utils.generateKeyPairSync("ed25519");
+    : generateEd25519KeyPair();
   const [keyType = "", base64 = ""] = pair.public.split(" ");
   return { line: `${keyType} ${base64}`, wire: Buffer.from(base64, "base64") };
 }

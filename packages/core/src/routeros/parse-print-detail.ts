@@ -38,10 +38,7 @@ export interface RouterOsRecord {
   readonly fields: ReadonlyMap<string, string>;
 }
 
-const KEY = "[a-z][a-z0-9-]*";
-const INDEX_LINE = /^( *)(\d+)(?=\s|$)/;
 const FLAG_TOKEN = /[A-Za-z]+(?=\s|$)/y;
-const PAIR_START = new RegExp(`(${KEY})=`, "y");
 const QUOTE_OR_BACKSLASH = /["\\]/g;
 const COMMENT_MARK = ";;;";
 
@@ -64,7 +61,9 @@ interface RecordInProgress {
   /** Column where this record's content starts; continuation lines are indented to it. */
   indent: number | undefined;
   comment: string | undefined;
-  readonly pairs: Pair[];
+  /** Pairs already complete; the last pair read stays in `last` because the next line may continue it. */
+  readonly fields: Map<string, string>;
+  last: Pair | undefined;
 }
 
 export function parsePrintDetail(output: string): RouterOsRecord[] {
@@ -79,8 +78,8 @@ export function parsePrintDetail(output: string): RouterOsRecord[] {
       inLegend = false;
       continue;
     }
-    const index = INDEX_LINE.exec(line);
-    if (index && (!current || index[1]!.length < current.indexEnd)) {
+    const index = indexLine(line);
+    if (index && (!current || index.indent < current.indexEnd)) {
       if (current) records.push(finish(current));
       current = startRecord(line, index);
       inLegend = false;
@@ -96,8 +95,8 @@ export function parsePrintDetail(output: string): RouterOsRecord[] {
   return records;
 }
 
-function startRecord(line: string, index: RegExpExecArray): RecordInProgress {
-  const indexEnd = index[0].length;
+function startRecord(line: string, index: IndexLine): RecordInProgress {
+  const indexEnd = index.end;
   let flags = "";
   let pos = skipWhitespace(line, indexEnd);
   for (;;) {
@@ -107,39 +106,39 @@ function startRecord(line: string, index: RegExpExecArray): RecordInProgress {
     flags += flag[0];
     pos = skipWhitespace(line, FLAG_TOKEN.lastIndex);
   }
-  const record: RecordInProgress = { index: Number(index[2]), flags, indexEnd, indent: undefined, comment: undefined, pairs: [] };
-  // The index and flags are replaced by spaces so the rest reads like any other indented line.
-  if (pos < line.length) continueRecord(record, " ".repeat(pos) + line.slice(pos));
+  const record: RecordInProgress = { index: index.value, flags, indexEnd, indent: undefined, comment: undefined, fields: new Map(), last: undefined };
+  // The index and flags count as indentation, so the rest reads like any other indented line.
+  if (pos < line.length) continueRecord(record, line, pos);
   return record;
 }
 
-function continueRecord(record: RecordInProgress, line: string): void {
-  const leading = skipWhitespace(line, 0);
+/** Reads one more line of a record; columns before `from` (the index and flags) count as indentation. */
+function continueRecord(record: RecordInProgress, line: string, from = 0): void {
+  const leading = skipWhitespace(line, from);
   record.indent ??= leading;
-  const text = line.slice(leading);
-  const startsWithPair = pairStartsAt(text, 0);
+  const startsWithPair = pairStartsAt(line, leading);
   // Only the layout's indentation is removed from a continued value: spaces beyond it belong to the value.
-  const body = line.slice(Math.min(leading, record.indent));
-  const last = record.pairs.at(-1);
+  const bodyStart = Math.min(leading, record.indent);
+  const last = record.last;
 
   if (last?.open) {
-    const end = readQuoted(last, body, 0);
-    if (!last.open) readPairsAfterQuote(record, body, end);
-  } else if (record.pairs.length === 0 && record.comment === undefined && text.startsWith(COMMENT_MARK)) {
-    record.comment = text.slice(COMMENT_MARK.length).replace(/^ /, "");
-  } else if (record.pairs.length === 0 && record.comment !== undefined && !startsWithPair) {
-    record.comment += body;
+    const end = readQuoted(last, line, bodyStart);
+    if (!last.open) readPairsAfterQuote(record, line, end);
+  } else if (last === undefined && record.comment === undefined && line.startsWith(COMMENT_MARK, leading)) {
+    record.comment = line.slice(leading + COMMENT_MARK.length).replace(/^ /, "");
+  } else if (last === undefined && record.comment !== undefined && !startsWithPair) {
+    record.comment += line.slice(bodyStart);
   } else if (startsWithPair) {
-    readPairs(record, text, 0);
-  } else if (last && !last.quoted && last.raw.trim() === "" && text.startsWith('"')) {
+    readPairs(record, line, leading);
+  } else if (last && !last.quoted && last.raw.trim() === "" && line.charCodeAt(leading) === 34 /* " */) {
     // The break fell right after `key=`: the value that follows may be quoted.
-    startQuoted(record, last, text, 0);
+    startQuoted(record, last, line, leading);
   } else if (last && !last.quoted) {
-    const end = bareValueEnd(body, 0);
-    last.raw = joinBrokenValue(last.raw, body.slice(0, end));
-    readPairs(record, body, end);
+    const end = bareValueEnd(line, bodyStart);
+    last.raw = joinBrokenValue(last.raw, line.slice(bodyStart, end));
+    readPairs(record, line, end);
   } else {
-    throw unreadable(record, text);
+    throw unreadable(record, line.slice(leading));
   }
 }
 
@@ -148,13 +147,13 @@ function readPairs(record: RecordInProgress, text: string, pos: number): void {
   for (;;) {
     pos = skipWhitespace(text, pos);
     if (pos >= text.length) return;
-    PAIR_START.lastIndex = pos;
-    const start = PAIR_START.exec(text);
-    if (!start) throw unreadable(record, text.slice(pos));
-    const pair: Pair = { key: start[1]!, raw: "", quoted: false, open: false, escapePending: false };
-    record.pairs.push(pair);
-    pos = PAIR_START.lastIndex;
-    if (text[pos] === '"') {
+    const equals = pairKeyEnd(text, pos);
+    if (equals < 0) throw unreadable(record, text.slice(pos));
+    const pair: Pair = { key: text.slice(pos, equals), raw: "", quoted: false, open: false, escapePending: false };
+    if (record.last) complete(record, record.last);
+    record.last = pair;
+    pos = equals + 1;
+    if (text.charCodeAt(pos) === 34 /* " */) {
       startQuoted(record, pair, text, pos);
       return;
     }
@@ -222,19 +221,45 @@ function bareValueEnd(text: string, pos: number): number {
   return text.length;
 }
 
-function finish(record: RecordInProgress): RouterOsRecord {
-  const fields = new Map<string, string>();
-  for (const pair of record.pairs) {
-    if (pair.open) {
-      throw new InternalError(`cannot read RouterOS record ${record.index}: the quoted value of "${pair.key}" never ends`);
-    }
-    if (fields.has(pair.key)) {
-      throw new InternalError(`cannot read RouterOS record ${record.index}: field "${pair.key}" appears twice`);
-    }
-    fields.set(pair.key, pair.quoted ? unescapeQuoted(pair.raw) : withoutThousandsSeparators(pair.raw.trim()));
+function complete(record: RecordInProgress, pair: Pair): void {
+  if (pair.open) {
+    throw new InternalError(`cannot read RouterOS record ${record.index}: the quoted value of "${pair.key}" never ends`);
   }
-  const base = { index: record.index, flags: record.flags, fields };
-  return record.comment === undefined ? base : { ...base, comment: record.comment.trim() };
+  if (record.fields.has(pair.key)) {
+    throw new InternalError(`cannot read RouterOS record ${record.index}: field "${pair.key}" appears twice`);
+  }
+  record.fields.set(pair.key, pair.quoted ? unescapeQuoted(pair.raw) : bareValue(pair.raw));
+}
+
+function finish(record: RecordInProgress): RouterOsRecord {
+  if (record.last) complete(record, record.last);
+  const fields: ReadonlyMap<string, string> = record.fields;
+  return record.comment === undefined
+    ? { index: record.index, flags: record.flags, fields }
+    : { index: record.index, flags: record.flags, comment: record.comment.trim(), fields };
+}
+
+interface IndexLine {
+  /** Spaces before the digits (indexes are right-aligned). */
+  readonly indent: number;
+  /** Column just after the digits. */
+  readonly end: number;
+  readonly value: number;
+}
+
+/** A line that starts with spaces, then digits followed by whitespace or the end: a record's first line. */
+function indexLine(line: string): IndexLine | undefined {
+  let at = 0;
+  while (line.charCodeAt(at) === 32) at++;
+  const indent = at;
+  while (at < line.length && line.charCodeAt(at) >= 48 && line.charCodeAt(at) <= 57) at++;
+  if (at === indent || (at < line.length && !isSpace(line.charCodeAt(at)))) return undefined;
+  return { indent, end: at, value: Number(line.slice(indent, at)) };
+}
+
+/** Most bare values hold no space at all; only those that do can be grouped numbers or need trimming. */
+function bareValue(raw: string): string {
+  return /\s/.test(raw) ? withoutThousandsSeparators(raw.trim()) : raw;
 }
 
 // RouterOS string escapes (manual, "Constant Escape Sequences"); `\HH` is one byte, upper-case hex.
@@ -287,15 +312,19 @@ function isSpace(code: number): boolean {
 
 /** Whether `text` holds `key=` at `pos` (a lower-case letter, then letters, digits and dashes, then `=`). */
 function pairStartsAt(text: string, pos: number): boolean {
-  let at = pos;
-  const first = text.charCodeAt(at);
-  if (!(first >= 97 && first <= 122)) return false;
-  for (at++; at < text.length; at++) {
+  return pairKeyEnd(text, pos) >= 0;
+}
+
+/** The position of the `=` ending a key that starts at `pos`, or -1 when no key starts there. */
+function pairKeyEnd(text: string, pos: number): number {
+  const first = text.charCodeAt(pos);
+  if (!(first >= 97 && first <= 122)) return -1;
+  for (let at = pos + 1; at < text.length; at++) {
     const code = text.charCodeAt(at);
-    if (code === 61) return true;
-    if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 45)) return false;
+    if (code === 61) return at;
+    if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 45)) return -1;
   }
-  return false;
+  return -1;
 }
 
 function unreadable(record: RecordInProgress, text: string): InternalError {

@@ -3,8 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import fc from "fast-check";
-import ssh2 from "ssh2";
-import { startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { CsiError, InvalidArgumentError } from "../errors.js";
 import { createLogger } from "../observability/logger.js";
 import { VolumeLayout } from "../volume/volume-layout.js";
@@ -64,7 +63,7 @@ describe("RdsClient fuzzing against the simulator", () => {
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "rds-csi-fuzz-"));
-    const key = ssh2.utils.generateKeyPairSync("ed25519");
+    const key = generateEd25519KeyPair();
     sim = await startSimulator({ stateDir, authorizedKeys: key.public, poolSize: "1T" });
     const logger = createLogger({ level: "error", component: "fuzz", stream: new PassThrough().resume() });
     transport = new Ssh2Transport({

@@ -2,8 +2,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import ssh2 from "ssh2";
-import { startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -32,7 +31,7 @@ interface Rig {
 
 let stateDir: string;
 const stops: Array<() => Promise<void>> = [];
-const key = ssh2.utils.generateKeyPairSync("ed25519");
+const key = generateEd25519KeyPair();
 
 beforeEach(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "rds-csi-client-"));
@@ -290,6 +289,18 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
       });
     });
     expect(await client.getVolume(vol(30), signal())).toMatchObject({ id: vol(30) });
+  });
+
+  it("refuses an RDS whose host key changed, naming both fingerprints, and changes nothing", async () => {
+    const { sim, client } = await rig();
+    const pinned = sim.hostKeyFingerprint;
+    const presented = await sim.changeHostKey();
+    await sim.restart();
+    const refusal = client.createVolume({ id: vol(31), sizeBytes: GiB, port: 4420 }, signal());
+    await expect(refusal).rejects.toThrow(FailedPreconditionError);
+    await expect(refusal).rejects.toThrow(pinned);
+    await expect(refusal).rejects.toThrow(presented);
+    expect(sim.disks()).toHaveLength(0);
   });
 
   it("turns a command that outlives its deadline into Unavailable", async () => {

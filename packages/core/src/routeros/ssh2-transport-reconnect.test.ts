@@ -1,6 +1,6 @@
 import { connect, createServer, type Server as NetServer, type Socket } from "node:net";
 import { Writable } from "node:stream";
-import ssh2 from "ssh2";
+import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { UnavailableError } from "../errors.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { MetricsRegistry } from "../observability/metrics.js";
@@ -11,8 +11,8 @@ import { hang, reply, TestSshServer, waitUntil } from "./test-ssh-server.js";
 
 const USER = "admin";
 const timeoutMs = 20_000;
-const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
-const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
+const hostKey = generateEd25519KeyPair();
+const clientKey = generateEd25519KeyPair();
 const hostFingerprint = hostKeyFingerprint(Buffer.from(hostKey.public.split(" ")[1] ?? "", "base64"));
 
 interface LogLine {

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import ssh2 from "ssh2";
+import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { FailedPreconditionError, InternalError, InvalidArgumentError, UnavailableError } from "../errors.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { hostKeyFingerprint } from "./host-key-verifier.js";
@@ -11,8 +12,8 @@ import { hang, reply, TestSshServer, waitUntil, type TestSshServerOptions } from
 const USER = "admin";
 // Generous: only the tests about deadlines rely on one passing.
 const timeoutMs = 20_000;
-const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
-const clientKey = ssh2.utils.generateKeyPairSync("ed25519");
+const hostKey = generateEd25519KeyPair();
+const clientKey = generateEd25519KeyPair();
 
 function publicBase64(publicKey: string): string {
   return publicKey.split(" ")[1] ?? "";
@@ -263,7 +264,7 @@ describe("Ssh2Transport host key verification", () => {
 
   it("refuses a changed key with FailedPreconditionError showing the expected and presented fingerprints", async () => {
     const server = await startServer();
-    const oldKey = ssh2.utils.generateKeyPairSync("ed25519");
+    const oldKey = generateEd25519KeyPair();
     const knownHosts = `${knownHostsName(server.port)} ssh-ed25519 ${publicBase64(oldKey.public)}`;
     const transport = startTransport(server, { hostKey: { knownHosts } });
     const error = await rejectionOf(run(transport, "/disk print"));
