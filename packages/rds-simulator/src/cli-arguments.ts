@@ -39,8 +39,8 @@ export const USAGE = `usage: rds-sim --state-dir DIR [options]
   --pool-size SIZE           pool size, bytes or with K/M/G/T (default 1T)
   --copy-from MODE           settings-only | data
   --allow-host MODE          ignored | enforce-new | enforce-and-drop
-  --latency-read DURATION    added to read commands, e.g. 0ms, 1s
-  --latency-mutate DURATION  added to mutating commands, e.g. 20ms
+  --latency-read DURATION    time each read command takes, e.g. 0ms, 1s
+  --latency-mutate DURATION  time each mutating command takes, e.g. 20ms
   --error-exit-status 0|1    exit status of a command that printed an error
   --log-level LEVEL          error | warn | info | debug (default info), JSON lines on stderr
   --help                     print this text

@@ -11,9 +11,9 @@ export const ALLOW_HOST_MODES = ["ignored", "enforce-new", "enforce-and-drop"] a
 export type AllowHostMode = (typeof ALLOW_HOST_MODES)[number];
 
 export interface LatencySettings {
-  /** added to every read-only command (`print`) */
+  /** time every read-only command (`print`) takes, the simulator's own work included */
   readonly readMs: number;
-  /** added to every mutating command (`add`, `set`, `remove`), inside the one-at-a-time queue */
+  /** time every mutating command (`add`, `set`, `remove`) takes inside the one-at-a-time queue, its own work included */
   readonly mutateMs: number;
 }
 
