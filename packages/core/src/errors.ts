@@ -49,6 +49,16 @@ export class InternalError extends CsiError {
   override readonly name: string = "InternalError";
 }
 
+/** A size the driver cannot honour (above limit_bytes, below a copy's source, beyond the maximum): the CO may retry with another range. */
+export class OutOfRangeError extends CsiError {
+  override readonly name: string = "OutOfRangeError";
+}
+
+/** An RPC whose capability this plugin does not serve in its configuration: the caller must not retry. */
+export class UnimplementedError extends CsiError {
+  override readonly name: string = "UnimplementedError";
+}
+
 export function isCsiError(err: unknown): err is CsiError {
   return err instanceof CsiError;
 }

@@ -1,12 +1,67 @@
-import { commonSettings, runService } from "@rds-csi/core";
+import { csi, csiService, loadKubeConfig, runService, RouterOsRdsClient, Ssh2Transport, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { pluginCapabilities } from "./capabilities.js";
+import { resolveControllerConfig } from "./controller-config.js";
+import { ControllerService } from "./controller-service.js";
+import { controllerSettings } from "./controller-settings.js";
+import { createPublishArbiter } from "./publish/index.js";
+
+/** Volumes of the earlier Go driver may carry only `rdsAddress`, which its node used when `nvmeAddress` was absent. */
+const GO_DRIVER_ADDRESS_KEY = "rdsAddress";
 
 await runService({
   program: "rds-csi-controller",
   summary: "CSI Identity + Controller for MikroTik RDS: manages file-backed NVMe/TCP disks on the RDS over SSH.",
   packageJson: new URL("../package.json", import.meta.url),
-  settings: commonSettings({ endpoint: "unix:///var/lib/csi/sockets/pluginproxy/csi.sock", metricsPort: 9809 }),
-  async start() {
-    // Only CSI Identity so far; the Controller service arrives with its issue.
-    return { capabilities: [], services: [], ready: async () => ({ ok: true }) };
+  settings: controllerSettings(),
+  async start({ config, logger, metrics }) {
+    const resolved = await resolveControllerConfig(config);
+    const kubeConfig = loadKubeConfig(config.kubeConfig);
+    const transport = new Ssh2Transport({
+      host: config.rdsAddress,
+      port: config.rdsSshPort,
+      username: config.rdsUser,
+      auth: resolved.auth,
+      hostKey: resolved.hostKey,
+      logger,
+      metrics,
+    });
+    const rds = new RouterOsRdsClient({
+      transport,
+      layout: resolved.layout,
+      copyStrategy: { name: "disk-copy-from", trust: config.copyStrategyTrust },
+      logger,
+      metrics,
+    });
+    const arbiter = createPublishArbiter({
+      rds,
+      driverName: config.driverName,
+      logger,
+      metrics,
+      kubeConfig,
+      hostAccessControl: config.hostAccessControlTrust === "verified",
+      nvmeAddress: (context) =>
+        context[VOLUME_CONTEXT_KEYS.nvmeAddress] || context[GO_DRIVER_ADDRESS_KEY] || resolved.parameterDefaults.nvmeAddress,
+    });
+    // Connecting runs in the background and never gives up; until it succeeds Probe says not ready.
+    transport.start();
+    const controller = new ControllerService({
+      rds,
+      arbiter,
+      sizeLimits: resolved.sizeLimits,
+      parameterDefaults: resolved.parameterDefaults,
+      ...(resolved.topology ? { topology: resolved.topology } : {}),
+    });
+    return {
+      capabilities: pluginCapabilities({ copyTrust: config.copyStrategyTrust, topology: resolved.topology !== undefined }),
+      services: [csiService(csi.ControllerService, controller)],
+      async ready(signal) {
+        if (rds.connectionState !== "connected") return { ok: false, detail: `the SSH connection to the RDS is ${rds.connectionState}` };
+        return arbiter.ready(signal);
+      },
+      async stop() {
+        await arbiter.close();
+        await transport.close();
+      },
+    };
   },
 });

@@ -3,3 +3,4 @@ export * from "./csi-client.js";
 export * from "./entry-point-contract.js";
 export * from "./service-process.js";
 export * from "./latency-stats.js";
+export * from "./fake-apiserver/index.js";

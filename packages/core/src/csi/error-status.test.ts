@@ -6,8 +6,10 @@ import {
   InternalError,
   InvalidArgumentError,
   NotFoundError,
+  OutOfRangeError,
   ResourceExhaustedError,
   UnavailableError,
+  UnimplementedError,
 } from "../errors.js";
 import { clientCancelled, deadlineExceeded } from "./call-context.js";
 import { statusOf } from "./error-status.js";
@@ -22,6 +24,8 @@ describe("statusOf", () => {
     [new FailedPreconditionError("volume is not staged"), GrpcCode.FAILED_PRECONDITION],
     [new AbortedError("an operation on volume pvc-1 is already in progress"), GrpcCode.ABORTED],
     [new InternalError("RDS answered something we cannot read"), GrpcCode.INTERNAL],
+    [new OutOfRangeError("required_bytes 20 GiB exceeds limit_bytes 10 GiB"), GrpcCode.OUT_OF_RANGE],
+    [new UnimplementedError("snapshots are not served: the copy strategy is unverified"), GrpcCode.UNIMPLEMENTED],
   ])("keeps the code and message of %p", (err, code) => {
     expect(statusOf(err, "req-1")).toEqual({ code, details: err.message, expected: true });
   });

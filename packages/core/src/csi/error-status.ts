@@ -7,8 +7,10 @@ import {
   InternalError,
   InvalidArgumentError,
   NotFoundError,
+  OutOfRangeError,
   ResourceExhaustedError,
   UnavailableError,
+  UnimplementedError,
 } from "../errors.js";
 
 export interface CallStatus {
@@ -27,6 +29,8 @@ const CODE_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => CsiErr
   [FailedPreconditionError, GrpcCode.FAILED_PRECONDITION],
   [AbortedError, GrpcCode.ABORTED],
   [InternalError, GrpcCode.INTERNAL],
+  [OutOfRangeError, GrpcCode.OUT_OF_RANGE],
+  [UnimplementedError, GrpcCode.UNIMPLEMENTED],
 ];
 
 /**

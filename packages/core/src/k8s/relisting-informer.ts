@@ -1,0 +1,306 @@
+import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type Watch } from "@kubernetes/client-node";
+import { UnavailableError } from "../errors.js";
+import type { CheckResult } from "../observability/health-server.js";
+import type { Logger } from "../observability/logger.js";
+import { DeadlineWatch, type WatchDeadlines } from "./deadline-watch.js";
+
+/** Every timing of an informer, with its defaults here and nowhere else. */
+export interface InformerTuning {
+  /** Deadline of one list call. */
+  readonly listTimeoutMs: number;
+  /**
+   * A fresh list this often (±jitter) even when the watch looks healthy: it replays whatever a watch
+   * silently lost, a missed DELETE above all, as added / modified / deleted.
+   */
+  readonly relistIntervalMs: number;
+  readonly watch: WatchDeadlines;
+  /** First wait after a failure; doubled per consecutive failure up to `backoffMaxMs`. */
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  /** Fraction (0..1) every timer is spread by, so replicas and informers do not relist in step. */
+  readonly jitter: number;
+}
+
+export const DEFAULT_INFORMER_TUNING: InformerTuning = Object.freeze({
+  listTimeoutMs: 30_000,
+  relistIntervalMs: 10 * 60_000,
+  watch: Object.freeze({ connectTimeoutMs: 10_000, serverTimeoutSeconds: 5 * 60, idleTimeoutMs: 6 * 60_000 }),
+  backoffInitialMs: 500,
+  backoffMaxMs: 30_000,
+  jitter: 0.2,
+});
+
+export interface RelistingInformerOptions<T extends KubernetesObject> {
+  /** Plural resource name for logs and readiness messages, e.g. `volumeattachments`. */
+  readonly resource: string;
+  /** Collection path watches go to, e.g. `/apis/storage.k8s.io/v1/volumeattachments`. */
+  readonly path: string;
+  /** Lists the collection; must honour `signal` (use `kubeRequest`). */
+  readonly list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>;
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Logger;
+  readonly tuning?: Partial<Omit<InformerTuning, "watch">> & { readonly watch?: Partial<WatchDeadlines> };
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** The transport under ListWatch; tests script one, production gets a DeadlineWatch. */
+  readonly transport?: Watch;
+}
+
+export type InformerEventType = "added" | "modified" | "deleted";
+export interface InformerEvent<T> {
+  readonly type: InformerEventType;
+  readonly object: T;
+}
+
+export interface InformerStatus {
+  readonly synced: boolean;
+  /** ms since the epoch of the last list that succeeded */
+  readonly lastListAt?: number;
+  /** ms since the epoch of the last sign of life: a list, an event, a (re)connected watch */
+  readonly lastActivityAt?: number;
+  /** restarts after failures since start */
+  readonly restarts: number;
+  readonly lastError?: string;
+}
+
+type Waiter = { resolve: () => void; reject: (err: unknown) => void };
+
+/**
+ * A cache of one kind of object that keeps itself current and never stops for good. client-node's
+ * ListWatch lists, watches and relists after 410 Gone, but any other error ends it for good
+ * (`doneHandler` only fires its error callbacks). This wraps one ListWatch per *generation*: on an
+ * error the generation is dropped and a new one starts after a jittered exponential backoff; on a
+ * timer a new generation relists even when all looks well. The cache here is the one callers read,
+ * replaced by diff on every list, so a DELETE missed by a broken watch still reaches the handlers.
+ *
+ * Nothing starts in the constructor; `start` begins, `stop` ends, and the caller owns both.
+ */
+export class RelistingInformer<T extends KubernetesObject> {
+  readonly resource: string;
+  readonly #options: RelistingInformerOptions<T>;
+  readonly #tuning: InformerTuning;
+  readonly #transport: Watch;
+  readonly #cache = new Map<string, T>();
+  readonly #handlers = new Set<(event: InformerEvent<T>) => void>();
+  readonly #waiters = new Set<Waiter>();
+  #generation = 0;
+  #current: ListWatch<T> | undefined;
+  #stopping: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #restarts = 0;
+  #synced = false;
+  #lastListAt: number | undefined;
+  #lastActivityAt: number | undefined;
+  #lastError: string | undefined;
+
+  constructor(options: RelistingInformerOptions<T>) {
+    this.resource = options.resource;
+    this.#options = options;
+    const { watch, ...rest } = options.tuning ?? {};
+    this.#tuning = { ...DEFAULT_INFORMER_TUNING, ...rest, watch: { ...DEFAULT_INFORMER_TUNING.watch, ...watch } };
+    this.#transport = options.transport ?? new DeadlineWatch(options.kubeConfig, this.#tuning.watch);
+  }
+
+  /** True once a list succeeded; stays true (the cache may age, see `check`). */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  start(): void {
+    if (this.#stopping) return;
+    this.#stopping = new AbortController();
+    this.#begin();
+  }
+
+  async stop(): Promise<void> {
+    const stopping = this.#stopping;
+    if (!stopping) return;
+    this.#stopping = undefined;
+    clearTimeout(this.#timer);
+    stopping.abort(new UnavailableError(`the ${this.resource} informer stopped`));
+    this.#generation++;
+    await this.#retire();
+    for (const waiter of this.#waiters) waiter.reject(stopping.signal.reason);
+    this.#waiters.clear();
+  }
+
+  /** Resolves once the cache holds a full list; rejects with `signal.reason` when it aborts first. */
+  waitForSync(signal: AbortSignal): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#waiters.delete(waiter);
+        reject(signal.reason);
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (err) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      };
+      this.#waiters.add(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  list(): readonly T[] {
+    return [...this.#cache.values()];
+  }
+
+  /** `name` for cluster-scoped objects, `namespace/name` for namespaced ones. */
+  get(key: string): T | undefined {
+    return this.#cache.get(key);
+  }
+
+  /** Called synchronously after the cache changed; returns the unsubscribe function. */
+  onChange(handler: (event: InformerEvent<T>) => void): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  status(): InformerStatus {
+    return {
+      synced: this.#synced,
+      lastListAt: this.#lastListAt,
+      lastActivityAt: this.#lastActivityAt,
+      restarts: this.#restarts,
+      lastError: this.#lastError,
+    };
+  }
+
+  /**
+   * Readiness: listed at least once, and the last successful list is younger than `maxListAgeMs`
+   * (default: two relist intervals plus one list deadline, so one failed relist is tolerated).
+   */
+  check(now: number = Date.now(), maxListAgeMs?: number): CheckResult {
+    const limit = maxListAgeMs ?? 2 * this.#tuning.relistIntervalMs + this.#tuning.listTimeoutMs;
+    if (!this.#synced || this.#lastListAt === undefined) {
+      return { ok: false, detail: `${this.resource}: not listed yet${this.#lastError ? ` (${this.#lastError})` : ""}` };
+    }
+    const age = now - this.#lastListAt;
+    if (age > limit) {
+      return { ok: false, detail: `${this.resource}: last successful list ${Math.round(age / 1000)} s ago${this.#lastError ? ` (${this.#lastError})` : ""}` };
+    }
+    return { ok: true };
+  }
+
+  #begin(): void {
+    clearTimeout(this.#timer);
+    void this.#retire();
+    const generation = ++this.#generation;
+    const live = (): boolean => this.#stopping !== undefined && generation === this.#generation;
+    const { path, labelSelector, fieldSelector } = this.#options;
+    const listWatch = new ListWatch<T>(path, this.#transport, () => this.#listFor(generation), false, labelSelector, fieldSelector);
+    listWatch.on("add", (object) => live() && this.#upsert(object));
+    listWatch.on("update", (object) => live() && this.#upsert(object));
+    listWatch.on("delete", (object) => live() && this.#remove(object));
+    listWatch.on("connect", () => {
+      if (live()) this.#lastActivityAt = Date.now();
+    });
+    listWatch.on("error", (err?: unknown) => {
+      if (live()) this.#fail(err);
+    });
+    this.#current = listWatch;
+    listWatch.start().catch((err: unknown) => {
+      if (live()) this.#fail(err);
+    });
+    this.#timer = setTimeout(() => this.#begin(), this.#jittered(this.#tuning.relistIntervalMs));
+  }
+
+  async #listFor(generation: number): Promise<KubernetesListObject<T>> {
+    const stopping = this.#stopping;
+    if (!stopping) throw new UnavailableError(`the ${this.resource} informer stopped`);
+    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(this.#tuning.listTimeoutMs)]);
+    const list = await this.#options.list(signal);
+    if (generation === this.#generation && this.#stopping) this.#replace(list.items);
+    return list;
+  }
+
+  #fail(err: unknown): void {
+    this.#failures++;
+    this.#restarts++;
+    this.#lastError = err instanceof Error ? err.message : String(err);
+    const delay = this.#jittered(Math.min(this.#tuning.backoffMaxMs, this.#tuning.backoffInitialMs * 2 ** (this.#failures - 1)));
+    this.#options.logger.warn("informer failed; restarting", { resource: this.resource, error: this.#lastError, delay_ms: Math.round(delay) });
+    clearTimeout(this.#timer);
+    this.#generation++;
+    void this.#retire();
+    this.#timer = setTimeout(() => this.#begin(), delay);
+  }
+
+  async #retire(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    await current?.stop();
+  }
+
+  #replace(items: readonly T[]): void {
+    const now = Date.now();
+    const fresh = new Map(items.map((item) => [keyOf(item), item]));
+    for (const [key, old] of this.#cache) {
+      if (!fresh.has(key)) {
+        this.#cache.delete(key);
+        this.#emit({ type: "deleted", object: old });
+      }
+    }
+    for (const item of fresh.values()) this.#upsert(item);
+    this.#lastListAt = now;
+    this.#lastActivityAt = now;
+    this.#failures = 0;
+    this.#lastError = undefined;
+    if (!this.#synced) {
+      this.#synced = true;
+      this.#options.logger.info("informer synced", { resource: this.resource, objects: this.#cache.size });
+    }
+    for (const waiter of this.#waiters) waiter.resolve();
+    this.#waiters.clear();
+  }
+
+  #upsert(object: T): void {
+    this.#lastActivityAt = Date.now();
+    const key = keyOf(object);
+    const old = this.#cache.get(key);
+    // resourceVersion is opaque: only equality means anything.
+    if (old && old.metadata?.resourceVersion !== undefined && old.metadata.resourceVersion === object.metadata?.resourceVersion) return;
+    this.#cache.set(key, object);
+    this.#emit({ type: old ? "modified" : "added", object });
+  }
+
+  #remove(object: T): void {
+    this.#lastActivityAt = Date.now();
+    const key = keyOf(object);
+    const old = this.#cache.get(key);
+    if (!old) return;
+    this.#cache.delete(key);
+    this.#emit({ type: "deleted", object: old });
+  }
+
+  #emit(event: InformerEvent<T>): void {
+    for (const handler of this.#handlers) {
+      try {
+        handler(event);
+      } catch (err) {
+        // A failing handler must not stop the cache or the other handlers; the next relist replays.
+        this.#options.logger.error("informer handler failed", { resource: this.resource, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+
+  #jittered(ms: number): number {
+    const spread = this.#tuning.jitter;
+    return ms * (1 - spread + 2 * spread * Math.random());
+  }
+}
+
+/** The cache key: `name`, or `namespace/name` for namespaced objects. */
+export function keyOf(object: KubernetesObject): string {
+  const namespace = object.metadata?.namespace;
+  const name = object.metadata?.name ?? "";
+  return namespace ? `${namespace}/${name}` : name;
+}

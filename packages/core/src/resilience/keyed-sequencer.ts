@@ -1,0 +1,49 @@
+/**
+ * Runs tasks one at a time per key, in arrival order, and forgets a key once its last task
+ * settled (so the map never grows). Used where a read-compute-write against the RDS must not
+ * interleave with another for the same key (a volume): two host allow-list updates computed from different
+ * moments would otherwise land in either order, and the older one could re-admit a node that left.
+ * A failed task does not block the next; a caller whose signal aborts while waiting leaves the queue.
+ */
+export class KeyedSequencer {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  get size(): number {
+    return this.#tails.size;
+  }
+
+  run<T>(key: string, signal: AbortSignal, task: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const result = previous.then(() => {
+      signal.throwIfAborted();
+      return task();
+    });
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return untilAborted(signal, result);
+  }
+}
+
+/** `work`, or the signal's reason as soon as it aborts; the task itself still runs to its end in the queue. */
+function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,28 @@
+import { InvalidArgumentError } from "../errors.js";
+import { buildPublishContext, parsePublishContext, PUBLISH_CONTEXT_KEYS } from "./publish-context.js";
+
+describe("publish_context", () => {
+  const target = { address: "10.42.0.5", port: 4420, nqn: "nqn.2000-02.com.mikrotik:pvc-1" };
+
+  it("round-trips what the controller writes into what the node reads", () => {
+    const context = buildPublishContext(target);
+    expect(context).toEqual({ nvme_address: "10.42.0.5", nvme_port: "4420", nvme_nqn: "nqn.2000-02.com.mikrotik:pvc-1" });
+    expect(parsePublishContext(context)).toEqual(target);
+  });
+
+  it.each([
+    [PUBLISH_CONTEXT_KEYS.address, 'publish_context is missing "nvme_address"'],
+    [PUBLISH_CONTEXT_KEYS.port, 'publish_context is missing "nvme_port"'],
+    [PUBLISH_CONTEXT_KEYS.nqn, 'publish_context is missing "nvme_nqn"'],
+  ])("names a missing %s", (key, message) => {
+    const context = buildPublishContext(target);
+    delete context[key];
+    expect(() => parsePublishContext(context)).toThrow(new InvalidArgumentError(message));
+  });
+
+  it.each(["0", "65536", "44x", "-1"])("refuses port %s", (port) => {
+    expect(() => parsePublishContext({ ...buildPublishContext(target), nvme_port: port })).toThrow(
+      `publish_context "nvme_port" must be a port from 1 to 65535, got "${port}"`,
+    );
+  });
+});

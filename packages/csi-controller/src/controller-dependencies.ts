@@ -1,0 +1,17 @@
+import type { csi, OperationLocks, ParameterDefaults, RdsClient, VolumeSizeLimits } from "@rds-csi/core";
+import type { PublishArbiter } from "./publish-arbiter.js";
+import type { TopologySegment } from "./topology.js";
+
+/** What every controller RPC works with; built once by ControllerService. */
+export interface ControllerDependencies {
+  readonly rds: RdsClient;
+  readonly arbiter: PublishArbiter;
+  /** Advertised and enforced: see capabilities.ts. */
+  readonly capabilities: ReadonlySet<csi.ControllerServiceCapability_RPC_Type>;
+  readonly sizeLimits: VolumeSizeLimits;
+  readonly parameterDefaults: ParameterDefaults;
+  readonly topology: TopologySegment | undefined;
+  /** One operation per volume id at a time; a second caller gets ABORTED at once. */
+  readonly volumeLocks: OperationLocks;
+  readonly snapshotLocks: OperationLocks;
+}

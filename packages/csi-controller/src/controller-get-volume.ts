@@ -1,0 +1,20 @@
+import { NotFoundError, type CallContext, type csi } from "@rds-csi/core";
+import type { ControllerDependencies } from "./controller-dependencies.js";
+import { toCsiVolume, volumeCondition } from "./csi-volume.js";
+import { requireVolumeId } from "./request-fields.js";
+import { accessibleTopology } from "./topology.js";
+
+/** ControllerGetVolume: one volume as the RDS has it now, its nodes and its condition. */
+export async function controllerGetVolume(
+  deps: ControllerDependencies,
+  request: csi.ControllerGetVolumeRequest,
+  context: CallContext,
+): Promise<csi.ControllerGetVolumeResponse> {
+  const id = requireVolumeId(request.volumeId, "volume_id");
+  const volume = await deps.rds.getVolume(id, context.signal);
+  if (!volume) throw new NotFoundError(`volume ${id} does not exist`);
+  return {
+    volume: toCsiVolume(volume, { topology: accessibleTopology(deps.topology) }),
+    status: { publishedNodeIds: await deps.arbiter.publishedNodes(id), volumeCondition: volumeCondition(volume) },
+  };
+}

@@ -1,0 +1,28 @@
+import { InvalidArgumentError, NotFoundError, type CallContext, type csi } from "@rds-csi/core";
+import { checkCapability } from "./access-modes.js";
+import type { ControllerDependencies } from "./controller-dependencies.js";
+import { requireField, requireVolumeId } from "./request-fields.js";
+
+/**
+ * ControllerPublishVolume: the request is checked and the volume must exist on the RDS; whether this
+ * node may have it is the arbiter's decision (see publish-arbiter.ts).
+ */
+export async function controllerPublishVolume(
+  deps: ControllerDependencies,
+  request: csi.ControllerPublishVolumeRequest,
+  context: CallContext,
+): Promise<csi.ControllerPublishVolumeResponse> {
+  const id = requireVolumeId(request.volumeId, "volume_id");
+  requireField(request.nodeId, "node_id");
+  checkCapability(request.volumeCapability, "volume_capability");
+  if (request.readonly) {
+    // CSI: the CO sets readonly only for a plugin with PUBLISH_READONLY; an NVMe/TCP export cannot be
+    // made read-only per node, so the node mounts read-only instead (NodePublish's readonly).
+    throw new InvalidArgumentError("readonly: this driver does not publish read-only at the controller (no PUBLISH_READONLY capability)");
+  }
+  return deps.volumeLocks.run(id, context.signal, async (signal) => {
+    const volume = await deps.rds.getVolume(id, signal);
+    if (!volume) throw new NotFoundError(`volume ${id} does not exist`);
+    return deps.arbiter.publish(request, volume, context);
+  });
+}

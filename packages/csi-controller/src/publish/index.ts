@@ -1,0 +1,86 @@
+import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolume, type V1VolumeAttachment } from "@kubernetes/client-node";
+import { KubeEventRecorder, kubeRequest, RelistingInformer, type EventRecorder, type InformerTuning } from "@rds-csi/core";
+import type { ManagedPublishArbiter, PublishArbiterOptions } from "../publish-arbiter.js";
+import { MigrationMonitor } from "./migration-monitor.js";
+import { KubeNodeDirectory, type NodeDirectory } from "./node-directory.js";
+import { PublishMetrics } from "./publish-metrics.js";
+import { VolumeAttachmentArbiter } from "./volume-attachment-arbiter.js";
+import { VolumeAttachmentView } from "./volume-attachment-view.js";
+
+// CreateVolume validates the StorageClass's migration window with the same parser the monitor reads it with.
+export { DEFAULT_MIGRATION_WINDOW_MS, MIGRATION_WINDOW_KEY, parseMigrationWindow } from "./migration-window.js";
+export { NO_HOST_NQN } from "./volume-attachment-arbiter.js";
+
+export interface VolumeAttachmentArbiterSettings extends PublishArbiterOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Set only when the RDS self-check verified `nvme-tcp-server-allow-host-name`; see VolumeAttachmentArbiterOptions. */
+  readonly hostAccessControl: boolean;
+  readonly nvmeAddress: (volumeContext: Readonly<Record<string, string>>) => string;
+  /** Defaults to events posted as `rds-csi-controller`. */
+  readonly events?: EventRecorder;
+  /** Defaults to reading CSINode and Node objects from the API server. */
+  readonly nodes?: NodeDirectory;
+  readonly informerTuning?: Partial<Omit<InformerTuning, "watch">> & { readonly watch?: Partial<InformerTuning["watch"]> };
+  /** How often overdue migrations are looked for; default 30 s. */
+  readonly migrationCheckIntervalMs?: number;
+}
+
+const LIST_TIMEOUT_MS = 30_000;
+
+/**
+ * The arbiter as main.ts runs it: VolumeAttachment and PersistentVolume informers (started here, synced
+ * before any decision), the migration monitor, metrics, and `close` for shutdown. Ready once both
+ * informers listed and keep listing.
+ */
+export function createPublishArbiter(settings: VolumeAttachmentArbiterSettings): ManagedPublishArbiter {
+  const { kubeConfig, logger } = settings;
+  const storage = kubeConfig.makeApiClient(StorageV1Api);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const attachments = new RelistingInformer<V1VolumeAttachment>({
+    resource: "volumeattachments",
+    path: "/apis/storage.k8s.io/v1/volumeattachments",
+    list: (signal) => kubeRequest("list VolumeAttachments", signal, (options) => storage.listVolumeAttachment({}, options), LIST_TIMEOUT_MS),
+    kubeConfig,
+    logger,
+    tuning: settings.informerTuning,
+  });
+  const volumes = new RelistingInformer<V1PersistentVolume>({
+    resource: "persistentvolumes",
+    path: "/api/v1/persistentvolumes",
+    list: (signal) => kubeRequest("list PersistentVolumes", signal, (options) => core.listPersistentVolume({}, options), LIST_TIMEOUT_MS),
+    kubeConfig,
+    logger,
+    tuning: settings.informerTuning,
+  });
+  const view = new VolumeAttachmentView({ driverName: settings.driverName, attachments, volumes });
+  const monitor = new MigrationMonitor({
+    volumes: () => view.volumes(),
+    events: settings.events ?? new KubeEventRecorder({ kubeConfig, component: "rds-csi-controller" }),
+    onOverdue: () => metrics.migrationOverdue(),
+    logger,
+    intervalMs: settings.migrationCheckIntervalMs,
+  });
+  const metrics = new PublishMetrics(settings.metrics, () => monitor.inProgress());
+  const arbiter = new VolumeAttachmentArbiter({
+    view,
+    nodes: settings.nodes ?? new KubeNodeDirectory({ kubeConfig, driverName: settings.driverName }),
+    rds: settings.rds,
+    metrics,
+    hostAccessControl: settings.hostAccessControl,
+    nvmeAddress: settings.nvmeAddress,
+  });
+  attachments.start();
+  volumes.start();
+  monitor.start();
+  logger.info("publish arbiter started", { host_access_control: settings.hostAccessControl });
+  return {
+    publish: (request, volume, context) => arbiter.publish(request, volume, context),
+    unpublish: (request, context) => arbiter.unpublish(request, context),
+    publishedNodes: (volumeId) => arbiter.publishedNodes(volumeId),
+    ready: async () => view.check(),
+    close: async () => {
+      monitor.stop();
+      await Promise.all([attachments.stop(), volumes.stop()]);
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { CoreV1Api, StorageV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { hostNqnOf, kubeRequest, NotFoundError } from "@rds-csi/core";
+
+/** What the arbiter asks about nodes. */
+export interface NodeDirectory {
+  /** NotFoundError naming the node unless its CSINode object lists this driver. */
+  requireDriverNode(node: string, signal: AbortSignal): Promise<void>;
+  /** The host NQN the node plugin published on the Node; undefined when the Node or its annotation is gone. */
+  hostNqn(node: string, signal: AbortSignal): Promise<string | undefined>;
+}
+
+/**
+ * Nodes as the API server knows them, read directly (not from a cache) because a publish must not be
+ * granted on a stale view of a node that just left. The CSI node id is taken to be the Kubernetes node
+ * name, which is what our node plugin reports from NodeGetInfo; the CSINode object carries that name.
+ */
+export class KubeNodeDirectory implements NodeDirectory {
+  readonly #core: CoreV1Api;
+  readonly #storage: StorageV1Api;
+  readonly #driverName: string;
+
+  constructor(options: { kubeConfig: KubeConfig; driverName: string }) {
+    this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#storage = options.kubeConfig.makeApiClient(StorageV1Api);
+    this.#driverName = options.driverName;
+  }
+
+  async requireDriverNode(node: string, signal: AbortSignal): Promise<void> {
+    let drivers: readonly { name: string }[];
+    try {
+      const csiNode = await kubeRequest(`read CSINode ${node}`, signal, (options) => this.#storage.readCSINode({ name: node }, options));
+      drivers = csiNode.spec?.drivers ?? [];
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new NotFoundError(`node ${node} is not a node of driver ${this.#driverName}: it has no CSINode object`, { cause: err });
+      }
+      throw err;
+    }
+    if (!drivers.some((driver) => driver.name === this.#driverName)) {
+      throw new NotFoundError(`node ${node} is not a node of driver ${this.#driverName}: its CSINode does not list the driver (is the node plugin running there?)`);
+    }
+  }
+
+  async hostNqn(node: string, signal: AbortSignal): Promise<string | undefined> {
+    try {
+      return hostNqnOf(await kubeRequest(`read Node ${node}`, signal, (options) => this.#core.readNode({ name: node }, options)));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import {
+  buildPublishContext,
+  FailedPreconditionError,
+  NotFoundError,
+  UnavailableError,
+  type CallContext,
+  type csi,
+  type Logger,
+  type RdsClient,
+  type RdsVolume,
+  KeyedSequencer,
+} from "@rds-csi/core";
+import type { PublishArbiter } from "../publish-arbiter.js";
+import { accessPolicyFor, accessPolicyOfPersistentVolume, type AccessPolicy } from "./access-policy.js";
+import type { NodeDirectory } from "./node-directory.js";
+import { decidePublish, describeRefusal, entitledNodes } from "./publish-decision.js";
+import type { PublishMetrics } from "./publish-metrics.js";
+import type { VolumeAttachmentView } from "./volume-attachment-view.js";
+
+/**
+ * The allow-list entry that admits no host. RouterOS reads an empty `nvme-tcp-server-allow-host-name`
+ * as "any host", so a volume nobody may connect to must list a name no initiator presents: an NQN
+ * under the driver's own naming authority that no node is ever given.
+ */
+export const NO_HOST_NQN = "nqn.2024-01.io.srvlab.rds-csi:no-host";
+
+export interface VolumeAttachmentArbiterOptions {
+  readonly view: VolumeAttachmentView;
+  readonly nodes: NodeDirectory;
+  readonly rds: RdsClient;
+  readonly metrics: PublishMetrics;
+  /**
+   * True only when host access control on exports was verified on this RDS: each publish then sets
+   * the export's allow-list to the host NQNs of the nodes entitled to the volume, and each unpublish
+   * takes the node out. Otherwise exports accept any host and this arbiter never touches them.
+   */
+  readonly hostAccessControl: boolean;
+  /** The NVMe/TCP address a node connects to, given the volume's context (StorageClass overrides live there). */
+  readonly nvmeAddress: (volumeContext: Readonly<Record<string, string>>) => string;
+}
+
+/**
+ * Decides ControllerPublish/Unpublish from this driver's VolumeAttachments (ARCHITECTURE.md invariant
+ * 8). The only state of its own is which publishes are running in this process right now: it exists
+ * only for the length of a call, so a restarted controller cannot disagree with the API server; the
+ * VolumeAttachments alone carry every decision across restarts and replicas (see publish-decision.ts).
+ */
+export class VolumeAttachmentArbiter implements PublishArbiter {
+  readonly #options: VolumeAttachmentArbiterOptions;
+  /** volume id → node → number of granted publishes still running for it */
+  readonly #publishing = new Map<string, Map<string, number>>();
+  /** volume id → nodes whose ControllerUnpublish is running (host access control only) */
+  readonly #leaving = new Map<string, Map<string, number>>();
+  readonly #hostAccessQueue = new KeyedSequencer();
+
+  constructor(options: VolumeAttachmentArbiterOptions) {
+    this.#options = options;
+  }
+
+  async publish(request: csi.ControllerPublishVolumeRequest, volume: RdsVolume, context: CallContext): Promise<csi.ControllerPublishVolumeResponse> {
+    const { volumeId, nodeId } = request;
+    const logger = context.logger.child({ volume_id: volumeId, node_id: nodeId });
+    const policy = accessPolicyFor(request.volumeCapability);
+    if (!volume.exported) {
+      throw new FailedPreconditionError(`volume ${volumeId} exists but its NVMe/TCP export is off, so no node can attach it`);
+    }
+    await this.#waitForSync(context.signal);
+    await this.#options.nodes.requireDriverNode(nodeId, context.signal);
+
+    // Decide and reserve with no await in between: a concurrent publish of the same volume sees this
+    // one either as not yet decided or as reserved, never in between.
+    const decision = decidePublish({
+      node: nodeId,
+      policy,
+      attachments: this.#options.view.attachmentsOf(volumeId),
+      publishing: nodesOf(this.#publishing, volumeId),
+    });
+    if (decision.verdict === "refuse") {
+      this.#options.metrics.conflict(decision.reason);
+      const message = describeRefusal(volumeId, decision);
+      logger.warn("publish refused", { reason: decision.reason, holders: decision.holders.map((holder) => holder.node) });
+      throw new FailedPreconditionError(message);
+    }
+    const release = reserve(this.#publishing, volumeId, nodeId);
+    try {
+      if (this.#options.hostAccessControl) await this.#applyHostAccess(volumeId, policy, nodeId, logger, context.signal);
+      logger.info(decision.alreadyPublished ? "publish repeated for the node holding the volume" : "publish granted", {
+        other_nodes: decision.holders.map((holder) => holder.node),
+      });
+      return {
+        publishContext: buildPublishContext({ address: this.#options.nvmeAddress(request.volumeContext), port: volume.port, nqn: volume.nqn }),
+      };
+    } finally {
+      release();
+    }
+  }
+
+  async unpublish(request: csi.ControllerUnpublishVolumeRequest, context: CallContext): Promise<void> {
+    // Without host access control there is nothing to undo: the VolumeAttachments are the record,
+    // and the external-attacher deletes this one once we return OK.
+    if (!this.#options.hostAccessControl) return;
+    const { volumeId, nodeId } = request;
+    const logger = context.logger.child({ volume_id: volumeId, node_id: nodeId });
+    await this.#waitForSync(context.signal);
+    const policy = accessPolicyOfPersistentVolume(this.#options.view.persistentVolumeOf(volumeId));
+    const release = nodeId === "" ? () => undefined : reserve(this.#leaving, volumeId, nodeId);
+    try {
+      await this.#applyHostAccess(volumeId, policy, undefined, logger, context.signal, nodeId === "");
+    } catch (err) {
+      // A volume that is gone admits nobody: unpublished (CSI: unpublishing a missing volume is OK).
+      if (!(err instanceof NotFoundError)) throw err;
+      logger.info("volume is gone; nothing to revoke");
+    } finally {
+      release();
+    }
+  }
+
+  async publishedNodes(volumeId: string): Promise<string[]> {
+    if (!this.#options.view.synced) {
+      throw new UnavailableError("the VolumeAttachment cache has not synced with the API server yet");
+    }
+    const nodes = this.#options.view
+      .attachmentsOf(volumeId)
+      .filter((record) => record.attached)
+      .map((record) => record.node);
+    return [...new Set(nodes)].sort();
+  }
+
+  async #waitForSync(signal: AbortSignal): Promise<void> {
+    if (this.#options.view.synced) return;
+    await this.#options.view.waitForSync(signal);
+  }
+
+  /**
+   * Sets the export's allow-list to the host NQNs of the nodes entitled to the volume now, computed and
+   * written under the volume's queue so that two updates never land out of order. `requester` is the
+   * node being published: without its host NQN the publish fails, since it could not connect. Any other
+   * entitled node without one (its Node deleted, the annotation gone) is left out: denying a node we
+   * cannot name is the safe side. `everyone`: ControllerUnpublish without a node id leaves nobody.
+   */
+  async #applyHostAccess(
+    volumeId: string,
+    policy: AccessPolicy,
+    requester: string | undefined,
+    logger: Logger,
+    signal: AbortSignal,
+    everyone = false,
+  ): Promise<void> {
+    await this.#hostAccessQueue.run(volumeId, signal, async () => {
+      const { view, nodes, rds } = this.#options;
+      const entitled = everyone
+        ? [...nodesOf(this.#publishing, volumeId)]
+        : entitledNodes(policy, view.attachmentsOf(volumeId), nodesOf(this.#publishing, volumeId), nodesOf(this.#leaving, volumeId));
+      const hostNqns: string[] = [];
+      for (const node of entitled) {
+        const hostNqn = await nodes.hostNqn(node, signal);
+        if (hostNqn !== undefined) {
+          hostNqns.push(hostNqn);
+        } else if (node === requester) {
+          throw new FailedPreconditionError(
+            `node ${node} has no host NQN in its annotation rds.csi.srvlab.io/host-nqn, which the node plugin sets at start; host access control cannot admit it`,
+          );
+        } else {
+          logger.warn("entitled node has no host NQN; leaving it out of the export's allow-list", { holder: node });
+        }
+      }
+      await rds.setAllowedHosts(volumeId, hostNqns.length > 0 ? hostNqns : [NO_HOST_NQN], signal);
+      logger.info("export allow-list set", { nodes: entitled, hosts: hostNqns.length });
+    });
+  }
+}
+
+function reserve(table: Map<string, Map<string, number>>, volumeId: string, nodeId: string): () => void {
+  const counts = table.get(volumeId) ?? new Map<string, number>();
+  table.set(volumeId, counts);
+  counts.set(nodeId, (counts.get(nodeId) ?? 0) + 1);
+  return () => {
+    const left = (counts.get(nodeId) ?? 1) - 1;
+    if (left > 0) counts.set(nodeId, left);
+    else counts.delete(nodeId);
+    if (counts.size === 0 && table.get(volumeId) === counts) table.delete(volumeId);
+  };
+}
+
+function nodesOf(table: Map<string, Map<string, number>>, volumeId: string): ReadonlySet<string> {
+  return new Set(table.get(volumeId)?.keys());
+}

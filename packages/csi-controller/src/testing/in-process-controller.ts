@@ -1,0 +1,96 @@
+import { PassThrough } from "node:stream";
+import {
+  createLogger,
+  csi,
+  csiService,
+  DEFAULT_VOLUME_SIZE_LIMITS,
+  IdentityServiceImpl,
+  MetricsRegistry,
+  parseEndpoint,
+  RouterOsRdsClient,
+  Ssh2Transport,
+  startCsiServer,
+  VolumeLayout,
+  type CopyStrategy,
+  type VolumeSizeLimits,
+} from "@rds-csi/core";
+import { pluginCapabilities } from "../capabilities.js";
+import { ControllerService } from "../controller-service.js";
+import type { PublishArbiter } from "../publish-arbiter.js";
+import type { TopologySegment } from "../topology.js";
+
+export interface InProcessControllerOptions {
+  /** An RDS (the simulator) reachable over SSH with this key, pinned to this host key. */
+  readonly rds: { readonly host: string; readonly port: number; readonly privateKey: string; readonly hostKeyFingerprint: string };
+  /** The CSI socket is created here. */
+  readonly socketDir: string;
+  readonly copyTrust: CopyStrategy["trust"];
+  readonly arbiter: PublishArbiter;
+  readonly basePath?: string;
+  readonly topology?: TopologySegment;
+  readonly sizeLimits?: VolumeSizeLimits;
+}
+
+export interface InProcessController {
+  /** `unix://…` of the CSI socket serving Identity and Controller. */
+  readonly endpoint: string;
+  readonly transport: Ssh2Transport;
+  stop(): Promise<void>;
+}
+
+/**
+ * The controller as main.ts assembles it, minus the Kubernetes side: real SSH transport, real
+ * RouterOS client, the real gRPC server on a unix socket; the arbiter is the caller's. Retry and
+ * reconnect waits are short so fault tests run in seconds.
+ */
+export async function startInProcessController(options: InProcessControllerOptions): Promise<InProcessController> {
+  const logger = createLogger({ level: "error", component: "rds-csi-controller", stream: new PassThrough().resume() });
+  const metrics = new MetricsRegistry();
+  const transport = new Ssh2Transport({
+    host: options.rds.host,
+    port: options.rds.port,
+    username: "admin",
+    auth: { privateKey: options.rds.privateKey },
+    hostKey: { fingerprint: options.rds.hostKeyFingerprint },
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    logger,
+    metrics,
+  });
+  const rds = new RouterOsRdsClient({
+    transport,
+    layout: new VolumeLayout({ basePath: options.basePath ?? "/raid10/csi", nqnPrefix: "nqn.2000-02.com.mikrotik" }),
+    copyStrategy: { name: "disk-copy-from", trust: options.copyTrust },
+    logger,
+    metrics,
+    retry: { initialDelayMs: 20, maxDelayMs: 200 },
+  });
+  transport.start();
+  const controller = new ControllerService({
+    rds,
+    arbiter: options.arbiter,
+    sizeLimits: options.sizeLimits ?? DEFAULT_VOLUME_SIZE_LIMITS,
+    parameterDefaults: { nvmePort: 4420, nvmeAddress: "127.0.0.1", basePath: options.basePath ?? "/raid10/csi" },
+    ...(options.topology ? { topology: options.topology } : {}),
+  });
+  const identity = new IdentityServiceImpl({
+    driverName: "rds.csi.srvlab.io",
+    version: "test",
+    capabilities: pluginCapabilities({ copyTrust: options.copyTrust, topology: options.topology !== undefined }),
+    probe: async () => transport.state === "connected",
+  });
+  const endpoint = `unix://${options.socketDir}/csi.sock`;
+  const server = await startCsiServer({
+    endpoint: parseEndpoint(endpoint),
+    services: [csiService(csi.IdentityService, identity), csiService(csi.ControllerService, controller)],
+    logger,
+    metrics,
+  });
+  return {
+    endpoint,
+    transport,
+    async stop() {
+      await server.shutdown(1_000);
+      await transport.close();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { InvalidArgumentError, NotFoundError, parseStorageClassParameters, type CallContext, type csi } from "@rds-csi/core";
+import { capabilityProblem } from "./access-modes.js";
+import type { ControllerDependencies } from "./controller-dependencies.js";
+import { requireVolumeId } from "./request-fields.js";
+
+/**
+ * ValidateVolumeCapabilities: confirms what this driver can serve for an existing volume. Unsupported
+ * capabilities or parameters are not an error: the answer carries no confirmation and says why.
+ */
+export async function validateVolumeCapabilities(
+  deps: ControllerDependencies,
+  request: csi.ValidateVolumeCapabilitiesRequest,
+  context: CallContext,
+): Promise<csi.ValidateVolumeCapabilitiesResponse> {
+  const id = requireVolumeId(request.volumeId, "volume_id");
+  if (request.volumeCapabilities.length === 0) throw new InvalidArgumentError("volume_capabilities is required");
+  if ((await deps.rds.getVolume(id, context.signal)) === undefined) throw new NotFoundError(`volume ${id} does not exist`);
+  const problems = request.volumeCapabilities.flatMap((capability, i) => capabilityProblem(capability, `volume_capabilities[${i}]`) ?? []);
+  try {
+    parseStorageClassParameters(request.parameters, deps.parameterDefaults);
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    problems.push(err.message);
+  }
+  if (Object.keys(request.mutableParameters).length > 0) problems.push("mutable_parameters are not supported");
+  if (problems.length > 0) return { confirmed: undefined, message: problems.join("; ") };
+  return {
+    confirmed: {
+      volumeContext: request.volumeContext,
+      volumeCapabilities: request.volumeCapabilities,
+      parameters: request.parameters,
+      mutableParameters: {},
+    },
+    message: "",
+  };
+}

@@ -1,0 +1,78 @@
+/** The kinds the fake API server serves. */
+export type ResourceKind =
+  | "Node"
+  | "Pod"
+  | "PersistentVolume"
+  | "PersistentVolumeClaim"
+  | "Event"
+  | "VolumeAttachment"
+  | "CSINode"
+  | "Lease";
+
+/** How the real API server stores and serves one resource, as far as the fake models it. */
+export interface ResourceDefinition {
+  readonly kind: ResourceKind;
+  /** "" for the core group */
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  /** Has a `/status` subresource: the main endpoint ignores status, `/status` changes nothing else. */
+  readonly statusSubresource: boolean;
+  /** The create strategy drops a client-supplied status (VolumeAttachment). */
+  readonly clearsStatusOnCreate: boolean;
+  /** DELETE answers with the deleted object; otherwise with a Success `Status` (as client-node's return types say). */
+  readonly returnsDeletedObject: boolean;
+  /** Field selector labels beyond `metadata.name` and `metadata.namespace`. */
+  readonly selectableFields: readonly string[];
+}
+
+const definitions: readonly ResourceDefinition[] = [
+  resource("Node", "", "nodes", { namespaced: false, statusSubresource: true, returnsDeletedObject: false }),
+  resource("Pod", "", "pods", { namespaced: true, returnsDeletedObject: true, selectableFields: ["spec.nodeName", "status.phase"] }),
+  resource("PersistentVolume", "", "persistentvolumes", { namespaced: false, returnsDeletedObject: true }),
+  resource("PersistentVolumeClaim", "", "persistentvolumeclaims", { namespaced: true, returnsDeletedObject: true }),
+  resource("Event", "", "events", {
+    namespaced: true,
+    returnsDeletedObject: false,
+    selectableFields: ["involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid", "reason", "type"],
+  }),
+  resource("VolumeAttachment", "storage.k8s.io", "volumeattachments", {
+    namespaced: false,
+    statusSubresource: true,
+    clearsStatusOnCreate: true,
+    returnsDeletedObject: true,
+    selectableFields: ["spec.attacher", "spec.nodeName"],
+  }),
+  resource("CSINode", "storage.k8s.io", "csinodes", { namespaced: false, returnsDeletedObject: true }),
+  resource("Lease", "coordination.k8s.io", "leases", { namespaced: true, returnsDeletedObject: false }),
+];
+
+function resource(
+  kind: ResourceKind,
+  group: string,
+  plural: string,
+  traits: Partial<Omit<ResourceDefinition, "kind" | "group" | "plural" | "version">> & Pick<ResourceDefinition, "namespaced" | "returnsDeletedObject">,
+): ResourceDefinition {
+  return { kind, group, version: "v1", plural, statusSubresource: false, clearsStatusOnCreate: false, selectableFields: [], ...traits };
+}
+
+export function resourceByKind(kind: ResourceKind): ResourceDefinition {
+  const found = definitions.find((d) => d.kind === kind);
+  if (found === undefined) throw new Error(`unknown kind ${String(kind)}`);
+  return found;
+}
+
+export function resourceByPath(group: string, version: string, plural: string): ResourceDefinition | undefined {
+  return definitions.find((d) => d.group === group && d.version === version && d.plural === plural);
+}
+
+/** `v1` or `storage.k8s.io/v1`. */
+export function apiVersionOf(def: ResourceDefinition): string {
+  return def.group === "" ? def.version : `${def.group}/${def.version}`;
+}
+
+/** The resource as error messages name it: `pods`, `volumeattachments.storage.k8s.io`. */
+export function qualifiedResource(def: ResourceDefinition): string {
+  return def.group === "" ? def.plural : `${def.plural}.${def.group}`;
+}
