@@ -16,7 +16,7 @@ export default tseslint.config(
     // Production code never depends on test-only packages (ARCHITECTURE.md, "A directory is a boundary").
     files: ["packages/*/src/**/*.ts"],
     // Tests, benchmarks and the testkit itself are where the test-only packages belong.
-    ignores: ["**/*.test.ts", "**/*.bench.ts", "packages/testkit/**"],
+    ignores: ["**/*.test.ts", "**/*.bench.ts", "packages/*/src/testing/**", "packages/testkit/**"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["@rds-csi/testkit", "@rds-csi/rds-simulator"], message: "test-only package" }] }],
     },

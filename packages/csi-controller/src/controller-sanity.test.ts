@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, csi, GiB, MiB, Ssh2Transport, volumeIdFromName } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { callUnary, connectCsi, type CallSettings, type CsiClients } from "@rds-csi/testkit";
-import { describeControllerSanity, type ControllerCaller, type ControllerConnection } from "./sanity/describe-controller-sanity.js";
+import { callUnary } from "@rds-csi/testkit";
+import { describeControllerSanity, type ControllerCaller } from "./sanity/describe-controller-sanity.js";
+import { connectController } from "./testing/controller-connection.js";
 import { statusOf } from "./sanity/grpc-status.js";
 import { FakePublishArbiter } from "./testing/fake-publish-arbiter.js";
 import { startInProcessController, type InProcessController } from "./testing/in-process-controller.js";
@@ -16,19 +17,6 @@ const key = generateEd25519KeyPair();
 const Mode = csi.VolumeCapability_AccessMode_Mode;
 const Rpc = csi.ControllerServiceCapability_RPC_Type;
 const TOPOLOGY: TopologySegment = { key: "topology.rds.csi.srvlab.io/rds", value: "rack1" };
-
-/** testkit's callback-style client as the suite's async ControllerCaller. */
-function connectController(endpoint: string): ControllerConnection & { readonly clients: CsiClients } {
-  const clients = connectCsi(endpoint);
-  const client = clients.controller;
-  const controller = Object.fromEntries(
-    Object.keys(csi.ControllerService).map((method) => [
-      method,
-      (request: unknown, settings?: CallSettings) => callUnary(client, Reflect.get(client, method) as Parameters<typeof callUnary>[1], request, settings),
-    ]),
-  ) as unknown as ControllerCaller;
-  return { controller, clients, close: () => clients.close() };
-}
 
 interface Rig {
   readonly sim: RdsSimulator;

@@ -1,0 +1,166 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { csi, GiB } from "@rds-csi/core";
+import { generateEd25519KeyPair, startSimulator, type CommandLogEntry } from "@rds-csi/rds-simulator";
+import { callUnary } from "./csi-client.js";
+import { startFakeApiServer } from "./fake-apiserver/index.js";
+import { formatStats, latencyStats, type BenchReport } from "./latency-stats.js";
+import { startServiceProcess, type ServiceProcess } from "./service-process.js";
+
+const MUTATE_MS = 20;
+/** Requests per concurrency level: enough for a p99 of more than a handful of samples, few enough for ~3 minutes in all. */
+const LEVELS = [
+  { inFlight: 1, requests: 100 },
+  { inFlight: 10, requests: 200 },
+  { inFlight: 100, requests: 400 },
+] as const;
+const WARM_UP_REQUESTS = 5;
+const TOTAL_VOLUMES = 1000;
+const FILL_IN_FLIGHT = 20;
+const RSS_TARGET_MB = 120;
+const MB = 1024 * 1024;
+// testkit cannot depend on the controller (the controller's tests depend on testkit), so its build output is found by path.
+const controllerMain = fileURLToPath(new URL("../../csi-controller/dist/main.js", import.meta.url));
+const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
+
+/**
+ * The real controller process against an RDS that spends 20 ms on each mutating command and runs them
+ * one at a time: CreateVolume latency and throughput at 1, 10 and 100 requests in flight, each set
+ * against the RDS's serial bound (mutating commands × 20 ms). Then the controller's resident memory as
+ * an operator sees it on /metrics, idle and once it has made 1,000 volumes (target < 120 MB).
+ */
+export async function run(): Promise<BenchReport> {
+  const lines: string[] = [];
+  const missedTargets: string[] = [];
+  const dir = await mkdtemp(join(tmpdir(), "rds-csi-bench-"));
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  try {
+    const key = generateEd25519KeyPair();
+    const keyFile = join(dir, "id_ed25519");
+    await writeFile(keyFile, key.private, { mode: 0o600 });
+    const sim = await startSimulator({
+      stateDir: join(dir, "rds"),
+      authorizedKeys: key.public,
+      poolName: "raid10",
+      poolSize: "100T",
+      latency: { mutateMs: MUTATE_MS },
+    });
+    cleanups.push(() => sim.stop());
+    const api = await startFakeApiServer();
+    cleanups.push(() => api.stop());
+    const kubeconfig = join(dir, "kubeconfig");
+    await writeFile(kubeconfig, api.kubeConfig().exportConfig());
+    const metricsPort = await freePort();
+    const service = await startServiceProcess(controllerMain, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
+      RDS_ADDRESS: "127.0.0.1",
+      RDS_SSH_PORT: String(sim.port),
+      RDS_PRIVATE_KEY_FILE: keyFile,
+      RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
+      RDS_BASE_PATH: "/raid10/csi",
+      KUBECONFIG: kubeconfig,
+    });
+    cleanups.push(() => service.stop("SIGTERM"));
+    const residentMb = async (): Promise<number> => (await residentBytes(metricsPort)) / MB;
+
+    await waitUntilReady(service);
+    const idleMb = await residentMb();
+
+    await createVolumes(service, WARM_UP_REQUESTS, 1); // JIT, SSH channels, gRPC connection
+    for (const level of LEVELS) {
+      sim.clearCommandLog();
+      const { latenciesMs, elapsedMs } = await createVolumes(service, level.requests, level.inFlight);
+      const mutating = sim.commandLog().filter(isMutating).length;
+      const boundMs = mutating * MUTATE_MS;
+      const stats = latencyStats(latenciesMs);
+      lines.push(
+        `CreateVolume x${level.inFlight}: n=${stats.count} p50=${stats.p50.toFixed(2)}ms p99=${stats.p99.toFixed(2)}ms ` +
+          `throughput=${(level.requests / (elapsedMs / 1000)).toFixed(1)}/s; ${mutating} mutating commands, ` +
+          `serial bound ${(boundMs / 1000).toFixed(2)} s, ratio ${(elapsedMs / boundMs).toFixed(3)} (took ${(elapsedMs / 1000).toFixed(2)} s)`,
+      );
+    }
+
+    const fill = TOTAL_VOLUMES - sim.disks().length;
+    const filled = await createVolumes(service, fill, FILL_IN_FLIGHT);
+    const volumes = sim.disks().length;
+    if (volumes !== TOTAL_VOLUMES) missedTargets.push(`${volumes} volumes on the RDS after the fill, expected ${TOTAL_VOLUMES}`);
+    const loadedMb = await residentMb();
+    lines.push(
+      `fill: ${fill} more volumes at ${FILL_IN_FLIGHT} in flight, simulator latency kept at ${MUTATE_MS} ms per mutation: ` +
+        `${(filled.elapsedMs / 1000).toFixed(2)} s, ${formatStats(latencyStats(filled.latenciesMs))}`,
+      `controller RSS idle ${idleMb.toFixed(1)} MB, after ${volumes} volumes ${loadedMb.toFixed(1)} MB (target < ${RSS_TARGET_MB} MB)`,
+    );
+    if (idleMb >= RSS_TARGET_MB) missedTargets.push(`controller RSS idle ${idleMb.toFixed(1)} MB >= ${RSS_TARGET_MB} MB`);
+    if (loadedMb >= RSS_TARGET_MB) missedTargets.push(`controller RSS after ${volumes} volumes ${loadedMb.toFixed(1)} MB >= ${RSS_TARGET_MB} MB`);
+    return { lines, missedTargets };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
+/** `count` CreateVolume calls with distinct names, `inFlight` at a time; any failure fails the benchmark. */
+async function createVolumes(
+  service: ServiceProcess,
+  count: number,
+  inFlight: number,
+): Promise<{ readonly latenciesMs: number[]; readonly elapsedMs: number }> {
+  const { controller } = service.clients;
+  const latenciesMs: number[] = [];
+  let issued = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, count) }, async () => {
+      while (issued < count) {
+        issued++;
+        const request = csi.CreateVolumeRequest.fromPartial({
+          name: `pvc-${randomUUID()}`,
+          capacityRange: { requiredBytes: GiB },
+          volumeCapabilities: [capability],
+        });
+        const callStarted = performance.now();
+        await callUnary(controller, controller.createVolume, request, { deadlineMs: 60_000 });
+        latenciesMs.push(performance.now() - callStarted);
+      }
+    }),
+  );
+  return { latenciesMs, elapsedMs: performance.now() - started };
+}
+
+/** Read-only commands are `print`s; everything else goes through the RDS's one-at-a-time queue. */
+function isMutating(entry: CommandLogEntry): boolean {
+  return !entry.command.split(/\s+/u).includes("print");
+}
+
+/** Probe turns ready once the controller's SSH connection to the RDS is up. */
+async function waitUntilReady(service: ServiceProcess): Promise<void> {
+  const { identity } = service.clients;
+  const deadline = Date.now() + 20_000;
+  while (!(await callUnary(identity, identity.probe, {})).ready) {
+    if (Date.now() > deadline) throw new Error(`the controller was not ready within 20 s: ${service.output().stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The controller's own report of its resident memory, as Prometheus would scrape it. */
+async function residentBytes(metricsPort: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  const text = await response.text();
+  const match = /^rds_csi_process_resident_memory_bytes (\S+)$/mu.exec(text);
+  if (!response.ok || !match?.[1]) throw new Error(`no rds_csi_process_resident_memory_bytes on /metrics (HTTP ${response.status})`);
+  return Number(match[1]);
+}
+
+/** A port nobody listens on right now: bind 127.0.0.1:0, note the port, let it go. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
