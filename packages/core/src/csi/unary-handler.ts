@@ -50,6 +50,8 @@ export interface AdapterOptions {
   readonly logger: Logger;
 }
 
+const DEADLINE_TOLERANCE_MS = 100;
+
 /** Metadata key a caller may set to correlate its logs with ours; otherwise we make one up. */
 export const REQUEST_ID_METADATA_KEY = "x-request-id";
 
@@ -86,7 +88,10 @@ async function answer(
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const abort = new AbortController();
-  const onCancelled = (): void => abort.abort(Date.now() >= deadlineMs ? deadlineExceeded() : clientCancelled());
+  // grpc-js's deadline timer runs on the monotonic clock and may fire a moment before the wall-clock
+  // deadline; a cancellation that close to the deadline is the deadline.
+  const onCancelled = (): void =>
+    abort.abort(Date.now() >= deadlineMs - DEADLINE_TOLERANCE_MS ? deadlineExceeded() : clientCancelled());
   call.on("cancelled", onCancelled);
   const context: CallContext = {
     requestId,
