@@ -44,3 +44,4 @@ export * from "./k8s/event-recorder.js";
 export * from "./k8s/host-nqn-annotation.js";
 export * from "./volume/publish-context.js";
 export * from "./resilience/keyed-sequencer.js";
+export * from "./resilience/with-deadline.js";

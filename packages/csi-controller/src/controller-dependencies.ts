@@ -1,6 +1,8 @@
 import type { csi, OperationLocks, ParameterDefaults, RdsClient, VolumeSizeLimits } from "@rds-csi/core";
 import type { PublishArbiter } from "./publish-arbiter.js";
 import type { TopologySegment } from "./topology.js";
+import type { VolumeEvents } from "./volume-events.js";
+import type { VolumeGauges } from "./volume-gauges.js";
 
 /** What every controller RPC works with; built once by ControllerService. */
 export interface ControllerDependencies {
@@ -14,4 +16,8 @@ export interface ControllerDependencies {
   /** One operation per volume id at a time; a second caller gets ABORTED at once. */
   readonly volumeLocks: OperationLocks;
   readonly snapshotLocks: OperationLocks;
+  /** Events on the volume's claim; fire-and-forget, so they never fail or delay an RPC. */
+  readonly events: VolumeEvents;
+  /** Told after each create, delete and expand, so the gauges do not wait for their next timed read. */
+  readonly gauges: VolumeGauges;
 }

@@ -35,6 +35,8 @@ export async function controllerExpandVolume(
     await ensureFreeSpace(deps.rds, target - volume.sizeBytes, `growing volume ${id} to ${target} bytes`, signal);
     const grown = await deps.rds.resizeVolume(id, target, signal);
     context.logger.info("volume expanded", { volume_id: id, size_bytes: String(grown.sizeBytes) });
+    deps.events.volumeExpanded(id, volume.sizeBytes, grown.sizeBytes);
+    deps.gauges.changed();
     return { capacityBytes: grown.sizeBytes, nodeExpansionRequired };
   });
 }

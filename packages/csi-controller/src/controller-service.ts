@@ -26,6 +26,8 @@ import { listVolumes } from "./list-volumes.js";
 import type { PublishArbiter } from "./publish-arbiter.js";
 import type { TopologySegment } from "./topology.js";
 import { validateVolumeCapabilities } from "./validate-volume-capabilities.js";
+import type { VolumeEvents } from "./volume-events.js";
+import type { VolumeGauges } from "./volume-gauges.js";
 
 export interface ControllerServiceOptions {
   readonly rds: RdsClient;
@@ -33,6 +35,8 @@ export interface ControllerServiceOptions {
   readonly sizeLimits: VolumeSizeLimits;
   readonly parameterDefaults: ParameterDefaults;
   readonly topology?: TopologySegment;
+  readonly events: VolumeEvents;
+  readonly gauges: VolumeGauges;
 }
 
 /**
@@ -53,6 +57,8 @@ export class ControllerService implements UnaryImplementation<csi.ControllerServ
       topology: options.topology,
       volumeLocks: new OperationLocks({ label: "volume" }),
       snapshotLocks: new OperationLocks({ label: "snapshot" }),
+      events: options.events,
+      gauges: options.gauges,
     };
   }
 

@@ -38,6 +38,16 @@ export async function createVolume(
   request: csi.CreateVolumeRequest,
   context: CallContext,
 ): Promise<csi.CreateVolumeResponse> {
+  try {
+    return await provision(deps, request, context);
+  } catch (err) {
+    // Here, around the whole handler, so that no way out of it can forget the event.
+    deps.events.provisioningFailed(request, err);
+    throw err;
+  }
+}
+
+async function provision(deps: ControllerDependencies, request: csi.CreateVolumeRequest, context: CallContext): Promise<csi.CreateVolumeResponse> {
   const name = requireField(request.name, "name");
   const capabilities = checkCapabilities(request.volumeCapabilities, "volume_capabilities");
   const parameters = parseStorageClassParameters(request.parameters, deps.parameterDefaults);
@@ -84,6 +94,7 @@ export async function createVolume(
       await ensureFreeSpace(deps.rds, size, `volume ${id}`, signal);
       const volume = await deps.rds.createVolume({ id, sizeBytes: size, port: parameters.nvmePort }, signal);
       context.logger.info("volume created", { volume_id: id, size_bytes: String(volume.sizeBytes) });
+      deps.gauges.changed();
       return respond(volume);
     }
     // The source is locked too, so it cannot be deleted or grown while it is being copied.
@@ -94,6 +105,7 @@ export async function createVolume(
       await ensureFreeSpace(deps.rds, size, `volume ${id}`, signal);
       const volume = await deps.rds.copyVolume({ id, sizeBytes: size, port: parameters.nvmePort, sourceId: source.id }, signal);
       context.logger.info("volume created from a copy", { volume_id: id, source: source.id, size_bytes: String(volume.sizeBytes) });
+      deps.gauges.changed();
       return respond(volume);
     });
   });

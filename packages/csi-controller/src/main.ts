@@ -1,9 +1,12 @@
-import { csi, csiService, loadKubeConfig, runService, RouterOsRdsClient, Ssh2Transport, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { csi, csiService, KubeEventRecorder, loadKubeConfig, runService, RouterOsRdsClient, Ssh2Transport, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
 import { pluginCapabilities } from "./capabilities.js";
+import { KubeClaimLookup } from "./claim-lookup.js";
 import { resolveControllerConfig } from "./controller-config.js";
 import { ControllerService } from "./controller-service.js";
 import { controllerSettings } from "./controller-settings.js";
 import { createPublishArbiter } from "./publish/index.js";
+import { PvcVolumeEvents } from "./volume-events.js";
+import { RdsVolumeGauges } from "./volume-gauges.js";
 
 /** Volumes of the earlier Go driver may carry only `rdsAddress`, which its node used when `nvmeAddress` was absent. */
 const GO_DRIVER_ADDRESS_KEY = "rdsAddress";
@@ -32,8 +35,10 @@ await runService({
       logger,
       metrics,
     });
+    const recorder = new KubeEventRecorder({ kubeConfig, component: "rds-csi-controller" });
     const arbiter = createPublishArbiter({
       rds,
+      events: recorder,
       driverName: config.driverName,
       logger,
       metrics,
@@ -42,14 +47,20 @@ await runService({
       nvmeAddress: (context) =>
         context[VOLUME_CONTEXT_KEYS.nvmeAddress] || context[GO_DRIVER_ADDRESS_KEY] || resolved.parameterDefaults.nvmeAddress,
     });
+    const events = new PvcVolumeEvents({ recorder, claims: new KubeClaimLookup({ kubeConfig, driverName: config.driverName }), logger });
+    const gauges = new RdsVolumeGauges({ rds, metrics, logger });
     // Connecting runs in the background and never gives up; until it succeeds Probe says not ready.
     transport.start();
+    // The first read waits for the connection within its deadline.
+    gauges.start();
     const controller = new ControllerService({
       rds,
       arbiter,
       sizeLimits: resolved.sizeLimits,
       parameterDefaults: resolved.parameterDefaults,
       ...(resolved.topology ? { topology: resolved.topology } : {}),
+      events,
+      gauges,
     });
     return {
       capabilities: pluginCapabilities({ copyTrust: config.copyStrategyTrust, topology: resolved.topology !== undefined }),
@@ -59,7 +70,7 @@ await runService({
         return arbiter.ready(signal);
       },
       async stop() {
-        await arbiter.close();
+        await Promise.all([arbiter.close(), events.close(), gauges.stop()]);
         await transport.close();
       },
     };

@@ -1,3 +1,4 @@
+import { withDeadline } from "../resilience/with-deadline.js";
 import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type Watch } from "@kubernetes/client-node";
 import { UnavailableError } from "../errors.js";
 import type { CheckResult } from "../observability/health-server.js";
@@ -216,8 +217,7 @@ export class RelistingInformer<T extends KubernetesObject> {
   async #listFor(generation: number): Promise<KubernetesListObject<T>> {
     const stopping = this.#stopping;
     if (!stopping) throw new UnavailableError(`the ${this.resource} informer stopped`);
-    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(this.#tuning.listTimeoutMs)]);
-    const list = await this.#options.list(signal);
+    const list = await withDeadline(stopping.signal, this.#tuning.listTimeoutMs, (signal) => this.#options.list(signal));
     if (generation === this.#generation && this.#stopping) this.#replace(list.items);
     return list;
   }

@@ -1,5 +1,5 @@
 import type { V1PersistentVolume } from "@kubernetes/client-node";
-import type { EventRecorder, Logger } from "@rds-csi/core";
+import { withDeadline, type EventRecorder, type Logger } from "@rds-csi/core";
 import { accessPolicyOfPersistentVolume } from "./access-policy.js";
 import { DEFAULT_MIGRATION_WINDOW_MS, parseMigrationWindow } from "./migration-window.js";
 import type { VolumeAttachments } from "./volume-attachment-view.js";
@@ -133,16 +133,18 @@ export class MigrationMonitor {
       this.#notified.add(migration.key);
       return;
     }
-    const signal = AbortSignal.any([this.#stopping?.signal ?? new AbortController().signal, AbortSignal.timeout(this.#options.eventTimeoutMs ?? 10_000)]);
+    const { namespace, name, uid } = claim;
     try {
-      await this.#options.events.record(
-        {
-          subject: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: claim.namespace, name: claim.name, uid: claim.uid },
-          type: "Warning",
-          reason: "MigrationOverdue",
-          message,
-        },
-        signal,
+      await withDeadline(this.#stopping?.signal ?? new AbortController().signal, this.#options.eventTimeoutMs ?? 10_000, (signal) =>
+        this.#options.events.record(
+          {
+            subject: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name, uid },
+            type: "Warning",
+            reason: "MigrationOverdue",
+            message,
+          },
+          signal,
+        ),
       );
       this.#notified.add(migration.key);
     } catch (err) {

@@ -18,6 +18,8 @@ import { pluginCapabilities } from "../capabilities.js";
 import { ControllerService } from "../controller-service.js";
 import type { PublishArbiter } from "../publish-arbiter.js";
 import type { TopologySegment } from "../topology.js";
+import type { VolumeEvents } from "../volume-events.js";
+import { RdsVolumeGauges, type VolumeGauges } from "../volume-gauges.js";
 
 export interface InProcessControllerOptions {
   /** An RDS (the simulator) reachable over SSH with this key, pinned to this host key. */
@@ -29,12 +31,21 @@ export interface InProcessControllerOptions {
   readonly basePath?: string;
   readonly topology?: TopologySegment;
   readonly sizeLimits?: VolumeSizeLimits;
+  /** Default: none are posted. */
+  readonly events?: VolumeEvents;
+  /**
+   * Runs the real gauges with this interval. Default: no gauges, because their reads of the RDS would
+   * show up in tests that assert the exact commands a call sent.
+   */
+  readonly gaugeIntervalMs?: number;
 }
 
 export interface InProcessController {
   /** `unix://…` of the CSI socket serving Identity and Controller. */
   readonly endpoint: string;
   readonly transport: Ssh2Transport;
+  /** The registry the controller's metrics are in. */
+  readonly metrics: MetricsRegistry;
   stop(): Promise<void>;
 }
 
@@ -65,12 +76,18 @@ export async function startInProcessController(options: InProcessControllerOptio
     retry: { initialDelayMs: 20, maxDelayMs: 200 },
   });
   transport.start();
+  const gauges = options.gaugeIntervalMs === undefined ? undefined : new RdsVolumeGauges({ rds, metrics, logger, intervalMs: options.gaugeIntervalMs });
+  gauges?.start();
+  const noGauges: VolumeGauges = { changed: () => undefined };
+  const noEvents: VolumeEvents = { provisioningFailed: () => undefined, volumeExpanded: () => undefined };
   const controller = new ControllerService({
     rds,
     arbiter: options.arbiter,
     sizeLimits: options.sizeLimits ?? DEFAULT_VOLUME_SIZE_LIMITS,
     parameterDefaults: { nvmePort: 4420, nvmeAddress: "127.0.0.1", basePath: options.basePath ?? "/raid10/csi" },
     ...(options.topology ? { topology: options.topology } : {}),
+    events: options.events ?? noEvents,
+    gauges: gauges ?? noGauges,
   });
   const identity = new IdentityServiceImpl({
     driverName: "rds.csi.srvlab.io",
@@ -88,8 +105,10 @@ export async function startInProcessController(options: InProcessControllerOptio
   return {
     endpoint,
     transport,
+    metrics,
     async stop() {
       await server.shutdown(1_000);
+      await gauges?.stop();
       await transport.close();
     },
   };
