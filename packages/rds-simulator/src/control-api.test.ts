@@ -79,6 +79,36 @@ describe("control API", () => {
     await expect(t.connect()).rejects.toThrow("ECONNREFUSED");
   });
 
+  it("connects and disconnects NVMe/TCP hosts for the fake fabric", async () => {
+    const hostA = "nqn.2014-08.org.nvmexpress:uuid:a";
+    expect(await call("POST", "/exports/connect", { nqn: "pvc-1", hostNqn: hostA })).toEqual({
+      status: 200,
+      json: { backingFile: `${t.stateDir}/files/raid10/pvc-1.img`, size: 1048576, port: 4420 },
+    });
+    expect(t.sim.connections("pvc-1")).toEqual([hostA]);
+    expect(await call("POST", "/exports/connect", { nqn: "pvc-1", hostNqn: hostA })).toMatchObject({ status: 200 });
+    expect(await call("POST", "/exports/disconnect", { nqn: "pvc-1", hostNqn: hostA })).toEqual({ status: 204, json: undefined });
+    expect(t.sim.connections("pvc-1")).toEqual([]);
+    expect(await call("POST", "/exports/disconnect", { nqn: "pvc-1", hostNqn: hostA })).toEqual({ status: 204, json: undefined });
+  });
+
+  it("answers 404 for an unknown export, 403 for a host not allowed and 503 while restarting", async () => {
+    expect(await call("POST", "/exports/connect", { nqn: "pvc-9", hostNqn: "h" })).toEqual({
+      status: 404,
+      json: { error: "no NVMe/TCP export with NQN pvc-9", reason: "no-such-export" },
+    });
+    await ssh.exec('/disk set pvc-1 nvme-tcp-server-allow-host-name="host-a"');
+    await t.sim.updateSettings({ allowHost: "enforce-new" });
+    expect(await call("POST", "/exports/connect", { nqn: "pvc-1", hostNqn: "host-b" })).toEqual({
+      status: 403,
+      json: { error: "host host-b is not allowed to connect to pvc-1", reason: "host-not-allowed" },
+    });
+    expect((await call("POST", "/exports/connect", { nqn: "pvc-1", hostNqn: "host-a" })).status).toBe(200);
+    expect(t.sim.connections("pvc-1")).toEqual(["host-a"]);
+    await t.sim.restart({ refuseConnectionsMs: 500 });
+    expect(await call("POST", "/exports/connect", { nqn: "pvc-1", hostNqn: "host-a" })).toMatchObject({ status: 503, json: { reason: "unavailable" } });
+  });
+
   it.each([
     ["GET", "/nope", undefined, 404, "no endpoint GET /nope"],
     ["DELETE", "/disks", undefined, 404, "no endpoint DELETE /disks"],
@@ -89,6 +119,8 @@ describe("control API", () => {
     ["POST", "/faults/error-reply", { count: 1 }, 400, "text must be a non-empty string"],
     ["POST", "/faults/disk-full", {}, 400, "enabled must be true or false"],
     ["POST", "/faults/restart", { refuseConnectionsMs: -5 }, 400, "refuseConnectionsMs must be a whole number >= 0"],
+    ["POST", "/exports/connect", { nqn: "pvc-1" }, 400, "hostNqn must be a non-empty string"],
+    ["POST", "/exports/disconnect", { hostNqn: "h" }, 400, "nqn must be a non-empty string"],
     ["PATCH", "/settings", { allowHost: "maybe" }, 400, "allowHost must be one of ignored, enforce-new, enforce-and-drop"],
   ])("answers %s %s %j with %d", async (method, path, body, status, error) => {
     expect(await call(method, path, body)).toEqual({ status, json: { error: expect.stringContaining(error) } });

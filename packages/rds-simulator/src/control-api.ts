@@ -1,7 +1,8 @@
+import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "winston";
 import type { CommandLogEntry } from "./command-log.js";
-import type { ExportWithConnections } from "./export-registry.js";
+import { ExportConnectionRefused, type ExportWithConnections, type RefusalReason } from "./export-registry.js";
 import { InvalidFaultError, type CommandMatch, type FaultInjector } from "./fault-injector.js";
 import { InvalidSettingError, type SettingsPatch, type SimulatorSettings } from "./settings.js";
 import type { DiskView, RestartOptions } from "./simulator.js";
@@ -17,9 +18,18 @@ export interface ControlSurface {
   clearCommandLog(): void;
   disks(): readonly DiskView[];
   exports(): readonly ExportWithConnections[];
+  connectHost(nqn: string, hostNqn: string): void;
+  disconnectHost(nqn: string, hostNqn: string): void;
   changeHostKey(): Promise<string>;
   restart(options: RestartOptions): Promise<void>;
 }
+
+/** HTTP status of each reason the RDS refuses an NVMe/TCP connection. */
+const REFUSAL_STATUS: Readonly<Record<RefusalReason, number>> = {
+  "no-such-export": 404,
+  "host-not-allowed": 403,
+  unavailable: 503,
+};
 
 /** A request the API cannot use; answered with 400 and the message. */
 class BadRequest extends Error {
@@ -83,6 +93,8 @@ export class ControlApi {
     } catch (err) {
       if (err instanceof BadRequest || err instanceof InvalidFaultError || err instanceof InvalidSettingError) {
         reply(response, 400, { error: err.message });
+      } else if (err instanceof ExportConnectionRefused) {
+        reply(response, REFUSAL_STATUS[err.reason], { error: err.message, reason: err.reason });
       } else {
         this.#logger.error("control API request failed", { path, error: err });
         reply(response, 500, { error: "internal error; see the simulator's log" });
@@ -115,7 +127,29 @@ function routes(target: ControlSurface): Map<string, Route> {
     ["POST /faults/host-key-change", async () => ({ hostKeyFingerprint: await target.changeHostKey() })],
     ["POST /faults/restart", (body) => target.restart({ refuseConnectionsMs: body.refuseConnectionsMs as number })],
     ["POST /faults/reset", () => target.faults.reset()],
+    ["POST /exports/connect", (body) => connectExport(target, body)],
+    ["POST /exports/disconnect", (body) => target.disconnectHost(text(body, "nqn"), text(body, "hostNqn"))],
   ]);
+}
+
+/**
+ * The NVMe/TCP connect of the fake fabric: records the host's connection (or throws
+ * ExportConnectionRefused, answered 404/403/503) and says which file holds the namespace and how big it is.
+ */
+async function connectExport(target: ControlSurface, body: Body): Promise<{ backingFile: string; size: number; port: number }> {
+  const nqn = text(body, "nqn");
+  const hostNqn = text(body, "hostNqn");
+  target.connectHost(nqn, hostNqn);
+  const entry = target.exports().find((candidate) => candidate.nqn === nqn);
+  if (entry === undefined) throw new ExportConnectionRefused("no-such-export", `no NVMe/TCP export with NQN ${nqn}`);
+  const { size } = await stat(entry.backingFile);
+  return { backingFile: entry.backingFile, size, port: entry.port };
+}
+
+function text(body: Body, field: string): string {
+  const value = body[field];
+  if (typeof value !== "string" || value === "") throw new BadRequest(`${field} must be a non-empty string`);
+  return value;
 }
 
 function enabled(body: Body): boolean {

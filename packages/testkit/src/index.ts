@@ -4,3 +4,4 @@ export * from "./entry-point-contract.js";
 export * from "./service-process.js";
 export * from "./latency-stats.js";
 export * from "./fake-apiserver/index.js";
+export * from "./fake-nvme/index.js";

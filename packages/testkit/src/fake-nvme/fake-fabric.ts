@@ -1,0 +1,160 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readFabricState, type FabricState } from "./fabric-state.js";
+import { FakeInitiator, type ConnectRequest, type FabricConfig, type ReconnectOptions } from "./fake-initiator.js";
+import { FAKE_NVME_ENV } from "./nvme-command.js";
+import { writeNvmeShim } from "./nvme-shim.js";
+import { controllerName, headDiskName } from "./sysfs-layout.js";
+
+export interface FakeFabricOptions {
+  /** the RDS simulator's control API (`sim.controlUrl`) */
+  readonly simulatorUrl: string;
+  /** this host's NQN: what `nvme connect` uses without `-q` (default: a fixed test NQN) */
+  readonly hostNqn?: string;
+  /** where to make the host's directories (default: a new directory under the OS temp dir) */
+  readonly baseDir?: string;
+}
+
+/** Where a connected namespace is, as a test wants to check it. */
+export interface NamespaceView {
+  readonly nqn: string;
+  /** head disk name `nvmeSnN` */
+  readonly disk: string;
+  /** `<devRoot>/nvmeSnN` */
+  readonly devicePath: string;
+  readonly controllers: readonly string[];
+  readonly loopDevice: string;
+  readonly major: number;
+  readonly minor: number;
+  readonly sizeBytes: number;
+  readonly state: string;
+}
+
+export const DEFAULT_FAKE_HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-00000000f4b1";
+
+/**
+ * One fake host's NVMe/TCP initiator for tests: its own sysfs root, dev root and fabric state, the
+ * `nvme` shim the node plugin execs, and fault injection. A second host is a second FakeFabric with
+ * another host NQN; the simulator records both connections.
+ *
+ * Fault injection is by NQN:
+ * - loseConnection: controllers go to `connecting` (kernel retrying). Only the state changes: the block
+ *   device keeps working, because loop devices cannot be made to fail without device-mapper.
+ * - reconnect: back to `live`; with `{ renumber: true }` the controller is recreated with new controller
+ *   and subsystem numbers, a new head disk name, a new loop device (new major:minor) for the same file,
+ *   and the old device node removed — a mount made before now sits on a dead device (stale mount).
+ * - resizeNamespace: after the RDS grew the file, the namespace's new size appears (loop device and sysfs).
+ */
+export class FakeFabric {
+  readonly #initiator: FakeInitiator;
+  readonly #ownsBase: boolean;
+
+  private constructor(
+    readonly baseDir: string,
+    readonly config: FabricConfig,
+    readonly hostNqn: string,
+    ownsBase: boolean,
+  ) {
+    this.#initiator = new FakeInitiator(config);
+    this.#ownsBase = ownsBase;
+  }
+
+  static async create(options: FakeFabricOptions): Promise<FakeFabric> {
+    const ownsBase = options.baseDir === undefined;
+    const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), "fake-nvme-")));
+    const config: FabricConfig = {
+      stateDir: join(baseDir, "state"),
+      sysfsRoot: join(baseDir, "sys"),
+      devRoot: join(baseDir, "dev"),
+      simulatorUrl: options.simulatorUrl,
+    };
+    // What the kernel shows once nvme-core and nvme-tcp are loaded, before any connection.
+    for (const dir of ["class/nvme", "class/nvme-subsystem", "class/block", "block", "devices/virtual"]) {
+      await mkdir(join(config.sysfsRoot, dir), { recursive: true });
+    }
+    await mkdir(join(config.devRoot, "disk/by-id"), { recursive: true });
+    await mkdir(config.stateDir, { recursive: true });
+    return new FakeFabric(baseDir, config, options.hostNqn ?? DEFAULT_FAKE_HOST_NQN, ownsBase);
+  }
+
+  get sysfsRoot(): string {
+    return this.config.sysfsRoot;
+  }
+
+  get devRoot(): string {
+    return this.config.devRoot;
+  }
+
+  /** The FAKE_NVME_* environment of this host for the `nvme` program. */
+  get env(): Record<string, string> {
+    return {
+      [FAKE_NVME_ENV.stateDir]: this.config.stateDir,
+      [FAKE_NVME_ENV.sysfsRoot]: this.config.sysfsRoot,
+      [FAKE_NVME_ENV.devRoot]: this.config.devRoot,
+      [FAKE_NVME_ENV.simulatorUrl]: this.config.simulatorUrl,
+      [FAKE_NVME_ENV.hostNqn]: this.hostNqn,
+    };
+  }
+
+  /** Writes this host's `nvme` shim (default: `<baseDir>/bin/nvme`) and returns its path. */
+  async writeShim(dir = join(this.baseDir, "bin")): Promise<string> {
+    return writeNvmeShim(dir, this.env);
+  }
+
+  /** `nvme connect` without the shim; returns the controller name. */
+  async connect(request: Omit<ConnectRequest, "hostNqn"> & { hostNqn?: string }): Promise<string> {
+    return this.#initiator.connect({ ...request, hostNqn: request.hostNqn ?? this.hostNqn });
+  }
+
+  /** `nvme disconnect -n NQN`; returns how many controllers went away. */
+  async disconnect(nqn: string): Promise<number> {
+    return this.#initiator.disconnectNqn(nqn);
+  }
+
+  async loseConnection(nqn: string): Promise<void> {
+    await this.#initiator.loseConnection(nqn);
+  }
+
+  async reconnect(nqn: string, options: ReconnectOptions = {}): Promise<void> {
+    await this.#initiator.reconnect(nqn, options);
+  }
+
+  async resizeNamespace(nqn: string): Promise<void> {
+    await this.#initiator.resizeNamespace(nqn);
+  }
+
+  async state(): Promise<FabricState> {
+    return readFabricState(this.config.stateDir);
+  }
+
+  /** The connected namespace of `nqn`, or undefined. */
+  async namespace(nqn: string): Promise<NamespaceView | undefined> {
+    const state = await this.state();
+    const sub = state.subsystems.find((candidate) => candidate.nqn === nqn);
+    if (sub === undefined) return undefined;
+    const controllers = state.controllers.filter((ctrl) => ctrl.subsystem === sub.instance);
+    const disk = headDiskName(sub.instance, sub.nsid);
+    return {
+      nqn,
+      disk,
+      devicePath: join(this.config.devRoot, disk),
+      controllers: controllers.map((ctrl) => controllerName(ctrl.instance)),
+      loopDevice: sub.loopDevice,
+      major: sub.major,
+      minor: sub.minor,
+      sizeBytes: sub.sectors * 512,
+      state: controllers[0]?.state ?? "deleting",
+    };
+  }
+
+  /**
+   * Disconnects everything (the simulator is told when it is still reachable), detaches every loop
+   * device and removes this host's directories when FakeFabric made them. A loop device still mounted
+   * by the test is detached lazily by the kernel at unmount.
+   */
+  async cleanup(): Promise<void> {
+    await this.#initiator.cleanup();
+    if (this.#ownsBase) await rm(this.baseDir, { recursive: true, force: true });
+  }
+}
