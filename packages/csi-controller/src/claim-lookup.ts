@@ -1,5 +1,6 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { kubeRequest, NotFoundError, type EventSubject } from "@rds-csi/core";
+import { NotFoundError } from "@rds-csi/core";
+import { kubeRequest, type EventSubject } from "@rds-csi/core/k8s";
 
 /** Finds the PersistentVolumeClaim a volume's events belong on: the object a user runs `kubectl describe` on. */
 export interface ClaimLookup {

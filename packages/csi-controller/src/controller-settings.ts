@@ -1,18 +1,6 @@
 import { isIP } from "node:net";
-import {
-  boolSetting,
-  commonSettings,
-  DEFAULT_VOLUME_SIZE_LIMITS,
-  enumSetting,
-  formatByteQuantity,
-  intSetting,
-  kubeConfigSetting,
-  parseByteQuantity,
-  stringSetting,
-  VolumeLayout,
-  type Setting,
-  type SettingInfo,
-} from "@rds-csi/core";
+import { boolSetting, commonSettings, DEFAULT_VOLUME_SIZE_LIMITS, enumSetting, formatByteQuantity, intSetting, parseByteQuantity, stringSetting, VolumeLayout, type Setting, type SettingInfo } from "@rds-csi/core";
+import { kubeConfigSetting } from "@rds-csi/core/k8s";
 
 export const DEFAULT_NQN_PREFIX = "nqn.2000-02.com.mikrotik";
 /** The earlier Go driver's base path, so its volumes are found without configuration. */

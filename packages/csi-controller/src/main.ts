@@ -1,4 +1,5 @@
-import { csi, csiService, KubeEventRecorder, loadKubeConfig, runService, RouterOsRdsClient, Ssh2Transport, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { csi, csiService, runService, RouterOsRdsClient, Ssh2Transport, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { KubeEventRecorder, loadKubeConfig } from "@rds-csi/core/k8s";
 import { pluginCapabilities } from "./capabilities.js";
 import { KubeClaimLookup } from "./claim-lookup.js";
 import { resolveControllerConfig } from "./controller-config.js";

@@ -1,16 +1,5 @@
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  OutOfRangeError,
-  ResourceExhaustedError,
-  type csi,
-  type EventRecord,
-  type EventRecorder,
-  type EventSubject,
-  type Logger,
-  withDeadline,
-} from "@rds-csi/core";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, OutOfRangeError, ResourceExhaustedError, type csi, type Logger, withDeadline } from "@rds-csi/core";
+import { type EventRecord, type EventRecorder, type EventSubject } from "@rds-csi/core/k8s";
 import type { ClaimLookup } from "./claim-lookup.js";
 
 /**

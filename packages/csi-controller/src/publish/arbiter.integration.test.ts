@@ -1,18 +1,6 @@
 import { Writable } from "node:stream";
-import {
-  createLogger,
-  csi,
-  FailedPreconditionError,
-  HOST_NQN_ANNOTATION,
-  KubeEventRecorder,
-  MetricsRegistry,
-  NotFoundError,
-  PUBLISH_CONTEXT_KEYS,
-  UnavailableError,
-  type CallContext,
-  type RdsClient,
-  type RdsVolume,
-} from "@rds-csi/core";
+import { createLogger, csi, FailedPreconditionError, MetricsRegistry, NotFoundError, PUBLISH_CONTEXT_KEYS, UnavailableError, type CallContext, type RdsClient, type RdsVolume } from "@rds-csi/core";
+import { HOST_NQN_ANNOTATION, KubeEventRecorder } from "@rds-csi/core/k8s";
 import { startFakeApiServer, type FakeApiServer } from "@rds-csi/testkit";
 import type { ManagedPublishArbiter } from "../publish-arbiter.js";
 import { volumeAttachmentName } from "./attachment-record.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { V1VolumeAttachment } from "@kubernetes/client-node";
-import { timestampMs } from "@rds-csi/core";
+import { timestampMs } from "@rds-csi/core/k8s";
 
 /** What the arbiter needs of one VolumeAttachment, read once from the object. */
 export interface AttachmentRecord {

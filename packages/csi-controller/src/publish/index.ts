@@ -1,5 +1,5 @@
 import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolume, type V1VolumeAttachment } from "@kubernetes/client-node";
-import { KubeEventRecorder, kubeRequest, RelistingInformer, type EventRecorder, type InformerTuning } from "@rds-csi/core";
+import { KubeEventRecorder, kubeRequest, RelistingInformer, type EventRecorder, type InformerTuning } from "@rds-csi/core/k8s";
 import type { ManagedPublishArbiter, PublishArbiterOptions } from "../publish-arbiter.js";
 import { MigrationMonitor } from "./migration-monitor.js";
 import { KubeNodeDirectory, type NodeDirectory } from "./node-directory.js";

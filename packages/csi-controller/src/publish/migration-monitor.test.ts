@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import type { V1PersistentVolume } from "@kubernetes/client-node";
-import { createLogger, type EventRecord, type EventRecorder } from "@rds-csi/core";
+import { createLogger } from "@rds-csi/core";
+import { type EventRecord, type EventRecorder } from "@rds-csi/core/k8s";
 import { accessPolicyOfPersistentVolume } from "./access-policy.js";
 import type { AttachmentRecord } from "./attachment-record.js";
 import { MigrationMonitor, migrationsOf } from "./migration-monitor.js";

@@ -1,5 +1,6 @@
 import type { V1PersistentVolume } from "@kubernetes/client-node";
-import { withDeadline, type EventRecorder, type Logger } from "@rds-csi/core";
+import { withDeadline, type Logger } from "@rds-csi/core";
+import { type EventRecorder } from "@rds-csi/core/k8s";
 import { accessPolicyOfPersistentVolume } from "./access-policy.js";
 import { DEFAULT_MIGRATION_WINDOW_MS, parseMigrationWindow } from "./migration-window.js";
 import type { VolumeAttachments } from "./volume-attachment-view.js";

@@ -1,5 +1,6 @@
 import { CoreV1Api, StorageV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { hostNqnOf, kubeRequest, NotFoundError } from "@rds-csi/core";
+import { NotFoundError } from "@rds-csi/core";
+import { hostNqnOf, kubeRequest } from "@rds-csi/core/k8s";
 
 /** What the arbiter asks about nodes. */
 export interface NodeDirectory {

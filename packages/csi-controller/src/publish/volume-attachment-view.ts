@@ -1,5 +1,6 @@
 import type { V1PersistentVolume, V1VolumeAttachment } from "@kubernetes/client-node";
-import type { CheckResult, RelistingInformer } from "@rds-csi/core";
+import type { CheckResult } from "@rds-csi/core";
+import type { RelistingInformer } from "@rds-csi/core/k8s";
 import { toAttachmentRecord, volumeAttachmentName, type AttachmentRecord } from "./attachment-record.js";
 
 export interface VolumeAttachments {
