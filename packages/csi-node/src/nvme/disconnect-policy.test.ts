@@ -1,0 +1,37 @@
+import { decideDisconnect, type DisconnectInputs } from "./disconnect-policy.js";
+
+const NQN = "nqn.2000-02.com.mikrotik:pvc-1";
+const base: DisconnectInputs = {
+  volumeId: "pvc-1",
+  nqn: NQN,
+  managedPrefix: "nqn.2000-02.com.mikrotik:pvc-",
+  device: { kind: "present", majorMinor: "7:3", devicePath: "/dev/nvme1n1" },
+  mounts: [{ mountPoint: "/", majorMinor: "8:1", source: "/dev/sda1" }],
+  holders: [],
+  stagedVolumes: [{ volumeId: "pvc-1", nqn: NQN }, { volumeId: "pvc-2", nqn: "nqn.2000-02.com.mikrotik:pvc-2" }],
+};
+
+describe("decideDisconnect", () => {
+  it.each<[string, Partial<DisconnectInputs>, boolean, RegExp | undefined, boolean | undefined]>([
+    ["last user, nothing mounted or held", {}, true, undefined, undefined],
+    ["device already gone", { device: { kind: "absent" }, mounts: undefined, holders: undefined }, true, undefined, undefined],
+    ["foreign NQN (the host's own NVMe)", { nqn: "nqn.2014-08.org.nvmexpress:local-ssd" }, false, /managed prefix/, false],
+    ["empty managed prefix never matches everything", { managedPrefix: "" }, false, /managed prefix/, false],
+    ["still mounted (by major:minor)", { mounts: [{ mountPoint: "/var/lib/kubelet/x", majorMinor: "7:3" }] }, false, /mounted at \/var\/lib\/kubelet\/x/, false],
+    ["still mounted (by device path)", { mounts: [{ mountPoint: "/mnt", majorMinor: "0:99", source: "/dev/nvme1n1" }] }, false, /mounted/, false],
+    ["held by device-mapper", { holders: ["dm-0"] }, false, /held by dm-0/, false],
+    ["another staged volume uses the subsystem", { stagedVolumes: [{ volumeId: "pvc-1", nqn: NQN }, { volumeId: "pvc-9", nqn: NQN }] }, false, /pvc-9/, false],
+    ["mount table unreadable", { mounts: undefined }, false, /mount table/, true],
+    ["holders unreadable", { holders: undefined }, false, /holders/, true],
+    ["staged volumes unreadable", { stagedVolumes: undefined }, false, /staged volumes/, true],
+    ["device unresolvable", { device: undefined }, false, /could not be resolved/, true],
+    ["gone device, but another volume staged on it", { device: { kind: "absent" }, stagedVolumes: [{ volumeId: "pvc-9", nqn: NQN }] }, false, /pvc-9/, false],
+  ])("%s", (_name, patch, expected, reason, unverifiable) => {
+    const decision = decideDisconnect({ ...base, ...patch });
+    expect(decision.disconnect).toBe(expected);
+    if (!decision.disconnect) {
+      expect(decision.reason).toMatch(reason!);
+      expect(decision.unverifiable).toBe(unverifiable);
+    }
+  });
+});
