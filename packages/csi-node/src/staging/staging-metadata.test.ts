@@ -1,0 +1,76 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import {
+  readStagingMetadata, removeStagingMetadata, stagingMetadataPath, StagingMetadataError, writeStagingMetadata,
+  type StagingMetadata,
+} from "./staging-metadata.js";
+
+const sample: StagingMetadata = {
+  volumeId: "pvc-1234",
+  nqn: "nqn.2000-02.com.mikrotik:pvc-1234",
+  address: "10.0.0.5",
+  port: 4420,
+  hostNqn: "nqn.2014-08.org.nvmexpress:uuid:abc",
+  mode: "filesystem",
+  fsType: "ext4",
+  device: { majorMinor: "259:3", nsid: 1, uuid: "0f7c2d9e-0000-4000-8000-000000000001" },
+  stagedAt: "2024-05-01T12:00:00.000Z",
+};
+
+describe("staging metadata", () => {
+  let root: string;
+  let staging: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "rds-csi-staging-"));
+    staging = join(root, "abc123", "globalmount");
+    mkdirSync(staging, { recursive: true });
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it("lives beside the staging path, not inside it", () => {
+    const path = stagingMetadataPath(staging, "pvc-1234");
+    expect(dirname(path)).toBe(join(root, "abc123"));
+    expect(path).toMatch(/rds-csi-staging-[0-9a-f]{64}\.json$/);
+    expect(stagingMetadataPath(staging, "../../etc")).toMatch(/^.*abc123\/rds-csi-staging-[0-9a-f]{64}\.json$/);
+  });
+
+  it("round-trips, leaves no temp files, and is removed idempotently", async () => {
+    expect(await readStagingMetadata(staging, "pvc-1234")).toBeUndefined();
+    await writeStagingMetadata(staging, sample);
+    await writeStagingMetadata(staging, { ...sample, port: 4421 }); // overwrite atomically
+    expect(await readStagingMetadata(staging, "pvc-1234")).toEqual({ ...sample, port: 4421 });
+    expect(readdirSync(dirname(staging)).sort()).toEqual(["globalmount", `rds-csi-staging-${stagingMetadataPath(staging, "pvc-1234").split("-").pop()}`].sort());
+    await removeStagingMetadata(staging, "pvc-1234");
+    await removeStagingMetadata(staging, "pvc-1234");
+    expect(await readStagingMetadata(staging, "pvc-1234")).toBeUndefined();
+    expect(readdirSync(dirname(staging))).toEqual(["globalmount"]);
+  });
+
+  it("block mode has no fs type", async () => {
+    const block: StagingMetadata = { ...sample, mode: "block", fsType: null };
+    await writeStagingMetadata(staging, block);
+    expect(await readStagingMetadata(staging, "pvc-1234")).toEqual(block);
+    await expect(writeStagingMetadata(staging, { ...block, fsType: "ext4" })).rejects.toThrow(/fsType.*null in block mode/);
+  });
+
+  it("a corrupt or invalid file is a clear error naming the file and the field", async () => {
+    const path = stagingMetadataPath(staging, "pvc-1234");
+    writeFileSync(path, "{ not json");
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(StagingMetadataError);
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(new RegExp(`${path}.*not JSON`));
+    writeFileSync(path, JSON.stringify({ version: 1, ...sample, port: "4420" }));
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/field "port"/);
+    writeFileSync(path, JSON.stringify({ version: 1, ...sample, device: { ...sample.device, majorMinor: "nvme0n1" } }));
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/device\.majorMinor/);
+    writeFileSync(path, JSON.stringify({ version: 2, ...sample }));
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/version/);
+    writeFileSync(path, JSON.stringify({ version: 1, ...sample, volumeId: "pvc-other" }));
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/names volume "pvc-other"/);
+  });
+
+  it("refuses to write invalid metadata and leaves nothing behind", async () => {
+    await expect(writeStagingMetadata(staging, { ...sample, port: 0 })).rejects.toThrow(StagingMetadataError);
+    expect(readdirSync(dirname(staging))).toEqual(["globalmount"]);
+  });
+});

@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from "node:crypto";
+import { open, readFile, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { InternalError, InvalidArgumentError, isFsType, type FsType } from "@rds-csi/core";
+
+/**
+ * What NodeStageVolume did, written down so unstage, expand and recovery read it instead of guessing
+ * (ARCHITECTURE invariant 6).
+ */
+export interface StagingMetadata {
+  readonly volumeId: string;
+  readonly nqn: string;
+  readonly address: string;
+  readonly port: number;
+  readonly hostNqn: string;
+  readonly mode: "filesystem" | "block";
+  /** The filesystem for `filesystem` mode; null for `block`. */
+  readonly fsType: FsType | null;
+  readonly device: {
+    /** "major:minor" of the block device at stage time. */
+    readonly majorMinor: string;
+    readonly nsid: number;
+    readonly uuid: string;
+  };
+  /** ISO-8601. */
+  readonly stagedAt: string;
+}
+
+const FORMAT_VERSION = 1;
+const FILE_PREFIX = "rds-csi-staging-";
+
+/** The file is there but cannot be trusted. Internal: the CO cannot fix it; an operator must look. */
+export class StagingMetadataError extends InternalError {
+  override readonly name: string = "StagingMetadataError";
+  constructor(
+    readonly path: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`staging metadata ${path} is invalid: ${reason}`, options);
+  }
+}
+
+/**
+ * Where: the **parent directory of the staging path**, as `rds-csi-staging-<sha256(volumeId)>.json`.
+ * - Not inside the staging path: once the volume is mounted there, a file inside is hidden under the
+ *   mount (and writing one would write into the user's filesystem). The parent is never mounted over.
+ * - Kubelet makes the parent per volume (`.../<driver>/<hash>/globalmount`) and it lives on the host
+ *   (the kubelet directory is a hostPath), so the file survives plugin restarts and pod rescheduling
+ *   on the node, and sits beside the staging path as the architecture says.
+ * - The volume id is hashed into the name so a metadata file can never be read for another volume,
+ *   and an id with "/" or ".." cannot steer the path. The file is removed on unstage, so kubelet's
+ *   non-recursive removal of that directory still succeeds.
+ */
+export function stagingMetadataPath(stagingPath: string, volumeId: string): string {
+  if (!stagingPath.startsWith("/")) throw new InvalidArgumentError(`staging_target_path must be absolute, got ${JSON.stringify(stagingPath)}`);
+  if (volumeId === "") throw new InvalidArgumentError("volume_id must not be empty");
+  const hash = createHash("sha256").update(volumeId).digest("hex");
+  return join(dirname(stagingPath), `${FILE_PREFIX}${hash}.json`);
+}
+
+/** Writes atomically: a temp file in the same directory, fsync, rename over, fsync the directory. */
+export async function writeStagingMetadata(stagingPath: string, metadata: StagingMetadata): Promise<string> {
+  const path = stagingMetadataPath(stagingPath, metadata.volumeId);
+  validate(path, { version: FORMAT_VERSION, ...metadata }); // never write what could not be read back
+  const body = `${JSON.stringify({ version: FORMAT_VERSION, ...metadata }, null, 2)}\n`;
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(body, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await syncDirectory(dirname(path));
+  return path;
+}
+
+/** The metadata, or undefined when none was written (not staged). Invalid content throws `StagingMetadataError`. */
+export async function readStagingMetadata(stagingPath: string, volumeId: string): Promise<StagingMetadata | undefined> {
+  const path = stagingMetadataPath(stagingPath, volumeId);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new StagingMetadataError(path, `not JSON (${(err as Error).message})`, { cause: err });
+  }
+  const metadata = validate(path, parsed);
+  if (metadata.volumeId !== volumeId) {
+    throw new StagingMetadataError(path, `it names volume ${JSON.stringify(metadata.volumeId)}, expected ${JSON.stringify(volumeId)}`);
+  }
+  return metadata;
+}
+
+/** Removes the metadata; already gone is fine (idempotent unstage). */
+export async function removeStagingMetadata(stagingPath: string, volumeId: string): Promise<void> {
+  const path = stagingMetadataPath(stagingPath, volumeId);
+  await rm(path, { force: true });
+  await syncDirectory(dirname(path));
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function validate(path: string, value: unknown): StagingMetadata {
+  const fail = (reason: string): never => {
+    throw new StagingMetadataError(path, reason);
+  };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("not a JSON object");
+  const o = value as Record<string, unknown>;
+  if (o["version"] !== FORMAT_VERSION) fail(`version is ${JSON.stringify(o["version"])}, expected ${FORMAT_VERSION}`);
+  const str = (field: string): string => {
+    const v = o[field];
+    if (typeof v !== "string" || v === "") fail(`field "${field}" must be a non-empty string`);
+    return v as string;
+  };
+  const volumeId = str("volumeId");
+  const nqn = str("nqn");
+  const address = str("address");
+  const hostNqn = str("hostNqn");
+  const port = o["port"];
+  if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) fail(`field "port" must be an integer in 1..65535`);
+  const mode = o["mode"];
+  if (mode !== "filesystem" && mode !== "block") fail(`field "mode" must be "filesystem" or "block"`);
+  const fsType = o["fsType"];
+  if (mode === "filesystem" && !(typeof fsType === "string" && isFsType(fsType))) fail(`field "fsType" must be a supported filesystem in filesystem mode`);
+  if (mode === "block" && fsType !== null) fail(`field "fsType" must be null in block mode`);
+  const device = o["device"];
+  if (typeof device !== "object" || device === null) fail(`field "device" must be an object`);
+  const d = device as Record<string, unknown>;
+  if (typeof d["majorMinor"] !== "string" || !/^\d+:\d+$/.test(d["majorMinor"])) fail(`field "device.majorMinor" must be "major:minor"`);
+  if (!Number.isInteger(d["nsid"]) || (d["nsid"] as number) < 1) fail(`field "device.nsid" must be a positive integer`);
+  if (typeof d["uuid"] !== "string") fail(`field "device.uuid" must be a string`);
+  const stagedAt = str("stagedAt");
+  if (Number.isNaN(Date.parse(stagedAt))) fail(`field "stagedAt" is not a date`);
+  return {
+    volumeId, nqn, address, port: port as number, hostNqn,
+    mode: mode as "filesystem" | "block",
+    fsType: (fsType ?? null) as FsType | null,
+    device: { majorMinor: d["majorMinor"] as string, nsid: d["nsid"] as number, uuid: d["uuid"] as string },
+    stagedAt,
+  };
+}
