@@ -1,3 +1,5 @@
+import { untilAborted } from "./until-aborted.js";
+
 /**
  * Runs tasks one at a time per key, in arrival order, and forgets a key once its last task
  * settled (so the map never grows). Used where a read-compute-write against the RDS must not
@@ -28,22 +30,4 @@ export class KeyedSequencer {
     });
     return untilAborted(signal, result);
   }
-}
-
-/** `work`, or the signal's reason as soon as it aborts; the task itself still runs to its end in the queue. */
-function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }

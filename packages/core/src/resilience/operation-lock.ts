@@ -1,4 +1,5 @@
 import { AbortedError } from "../errors.js";
+import { untilAborted } from "./until-aborted.js";
 
 export interface OperationLocksOptions {
   /** What a key names, for messages: "volume" gives "an operation on volume pvc-1 is already in progress". */
@@ -44,23 +45,4 @@ export class OperationLocks {
       this.#held.delete(key);
     }
   }
-}
-
-/** Settles with `work`, or rejects with the signal's reason as soon as it aborts, whichever is first. */
-function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    // Handling `work` here also keeps a late rejection of an abandoned fn from going unhandled.
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }
