@@ -68,7 +68,9 @@ try {
   for (const name of ["csi-node", "attachment-reconciler"]) {
     const main = join(root, "packages", name, "dist", "main.js");
     const endpoint = `unix://${join(dir, name, "csi.sock")}`;
-    const service = await startServiceProcess(main, endpoint, ["--metrics-address", "127.0.0.1:0"]);
+    // The node plugin needs its node name and keeps its NVMe host identity in <etc-dir>/nvme (a temp dir here).
+    const env = name === "csi-node" ? { NODE_ID: "demo-node", ETC_DIR: join(dir, "etc") } : {};
+    const service = await startServiceProcess(main, endpoint, ["--metrics-address", "127.0.0.1:0"], env);
     cleanups.push(async () => {
       const code = await service.stop("SIGTERM");
       if (code !== 0) console.error(`${name} exited with ${code} on SIGTERM:\n${service.output().stderr}`);

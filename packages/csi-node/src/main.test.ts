@@ -8,4 +8,6 @@ describeEntryPoint({
   mainPath: fileURLToPath(new URL("./main.js", import.meta.url)),
   program: "rds-csi-node",
   version: packageJson.version,
+  // A temp etc dir: start-up creates <etc-dir>/nvme/hostnqn when missing, and tests run as root.
+  requiredEnv: (dir) => ({ NODE_ID: "node-a", ETC_DIR: dir }),
 });

@@ -10,6 +10,8 @@ export interface EntryPointExpectations {
   readonly mainPath: string;
   readonly program: string;
   readonly version: string;
+  /** Settings the service requires beyond the common ones, as environment variables; `dir` is the test's temp dir. */
+  readonly requiredEnv?: (dir: string) => NodeJS.ProcessEnv;
 }
 
 /**
@@ -20,6 +22,7 @@ export interface EntryPointExpectations {
 export function describeEntryPoint(expected: EntryPointExpectations): void {
   describe(`${expected.program} entry point`, () => {
     let dir: string;
+    const env = (): NodeJS.ProcessEnv => expected.requiredEnv?.(dir) ?? {};
     beforeEach(async () => {
       dir = await mkdtemp(join(tmpdir(), "rds-csi-main-"));
     });
@@ -28,7 +31,7 @@ export function describeEntryPoint(expected: EntryPointExpectations): void {
     });
 
     it("prints its settings with --help and exits 0", async () => {
-      const result = await runToExit(expected.mainPath, ["--help"]);
+      const result = await runToExit(expected.mainPath, ["--help"], env());
       expect(result.code).toBe(0);
       for (const text of [expected.program, "--csi-endpoint", "CSI_ENDPOINT", "--driver-name", "rds.csi.srvlab.io", "--log-level", "--metrics-address"]) {
         expect(result.stdout).toContain(text);
@@ -37,7 +40,7 @@ export function describeEntryPoint(expected: EntryPointExpectations): void {
 
     it("serves GetPluginInfo and Probe on its unix socket and removes the socket on SIGTERM", async () => {
       const socket = join(dir, "plugin", "csi.sock");
-      const service = await startServiceProcess(expected.mainPath, `unix://${socket}`, ["--metrics-address", "127.0.0.1:0"]);
+      const service = await startServiceProcess(expected.mainPath, `unix://${socket}`, ["--metrics-address", "127.0.0.1:0"], env());
       try {
         const { identity } = service.clients;
         expect(await callUnary(identity, identity.getPluginInfo, {})).toEqual({
@@ -56,6 +59,7 @@ export function describeEntryPoint(expected: EntryPointExpectations): void {
     it("uses the driver name it is given", async () => {
       const socket = join(dir, "csi.sock");
       const service = await startServiceProcess(expected.mainPath, `unix://${socket}`, ["--metrics-address", "127.0.0.1:0"], {
+        ...env(),
         CSI_DRIVER_NAME: "rds.example.org",
       });
       try {
@@ -73,7 +77,7 @@ export function describeEntryPoint(expected: EntryPointExpectations): void {
       [["--log-level", "loud"], "--log-level (env LOG_LEVEL)", "must be one of error, warn, info, debug"],
       [["--no-such-flag"], "--no-such-flag", "--help"],
     ])("refuses %j with exit code 2 and a message naming the setting", async (args, name, problem) => {
-      const result = await runToExit(expected.mainPath, args);
+      const result = await runToExit(expected.mainPath, args, env());
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(name);
       expect(result.stderr).toContain(problem);
@@ -85,7 +89,7 @@ export function describeEntryPoint(expected: EntryPointExpectations): void {
       try {
         const address = taken.address();
         const port = typeof address === "object" && address ? address.port : 0;
-        const result = await runToExit(expected.mainPath, ["--csi-endpoint", `tcp://127.0.0.1:${port}`, "--metrics-address", "127.0.0.1:0"]);
+        const result = await runToExit(expected.mainPath, ["--csi-endpoint", `tcp://127.0.0.1:${port}`, "--metrics-address", "127.0.0.1:0"], env());
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(`cannot listen on tcp://127.0.0.1:${port}`);
       } finally {
@@ -94,7 +98,7 @@ export function describeEntryPoint(expected: EntryPointExpectations): void {
     });
 
     it("exits 1 naming the path when the socket directory cannot be created", async () => {
-      const result = await runToExit(expected.mainPath, ["--csi-endpoint", "unix:///proc/rds-csi/csi.sock", "--metrics-address", "127.0.0.1:0"]);
+      const result = await runToExit(expected.mainPath, ["--csi-endpoint", "unix:///proc/rds-csi/csi.sock", "--metrics-address", "127.0.0.1:0"], env());
       expect(result.code).toBe(1);
       expect(result.stderr).toContain("/proc/rds-csi");
     });

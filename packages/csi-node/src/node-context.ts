@@ -1,0 +1,57 @@
+import { readFile } from "node:fs/promises";
+import type { OperationLocks } from "@rds-csi/core";
+import type { Formatter } from "./mount/format.js";
+import type { Mounter } from "./mount/mounter.js";
+import { parseMountInfo, type MountInfoEntry } from "./mount/parse-mountinfo.js";
+import type { FilesystemProbe } from "./mount/probe-filesystem.js";
+import type { DeviceResolver } from "./nvme/device-identity.js";
+import type { HostIdentity } from "./nvme/host-identity.js";
+import type { NvmeInitiator } from "./nvme/nvme-initiator.js";
+import type { Sysfs } from "./nvme/sysfs.js";
+
+/** NQN prefix of the subsystems the RDS exports for this driver. */
+export const DEFAULT_MANAGED_NQN_PREFIX = "nqn.2000-02.com.mikrotik:";
+
+/**
+ * Volumes staged by this process, by volume id → NQN: the "other staged volumes" input of
+ * decideDisconnect. In memory only; after a restart the mount and holder checks still guard a
+ * shared controller (start-up reconciliation from the metadata files is not built yet).
+ */
+export class StagedVolumes {
+  readonly #byVolume = new Map<string, string>();
+  add(volumeId: string, nqn: string): void {
+    this.#byVolume.set(volumeId, nqn);
+  }
+  delete(volumeId: string): void {
+    this.#byVolume.delete(volumeId);
+  }
+  list(): { volumeId: string; nqn: string }[] {
+    return [...this.#byVolume].map(([volumeId, nqn]) => ({ volumeId, nqn }));
+  }
+}
+
+/** Everything the node RPCs act through; main.ts builds the real ones, tests may swap any. */
+export interface NodeContext {
+  readonly nodeId: string;
+  /** 0 = no limit advertised */
+  readonly maxVolumesPerNode: number;
+  readonly topology: Readonly<Record<string, string>> | undefined;
+  readonly host: HostIdentity;
+  readonly initiator: NvmeInitiator;
+  readonly resolver: DeviceResolver;
+  readonly sysfs: Sysfs;
+  readonly mounter: Mounter;
+  readonly probe: FilesystemProbe;
+  readonly formatter: Formatter;
+  readonly managedNqnPrefix: string;
+  readonly locks: OperationLocks;
+  readonly staged: StagedVolumes;
+  /** Bound on waiting for the namespace after a connect. */
+  readonly namespaceTimeoutMs: number;
+  /** The whole mount table (for the disconnect decision). */
+  mountTable(): Promise<MountInfoEntry[]>;
+}
+
+export async function readMountTable(path = "/proc/self/mountinfo"): Promise<MountInfoEntry[]> {
+  return parseMountInfo(await readFile(path, "utf8"));
+}

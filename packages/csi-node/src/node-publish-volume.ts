@@ -1,0 +1,69 @@
+import { mkdir, open, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { FailedPreconditionError, type CallContext, type csi } from "@rds-csi/core";
+import type { NodeContext } from "./node-context.js";
+import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
+import { majorMinorOf } from "./nvme/device-identity.js";
+import { readStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+
+/**
+ * NodePublishVolume. Filesystem: bind mount of the staging path (read-only when asked). Block: bind
+ * mount of the device node onto a target file. An existing correct target is OK; a stale block
+ * target (device renumbered) is recreated; a target mounted from something else is refused.
+ */
+export async function nodePublishVolume(ctx: NodeContext, request: csi.NodePublishVolumeRequest, call: CallContext): Promise<csi.NodePublishVolumeResponse> {
+  const volumeId = requireField("volume_id", request.volumeId);
+  const stagingPath = requireAbsolutePath("staging_target_path", request.stagingTargetPath);
+  const targetPath = requireAbsolutePath("target_path", request.targetPath);
+  const access = accessTypeOf(request.volumeCapability);
+  const readonly = request.readonly;
+
+  return ctx.locks.run(volumeId, call.signal, async () => {
+    const metadata = await readStagingMetadata(stagingPath, volumeId);
+    if (metadata === undefined) throw new FailedPreconditionError(`volume ${volumeId} is not staged at ${stagingPath}`);
+    const wanted = access.kind === "block" ? "block" : "filesystem";
+    if (metadata.mode !== wanted) throw new FailedPreconditionError(`volume ${volumeId} is staged as ${metadata.mode}, not ${wanted}`);
+    if (metadata.mode === "filesystem") await publishFilesystem(ctx, metadata, stagingPath, targetPath, readonly);
+    else await publishBlock(ctx, metadata, targetPath, readonly);
+    return {};
+  });
+}
+
+async function publishFilesystem(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string, targetPath: string, readonly: boolean): Promise<void> {
+  const staging = await ctx.mounter.mountsOf(stagingPath);
+  if (staging.at(-1)?.majorMinor !== metadata.device.majorMinor) {
+    throw new FailedPreconditionError(`staging path ${stagingPath} is not mounted from the staged device ${metadata.device.majorMinor}`);
+  }
+  await mkdir(targetPath, { recursive: true });
+  const existing = (await ctx.mounter.mountsOf(targetPath)).at(-1);
+  if (existing !== undefined) {
+    const isReadonly = existing.mountOptions.includes("ro");
+    if (existing.majorMinor === metadata.device.majorMinor && existing.root === staging.at(-1)!.root && isReadonly === readonly) return;
+    throw new FailedPreconditionError(`${targetPath} is already mounted (${existing.source}, ${existing.majorMinor}, ${isReadonly ? "ro" : "rw"}), not as requested`);
+  }
+  await ctx.mounter.bindMount(stagingPath, targetPath, { readonly });
+  const after = (await ctx.mounter.mountsOf(targetPath)).at(-1);
+  if (after?.majorMinor !== metadata.device.majorMinor) throw new FailedPreconditionError(`${targetPath} is not a mount of the staged volume after binding`);
+}
+
+async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetPath: string, readonly: boolean): Promise<void> {
+  const identity = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
+  if (identity === undefined) throw new FailedPreconditionError(`the namespace of ${metadata.nqn} is not present; stage the volume again`);
+  if (identity.uuid !== metadata.device.uuid.toLowerCase()) throw new FailedPreconditionError(`namespace ${identity.name} of ${metadata.nqn} is ${identity.uuid}, staged was ${metadata.device.uuid}`);
+
+  await mkdir(dirname(targetPath), { recursive: true });
+  await (await open(targetPath, "a")).close(); // the bind target: an empty file
+  if (await ctx.mounter.isMountPoint(targetPath)) {
+    if (await deviceNumberOf(targetPath) === identity.majorMinor) return;
+    // The device behind the target changed (reconnect renumbered it): recreate the bind.
+    await ctx.mounter.unmount(targetPath);
+  }
+  await ctx.resolver.verify(identity);
+  await ctx.mounter.bindMount(identity.devicePath, targetPath, { readonly });
+  if (await deviceNumberOf(targetPath) !== identity.majorMinor) throw new FailedPreconditionError(`${targetPath} is not ${identity.devicePath} after binding`);
+}
+
+async function deviceNumberOf(path: string): Promise<string | undefined> {
+  const info = await stat(path);
+  return info.isBlockDevice() ? majorMinorOf(info.rdev) : undefined;
+}

@@ -1,0 +1,182 @@
+import { mkdir } from "node:fs/promises";
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  isFsType,
+  NODE_PARAMETER_DEFAULTS,
+  parsePublishContext,
+  UnavailableError,
+  VOLUME_CONTEXT_KEYS,
+  DEFAULT_FS_TYPE,
+  type CallContext,
+  type csi,
+  type FsType,
+} from "@rds-csi/core";
+import { disconnectIfUnused } from "./disconnect-if-unused.js";
+import type { NodeContext } from "./node-context.js";
+import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
+import type { DeviceIdentity } from "./nvme/device-identity.js";
+import { readStagingMetadata, writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+
+interface ConnectTuning {
+  readonly ctrlLossTmo: number;
+  readonly reconnectDelay: number;
+  readonly keepAliveTmo: number;
+}
+
+function intFromContext(context: Readonly<Record<string, string>>, key: string, fallback: number, min: number, max: number): number {
+  const raw = context[key];
+  if (raw === undefined || raw === "") return fallback;
+  const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) throw new InvalidArgumentError(`volume_context "${key}" must be an integer from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
+function tuningOf(context: Readonly<Record<string, string>>): ConnectTuning {
+  const k = VOLUME_CONTEXT_KEYS;
+  const d = NODE_PARAMETER_DEFAULTS;
+  return {
+    ctrlLossTmo: intFromContext(context, k.ctrlLossTmo, d.ctrlLossTmo, -1, 86_400),
+    reconnectDelay: intFromContext(context, k.reconnectDelay, d.reconnectDelay, 1, 3_600),
+    keepAliveTmo: intFromContext(context, k.keepAliveTmo, d.keepAliveTmo, 0, 3_600),
+  };
+}
+
+/** Capability fs type, else the volume context's, else the default; must be one we support. */
+function fsTypeOf(capabilityFsType: string, context: Readonly<Record<string, string>>): FsType {
+  const fromContext = context[VOLUME_CONTEXT_KEYS.fsType] ?? "";
+  if (capabilityFsType !== "" && fromContext !== "" && capabilityFsType !== fromContext) {
+    throw new InvalidArgumentError(`volume_capability fs_type "${capabilityFsType}" contradicts volume_context fsType "${fromContext}"`);
+  }
+  const fsType = capabilityFsType || fromContext || DEFAULT_FS_TYPE;
+  if (!isFsType(fsType)) throw new InvalidArgumentError(`fs type "${fsType}" is not supported`);
+  return fsType;
+}
+
+/**
+ * NodeStageVolume: validate → lock → look up metadata → idempotent answer → connect, wait, resolve,
+ * (probe, format only when empty, mount) → read back → write metadata. On failure, undoes only what
+ * this call did: its mount, and its connect when nothing else uses the controller.
+ */
+export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVolumeRequest, call: CallContext): Promise<csi.NodeStageVolumeResponse> {
+  // validate (no side effects)
+  const volumeId = requireField("volume_id", request.volumeId);
+  const stagingPath = requireAbsolutePath("staging_target_path", request.stagingTargetPath);
+  const access = accessTypeOf(request.volumeCapability);
+  const target = parsePublishContext(request.publishContext);
+  const tuning = tuningOf(request.volumeContext);
+  const mode: StagingMetadata["mode"] = access.kind === "block" ? "block" : "filesystem";
+  const fsType = access.kind === "mount" ? fsTypeOf(access.fsType, request.volumeContext) : null;
+  const mountFlags = access.kind === "mount" ? access.mountFlags : [];
+  const logger = call.logger.child({ volume_id: volumeId });
+
+  return ctx.locks.run(volumeId, call.signal, async (signal) => {
+    // look up
+    const existing = await readStagingMetadata(stagingPath, volumeId);
+    if (existing !== undefined) {
+      if (existing.nqn !== target.nqn || existing.mode !== mode || existing.fsType !== fsType) {
+        throw new FailedPreconditionError(
+          `volume ${volumeId} is staged at ${stagingPath} as ${existing.mode}/${existing.fsType ?? "-"} of ${existing.nqn}, not ${mode}/${fsType ?? "-"} of ${target.nqn}`,
+        );
+      }
+      if (await stagedAndLive(ctx, existing, stagingPath)) {
+        ctx.staged.add(volumeId, existing.nqn);
+        return {};
+      }
+      logger.info("staging metadata found but the staging is not live; staging again");
+    }
+
+    // act
+    const connect = await ctx.initiator.connect(
+      { address: target.address, port: target.port, nqn: target.nqn, hostNqn: ctx.host.hostNqn, hostId: ctx.host.hostId, ...tuning },
+      signal,
+    );
+    let mountedHere = false;
+    try {
+      const live = (await ctx.initiator.controllers(target.nqn)).filter((c) => c.state === "live");
+      if (live.length === 0) throw new UnavailableError(`no live NVMe controller for ${target.nqn} after connect`);
+      const identity = await ctx.resolver.waitForNamespace(target.nqn, signal, ctx.namespaceTimeoutMs);
+
+      if (fsType !== null) {
+        await mkdir(stagingPath, { recursive: true });
+        const current = await ctx.mounter.mountsOf(stagingPath);
+        if (current.length > 0) {
+          // A mount left by an earlier attempt that died before writing metadata is adopted only
+          // when it is this very device; anything else is not ours to touch.
+          if (current.at(-1)!.majorMinor !== identity.majorMinor) {
+            throw new FailedPreconditionError(`${stagingPath} is already a mount of ${current.at(-1)!.source} (${current.at(-1)!.majorMinor}), not ${identity.devicePath}`);
+          }
+        } else {
+          await prepareFilesystem(ctx, identity, fsType);
+          await ctx.resolver.verify(identity); // identity re-checked just before mounting
+          await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, mountFlags);
+          mountedHere = true;
+        }
+        // read back
+        const after = await ctx.mounter.mountsOf(stagingPath);
+        if (after.at(-1)?.majorMinor !== identity.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${identity.devicePath} after mounting`);
+      } else {
+        await ctx.resolver.verify(identity);
+      }
+
+      await writeStagingMetadata(stagingPath, {
+        volumeId,
+        nqn: target.nqn,
+        address: target.address,
+        port: target.port,
+        hostNqn: ctx.host.hostNqn,
+        mode,
+        fsType,
+        device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
+        stagedAt: new Date().toISOString(),
+      });
+      ctx.staged.add(volumeId, target.nqn);
+      return {};
+    } catch (err) {
+      await undo(ctx, { volumeId, nqn: target.nqn, stagingPath, mountedHere, connectedHere: connect.newlyConnected }, logger);
+      throw err;
+    }
+  });
+}
+
+/** Filesystem probe; formats only a device blkid positively reports as empty. */
+async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsType: FsType): Promise<void> {
+  const probe = await ctx.probe.probe(identity.devicePath);
+  switch (probe.kind) {
+    case "empty":
+      await ctx.resolver.verify(identity);
+      await ctx.formatter.format(identity.devicePath, fsType);
+      return;
+    case "filesystem":
+      if (probe.type !== fsType) throw new FailedPreconditionError(`${identity.devicePath} holds ${probe.type}, but ${fsType} was requested`);
+      return;
+    case "partition-table":
+      throw new FailedPreconditionError(`${identity.devicePath} holds a ${probe.type} partition table; refusing to format or mount it`);
+    case "other":
+      throw new FailedPreconditionError(`${identity.devicePath} holds ${probe.detail}; refusing to format or mount it`);
+  }
+}
+
+/** True when the recorded device still resolves by identity and (filesystem) is mounted at the staging path. */
+async function stagedAndLive(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string): Promise<boolean> {
+  const identity = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid).catch(() => undefined);
+  if (identity === undefined || identity.majorMinor !== metadata.device.majorMinor || identity.uuid !== metadata.device.uuid.toLowerCase()) return false;
+  if (metadata.mode === "block") return true;
+  const mounts = await ctx.mounter.mountsOf(stagingPath);
+  return mounts.at(-1)?.majorMinor === metadata.device.majorMinor;
+}
+
+async function undo(
+  ctx: NodeContext,
+  what: { volumeId: string; nqn: string; stagingPath: string; mountedHere: boolean; connectedHere: boolean },
+  logger: CallContext["logger"],
+): Promise<void> {
+  // The call's own signal may be the reason for failing; cleanup gets its own bound.
+  const signal = AbortSignal.timeout(60_000);
+  try {
+    if (what.mountedHere) await ctx.mounter.unmount(what.stagingPath);
+    if (what.connectedHere) await disconnectIfUnused(ctx, what.volumeId, what.nqn, signal, logger);
+  } catch (err) {
+    logger.error("cleanup after a failed stage did not finish", { error: String(err) });
+  }
+}

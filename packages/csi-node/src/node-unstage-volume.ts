@@ -1,0 +1,36 @@
+import { InternalError, UnavailableError, type CallContext, type csi } from "@rds-csi/core";
+import { disconnectIfUnused } from "./disconnect-if-unused.js";
+import type { NodeContext } from "./node-context.js";
+import { requireAbsolutePath, requireField } from "./node-validation.js";
+import { readStagingMetadata, removeStagingMetadata } from "./staging/staging-metadata.js";
+
+/**
+ * NodeUnstageVolume, driven by the staging metadata: unmount, disconnect when nothing else uses the
+ * controller, verify it is gone, remove the metadata. No metadata → nothing of ours is there → OK.
+ */
+export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnstageVolumeRequest, call: CallContext): Promise<csi.NodeUnstageVolumeResponse> {
+  const volumeId = requireField("volume_id", request.volumeId);
+  const stagingPath = requireAbsolutePath("staging_target_path", request.stagingTargetPath);
+  const logger = call.logger.child({ volume_id: volumeId });
+
+  return ctx.locks.run(volumeId, call.signal, async (signal) => {
+    const metadata = await readStagingMetadata(stagingPath, volumeId);
+    if (metadata === undefined) return {};
+
+    if (metadata.mode === "filesystem") {
+      const live = (await ctx.initiator.controllers(metadata.nqn)).some((c) => c.state === "live");
+      await ctx.mounter.unmount(stagingPath, { deviceDead: !live });
+    }
+    const decision = await disconnectIfUnused(ctx, volumeId, metadata.nqn, signal, logger);
+    if (!decision.disconnect && decision.unverifiable) {
+      throw new UnavailableError(`cannot tell whether the controller of ${metadata.nqn} is still used: ${decision.reason}`);
+    }
+    if (decision.disconnect) {
+      const left = await ctx.initiator.controllers(metadata.nqn);
+      if (left.length > 0) throw new InternalError(`controllers ${left.map((c) => c.name).join(", ")} of ${metadata.nqn} are still there after disconnect`);
+    }
+    await removeStagingMetadata(stagingPath, volumeId);
+    ctx.staged.delete(volumeId);
+    return {};
+  });
+}
