@@ -69,7 +69,7 @@ try {
     const main = join(root, "packages", name, "dist", "main.js");
     const endpoint = `unix://${join(dir, name, "csi.sock")}`;
     // The node plugin needs its node name and keeps its NVMe host identity in <etc-dir>/nvme (a temp dir here).
-    const env = name === "csi-node" ? { NODE_ID: "demo-node", ETC_DIR: join(dir, "etc") } : {};
+    const env = name === "csi-node" ? { NODE_ID: "demo-node", ETC_DIR: join(dir, "etc"), KUBELET_DIR: join(dir, "kubelet") } : {};
     const service = await startServiceProcess(main, endpoint, ["--metrics-address", "127.0.0.1:0"], env);
     cleanups.push(async () => {
       const code = await service.stop("SIGTERM");

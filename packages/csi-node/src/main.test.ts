@@ -8,6 +8,7 @@ describeEntryPoint({
   mainPath: fileURLToPath(new URL("./main.js", import.meta.url)),
   program: "rds-csi-node",
   version: packageJson.version,
-  // A temp etc dir: start-up creates <etc-dir>/nvme/hostnqn when missing, and tests run as root.
-  requiredEnv: (dir) => ({ NODE_ID: "node-a", ETC_DIR: dir }),
+  // Temp etc and kubelet dirs: start-up creates <etc-dir>/nvme/hostnqn when missing and reconciles
+  // what it finds under the kubelet dir, and tests run as root.
+  requiredEnv: (dir) => ({ NODE_ID: "node-a", ETC_DIR: dir, KUBELET_DIR: dir }),
 });

@@ -1,4 +1,4 @@
-import { csi, csiService, OperationLocks, ProcessExec, runService } from "@rds-csi/core";
+import { csi, csiService, OperationLocks, ProcessExec, runService, stringSetting } from "@rds-csi/core";
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
 import { FilesystemProbe } from "./mount/probe-filesystem.js";
@@ -9,41 +9,68 @@ import { DeviceResolver } from "./nvme/device-identity.js";
 import { loadHostIdentity } from "./nvme/host-identity.js";
 import { NvmeCliInitiator } from "./nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "./nvme/sysfs.js";
+import { registerNodeMetrics } from "./node-metrics.js";
+import { NodeProbe } from "./node-probe.js";
+import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliation.js";
 
 
 await runService({
   program: "rds-csi-node",
   summary: "CSI Identity + Node for MikroTik RDS: attaches NVMe/TCP volumes, formats, mounts and exposes block devices.",
   packageJson: new URL("../package.json", import.meta.url),
-  settings: nodeSettings(),
-  async start({ config, logger }) {
+  settings: {
+    ...nodeSettings(),
+    kubeletDir: stringSetting({
+      flag: "kubelet-dir",
+      env: "KUBELET_DIR",
+      description: "the kubelet's root directory; start-up reconciliation scans <kubelet-dir>/plugins/kubernetes.io/csi for staging metadata",
+      default: "/var/lib/kubelet",
+    }),
+  },
+  async start({ config, logger, metrics }) {
     const exec = new ProcessExec();
     const sysfs = new RootedSysfs(config.sysfsRoot);
     const host = await loadHostIdentity(config.etcDir);
     logger.info("NVMe host identity", { hostNqn: host.hostNqn });
     const probe = new FilesystemProbe(exec);
+    const resolver = new DeviceResolver(sysfs, config.devRoot);
+    const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
+    const staged = new StagedVolumes();
+    // Before serving: controllers of this driver that no metadata claims are leftovers of a crash.
+    const reconciliation = await reconcileAtStartup({
+      sysfs,
+      initiator,
+      resolver,
+      managedNqnPrefix: config.managedNqnPrefix,
+      metadataRoots: [kubeletCsiPluginDir(config.kubeletDir)],
+      mountTable: () => readMountTable(),
+      logger,
+    });
+    for (const claim of reconciliation.claimed) staged.add(claim.volumeId, claim.nqn);
+    registerNodeMetrics(metrics, sysfs, config.managedNqnPrefix);
+    const readiness = new NodeProbe({ exec, nvmeCli: config.nvmeCli, sysfsRoot: config.sysfsRoot });
     const topology = config.topologyKey !== "" && config.topologyValue !== "" ? { [config.topologyKey]: config.topologyValue } : undefined;
     const node = new NodeService({
       nodeId: config.nodeId,
       maxVolumesPerNode: config.maxVolumesPerNode,
       topology,
       host,
-      initiator: new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs }),
-      resolver: new DeviceResolver(sysfs, config.devRoot),
+      initiator,
+      resolver,
       sysfs,
       mounter: new ExecMounter(exec),
       probe,
       formatter: new Formatter(exec, probe),
       managedNqnPrefix: config.managedNqnPrefix,
       locks: new OperationLocks({ label: "volume" }),
-      staged: new StagedVolumes(),
+      staged,
       namespaceTimeoutMs: config.namespaceTimeout,
       mountTable: () => readMountTable(),
-    });
+    }, { exec, nvmeCli: config.nvmeCli });
     return {
       capabilities: [],
       services: [csiService(csi.NodeService, node)],
-      ready: async () => ({ ok: true }),
+      ready: readiness.check,
     };
   },
 });

@@ -1,0 +1,120 @@
+import { stat, statfs } from "node:fs/promises";
+import { csi, NotFoundError, type CallContext } from "@rds-csi/core";
+import type { NodeContext } from "./node-context.js";
+import { requireAbsolutePath, requireField } from "./node-validation.js";
+import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
+import { readStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+
+/** A staged volume found from a request: its metadata and the staging path it was staged at. */
+export interface LocatedVolume {
+  readonly metadata: StagingMetadata;
+  readonly stagingPath: string;
+}
+
+/**
+ * The staging metadata of `volumeId` for a request that names a volume path and (usually) the
+ * staging path. Kubelet sends the staging path to plugins with STAGE_UNSTAGE_VOLUME; when it is
+ * missing, the volume path may be the staging path itself, or a bind mount of it (found through
+ * the mount table: another mount point of the same device and root carrying this volume's
+ * metadata). Undefined when the volume is not staged here.
+ */
+export async function locateStagedVolume(ctx: NodeContext, volumeId: string, volumePath: string, stagingTargetPath: string): Promise<LocatedVolume | undefined> {
+  const tryAt = async (stagingPath: string): Promise<LocatedVolume | undefined> => {
+    const metadata = await readStagingMetadata(stagingPath, volumeId);
+    return metadata === undefined ? undefined : { metadata, stagingPath };
+  };
+  if (stagingTargetPath !== "") return tryAt(requireAbsolutePath("staging_target_path", stagingTargetPath));
+  const direct = await tryAt(volumePath);
+  if (direct !== undefined) return direct;
+  const table = await ctx.mountTable();
+  const mount = table.filter((m) => m.mountPoint === volumePath).at(-1);
+  if (mount === undefined) return undefined;
+  for (const candidate of table) {
+    if (candidate.mountPoint === volumePath || candidate.majorMinor !== mount.majorMinor || candidate.root !== mount.root) continue;
+    const found = await tryAt(candidate.mountPoint).catch(() => undefined);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * NodeGetVolumeStats: bytes and inodes (statfs) of a filesystem volume, size (sysfs) of a block
+ * volume, and a volume condition that says what is wrong: the controller is not live, the mount
+ * is stale (its device is no longer the one the NQN resolves to), or the filesystem went read-only.
+ * Never takes the volume lock (stats must not queue behind a long stage) and never changes anything.
+ */
+export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetVolumeStatsRequest, call: CallContext): Promise<csi.NodeGetVolumeStatsResponse> {
+  const volumeId = requireField("volume_id", request.volumeId);
+  const volumePath = requireAbsolutePath("volume_path", request.volumePath);
+  call.signal.throwIfAborted();
+
+  const located = await locateStagedVolume(ctx, volumeId, volumePath, request.stagingTargetPath);
+  if (located === undefined) throw new NotFoundError(`volume ${volumeId} is not staged on this node`);
+  const { metadata, stagingPath } = located;
+  const pathInfo = await stat(volumePath).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") throw new NotFoundError(`volume path ${volumePath} does not exist`);
+    throw err;
+  });
+
+  const problems: string[] = [];
+  const controllers = await ctx.initiator.controllers(metadata.nqn);
+  if (controllers.length === 0) problems.push(`no NVMe controller for ${metadata.nqn}`);
+  else if (!controllers.some((c) => c.state === "live")) {
+    problems.push(`controller ${controllers.map((c) => `${c.name} is ${c.state}`).join(", ")} (not live) for ${metadata.nqn}`);
+  }
+
+  let current: DeviceIdentity | undefined;
+  try {
+    current = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
+    if (current === undefined) problems.push(`namespace ${metadata.device.nsid} of ${metadata.nqn} is not present`);
+    else if (current.uuid !== metadata.device.uuid.toLowerCase()) problems.push(`namespace of ${metadata.nqn} is now ${current.uuid}, staged was ${metadata.device.uuid}`);
+  } catch (err) {
+    problems.push(`namespace of ${metadata.nqn} cannot be resolved: ${(err as Error).message}`);
+  }
+
+  let usage: csi.VolumeUsage[];
+  if (metadata.mode === "filesystem") {
+    if (volumePath !== stagingPath) {
+      // A published path must be a bind of the staging mount (same device and root).
+      const staging = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
+      const published = (await ctx.mounter.mountsOf(volumePath)).at(-1);
+      if (published === undefined || staging === undefined || published.majorMinor !== staging.majorMinor || published.root !== staging.root) {
+        throw new NotFoundError(`${volumePath} is not a published path of volume ${volumeId} (staged at ${stagingPath})`);
+      }
+    }
+    const mount = (await ctx.mounter.mountsOf(volumePath)).at(-1);
+    if (mount === undefined) {
+      problems.push(`${volumePath} is not mounted`);
+    } else {
+      if (current !== undefined && mount.majorMinor !== current.majorMinor) {
+        problems.push(`stale mount: ${volumePath} is on device ${mount.majorMinor}, but ${metadata.nqn} now resolves to ${current.devicePath} (${current.majorMinor})`);
+      }
+      // The superblock read-only means the filesystem itself went read-only (errors=remount-ro, a
+      // dead device); per-mount "ro" is expected on a read-only publish, never on the staging mount.
+      if (mount.superOptions.includes("ro") || (volumePath === stagingPath && mount.mountOptions.includes("ro"))) {
+        problems.push(`filesystem at ${volumePath} is mounted read-only`);
+      }
+    }
+    const fs = await statfs(volumePath, { bigint: true });
+    usage = [
+      { unit: csi.VolumeUsage_Unit.BYTES, total: fs.blocks * fs.bsize, available: fs.bavail * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize },
+      { unit: csi.VolumeUsage_Unit.INODES, total: fs.files, available: fs.ffree, used: fs.files - fs.ffree },
+    ];
+  } else {
+    if (volumePath !== stagingPath) {
+      if (!pathInfo.isBlockDevice()) throw new NotFoundError(`${volumePath} is not a published block target of volume ${volumeId}`);
+      const number = majorMinorOf(pathInfo.rdev);
+      if (number !== metadata.device.majorMinor && number !== current?.majorMinor) {
+        throw new NotFoundError(`${volumePath} is device ${number}, not volume ${volumeId}`);
+      }
+      if (current !== undefined && number !== current.majorMinor) {
+        problems.push(`stale block target: ${volumePath} is device ${number}, but ${metadata.nqn} now resolves to ${current.devicePath} (${current.majorMinor})`);
+      }
+    } else if (current !== undefined && current.majorMinor !== metadata.device.majorMinor) {
+      problems.push(`stale staging: ${metadata.nqn} now resolves to ${current.majorMinor}, staged was ${metadata.device.majorMinor}`);
+    }
+    usage = current === undefined ? [] : [{ unit: csi.VolumeUsage_Unit.BYTES, total: BigInt(current.sizeBytes), available: 0n, used: 0n }];
+  }
+
+  return { usage, volumeCondition: { abnormal: problems.length > 0, message: problems.length > 0 ? problems.join("; ") : "volume is healthy" } };
+}
