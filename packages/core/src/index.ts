@@ -38,3 +38,4 @@ export { parsePrintDetail, type RouterOsRecord } from "./routeros/parse-print-de
 export * from "./volume/publish-context.js";
 export * from "./resilience/keyed-sequencer.js";
 export * from "./resilience/with-deadline.js";
+export * from "./resilience/abortable-sleep.js";

@@ -1,14 +1,5 @@
 import { dirname } from "node:path";
-import {
-  FailedPreconditionError,
-  InternalError,
-  InvalidArgumentError,
-  NotFoundError,
-  UnavailableError,
-  type CallContext,
-  type csi,
-  type Exec,
-} from "@rds-csi/core";
+import { FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext, type csi, type Exec, abortableSleep } from "@rds-csi/core";
 import type { FilesystemResizer } from "./mount/resize-filesystem.js";
 import type { NodeContext } from "./node-context.js";
 import { locateStagedVolume } from "./node-get-volume-stats.js";
@@ -82,7 +73,7 @@ export async function nodeExpandVolume(ctx: NodeContext, deps: ExpandDependencie
       if (BigInt(identity.sizeBytes) >= required) break;
       const left = deadline - Date.now();
       if (left <= 0) throw new UnavailableError(`${identity.devicePath} is ${identity.sizeBytes} bytes after rescan, ${required} required; not grown within ${timeoutMs} ms`);
-      await sleep(Math.min(delay, left), signal);
+      await abortableSleep(Math.min(delay, left), signal);
       delay = Math.min(delay * 2, 500);
     }
     checkStaged(identity, metadata.device);
@@ -116,18 +107,4 @@ function checkStaged(identity: DeviceIdentity, staged: { majorMinor: string; uui
   if (identity.majorMinor !== staged.majorMinor) {
     throw new FailedPreconditionError(`${identity.devicePath} is now ${identity.majorMinor}, staged was ${staged.majorMinor}: the staging is stale and must be recovered before expanding`);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { FailedPreconditionError, UnavailableError } from "@rds-csi/core";
+import { FailedPreconditionError, UnavailableError, abortableSleep } from "@rds-csi/core";
 import type { Sysfs } from "./sysfs.js";
 
 /**
@@ -110,7 +110,7 @@ export class DeviceResolver {
       if (identity !== undefined) return identity;
       const left = deadline - Date.now();
       if (left <= 0) throw new UnavailableError(`namespace of ${nqn} did not appear within ${timeoutMs} ms`);
-      await sleep(Math.min(delay, left), signal);
+      await abortableSleep(Math.min(delay, left), signal);
       delay = Math.min(delay * 2, 500);
     }
   }
@@ -149,18 +149,4 @@ export function majorMinorOf(rdev: number): string {
   const major = Math.floor(rdev / 256) & 0xfff;
   const minor = (rdev & 0xff) | (Math.floor(rdev / 4096) & 0xfff00);
   return `${major}:${minor}`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
