@@ -1,155 +1,21 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
-import {
-  buildPublishContext,
-  createLogger,
-  csi,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  UnavailableError,
-  OperationLocks,
-  ProcessExec,
-  Ssh2Transport,
-  type CallContext,
-} from "@rds-csi/core";
-import { FakeFabric, loopsOf } from "@rds-csi/testkit";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { ExecMounter } from "./mount/exec-mounter.js";
-import { Formatter } from "./mount/format.js";
-import { FilesystemProbe } from "./mount/probe-filesystem.js";
-import { readMountTable, StagedVolumes } from "./node-context.js";
-import { NodeService } from "./node-service.js";
-import { DeviceResolver } from "./nvme/device-identity.js";
-import { loadHostIdentity } from "./nvme/host-identity.js";
-import { NvmeCliInitiator } from "./nvme/nvme-cli-initiator.js";
-import { RootedSysfs } from "./nvme/sysfs.js";
+import { csi, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "@rds-csi/core";
+import { readMountTable } from "./node-context.js";
+import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
-const key = generateEd25519KeyPair();
 const VOLUME = "pvc-expand-1";
 const NQN = `nqn.2000-02.com.mikrotik:${VOLUME}`;
-const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
-
-interface Host {
-  readonly node: NodeService;
-  readonly fabric: FakeFabric;
-  connects: number;
-}
 
 asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
-  let dir: string;
-  let sim: RdsSimulator;
-  let backingFile: string;
-  const hosts: Host[] = [];
+  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-expand-", diskSize: "64M" });
+  const { call, newHost, fsCapability, blockCapability, stagingDir, stage, unstage, publish, unpublish, publishContext, volumeContext } = rig;
 
-  const call = (): CallContext => ({
-    requestId: "test",
-    method: "test",
-    signal: AbortSignal.timeout(60_000),
-    metadata: {} as CallContext["metadata"],
-    logger: quiet,
-  });
-
-  const rig = async (command: string): Promise<void> => {
-    const transport = new Ssh2Transport({ host: "127.0.0.1", port: sim.port, username: "admin", auth: { privateKey: key.private }, hostKey: { fingerprint: sim.hostKeyFingerprint }, logger: quiet });
-    transport.start();
-    try {
-      const out = (await transport.run(command, { signal: AbortSignal.timeout(20_000), timeoutMs: 10_000 })).stdout;
-      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
-    } finally {
-      await transport.close();
-    }
-  };
-
-  /** A node: its own /etc (host identity) and its own fake fabric state. */
-  const newHost = async (name: string): Promise<Host> => {
-    const identity = await loadHostIdentity(await mkdtemp(join(dir, `etc-${name}-`)));
-    const fabric = await FakeFabric.create({ simulatorUrl: sim.controlUrl, hostNqn: identity.hostNqn });
-    const exec = new ProcessExec();
-    const sysfs = new RootedSysfs(fabric.sysfsRoot);
-    const shim = await fabric.writeShim();
-    const real = new NvmeCliInitiator({ exec, nvmeCli: shim, sysfs, connectTimeoutMs: 20_000 });
-    const probe = new FilesystemProbe(exec);
-    const host: Host = { fabric, connects: 0, node: undefined as unknown as NodeService };
-    const initiator = {
-      connect: (...args: Parameters<NvmeCliInitiator["connect"]>) => {
-        host.connects++;
-        return real.connect(...args);
-      },
-      disconnect: real.disconnect.bind(real),
-      controllers: real.controllers.bind(real),
-    };
-    (host as { node: NodeService }).node = new NodeService(
-      {
-      nodeId: name,
-      maxVolumesPerNode: 10,
-      topology: { "topology.rds.csi.srvlab.io/rds": "rack1" },
-      host: identity,
-      initiator,
-      resolver: new DeviceResolver(sysfs, fabric.devRoot),
-      sysfs,
-      mounter: new ExecMounter(exec, { unmountRetryDelayMs: 50 }),
-      probe,
-      formatter: new Formatter(exec, probe),
-      managedNqnPrefix: "nqn.2000-02.com.mikrotik:",
-      locks: new OperationLocks({ label: "volume" }),
-      staged: new StagedVolumes(),
-      namespaceTimeoutMs: 5_000,
-      mountTable: () => readMountTable(),
-      },
-      { exec, nvmeCli: shim, sizeTimeoutMs: 3_000 },
-    );
-    hosts.push(host);
-    return host;
-  };
-
-  const fsCapability = (fsType = "ext4"): csi.VolumeCapability => ({ mount: { fsType, mountFlags: [], volumeMountGroup: "" }, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
-  const blockCapability = (): csi.VolumeCapability => ({ block: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
-  const publishContext = (): Record<string, string> => buildPublishContext({ address: "127.0.0.1", port: 4420, nqn: NQN });
-  const volumeContext = { ctrlLossTmo: "60", reconnectDelay: "2", keepAliveTmo: "5" };
-
-  const stage = (host: Host, stagingPath: string, capability = fsCapability()) =>
-    host.node.nodeStageVolume({ volumeId: VOLUME, publishContext: publishContext(), stagingTargetPath: stagingPath, volumeCapability: capability, secrets: {}, volumeContext }, call());
-  const unstage = (host: Host, stagingPath: string) => host.node.nodeUnstageVolume({ volumeId: VOLUME, stagingTargetPath: stagingPath }, call());
-  const publish = (host: Host, stagingPath: string, targetPath: string, capability = fsCapability(), readonly = false) =>
-    host.node.nodePublishVolume({ volumeId: VOLUME, publishContext: publishContext(), stagingTargetPath: stagingPath, targetPath, volumeCapability: capability, readonly, secrets: {}, volumeContext }, call());
-  const unpublish = (host: Host, targetPath: string) => host.node.nodeUnpublishVolume({ volumeId: VOLUME, targetPath }, call());
-
-  const mountsUnder = async (): Promise<string[]> => (await readMountTable()).map((m) => m.mountPoint).filter((p) => p.startsWith(`${dir}/`));
-  const stagingDir = async (name: string): Promise<string> => {
-    const path = join(dir, name, "globalmount");
-    await mkdir(path, { recursive: true });
-    return path;
-  };
-
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "csi-node-expand-"));
-    sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "10G" });
-    await rig(`/disk add type=file slot="${VOLUME}" file-path="/raid10/vols/${VOLUME}.img" file-size=64M nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="${NQN}"`);
-    backingFile = sim.disks().find((d) => d.slot === VOLUME)!.backingFile;
-  }, 30_000);
-
-  afterEach(async () => {
-    for (const mountPoint of (await mountsUnder()).reverse()) {
-      try {
-        execFileSync("umount", [mountPoint]);
-      } catch {
-        execFileSync("umount", ["--lazy", mountPoint]);
-      }
-    }
-    for (const host of hosts.splice(0)) await host.fabric.cleanup();
-    await sim.stop();
-    expect(await loopsOf(backingFile)).toEqual([]);
-    await rm(dir, { recursive: true, force: true });
-  }, 30_000);
-
-  const stats = (host: Host, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath }, call());
-  const expand = (host: Host, volumePath: string, stagingPath: string, requiredBytes: bigint, capability = fsCapability()) =>
+  const stats = (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath }, call());
+  const expand = (host: TestHost, volumePath: string, stagingPath: string, requiredBytes: bigint, capability = fsCapability()) =>
     host.node.nodeExpandVolume({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath, capacityRange: { requiredBytes, limitBytes: 0n }, volumeCapability: capability, secrets: {} }, call());
   const bytesOf = (r: csi.NodeGetVolumeStatsResponse) => r.usage.find((u) => u.unit === csi.VolumeUsage_Unit.BYTES)!;
   const MiB = 1024n * 1024n;
@@ -166,10 +32,10 @@ asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
     { fsType: "ext4", from: 64n, to: 128n },
   ])("$fsType: stats, online expand to the real new size (df shows it), conditions on loss and renumbering", async ({ fsType, from, to }) => {
     const canGrow = fsType === "xfs" || hasSysResource();
-    if (from !== 64n) await rig(`/disk set [find slot="${VOLUME}"] file-size=${from}M`);
+    if (from !== 64n) await rig.routerOs(`/disk set [find slot="${VOLUME}"] file-size=${from}M`);
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
-    const target = join(dir, "pods", "a", "mount");
+    const target = join(rig.dir, "pods", "a", "mount");
     await stage(a, staging, fsCapability(fsType));
     await publish(a, staging, target, fsCapability(fsType));
     await writeFile(join(target, "kept.txt"), "survives the grow");
@@ -186,12 +52,12 @@ asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
     expect((await stats(a, staging, staging)).volumeCondition?.abnormal).toBe(false);
 
     // not a path of this volume / not staged here → NOT_FOUND
-    await expect(stats(a, dir, staging)).rejects.toThrow(NotFoundError);
+    await expect(stats(a, rig.dir, staging)).rejects.toThrow(NotFoundError);
     await expect(a.node.nodeGetVolumeStats({ volumeId: "pvc-other", volumePath: target, stagingTargetPath: staging }, call())).rejects.toThrow(NotFoundError);
-    await expect(expand(a, target, join(dir, "nowhere", "globalmount"), to * MiB)).rejects.toThrow(NotFoundError);
+    await expect(expand(a, target, join(rig.dir, "nowhere", "globalmount"), to * MiB)).rejects.toThrow(NotFoundError);
 
     // The RDS grows the disk; the node rescans through nvme-cli (the shim), no resizeNamespace.
-    await rig(`/disk set [find slot="${VOLUME}"] file-size=${to}M`);
+    await rig.routerOs(`/disk set [find slot="${VOLUME}"] file-size=${to}M`);
     if (canGrow) {
       expect(await expand(a, target, staging, to * MiB, fsCapability(fsType))).toEqual({ capacityBytes: to * MiB });
       expect(await expand(a, target, staging, to * MiB, fsCapability(fsType))).toEqual({ capacityBytes: to * MiB }); // idempotent
@@ -227,7 +93,7 @@ asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
   it("a filesystem that went read-only is abnormal; a read-only publish alone is not", async () => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
-    const target = join(dir, "pods", "a", "mount");
+    const target = join(rig.dir, "pods", "a", "mount");
     await stage(a, staging);
     await a.node.nodePublishVolume({ volumeId: VOLUME, publishContext: publishContext(), stagingTargetPath: staging, targetPath: target, volumeCapability: fsCapability(), readonly: true, secrets: {}, volumeContext }, call());
     expect((await stats(a, target, staging)).volumeCondition).toEqual({ abnormal: false, message: "volume is healthy" });
@@ -242,12 +108,12 @@ asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
   it("block: stats report the device size; expand reports the new size", async () => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
-    const target = join(dir, "pods", "a", "block", VOLUME);
+    const target = join(rig.dir, "pods", "a", "block", VOLUME);
     await stage(a, staging, blockCapability());
     await publish(a, staging, target, blockCapability());
     const before = await stats(a, target, staging);
     expect(before).toEqual({ usage: [{ unit: csi.VolumeUsage_Unit.BYTES, total: 64n * MiB, available: 0n, used: 0n }], volumeCondition: { abnormal: false, message: "volume is healthy" } });
-    await rig(`/disk set [find slot="${VOLUME}"] file-size=96M`);
+    await rig.routerOs(`/disk set [find slot="${VOLUME}"] file-size=96M`);
     expect(await expand(a, target, staging, 96n * MiB, blockCapability())).toEqual({ capacityBytes: 96n * MiB });
     expect(bytesOf(await stats(a, target, staging)).total).toBe(96n * MiB);
     await unpublish(a, target);

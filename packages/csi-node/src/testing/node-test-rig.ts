@@ -1,0 +1,183 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { buildPublishContext, createLogger, csi, OperationLocks, ProcessExec, Ssh2Transport, type CallContext } from "@rds-csi/core";
+import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { FakeFabric, loopsOf } from "@rds-csi/testkit";
+import { ExecMounter } from "../mount/exec-mounter.js";
+import { Formatter } from "../mount/format.js";
+import { FilesystemProbe } from "../mount/probe-filesystem.js";
+import { readMountTable, StagedVolumes } from "../node-context.js";
+import { NodeService } from "../node-service.js";
+import { DeviceResolver } from "../nvme/device-identity.js";
+import { loadHostIdentity } from "../nvme/host-identity.js";
+import { NvmeCliInitiator } from "../nvme/nvme-cli-initiator.js";
+import { RootedSysfs } from "../nvme/sysfs.js";
+
+/** A node under test: its own /etc (host identity), its own fake fabric, and a count of its connects. */
+export interface TestHost {
+  readonly node: NodeService;
+  readonly fabric: FakeFabric;
+  connects: number;
+}
+
+export interface NodeRigOptions {
+  readonly volume: string;
+  readonly tempPrefix: string;
+  /** Size of the exported disk, as RouterOS writes it (`64M`). */
+  readonly diskSize: string;
+}
+
+const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
+const key = generateEd25519KeyPair();
+
+/**
+ * The node plugin's integration rig: a simulated RDS exporting one disk, and hosts that attach it through
+ * the fake NVMe fabric onto real loop devices. Registers its own beforeEach/afterEach: every test starts
+ * with a fresh RDS and ends with no mount, loop device or temp file left.
+ */
+export function useNodeRig(options: NodeRigOptions) {
+  const nqn = `nqn.2000-02.com.mikrotik:${options.volume}`;
+  const hosts: TestHost[] = [];
+  const state = { dir: "", sim: undefined as unknown as RdsSimulator, backingFile: "" };
+
+  const call = (): CallContext => ({
+    requestId: "test",
+    method: "test",
+    signal: AbortSignal.timeout(60_000),
+    metadata: {} as CallContext["metadata"],
+    logger: quiet,
+  });
+
+  /** Runs a RouterOS command on the simulated RDS as an operator would; any output is a failure. */
+  const routerOs = async (command: string): Promise<void> => {
+    const transport = new Ssh2Transport({
+      host: "127.0.0.1",
+      port: state.sim.port,
+      username: "admin",
+      auth: { privateKey: key.private },
+      hostKey: { fingerprint: state.sim.hostKeyFingerprint },
+      logger: quiet,
+    });
+    transport.start();
+    try {
+      const out = (await transport.run(command, { signal: AbortSignal.timeout(20_000), timeoutMs: 10_000 })).stdout;
+      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
+    } finally {
+      await transport.close();
+    }
+  };
+
+  const newHost = async (name: string): Promise<TestHost> => {
+    const identity = await loadHostIdentity(await mkdtemp(join(state.dir, `etc-${name}-`)));
+    const fabric = await FakeFabric.create({ simulatorUrl: state.sim.controlUrl, hostNqn: identity.hostNqn });
+    const exec = new ProcessExec();
+    const sysfs = new RootedSysfs(fabric.sysfsRoot);
+    const shim = await fabric.writeShim();
+    const real = new NvmeCliInitiator({ exec, nvmeCli: shim, sysfs, connectTimeoutMs: 20_000 });
+    const probe = new FilesystemProbe(exec);
+    const host: TestHost = { fabric, connects: 0, node: undefined as unknown as NodeService };
+    const initiator = {
+      connect: (...args: Parameters<NvmeCliInitiator["connect"]>) => {
+        host.connects++;
+        return real.connect(...args);
+      },
+      disconnect: real.disconnect.bind(real),
+      controllers: real.controllers.bind(real),
+    };
+    (host as { node: NodeService }).node = new NodeService(
+      {
+        nodeId: name,
+        maxVolumesPerNode: 10,
+        topology: { "topology.rds.csi.srvlab.io/rds": "rack1" },
+        host: identity,
+        initiator,
+        resolver: new DeviceResolver(sysfs, fabric.devRoot),
+        sysfs,
+        mounter: new ExecMounter(exec, { unmountRetryDelayMs: 50 }),
+        probe,
+        formatter: new Formatter(exec, probe),
+        managedNqnPrefix: "nqn.2000-02.com.mikrotik:",
+        locks: new OperationLocks({ label: "volume" }),
+        staged: new StagedVolumes(),
+        namespaceTimeoutMs: 5_000,
+        mountTable: () => readMountTable(),
+      },
+      { exec, nvmeCli: shim, sizeTimeoutMs: 3_000 },
+    );
+    hosts.push(host);
+    return host;
+  };
+
+  const fsCapability = (fsType = "ext4"): csi.VolumeCapability => ({
+    mount: { fsType, mountFlags: [], volumeMountGroup: "" },
+    accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER },
+  });
+  const blockCapability = (): csi.VolumeCapability => ({ block: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
+  const publishContext = (): Record<string, string> => buildPublishContext({ address: "127.0.0.1", port: 4420, nqn });
+  const volumeContext = { ctrlLossTmo: "60", reconnectDelay: "2", keepAliveTmo: "5" };
+  const volumeId = options.volume;
+
+  const mountsUnder = async (): Promise<string[]> =>
+    (await readMountTable()).map((mount) => mount.mountPoint).filter((path) => path.startsWith(`${state.dir}/`));
+
+  beforeEach(async () => {
+    state.dir = await mkdtemp(join(tmpdir(), options.tempPrefix));
+    state.sim = await startSimulator({ stateDir: join(state.dir, "rds"), authorizedKeys: key.public, poolSize: "10G" });
+    await routerOs(
+      `/disk add type=file slot="${volumeId}" file-path="/raid10/vols/${volumeId}.img" file-size=${options.diskSize} nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="${nqn}"`,
+    );
+    state.backingFile = state.sim.disks().find((disk) => disk.slot === volumeId)!.backingFile;
+  }, 30_000);
+
+  afterEach(async () => {
+    for (const mountPoint of (await mountsUnder()).reverse()) {
+      try {
+        execFileSync("umount", [mountPoint]);
+      } catch {
+        execFileSync("umount", ["--lazy", mountPoint]);
+      }
+    }
+    for (const host of hosts.splice(0)) await host.fabric.cleanup();
+    await state.sim.stop();
+    expect(await loopsOf(state.backingFile)).toEqual([]);
+    await rm(state.dir, { recursive: true, force: true });
+  }, 30_000);
+
+  return {
+    nqn,
+    get dir(): string {
+      return state.dir;
+    },
+    get sim(): RdsSimulator {
+      return state.sim;
+    },
+    get backingFile(): string {
+      return state.backingFile;
+    },
+    call,
+    routerOs,
+    newHost,
+    fsCapability,
+    blockCapability,
+    publishContext,
+    volumeContext,
+    mountsUnder,
+    stagingDir: async (name: string): Promise<string> => {
+      const path = join(state.dir, name, "globalmount");
+      await mkdir(path, { recursive: true });
+      return path;
+    },
+    stage: (host: TestHost, stagingPath: string, capability = fsCapability()) =>
+      host.node.nodeStageVolume({ volumeId, publishContext: publishContext(), stagingTargetPath: stagingPath, volumeCapability: capability, secrets: {}, volumeContext }, call()),
+    unstage: (host: TestHost, stagingPath: string) => host.node.nodeUnstageVolume({ volumeId, stagingTargetPath: stagingPath }, call()),
+    publish: (host: TestHost, stagingPath: string, targetPath: string, capability = fsCapability(), readonly = false) =>
+      host.node.nodePublishVolume(
+        { volumeId, publishContext: publishContext(), stagingTargetPath: stagingPath, targetPath, volumeCapability: capability, readonly, secrets: {}, volumeContext },
+        call(),
+      ),
+    unpublish: (host: TestHost, targetPath: string) => host.node.nodeUnpublishVolume({ volumeId, targetPath }, call()),
+  };
+}
