@@ -17,6 +17,7 @@ import type { NodeContext } from "./node-context.js";
 import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
 import type { DeviceIdentity } from "./nvme/device-identity.js";
 import { readStagingMetadata, writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+import { recoverStaleStaging } from "./stale-mount-recovery.js";
 
 interface ConnectTuning {
   readonly ctrlLossTmo: number;
@@ -80,6 +81,12 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         );
       }
       if (await stagedAndLive(ctx, existing, stagingPath)) {
+        ctx.staged.add(volumeId, existing.nqn);
+        return {};
+      }
+      // Same namespace on another device (a reconnect renumbered it): move the staging mount over.
+      if ((await recoverStaleStaging(ctx, existing, stagingPath, signal)) !== undefined) {
+        logger.info("stale staging mount recovered onto the namespace's current device");
         ctx.staged.add(volumeId, existing.nqn);
         return {};
       }

@@ -1,0 +1,68 @@
+import { execFileSync } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { FailedPreconditionError, NotFoundError } from "@rds-csi/core";
+import { readMountTable } from "./node-context.js";
+import { DeviceResolver } from "./nvme/device-identity.js";
+import { RootedSysfs } from "./nvme/sysfs.js";
+import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
+import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
+
+// Real loop devices, mkfs and mounts through the fake fabric: root only.
+const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
+const VOLUME = "pvc-stale-1";
+
+asRoot("stale staging mount recovery over the fake fabric", () => {
+  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-stale-", diskSize: "64M" });
+  const { call, newHost, stagingDir, stage, publish } = rig;
+
+  const stats = (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath }, call());
+  const mountOf = async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).at(-1);
+  const resolve = (host: TestHost) => new DeviceResolver(new RootedSysfs(host.fabric.sysfsRoot), host.fabric.devRoot).resolve(rig.nqn);
+
+  const stagedAndRenumbered = async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const target = join(rig.dir, "pods", "a", "mount");
+    await stage(a, staging);
+    await publish(a, staging, target);
+    await writeFile(join(target, "kept.txt"), "survives the renumbering");
+    execFileSync("sync", ["-f", target]); // on the device before it goes: what was only cached on the old one is lost
+    const before = (await resolve(a))!;
+    await a.fabric.reconnect(rig.nqn, { renumber: true });
+    const after = (await resolve(a))!;
+    expect(after.majorMinor).not.toBe(before.majorMinor);
+    expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
+    return { a, staging, target, before, after };
+  };
+
+  it("a repeated stage moves the staging mount onto the renumbered device of the same namespace", async () => {
+    const { a, staging, target, before, after } = await stagedAndRenumbered();
+    expect((await stats(a, staging, staging)).volumeCondition?.message).toMatch(/stale/);
+
+    await expect(stage(a, staging)).resolves.toEqual({}); // kubelet retries NodeStageVolume
+    expect((await mountOf(staging))?.majorMinor).toBe(after.majorMinor);
+    expect((await resolve(a))?.majorMinor).toBe(after.majorMinor);
+    expect((await readStagingMetadata(staging, VOLUME))?.device).toEqual({ majorMinor: after.majorMinor, nsid: after.nsid, uuid: after.uuid });
+    expect((await stats(a, staging, staging)).volumeCondition).toEqual({ abnormal: false, message: "volume is healthy" });
+    expect(await readFile(join(staging, "kept.txt"), "utf8")).toBe("survives the renumbering");
+    await expect(stage(a, staging)).resolves.toEqual({}); // idempotent now
+
+    // The pod's bind mount is left on the old device on purpose (the pod must be restarted and
+    // republished). Before the recovery its stats said "stale"; after it, NodeGetVolumeStats no longer
+    // recognises the target as a bind of the (moved) staging mount and answers NOT_FOUND instead.
+    expect((await mountOf(target))?.majorMinor).toBe(before.majorMinor);
+    await expect(stats(a, target, staging)).rejects.toThrow(NotFoundError);
+  }, 60_000);
+
+  it("refuses when the namespace's UUID is not the staged one, and leaves the mount alone", async () => {
+    const { a, staging, before } = await stagedAndRenumbered();
+    const path = stagingMetadataPath(staging, VOLUME);
+    const recorded = JSON.parse(await readFile(path, "utf8")) as { device: { uuid: string } };
+    recorded.device.uuid = "00000000-0000-4000-8000-000000000000"; // as if another namespace now answered at this NQN
+    await writeFile(path, JSON.stringify(recorded));
+
+    await expect(stage(a, staging)).rejects.toThrow(FailedPreconditionError);
+    expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
+  }, 60_000);
+});
