@@ -25,6 +25,7 @@ import {
   removeFile,
   resizeDisk,
   setAllowedHosts,
+  type AddDiskArgs,
   type RouterOsCommand,
   type RouterOsVerb,
 } from "./command-builder.js";
@@ -119,17 +120,7 @@ export class RouterOsRdsClient implements RdsClient {
   async createVolume(spec: CreateVolumeSpec, signal: AbortSignal): Promise<RdsVolume> {
     const existing = await this.#disk(spec.id, signal);
     if (existing) return this.#matchingVolume(existing, spec);
-    await this.#create(
-      addDisk({
-        slot: spec.id,
-        filePath: this.#layout.filePath(spec.id),
-        sizeBytes: spec.sizeBytes,
-        export: { port: spec.port, nqn: this.#layout.nqn(spec.id) },
-        comment: formatDiskComment({ kind: "volume" }),
-      }),
-      spec.id,
-      signal,
-    );
+    await this.#create(addDisk(this.#volumeDisk(spec)), spec.id, signal);
     return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
   }
 
@@ -145,18 +136,7 @@ export class RouterOsRdsClient implements RdsClient {
         `volume ${spec.id}: requested ${spec.sizeBytes} bytes is smaller than its source ${spec.sourceId} (${source.sizeBytes} bytes)`,
       );
     }
-    await this.#create(
-      copyDisk({
-        slot: spec.id,
-        filePath: this.#layout.filePath(spec.id),
-        sourceSlot: spec.sourceId,
-        sizeBytes: spec.sizeBytes,
-        export: { port: spec.port, nqn: this.#layout.nqn(spec.id) },
-        comment: formatDiskComment({ kind: "volume" }),
-      }),
-      spec.id,
-      signal,
-    );
+    await this.#create(copyDisk({ ...this.#volumeDisk(spec), sourceSlot: spec.sourceId }), spec.id, signal);
     return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
   }
 
@@ -272,6 +252,17 @@ export class RouterOsRdsClient implements RdsClient {
   }
 
   // --- building blocks -------------------------------------------------------------------------
+
+  /** The disk a volume is: its file under the base path, exported under its NQN, tagged as ours. */
+  #volumeDisk(spec: CreateVolumeSpec): AddDiskArgs {
+    return {
+      slot: spec.id,
+      filePath: this.#layout.filePath(spec.id),
+      sizeBytes: spec.sizeBytes,
+      export: { port: spec.port, nqn: this.#layout.nqn(spec.id) },
+      comment: formatDiskComment({ kind: "volume" }),
+    };
+  }
 
   /** Runs an add/copy; a lost reply or an "already exists" is settled by whether the slot now exists. */
   async #create(command: RouterOsCommand, slot: string, signal: AbortSignal): Promise<void> {
