@@ -1,9 +1,8 @@
 import { connect, createServer, type Server as NetServer, type Socket } from "node:net";
-import { Writable } from "node:stream";
 import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { UnavailableError } from "../errors.js";
-import { createLogger, type Logger } from "../observability/logger.js";
 import { MetricsRegistry } from "../observability/metrics.js";
+import { memoryLogger } from "../testing/memory-logger.js";
 import { hostKeyFingerprint } from "./host-key-verifier.js";
 import type { SshConnectionState } from "./ssh-transport.js";
 import { Ssh2Transport, type Ssh2TransportOptions } from "./ssh2-transport.js";
@@ -14,25 +13,6 @@ const timeoutMs = 20_000;
 const hostKey = generateEd25519KeyPair();
 const clientKey = generateEd25519KeyPair();
 const hostFingerprint = hostKeyFingerprint(Buffer.from(hostKey.public.split(" ")[1] ?? "", "base64"));
-
-interface LogLine {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
-function memoryLogger(): { logger: Logger; lines: () => LogLine[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk.toString());
-      callback();
-    },
-  });
-  const lines = (): LogLine[] =>
-    chunks.join("").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as LogLine);
-  return { logger: createLogger({ level: "debug", component: "test", stream }), lines };
-}
 
 const servers: TestSshServer[] = [];
 const tcpServers: Array<{ server: NetServer; sockets: Set<Socket> }> = [];

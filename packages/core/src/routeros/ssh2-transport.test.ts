@@ -1,10 +1,9 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import ssh2 from "ssh2";
 import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { FailedPreconditionError, InternalError, InvalidArgumentError, UnavailableError } from "../errors.js";
-import { createLogger, type Logger } from "../observability/logger.js";
+import { memoryLogger, type LogLine } from "../testing/memory-logger.js";
 import { hostKeyFingerprint } from "./host-key-verifier.js";
 import { Ssh2Transport, type Ssh2TransportOptions } from "./ssh2-transport.js";
 import { hang, reply, TestSshServer, waitUntil, type TestSshServerOptions } from "./test-ssh-server.js";
@@ -20,25 +19,6 @@ function publicBase64(publicKey: string): string {
 }
 
 const hostFingerprint = hostKeyFingerprint(Buffer.from(publicBase64(hostKey.public), "base64"));
-
-interface LogLine {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
-function memoryLogger(): { logger: Logger; lines: () => LogLine[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk.toString());
-      callback();
-    },
-  });
-  const lines = (): LogLine[] =>
-    chunks.join("").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as LogLine);
-  return { logger: createLogger({ level: "debug", component: "test", stream }), lines };
-}
 
 const servers: TestSshServer[] = [];
 const transports: Ssh2Transport[] = [];
