@@ -58,11 +58,13 @@ export interface ParameterDefaults {
 }
 
 /**
- * Node-side defaults: the earlier Go driver's. ctrl_loss_tmo -1 keeps I/O waiting through an RDS
- * reboot instead of failing it, which would make filesystems remount read-only.
+ * Node-side defaults. ctrl_loss_tmo is finite on purpose (the earlier Go driver used -1): 30 minutes
+ * rides through an RDS reboot or a long network blip with I/O merely stalled, but an outage beyond that
+ * fails I/O instead of hanging every process on the node forever, and a partitioned node cannot resume
+ * writing to a volume that has moved on after fencing. -1 stays available per StorageClass.
  */
 export const NODE_PARAMETER_DEFAULTS = Object.freeze({
-  ctrlLossTmo: -1,
+  ctrlLossTmo: 1800,
   reconnectDelay: 5,
   keepAliveTmo: 0,
   mountOptionsPolicy: "allow" as MountOptionsPolicy,
