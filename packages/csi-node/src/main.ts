@@ -47,7 +47,7 @@ await runService({
       logger,
     });
     for (const claim of reconciliation.claimed) staged.add(claim.volumeId, claim.nqn);
-    registerNodeMetrics(metrics, sysfs, config.managedNqnPrefix);
+    const nodeMetrics = registerNodeMetrics(metrics, sysfs, config.managedNqnPrefix);
     const readiness = new NodeProbe({ exec, nvmeCli: config.nvmeCli, sysfsRoot: config.sysfsRoot });
     const topology = config.topologyKey !== "" && config.topologyValue !== "" ? { [config.topologyKey]: config.topologyValue } : undefined;
     const node = new NodeService({
@@ -65,6 +65,7 @@ await runService({
       locks: new OperationLocks({ label: "volume" }),
       staged,
       namespaceTimeoutMs: config.namespaceTimeout,
+      stageRecorder: nodeMetrics.stage,
       mountTable: () => readMountTable(),
     }, { exec, nvmeCli: config.nvmeCli });
     return {

@@ -8,6 +8,7 @@ import type { DeviceResolver } from "./nvme/device-identity.js";
 import type { HostIdentity } from "./nvme/host-identity.js";
 import type { NvmeInitiator } from "./nvme/nvme-initiator.js";
 import type { Sysfs } from "./nvme/sysfs.js";
+import type { StageRecorder } from "./stage-metrics.js";
 
 /** NQN prefix of the subsystems the RDS exports for this driver. */
 export const DEFAULT_MANAGED_NQN_PREFIX = "nqn.2000-02.com.mikrotik:";
@@ -48,6 +49,8 @@ export interface NodeContext {
   readonly staged: StagedVolumes;
   /** Bound on waiting for the namespace after a connect. */
   readonly namespaceTimeoutMs: number;
+  /** Times NodeStage's steps and counts its formats (the only metrics seam of the stage RPC). */
+  readonly stageRecorder: StageRecorder;
   /** The whole mount table (for the disconnect decision). */
   mountTable(): Promise<MountInfoEntry[]>;
 }

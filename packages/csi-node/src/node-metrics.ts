@@ -1,8 +1,10 @@
 import type { MetricsRegistry } from "@rds-csi/core";
 import type { Sysfs } from "./nvme/sysfs.js";
+import { registerStageMetrics, type StageRecorder } from "./stage-metrics.js";
 
 export interface NodeMetrics {
   readonly nvmeControllers: ReturnType<MetricsRegistry["gauge"]>;
+  readonly stage: StageRecorder;
 }
 
 /** Live NVMe controllers of subsystems with the managed prefix, read from sysfs (never the host's own). */
@@ -26,5 +28,5 @@ export function registerNodeMetrics(metrics: MetricsRegistry, sysfs: Sysfs, mana
       this.set(await countManagedControllers(sysfs, managedNqnPrefix));
     },
   });
-  return { nvmeControllers };
+  return { nvmeControllers, stage: registerStageMetrics(metrics) };
 }

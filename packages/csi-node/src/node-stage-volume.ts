@@ -70,22 +70,23 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
   const fsType = access.kind === "mount" ? fsTypeOf(access.fsType, request.volumeContext) : null;
   const mountFlags = access.kind === "mount" ? access.mountFlags : [];
   const logger = call.logger.child({ volume_id: volumeId });
+  const record = ctx.stageRecorder;
 
   return ctx.locks.run(volumeId, call.signal, async (signal) => {
     // look up
-    const existing = await readStagingMetadata(stagingPath, volumeId);
+    const existing = await record.time("metadata_read", () => readStagingMetadata(stagingPath, volumeId));
     if (existing !== undefined) {
       if (existing.nqn !== target.nqn || existing.mode !== mode || existing.fsType !== fsType) {
         throw new FailedPreconditionError(
           `volume ${volumeId} is staged at ${stagingPath} as ${existing.mode}/${existing.fsType ?? "-"} of ${existing.nqn}, not ${mode}/${fsType ?? "-"} of ${target.nqn}`,
         );
       }
-      if (await stagedAndLive(ctx, existing, stagingPath)) {
+      if (await record.time("live_check", () => stagedAndLive(ctx, existing, stagingPath))) {
         ctx.staged.add(volumeId, existing.nqn);
         return {};
       }
       // Same namespace on another device (a reconnect renumbered it): move the staging mount over.
-      if ((await recoverStaleStaging(ctx, existing, stagingPath, signal)) !== undefined) {
+      if ((await record.time("recover", () => recoverStaleStaging(ctx, existing, stagingPath, signal))) !== undefined) {
         logger.info("stale staging mount recovered onto the namespace's current device");
         ctx.staged.add(volumeId, existing.nqn);
         return {};
@@ -94,15 +95,17 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
     }
 
     // act
-    const connect = await ctx.initiator.connect(
-      { address: target.address, port: target.port, nqn: target.nqn, hostNqn: ctx.host.hostNqn, hostId: ctx.host.hostId, ...tuning },
-      signal,
+    const connect = await record.time("connect", () =>
+      ctx.initiator.connect(
+        { address: target.address, port: target.port, nqn: target.nqn, hostNqn: ctx.host.hostNqn, hostId: ctx.host.hostId, ...tuning },
+        signal,
+      ),
     );
     let mountedHere = false;
     try {
       const live = (await ctx.initiator.controllers(target.nqn)).filter((c) => c.state === "live");
       if (live.length === 0) throw new UnavailableError(`no live NVMe controller for ${target.nqn} after connect`);
-      const identity = await ctx.resolver.waitForNamespace(target.nqn, signal, ctx.namespaceTimeoutMs);
+      const identity = await record.time("device_wait", () => ctx.resolver.waitForNamespace(target.nqn, signal, ctx.namespaceTimeoutMs));
 
       if (fsType !== null) {
         await mkdir(stagingPath, { recursive: true });
@@ -115,8 +118,10 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
           }
         } else {
           await prepareFilesystem(ctx, identity, fsType);
-          await ctx.resolver.verify(identity); // identity re-checked just before mounting
-          await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, mountFlags);
+          await record.time("mount", async () => {
+            await ctx.resolver.verify(identity); // identity re-checked just before mounting
+            await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, mountFlags);
+          });
           mountedHere = true;
         }
         // read back
@@ -126,7 +131,7 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         await ctx.resolver.verify(identity);
       }
 
-      await writeStagingMetadata(stagingPath, {
+      await record.time("metadata_write", () => writeStagingMetadata(stagingPath, {
         volumeId,
         nqn: target.nqn,
         address: target.address,
@@ -136,7 +141,7 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         fsType,
         device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
         stagedAt: new Date().toISOString(),
-      });
+      }));
       ctx.staged.add(volumeId, target.nqn);
       return {};
     } catch (err) {
@@ -148,11 +153,13 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
 
 /** Filesystem probe; formats only a device blkid positively reports as empty. */
 async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsType: FsType): Promise<void> {
-  const probe = await ctx.probe.probe(identity.devicePath);
+  const probe = await ctx.stageRecorder.time("probe", () => ctx.probe.probe(identity.devicePath));
   switch (probe.kind) {
     case "empty":
-      await ctx.resolver.verify(identity);
-      await ctx.formatter.format(identity.devicePath, fsType);
+      await ctx.stageRecorder.format(fsType, async () => {
+        await ctx.resolver.verify(identity);
+        await ctx.formatter.format(identity.devicePath, fsType);
+      });
       return;
     case "filesystem":
       if (probe.type !== fsType) throw new FailedPreconditionError(`${identity.devicePath} holds ${probe.type}, but ${fsType} was requested`);

@@ -3,13 +3,14 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { buildPublishContext, createLogger, csi, OperationLocks, ProcessExec, Ssh2Transport, type CallContext } from "@rds-csi/core";
+import { buildPublishContext, createLogger, csi, MetricsRegistry, OperationLocks, ProcessExec, Ssh2Transport, type CallContext } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { FakeFabric, loopsOf } from "@rds-csi/testkit";
 import { ExecMounter } from "../mount/exec-mounter.js";
 import { Formatter } from "../mount/format.js";
 import { FilesystemProbe } from "../mount/probe-filesystem.js";
 import { readMountTable, StagedVolumes } from "../node-context.js";
+import { registerNodeMetrics } from "../node-metrics.js";
 import { NodeService } from "../node-service.js";
 import { DeviceResolver } from "../nvme/device-identity.js";
 import { loadHostIdentity } from "../nvme/host-identity.js";
@@ -20,6 +21,8 @@ import { RootedSysfs } from "../nvme/sysfs.js";
 export interface TestHost {
   readonly node: NodeService;
   readonly fabric: FakeFabric;
+  /** This node's own registry, as its /metrics would show it. */
+  readonly metrics: MetricsRegistry;
   connects: number;
 }
 
@@ -78,7 +81,8 @@ export function useNodeRig(options: NodeRigOptions) {
     const shim = await fabric.writeShim();
     const real = new NvmeCliInitiator({ exec, nvmeCli: shim, sysfs, connectTimeoutMs: 20_000 });
     const probe = new FilesystemProbe(exec);
-    const host: TestHost = { fabric, connects: 0, node: undefined as unknown as NodeService };
+    const metrics = new MetricsRegistry();
+    const host: TestHost = { fabric, metrics, connects: 0, node: undefined as unknown as NodeService };
     const initiator = {
       connect: (...args: Parameters<NvmeCliInitiator["connect"]>) => {
         host.connects++;
@@ -103,6 +107,7 @@ export function useNodeRig(options: NodeRigOptions) {
         locks: new OperationLocks({ label: "volume" }),
         staged: new StagedVolumes(),
         namespaceTimeoutMs: 5_000,
+        stageRecorder: registerNodeMetrics(metrics, sysfs, "nqn.2000-02.com.mikrotik:").stage,
         mountTable: () => readMountTable(),
       },
       { exec, nvmeCli: shim, sizeTimeoutMs: 3_000 },
