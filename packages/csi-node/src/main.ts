@@ -11,7 +11,7 @@ import { NvmeCliInitiator } from "./nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "./nvme/sysfs.js";
 import { registerNodeMetrics } from "./node-metrics.js";
 import { NodeProbe } from "./node-probe.js";
-import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliation.js";
+import { reconcileAtStartup } from "./startup-reconciliation.js";
 
 
 await runService({
@@ -36,13 +36,15 @@ await runService({
     const resolver = new DeviceResolver(sysfs, config.devRoot);
     const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
     const staged = new StagedVolumes();
-    // Before serving: controllers of this driver that no metadata claims are leftovers of a crash.
+    // Before serving: mounts and controllers of this driver that no metadata claims are leftovers of a crash.
     const reconciliation = await reconcileAtStartup({
       sysfs,
       initiator,
       resolver,
       managedNqnPrefix: config.managedNqnPrefix,
-      metadataRoots: [kubeletCsiPluginDir(config.kubeletDir)],
+      mounter: new ExecMounter(exec),
+      kubeletDir: config.kubeletDir,
+      driverName: config.driverName,
       mountTable: () => readMountTable(),
       logger,
     });

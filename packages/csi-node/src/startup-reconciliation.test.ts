@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, MetricsRegistry, ProcessExec, Ssh2Transport, type Exec, type ExecResult } from "@rds-csi/core";
+import { ExecMounter } from "./mount/exec-mounter.js";
 import { FakeFabric, loopsOf } from "@rds-csi/testkit";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { readMountTable } from "./node-context.js";
@@ -14,7 +15,7 @@ import { loadHostIdentity, type HostIdentity } from "./nvme/host-identity.js";
 import { NvmeCliInitiator } from "./nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "./nvme/sysfs.js";
 import { writeStagingMetadata } from "./staging/staging-metadata.js";
-import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliation.js";
+import { decideMount, kubeletCsiPluginDir, mountPlaceOf, reconcileAtStartup, type MountEvidence, type StartupReconciliationOptions } from "./startup-reconciliation.js";
 
 // Real loop devices and mounts through the fake fabric: root only.
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -24,6 +25,7 @@ const CLAIMED = `${PREFIX}pvc-claimed`;
 const ORPHAN = `${PREFIX}pvc-orphan`;
 const MOUNTED = `${PREFIX}pvc-mounted`;
 const FOREIGN = "nqn.2014-08.org.example:foreign";
+const DRIVER = "rds.csi.srvlab.io";
 
 function captureLogger() {
   const stream = new PassThrough();
@@ -56,6 +58,23 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     }
   };
 
+  const reconcile = (kubeletDir: string, logger = captureLogger().logger, overrides: Partial<StartupReconciliationOptions> = {}) =>
+    reconcileAtStartup({
+      sysfs, initiator, resolver, mounter: new ExecMounter(new ProcessExec(), { unmountRetryDelayMs: 50 }), managedNqnPrefix: PREFIX,
+      kubeletDir, driverName: DRIVER, mountTable: () => readMountTable(), logger, ...overrides,
+    });
+
+  /** mkfs + mount of the namespace of `nqn` at `path`, as a stage would leave it. */
+  const mountVolume = async (nqn: string, path: string): Promise<string> => {
+    const device = (await resolver.resolve(nqn))!;
+    execFileSync("mkfs.ext4", ["-q", device.devicePath]);
+    await mkdir(path, { recursive: true });
+    execFileSync("mount", [device.devicePath, path]);
+    return device.majorMinor;
+  };
+  const stagingPathOf = (kubeletDir: string, hash: string, driver = DRIVER) => join(kubeletCsiPluginDir(kubeletDir), driver, hash, "globalmount");
+  const mounted = async (path: string) => (await readMountTable()).some((m) => m.mountPoint === path);
+
   const connect = (nqn: string) =>
     initiator.connect({ address: "127.0.0.1", port: 4420, nqn, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 60, reconnectDelay: 2, keepAliveTmo: 5 }, AbortSignal.timeout(20_000));
 
@@ -86,7 +105,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     for (const [, nqn] of disks) await connect(nqn);
     const kubeletDir = join(dir, "kubelet");
     // Filesystem staging path as kubelet makes it: <kubelet>/plugins/kubernetes.io/csi/<driver>/<hash>/globalmount
-    const staging = join(kubeletCsiPluginDir(kubeletDir), "rds.csi.srvlab.io", "0f1e2d", "globalmount");
+    const staging = stagingPathOf(kubeletDir, "0f1e2d");
     await mkdir(staging, { recursive: true });
     const claimed = (await resolver.resolve(CLAIMED))!;
     await writeStagingMetadata(staging, {
@@ -107,7 +126,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     expect(await metrics.metrics()).toMatch(/^rds_csi_node_nvme_controllers 3$/m);
 
     const { logger, text } = captureLogger();
-    const summary = await reconcileAtStartup({ sysfs, initiator, resolver, managedNqnPrefix: PREFIX, metadataRoots: [kubeletCsiPluginDir(kubeletDir)], mountTable: () => readMountTable(), logger });
+    const summary = await reconcile(kubeletDir, logger);
 
     expect(summary).toMatchObject({ claimed: [{ volumeId: "pvc-claimed", nqn: CLAIMED }], invalidMetadata: [], disconnected: [ORPHAN], foreign: [FOREIGN], errors: [], timedOut: false });
     expect(summary.kept.map((k) => k.nqn).sort()).toEqual([CLAIMED, MOUNTED]);
@@ -120,21 +139,81 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     expect(await metrics.metrics()).toMatch(/^rds_csi_node_nvme_controllers 2$/m);
 
     // Running again changes nothing.
-    const again = await reconcileAtStartup({ sysfs, initiator, resolver, managedNqnPrefix: PREFIX, metadataRoots: [kubeletCsiPluginDir(kubeletDir)], mountTable: () => readMountTable(), logger });
+    const again = await reconcile(kubeletDir, logger);
     expect(again.disconnected).toEqual([]);
   }, 60_000);
 
-  it("disconnects nothing while a metadata file cannot be trusted", async () => {
+  it("unmounts and disconnects nothing while a metadata file cannot be trusted", async () => {
     await connect(ORPHAN);
     const kubeletDir = join(dir, "kubelet");
-    const parent = join(kubeletCsiPluginDir(kubeletDir), "rds.csi.srvlab.io", "abc");
+    const parent = join(kubeletCsiPluginDir(kubeletDir), DRIVER, "abc");
     await mkdir(parent, { recursive: true });
     await writeFile(join(parent, `rds-csi-staging-${"0".repeat(64)}.json`), "{ torn");
-    const { logger } = captureLogger();
-    const summary = await reconcileAtStartup({ sysfs, initiator, resolver, managedNqnPrefix: PREFIX, metadataRoots: [kubeletCsiPluginDir(kubeletDir)], mountTable: () => readMountTable(), logger });
+    // An orphaned staging mount elsewhere: it would be cleaned up, but not while any metadata is unreadable.
+    const orphan = stagingPathOf(kubeletDir, "0rphan");
+    await mountVolume(ORPHAN, orphan);
+    const summary = await reconcile(kubeletDir);
     expect(summary.disconnected).toEqual([]);
+    expect(summary.unmounted).toEqual([]);
     expect(summary.invalidMetadata).toHaveLength(1);
+    expect(await mounted(orphan)).toBe(true);
     expect((await initiator.controllers(ORPHAN)).map((c) => c.state)).toEqual(["live"]);
+  }, 60_000);
+
+  it("unmounts orphaned mounts of this driver (live or dead device) and disconnects; leaves claimed and foreign mounts alone", async () => {
+    for (const [, nqn] of disks) await connect(nqn);
+    const kubeletDir = join(dir, "kubelet");
+    // Orphan: staged and published, then the metadata was lost (or the plugin died before writing it).
+    const orphan = stagingPathOf(kubeletDir, "0rphan");
+    await mountVolume(ORPHAN, orphan);
+    const podTarget = join(kubeletDir, "pods", "pod-1", "volumes", "kubernetes.io~csi", "pv-orphan", "mount");
+    await mkdir(podTarget, { recursive: true });
+    execFileSync("mount", ["--bind", orphan, podTarget]);
+    // Claimed: staged with metadata.
+    const claimedPath = stagingPathOf(kubeletDir, "c1a1m");
+    const claimedDevice = await mountVolume(CLAIMED, claimedPath);
+    const claimed = (await resolver.resolve(CLAIMED))!;
+    await writeStagingMetadata(claimedPath, {
+      volumeId: "pvc-claimed", nqn: CLAIMED, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
+      device: { majorMinor: claimedDevice, nsid: claimed.nsid, uuid: claimed.uuid }, stagedAt: new Date().toISOString(),
+    });
+    // Foreign NQN mounted even at our staging place: not provably ours.
+    const foreign = stagingPathOf(kubeletDir, "f0re1gn");
+    await mountVolume(FOREIGN, foreign);
+    // Dead: mounted at our staging place, then the controller went away; no metadata beside it.
+    const dead = stagingPathOf(kubeletDir, "dead");
+    await mountVolume(MOUNTED, dead);
+    await fabric.disconnect(MOUNTED);
+    expect(await resolver.resolve(MOUNTED)).toBeUndefined();
+
+    const { logger, text } = captureLogger();
+    const summary = await reconcile(kubeletDir, logger);
+
+    expect([...summary.unmounted].sort()).toEqual([dead, orphan, podTarget].sort());
+    expect(summary.unmounted.indexOf(podTarget)).toBeLessThan(summary.unmounted.indexOf(orphan)); // the pod's bind first
+    expect(summary.keptMounts.map((k) => k.mountPoint).sort()).toEqual([claimedPath, foreign].sort());
+    expect(summary).toMatchObject({ disconnected: [ORPHAN], foreign: [FOREIGN], errors: [], invalidMetadata: [] });
+    for (const path of [orphan, podTarget, dead]) expect(await mounted(path)).toBe(false);
+    for (const path of [claimedPath, foreign]) expect(await mounted(path)).toBe(true);
+    expect(await initiator.controllers(ORPHAN)).toEqual([]);
+    expect((await initiator.controllers(CLAIMED)).map((c) => c.state)).toEqual(["live"]);
+    expect((await initiator.controllers(FOREIGN)).map((c) => c.state)).toEqual(["live"]);
+    expect(text()).toContain("unmounted an orphaned mount of this driver");
+    expect(text()).toMatch(/"unmounted":3/);
+
+    const again = await reconcile(kubeletDir);
+    expect(again).toMatchObject({ unmounted: [], disconnected: [], errors: [] });
+  }, 90_000);
+
+  it("unmounts nothing when the mount table cannot be read", async () => {
+    await connect(ORPHAN);
+    const kubeletDir = join(dir, "kubelet");
+    const orphan = stagingPathOf(kubeletDir, "0rphan");
+    await mountVolume(ORPHAN, orphan);
+    const summary = await reconcile(kubeletDir, undefined, { mountTable: () => Promise.reject(new Error("EIO")) });
+    expect(summary).toMatchObject({ unmounted: [], disconnected: [] });
+    expect(summary.errors.join()).toContain("EIO");
+    expect(await mounted(orphan)).toBe(true);
   }, 60_000);
 
   it("probe: ready with the shim, not ready with a missing nvme-cli or sysfs root", async () => {
@@ -146,6 +225,45 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     const noSysfs = await new NodeProbe({ exec, nvmeCli: shim, sysfsRoot: join(dir, "no-sysfs") }).check();
     expect(noSysfs).toMatchObject({ ok: false, detail: expect.stringContaining("class/") });
   }, 30_000);
+});
+
+describe("which mounts start-up reconciliation may unmount", () => {
+  const kubelet = "/var/lib/kubelet";
+  const mount = (mountPoint: string, majorMinor: string) => ({ mountPoint, majorMinor, major: Number(majorMinor.split(":")[0]) });
+  const evidence: MountEvidence = {
+    devices: { present: new Set(["259:1", "259:2", "8:0"]), managed: new Map([["259:1", `${PREFIX}pvc-a`], ["259:2", `${PREFIX}pvc-b`]]) },
+    claims: [{ volumeId: "pvc-b", nqn: `${PREFIX}pvc-b`, majorMinor: "259:2" }, { volumeId: "pvc-c", nqn: `${PREFIX}pvc-c`, majorMinor: "259:9" }],
+    metadataDirs: new Set([`${kubelet}/plugins/kubernetes.io/csi/${DRIVER}/h-meta`]),
+    driverName: DRIVER,
+  };
+  const staging = (hash: string, driver = DRIVER) => `${kubelet}/plugins/kubernetes.io/csi/${driver}/${hash}/globalmount`;
+  const decide = (path: string, majorMinor: string) => decideMount(mount(path, majorMinor), mountPlaceOf(kubelet, path)!, evidence);
+
+  it("knows kubelet's CSI places and nothing else", () => {
+    expect(mountPlaceOf(kubelet, staging("h"))).toEqual({ kind: "staging", driver: DRIVER });
+    expect(mountPlaceOf(kubelet, `${kubelet}/pods/u/volumes/kubernetes.io~csi/pv/mount`)).toEqual({ kind: "pod" });
+    expect(mountPlaceOf(kubelet, `${kubelet}/plugins/kubernetes.io/csi/volumeDevices/publish/pv/u`)).toEqual({ kind: "block" });
+    for (const other of ["/mnt/data", kubelet, `${kubelet}/pods/u/volumes/kubernetes.io~empty-dir/x`, `${kubelet}/plugins/kubernetes.io/csi/${DRIVER}/h`, `${kubelet}-other/pods/u/volumes/kubernetes.io~csi/pv/mount`]) {
+      expect(mountPlaceOf(kubelet, other)).toBeUndefined();
+    }
+  });
+
+  it("unmounts an unclaimed managed namespace anywhere kubelet mounts, and a dead device only at our staging path without metadata", () => {
+    expect(decide(staging("h"), "259:1")).toMatchObject({ unmount: true, deviceDead: false });
+    expect(decide(`${kubelet}/pods/u/volumes/kubernetes.io~csi/pv/mount`, "259:1")).toMatchObject({ unmount: true, deviceDead: false });
+    expect(decide(`${kubelet}/plugins/kubernetes.io/csi/volumeDevices/publish/pv/u`, "259:1")).toMatchObject({ unmount: true });
+    expect(decide(staging("h"), "259:7")).toMatchObject({ unmount: true, deviceDead: true });
+  });
+
+  it("keeps claimed, foreign, virtual and unprovable mounts", () => {
+    expect(decide(staging("h"), "259:2")).toMatchObject({ unmount: false, reason: expect.stringContaining("pvc-b") });
+    expect(decide(staging("h"), "8:0")).toMatchObject({ unmount: false, reason: expect.stringContaining("not a namespace of this driver") });
+    expect(decide(staging("h"), "0:52")).toMatchObject({ unmount: false });
+    expect(decide(staging("h"), "259:9")).toMatchObject({ unmount: false, reason: expect.stringContaining("pvc-c") }); // dead but claimed: recovery's job
+    expect(decide(staging("h-meta"), "259:7")).toMatchObject({ unmount: false, reason: expect.stringContaining("metadata sits beside it") });
+    expect(decide(staging("h", "other.csi.example"), "259:7")).toMatchObject({ unmount: false });
+    expect(decide(`${kubelet}/pods/u/volumes/kubernetes.io~csi/pv/mount`, "259:7")).toMatchObject({ unmount: false });
+  });
 });
 
 describe("NodeProbe caching", () => {

@@ -1,6 +1,7 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile, realpath } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Logger } from "@rds-csi/core";
+import type { Mounter } from "./mount/mounter.js";
 import type { MountInfoEntry } from "./mount/parse-mountinfo.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
 import { decideDisconnect, type DeviceState, type MountRef, type StagedVolumeRef } from "./nvme/disconnect-policy.js";
@@ -27,9 +28,16 @@ export interface StartupReconciliationOptions {
   readonly sysfs: Sysfs;
   readonly initiator: Pick<NvmeInitiator, "disconnect">;
   readonly resolver: Pick<DeviceResolver, "resolve">;
+  readonly mounter: Pick<Mounter, "unmount">;
   readonly managedNqnPrefix: string;
-  /** Directories scanned (bounded depth, no symlinks, never into a mount point) for staging metadata files. */
-  readonly metadataRoots: readonly string[];
+  /**
+   * The kubelet's root directory. Staging metadata is looked for under its CSI plugin directory
+   * (bounded depth, no symlinks, never into a mount point); orphaned mounts only at the places kubelet
+   * asks CSI drivers to mount (see mountPlaceOf).
+   */
+  readonly kubeletDir: string;
+  /** This driver's name: kubelet stages its filesystem volumes under `<csi plugin dir>/<driver>/`. */
+  readonly driverName: string;
   mountTable(): Promise<MountInfoEntry[]>;
   readonly logger: Logger;
   readonly deadlineMs?: number;
@@ -39,8 +47,12 @@ export interface StartupReconciliationOptions {
 export interface StartupReconciliationSummary {
   /** Volumes the metadata files on this node claim (feed them to StagedVolumes). */
   readonly claimed: StagedVolumeRef[];
-  /** Metadata files that could not be read or trusted; while any exists, nothing is disconnected. */
+  /** Metadata files that could not be read or trusted; while any exists, nothing is unmounted or disconnected. */
   readonly invalidMetadata: string[];
+  /** Mount points of this driver that no metadata claims, unmounted. */
+  readonly unmounted: string[];
+  /** Mounts at kubelet's CSI places left alone, and why. */
+  readonly keptMounts: { mountPoint: string; reason: string }[];
   /** Subsystem NQNs of this driver that were disconnected. */
   readonly disconnected: string[];
   /** Subsystem NQNs (of this driver) left connected, and why. */
@@ -53,22 +65,34 @@ export interface StartupReconciliationSummary {
 
 /**
  * Start-up reconciliation (issue 5): compares the staging metadata files, the mount table and the NVMe
- * controllers in sysfs, and disconnects controllers of this driver (managed NQN prefix) that no
- * metadata claims and no mount or holder uses — through decideDisconnect, so every input that cannot
- * be read keeps the controller. Never throws: start-up goes on whatever happens here.
+ * controllers in sysfs. First it unmounts the mounts of this driver that no metadata claims (a crash
+ * between mount and metadata, a metadata file lost), then it disconnects controllers of this driver
+ * (managed NQN prefix) that no metadata claims and no mount or holder uses — through decideDisconnect,
+ * so every input that cannot be read keeps the controller.
+ *
+ * A mount is unmounted only when it is provably ours (decideMount): its device resolves by identity to
+ * a namespace of a managed NQN, or it is a mount of a device that no longer exists at a filesystem
+ * staging path of this driver with no metadata beside it. A claimed volume's mounts stay (stale-mount
+ * recovery is NodeStage's job). Never throws: start-up goes on whatever happens here.
  */
 export async function reconcileAtStartup(options: StartupReconciliationOptions): Promise<StartupReconciliationSummary> {
   const { logger } = options;
   const deadlineMs = options.deadlineMs ?? RECONCILE_DEADLINE_MS;
   const signal = AbortSignal.timeout(deadlineMs);
-  const summary: StartupReconciliationSummary = { claimed: [], invalidMetadata: [], disconnected: [], kept: [], foreign: [], errors: [], timedOut: false };
+  const summary: StartupReconciliationSummary = {
+    claimed: [], invalidMetadata: [], unmounted: [], keptMounts: [], disconnected: [], kept: [], foreign: [], errors: [], timedOut: false,
+  };
+  const claims: StagingClaim[] = [];
   const started = Date.now();
   try {
+    // Mount points in the table have their symlinks resolved; so must the places compared with them.
+    const kubeletDir = await canonical(options.kubeletDir);
     let mounts: MountRef[] | undefined;
+    let table: MountInfoEntry[] | undefined;
     let mountPoints = new Set<string>();
     try {
-      const table = await options.mountTable();
-      mounts = table.map((m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source }));
+      table = await options.mountTable();
+      mounts = toMountRefs(table);
       mountPoints = new Set(table.map((m) => m.mountPoint));
     } catch (err) {
       summary.errors.push(`mount table: ${String(err)}`);
@@ -76,30 +100,28 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
     }
 
     let staged: StagedVolumeRef[] | undefined = [];
-    for (const root of options.metadataRoots) {
-      signal.throwIfAborted();
-      const files: string[] = [];
-      try {
-        // Without the mount table, a directory could be a user's mounted filesystem: do not scan blind.
-        if (mounts === undefined) throw new Error("the mount table could not be read");
-        await findMetadataFiles(root, options.maxDepth ?? METADATA_SCAN_DEPTH, mountPoints, files, signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
+    const root = kubeletCsiPluginDir(kubeletDir);
+    const metadataFiles: string[] = [];
+    try {
+      // Without the mount table, a directory could be a user's mounted filesystem: do not scan blind.
+      if (mounts === undefined) throw new Error("the mount table could not be read");
+      await findMetadataFiles(root, options.maxDepth ?? METADATA_SCAN_DEPTH, mountPoints, metadataFiles, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      staged = undefined;
+      summary.errors.push(`scan ${root}: ${String(err)}`);
+      logger.warn("reconciliation: cannot scan for staging metadata; nothing will be unmounted or disconnected", { root, error: String(err) });
+    }
+    for (const file of metadataFiles) {
+      const claim = await readClaim(file);
+      if (claim === undefined) {
+        summary.invalidMetadata.push(file);
         staged = undefined;
-        summary.errors.push(`scan ${root}: ${String(err)}`);
-        logger.warn("reconciliation: cannot scan for staging metadata; no controller will be disconnected", { root, error: String(err) });
-        continue;
-      }
-      for (const file of files) {
-        const claim = await readClaim(file);
-        if (claim === undefined) {
-          summary.invalidMetadata.push(file);
-          staged = undefined;
-          logger.warn("reconciliation: staging metadata cannot be trusted; no controller will be disconnected", { path: file });
-        } else {
-          summary.claimed.push(claim);
-          staged?.push(claim);
-        }
+        logger.warn("reconciliation: staging metadata cannot be trusted; nothing will be unmounted or disconnected", { path: file });
+      } else {
+        claims.push(claim);
+        summary.claimed.push({ volumeId: claim.volumeId, nqn: claim.nqn });
+        staged?.push({ volumeId: claim.volumeId, nqn: claim.nqn });
       }
     }
     for (const claim of summary.claimed) logger.info("reconciliation: volume staged per its metadata", { volumeId: claim.volumeId, nqn: claim.nqn });
@@ -108,6 +130,22 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
     for (const name of await options.sysfs.list("class/nvme")) {
       const nqn = await options.sysfs.read(`class/nvme/${name}/subsysnqn`);
       if (nqn !== undefined) nqns.add(nqn);
+    }
+
+    if (table !== undefined && staged !== undefined) {
+      const devices = await readDevices(options, nqns, logger);
+      const trusted: MountEvidence = { devices, claims, metadataDirs: new Set(metadataFiles.map((file) => dirname(file))), driverName: options.driverName };
+      if (await unmountOrphans(options, kubeletDir, table, trusted, summary, signal) > 0) {
+        try {
+          mounts = toMountRefs(await options.mountTable());
+        } catch (err) {
+          mounts = undefined;
+          summary.errors.push(`mount table: ${String(err)}`);
+          logger.warn("reconciliation: cannot re-read the mount table; no controller will be disconnected", { error: String(err) });
+        }
+      }
+    } else {
+      logger.warn("reconciliation: the mount table or the staging metadata could not be read; no mount will be unmounted");
     }
     for (const nqn of [...nqns].sort()) {
       signal.throwIfAborted();
@@ -157,6 +195,8 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
   logger.info("reconciliation done", {
     durationMs: Date.now() - started,
     claimed: summary.claimed.length,
+    unmounted: summary.unmounted.length,
+    keptMounts: summary.keptMounts.length,
     disconnected: summary.disconnected,
     kept: summary.kept.length,
     foreign: summary.foreign.length,
@@ -168,7 +208,7 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
 }
 
 /** Depth-first, bounded; only real directories (no symlinks), never into a mount point (a volume's data). */
-async function findMetadataFiles(dir: string, depth: number, mountPoints: ReadonlySet<string>, out: string[], signal: AbortSignal): Promise<void> {
+export async function findMetadataFiles(dir: string, depth: number, mountPoints: ReadonlySet<string>, out: string[], signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
   let entries;
   try {
@@ -185,15 +225,152 @@ async function findMetadataFiles(dir: string, depth: number, mountPoints: Readon
   }
 }
 
+export interface StagingClaim extends StagedVolumeRef {
+  /** the device the volume was staged on: a mount of it stays even when the device is gone */
+  readonly majorMinor: string;
+}
+
 /** The volume a metadata file claims, validated through the one reader (which also checks the name hash). */
-async function readClaim(path: string): Promise<StagedVolumeRef | undefined> {
+async function readClaim(path: string): Promise<StagingClaim | undefined> {
   try {
     const parsed = JSON.parse(await readFile(path, "utf8")) as { volumeId?: unknown };
     if (typeof parsed.volumeId !== "string" || parsed.volumeId === "") return undefined;
     // The reader takes the staging path and looks in its parent: any child of the file's directory.
     const metadata = await readStagingMetadata(join(path, "..", "globalmount"), parsed.volumeId);
-    return metadata === undefined ? undefined : { volumeId: metadata.volumeId, nqn: metadata.nqn };
+    return metadata === undefined ? undefined : { volumeId: metadata.volumeId, nqn: metadata.nqn, majorMinor: metadata.device.majorMinor };
   } catch {
     return undefined;
+  }
+}
+
+function toMountRefs(table: readonly MountInfoEntry[]): MountRef[] {
+  return table.map((m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source }));
+}
+
+/** What sysfs says about block devices: every device number that exists, and those of managed namespaces. */
+export interface BlockDevices {
+  /** `MAJ:MIN` of every block device in sysfs */
+  readonly present: ReadonlySet<string>;
+  /** `MAJ:MIN` → NQN, for the namespace heads of managed subsystems that resolved by identity */
+  readonly managed: ReadonlyMap<string, string>;
+}
+
+async function readDevices(options: StartupReconciliationOptions, nqns: ReadonlySet<string>, logger: Logger): Promise<BlockDevices> {
+  const present = new Set<string>();
+  for (const name of await options.sysfs.list("class/block")) {
+    const dev = await options.sysfs.read(`class/block/${name}/dev`);
+    if (dev !== undefined) present.add(dev);
+  }
+  const managed = new Map<string, string>();
+  for (const nqn of nqns) {
+    if (options.managedNqnPrefix === "" || !nqn.startsWith(options.managedNqnPrefix)) continue;
+    try {
+      const identity = await options.resolver.resolve(nqn);
+      if (identity !== undefined) managed.set(identity.majorMinor, nqn);
+    } catch (err) {
+      // Its mounts are then not provably ours, and stay.
+      logger.warn("reconciliation: cannot resolve the device of a managed subsystem", { nqn, error: String(err) });
+    }
+  }
+  return { present, managed };
+}
+
+/** Where kubelet asks a CSI driver to mount, relative to its root directory. */
+export type MountPlace =
+  /** `plugins/kubernetes.io/csi/<driver>/<hash>/globalmount`: a filesystem staging path of `driver` */
+  | { readonly kind: "staging"; readonly driver: string }
+  /** under `plugins/kubernetes.io/csi/volumeDevices/`: block staging and publish files, of any driver */
+  | { readonly kind: "block" }
+  /** `pods/<uid>/volumes/kubernetes.io~csi/<pv>/mount`: a pod's target, of any driver */
+  | { readonly kind: "pod" };
+
+export function mountPlaceOf(kubeletDir: string, mountPoint: string): MountPlace | undefined {
+  const rel = relative(kubeletDir, mountPoint);
+  if (rel === "" || rel.startsWith("..") || rel.startsWith(sep)) return undefined;
+  const parts = rel.split(sep);
+  if (parts.length === 6 && parts[0] === "pods" && parts[2] === "volumes" && parts[3] === "kubernetes.io~csi" && parts[5] === "mount") return { kind: "pod" };
+  if (parts.length < 4 || parts[0] !== "plugins" || parts[1] !== "kubernetes.io" || parts[2] !== "csi") return undefined;
+  if (parts[3] === "volumeDevices") return parts.length > 4 ? { kind: "block" } : undefined;
+  if (parts.length === 6 && parts[5] === "globalmount") return { kind: "staging", driver: parts[3]! };
+  return undefined;
+}
+
+export interface MountEvidence {
+  readonly devices: BlockDevices;
+  readonly claims: readonly StagingClaim[];
+  /** directories holding a staging metadata file */
+  readonly metadataDirs: ReadonlySet<string>;
+  readonly driverName: string;
+}
+
+export type MountDecision =
+  | { readonly unmount: true; readonly deviceDead: boolean; readonly why: string }
+  | { readonly unmount: false; readonly reason: string };
+
+/** Whether a mount at one of kubelet's CSI places is an orphan of this driver. Pure. */
+export function decideMount(mount: Pick<MountInfoEntry, "mountPoint" | "major" | "majorMinor">, place: MountPlace, trusted: MountEvidence): MountDecision {
+  // Major 0: no block device behind it (tmpfs, overlay, …): never one of our volumes.
+  if (mount.major === 0) return { unmount: false, reason: "not a block device mount" };
+  const nqn = trusted.devices.managed.get(mount.majorMinor);
+  if (nqn !== undefined) {
+    const claim = trusted.claims.find((c) => c.nqn === nqn);
+    if (claim !== undefined) return { unmount: false, reason: `${nqn} is claimed by the staging metadata of ${claim.volumeId}` };
+    return { unmount: true, deviceDead: false, why: `a namespace of ${nqn}, which no staging metadata claims` };
+  }
+  if (trusted.devices.present.has(mount.majorMinor)) return { unmount: false, reason: `device ${mount.majorMinor} is not a namespace of this driver` };
+  // The device is gone: only our own staging path with no metadata beside it is provably ours.
+  const claim = trusted.claims.find((c) => c.majorMinor === mount.majorMinor);
+  if (claim !== undefined) return { unmount: false, reason: `device ${mount.majorMinor} is gone but claimed by the staging metadata of ${claim.volumeId}` };
+  if (place.kind !== "staging" || place.driver !== trusted.driverName) return { unmount: false, reason: `device ${mount.majorMinor} is gone, but nothing proves the mount is this driver's` };
+  if (trusted.metadataDirs.has(dirname(mount.mountPoint))) return { unmount: false, reason: "staging metadata sits beside it" };
+  return { unmount: true, deviceDead: true, why: `device ${mount.majorMinor} is gone and no staging metadata claims this staging path` };
+}
+
+/** Unmounts the orphans among the mounts at kubelet's CSI places: pods' and block targets before staging paths. */
+async function unmountOrphans(
+  options: StartupReconciliationOptions,
+  kubeletDir: string,
+  table: readonly MountInfoEntry[],
+  trusted: MountEvidence,
+  summary: StartupReconciliationSummary,
+  signal: AbortSignal,
+): Promise<number> {
+  const { logger } = options;
+  const order = { pod: 0, block: 1, staging: 2 };
+  const candidates = new Map<string, { mount: MountInfoEntry; place: MountPlace }>();
+  // Later lines are mounted later: the last entry at a mount point is the visible one.
+  for (const mount of table) {
+    const place = mountPlaceOf(kubeletDir, mount.mountPoint);
+    if (place !== undefined) candidates.set(mount.mountPoint, { mount, place });
+  }
+  let unmounted = 0;
+  for (const { mount, place } of [...candidates.values()].sort((a, b) => order[a.place.kind] - order[b.place.kind])) {
+    signal.throwIfAborted();
+    const decision = decideMount(mount, place, trusted);
+    if (!decision.unmount) {
+      summary.keptMounts.push({ mountPoint: mount.mountPoint, reason: decision.reason });
+      logger.info("reconciliation: mount kept", { mountPoint: mount.mountPoint, reason: decision.reason });
+      continue;
+    }
+    try {
+      await options.mounter.unmount(mount.mountPoint, { deviceDead: decision.deviceDead });
+      summary.unmounted.push(mount.mountPoint);
+      unmounted++;
+      logger.info("reconciliation: unmounted an orphaned mount of this driver", { mountPoint: mount.mountPoint, source: mount.source, device: mount.majorMinor, why: decision.why });
+    } catch (err) {
+      summary.errors.push(`unmount ${mount.mountPoint}: ${String(err)}`);
+      summary.keptMounts.push({ mountPoint: mount.mountPoint, reason: `unmount failed: ${String(err)}` });
+      logger.error("reconciliation: unmount failed", { mountPoint: mount.mountPoint, error: String(err) });
+    }
+  }
+  return unmounted;
+}
+
+/** The path as the kernel records mount points: symlinks resolved. */
+async function canonical(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    return resolve(path);
   }
 }
