@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,7 +7,9 @@ import { csi, GiB } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator, type CommandLogEntry } from "@rds-csi/rds-simulator";
 import { callUnary } from "./csi-client.js";
 import { startFakeApiServer } from "./fake-apiserver/index.js";
+import { freePort } from "./free-port.js";
 import { formatStats, latencyStats, type BenchReport } from "./latency-stats.js";
+import { processMemory } from "./scrape-metrics.js";
 import { startServiceProcess, type ServiceProcess } from "./service-process.js";
 
 const MUTATE_MS = 20;
@@ -22,7 +23,6 @@ const WARM_UP_REQUESTS = 5;
 const TOTAL_VOLUMES = 1000;
 const FILL_IN_FLIGHT = 20;
 const RSS_TARGET_MB = 120;
-const MB = 1024 * 1024;
 // testkit cannot depend on the controller (the controller's tests depend on testkit), so its build output is found by path.
 const controllerMain = fileURLToPath(new URL("../../csi-controller/dist/main.js", import.meta.url));
 const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
@@ -66,7 +66,7 @@ export async function run(): Promise<BenchReport> {
     cleanups.push(() => service.stop("SIGTERM"));
 
     await waitUntilReady(service);
-    const idle = await memory(metricsPort);
+    const idle = await processMemory(metricsPort);
 
     await createVolumes(service, WARM_UP_REQUESTS, 1); // JIT, SSH channels, gRPC connection
     for (const level of LEVELS) {
@@ -91,7 +91,7 @@ export async function run(): Promise<BenchReport> {
     const filled = await createVolumes(service, fill, FILL_IN_FLIGHT);
     const volumes = sim.disks().length;
     if (volumes !== TOTAL_VOLUMES) missedTargets.push(`${volumes} volumes on the RDS after the fill, expected ${TOTAL_VOLUMES}`);
-    const loaded = await memory(metricsPort);
+    const loaded = await processMemory(metricsPort);
     lines.push(
       `fill: ${fill} more volumes at ${FILL_IN_FLIGHT} in flight, simulator latency kept at ${MUTATE_MS} ms per mutation: ` +
         `${(filled.elapsedMs / 1000).toFixed(2)} s, ${formatStats(latencyStats(filled.latenciesMs))}`,
@@ -147,29 +147,4 @@ async function waitUntilReady(service: ServiceProcess): Promise<void> {
     if (Date.now() > deadline) throw new Error(`the controller was not ready within 20 s: ${service.output().stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** The controller's own report of its memory, as Prometheus would scrape it from /metrics. */
-async function memory(metricsPort: number): Promise<{ readonly residentMb: number; readonly heapUsedMb: number }> {
-  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  if (!response.ok) throw new Error(`GET /metrics answered HTTP ${response.status}`);
-  const text = await response.text();
-  const value = (name: string): number => {
-    const match = new RegExp(`^${name} (\\S+)$`, "mu").exec(text);
-    if (!match?.[1]) throw new Error(`no ${name} on /metrics`);
-    return Number(match[1]) / MB;
-  };
-  return { residentMb: value("rds_csi_process_resident_memory_bytes"), heapUsedMb: value("rds_csi_nodejs_heap_size_used_bytes") };
-}
-
-/** A port nobody listens on right now: bind 127.0.0.1:0, note the port, let it go. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
