@@ -1,6 +1,5 @@
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { NotFoundError } from "@rds-csi/core";
-import { kubeRequest, type EventSubject } from "@rds-csi/core/k8s";
+import type { EventSubject, KubeClient, PersistentVolume, PersistentVolumeClaim } from "@rds-csi/core/k8s";
 
 /** Finds the PersistentVolumeClaim a volume's events belong on: the object a user runs `kubectl describe` on. */
 export interface ClaimLookup {
@@ -10,20 +9,20 @@ export interface ClaimLookup {
   named(namespace: string, name: string, signal: AbortSignal): Promise<EventSubject | undefined>;
 }
 
-/** A ClaimLookup over direct API reads, each with kubeRequest's deadline. */
+/** A ClaimLookup over direct API reads, each with the client's deadline. */
 export class KubeClaimLookup implements ClaimLookup {
-  readonly #api: CoreV1Api;
+  readonly #client: KubeClient;
   readonly #driverName: string;
 
-  constructor(options: { kubeConfig: KubeConfig; driverName: string }) {
-    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+  constructor(options: { client: KubeClient; driverName: string }) {
+    this.#client = options.client;
     this.#driverName = options.driverName;
   }
 
   // A list, not a get: a static PV's name need not be its volume handle, and PVs have no field selector
   // on the handle. It runs once per expansion, which is rare.
   async ofVolume(volumeId: string, signal: AbortSignal): Promise<EventSubject | undefined> {
-    const volumes = await kubeRequest("list PersistentVolumes", signal, (options) => this.#api.listPersistentVolume({}, options));
+    const volumes = await this.#client.list<PersistentVolume>("list PersistentVolumes", "/api/v1/persistentvolumes", signal);
     const volume = volumes.items.find((item) => item.spec?.csi?.driver === this.#driverName && item.spec.csi.volumeHandle === volumeId);
     const claim = volume?.spec?.claimRef;
     if (!claim?.namespace || !claim.name) return undefined;
@@ -34,8 +33,10 @@ export class KubeClaimLookup implements ClaimLookup {
   // would show only in `kubectl get events`.
   async named(namespace: string, name: string, signal: AbortSignal): Promise<EventSubject | undefined> {
     try {
-      const claim = await kubeRequest(`get PersistentVolumeClaim ${namespace}/${name}`, signal, (options) =>
-        this.#api.readNamespacedPersistentVolumeClaim({ namespace, name }, options),
+      const claim = await this.#client.get<PersistentVolumeClaim>(
+        `get PersistentVolumeClaim ${namespace}/${name}`,
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims/${encodeURIComponent(name)}`,
+        signal,
       );
       return claimSubject(namespace, name, claim.metadata?.uid);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { csi, csiService, runService, RouterOsRdsClient, Ssh2Transport, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
-import { KubeEventRecorder, loadKubeConfig } from "@rds-csi/core/k8s";
+import { KubeClient, KubeEventRecorder, loadKubeConnection } from "@rds-csi/core/k8s";
 import { pluginCapabilities } from "./capabilities.js";
 import { KubeClaimLookup } from "./claim-lookup.js";
 import { resolveControllerConfig } from "./controller-config.js";
@@ -19,7 +19,7 @@ await runService({
   settings: controllerSettings(),
   async start({ config, logger, metrics }) {
     const resolved = await resolveControllerConfig(config);
-    const kubeConfig = loadKubeConfig(config.kubeConfig);
+    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig));
     const transport = new Ssh2Transport({
       host: config.rdsAddress,
       port: config.rdsSshPort,
@@ -36,19 +36,19 @@ await runService({
       logger,
       metrics,
     });
-    const recorder = new KubeEventRecorder({ kubeConfig, component: "rds-csi-controller" });
+    const recorder = new KubeEventRecorder({ client: kube, component: "rds-csi-controller" });
     const arbiter = createPublishArbiter({
       rds,
       events: recorder,
       driverName: config.driverName,
       logger,
       metrics,
-      kubeConfig,
+      client: kube,
       hostAccessControl: config.hostAccessControlTrust === "verified",
       nvmeAddress: (context) =>
         context[VOLUME_CONTEXT_KEYS.nvmeAddress] || context[GO_DRIVER_ADDRESS_KEY] || resolved.parameterDefaults.nvmeAddress,
     });
-    const events = new PvcVolumeEvents({ recorder, claims: new KubeClaimLookup({ kubeConfig, driverName: config.driverName }), logger });
+    const events = new PvcVolumeEvents({ recorder, claims: new KubeClaimLookup({ client: kube, driverName: config.driverName }), logger });
     const gauges = new RdsVolumeGauges({ rds, metrics, logger });
     // Connecting runs in the background and never gives up; until it succeeds Probe says not ready.
     transport.start();
@@ -73,6 +73,7 @@ await runService({
       async stop() {
         await Promise.all([arbiter.close(), events.close(), gauges.stop()]);
         await transport.close();
+        kube.connection.close();
       },
     };
   },

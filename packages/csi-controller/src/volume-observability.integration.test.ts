@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { createLogger, csi, GiB } from "@rds-csi/core";
 import { KubeEventRecorder } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { callUnary, connectCsi, startFakeApiServer, type CsiClients, type FakeApiServer, type KubeObject } from "@rds-csi/testkit";
+import { callUnary, connectCsi, fakeKubeClient, startFakeApiServer, type CsiClients, type FakeApiServer, type KubeObject } from "@rds-csi/testkit";
 import { KubeClaimLookup } from "./claim-lookup.js";
 import { FakePublishArbiter } from "./testing/fake-publish-arbiter.js";
 import { startInProcessController, type InProcessController } from "./testing/in-process-controller.js";
@@ -28,10 +28,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-observability-"));
   sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
   api = await startFakeApiServer();
-  const kubeConfig = api.kubeConfig();
+  const client = fakeKubeClient(api.url);
   events = new PvcVolumeEvents({
-    recorder: new KubeEventRecorder({ kubeConfig, component: "rds-csi-controller" }),
-    claims: new KubeClaimLookup({ kubeConfig, driverName: DRIVER }),
+    recorder: new KubeEventRecorder({ client, component: "rds-csi-controller" }),
+    claims: new KubeClaimLookup({ client, driverName: DRIVER }),
     logger: silent,
   });
   controller = await startInProcessController({

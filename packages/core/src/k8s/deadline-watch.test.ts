@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { DeadlineWatch, WatchStatusError } from "./deadline-watch.js";
+import { KubeConnection } from "./kube-connection.js";
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -27,15 +27,13 @@ afterEach(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-function kubeConfig(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server, skipTLSVerify: true }],
-    users: [{ name: "u", token: "secret-token" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
-  return kc;
+const connections: KubeConnection[] = [];
+afterEach(() => connections.splice(0).forEach((connection) => connection.close()));
+
+function connection(server: string, token: () => Promise<string> = () => Promise.resolve("secret-token")): KubeConnection {
+  const made = new KubeConnection({ server, token });
+  connections.push(made);
+  return made;
 }
 
 const deadlines = { connectTimeoutMs: 1_000, serverTimeoutSeconds: 60, idleTimeoutMs: 1_000 };
@@ -44,7 +42,7 @@ const deadlines = { connectTimeoutMs: 1_000, serverTimeoutSeconds: 60, idleTimeo
 async function watchUntilDone(watch: DeadlineWatch, query: Record<string, string> = {}): Promise<{ err: unknown; events: [string, unknown][] }> {
   const events: [string, unknown][] = [];
   return new Promise((resolve) => {
-    void watch.watch("/api/v1/configmaps", query, (type, object) => events.push([type, object]), (err) => resolve({ err, events }));
+    watch.watch("/api/v1/configmaps", query, ({ type, object }) => events.push([type, object]), (err) => resolve({ err, events }));
   });
 }
 
@@ -56,7 +54,7 @@ describe("DeadlineWatch", () => {
       response.write(`${JSON.stringify({ type: "ADDED", object: { metadata: { name: "a" } } })}\n\n`);
       response.end(`${JSON.stringify({ type: "BOOKMARK", object: { metadata: { resourceVersion: "9" } } })}\n`);
     };
-    const { err, events } = await watchUntilDone(new DeadlineWatch(kubeConfig(baseUrl), deadlines), { resourceVersion: "5", labelSelector: "x=y" });
+    const { err, events } = await watchUntilDone(new DeadlineWatch(connection(baseUrl), deadlines), { resourceVersion: "5", labelSelector: "x=y" });
     expect(err).toBeNull();
     expect(events).toEqual([
       ["ADDED", { metadata: { name: "a" } }],
@@ -66,31 +64,32 @@ describe("DeadlineWatch", () => {
     expect(query).toEqual({ resourceVersion: "5", labelSelector: "x=y", watch: "true", allowWatchBookmarks: "true", timeoutSeconds: "60" });
   });
 
-  it("ends with the status of a watch ERROR event (410 Gone: ListWatch relists)", async () => {
+  it("ends with the status of a watch ERROR event (410 Gone: the informer relists)", async () => {
     handle = (_request, response) => {
       response.writeHead(200);
       response.write(`${JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 410, message: "too old resource version: 5 (9)" } })}\n`);
       // The real server may keep the stream open after the error; the watch must end anyway.
     };
-    const { err } = await watchUntilDone(new DeadlineWatch(kubeConfig(baseUrl), deadlines));
+    const { err } = await watchUntilDone(new DeadlineWatch(connection(baseUrl), deadlines));
     expect(err).toBeInstanceOf(WatchStatusError);
     expect((err as WatchStatusError).statusCode).toBe(410);
     expect((err as Error).message).toBe("watch /api/v1/configmaps: too old resource version: 5 (9)");
   });
 
-  it("ends with the HTTP status of a refused watch", async () => {
+  it("ends with the HTTP status of a refused watch and the Status message", async () => {
     handle = (_request, response) => {
       response.writeHead(403);
-      response.end("{}");
+      response.end(JSON.stringify({ kind: "Status", code: 403, message: "forbidden: cannot watch configmaps" }));
     };
-    const { err } = await watchUntilDone(new DeadlineWatch(kubeConfig(baseUrl), deadlines));
+    const { err } = await watchUntilDone(new DeadlineWatch(connection(baseUrl), deadlines));
     expect((err as WatchStatusError).statusCode).toBe(403);
+    expect((err as Error).message).toBe("watch /api/v1/configmaps: HTTP 403 (forbidden: cannot watch configmaps)");
   });
 
   it("gives up on a server that never answers, and on a stream that goes quiet", async () => {
     handle = () => undefined; // never answers
     const started = Date.now();
-    const connect = await watchUntilDone(new DeadlineWatch(kubeConfig(baseUrl), { ...deadlines, connectTimeoutMs: 100 }));
+    const connect = await watchUntilDone(new DeadlineWatch(connection(baseUrl), { ...deadlines, connectTimeoutMs: 100 }));
     expect((connect.err as Error).message).toBe("watch /api/v1/configmaps: no response within 100 ms");
     expect(Date.now() - started).toBeLessThan(900);
 
@@ -98,7 +97,7 @@ describe("DeadlineWatch", () => {
       response.writeHead(200);
       response.write(`${JSON.stringify({ type: "ADDED", object: {} })}\n`);
     };
-    const quiet = await watchUntilDone(new DeadlineWatch(kubeConfig(baseUrl), { ...deadlines, idleTimeoutMs: 100 }));
+    const quiet = await watchUntilDone(new DeadlineWatch(connection(baseUrl), { ...deadlines, idleTimeoutMs: 100 }));
     expect(quiet.events).toHaveLength(1);
     expect((quiet.err as Error).message).toBe("watch /api/v1/configmaps: nothing received for 100 ms");
   });
@@ -108,15 +107,15 @@ describe("DeadlineWatch", () => {
       response.writeHead(200);
       response.write("not json\n");
     };
-    const { err } = await watchUntilDone(new DeadlineWatch(kubeConfig(baseUrl), deadlines));
+    const { err } = await watchUntilDone(new DeadlineWatch(connection(baseUrl), deadlines));
     expect((err as Error).message).toBe("watch /api/v1/configmaps: undecodable event");
   });
 
-  it("reports a connection failure and a kubeconfig without a cluster through done, never by rejecting", async () => {
-    const refused = await watchUntilDone(new DeadlineWatch(kubeConfig("http://127.0.0.1:1"), deadlines));
+  it("reports a connection failure and a token that cannot be read through done", async () => {
+    const refused = await watchUntilDone(new DeadlineWatch(connection("http://127.0.0.1:1"), deadlines));
     expect((refused.err as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
-    const empty = await watchUntilDone(new DeadlineWatch(new KubeConfig(), deadlines));
-    expect((empty.err as Error).message).toBe("the kubeconfig has no current cluster");
+    const noToken = await watchUntilDone(new DeadlineWatch(connection(baseUrl, () => Promise.reject(new Error("EACCES token"))), deadlines));
+    expect((noToken.err as Error).message).toBe("EACCES token");
   });
 
   it("never calls done after the caller aborted the watch", async () => {
@@ -125,7 +124,7 @@ describe("DeadlineWatch", () => {
       response.write(`${JSON.stringify({ type: "ADDED", object: {} })}\n`);
     };
     let doneCalls = 0;
-    const controller = await new DeadlineWatch(kubeConfig(baseUrl), deadlines).watch("/api/v1/configmaps", {}, () => undefined, () => doneCalls++);
+    const controller = new DeadlineWatch(connection(baseUrl), deadlines).watch("/api/v1/configmaps", {}, () => undefined, () => doneCalls++);
     await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort();
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,7 +1,6 @@
-import http from "node:http";
-import https from "node:https";
 import { createInterface } from "node:readline";
-import { Watch, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConnection } from "./kube-connection.js";
+import { statusMessage } from "./kube-request.js";
 
 export interface WatchDeadlines {
   /** The response headers must arrive within this, or the attempt fails. */
@@ -15,7 +14,7 @@ export interface WatchDeadlines {
   readonly idleTimeoutMs: number;
 }
 
-/** A watch that failed with an HTTP status; client-node's ListWatch reads `statusCode` (410 means relist). */
+/** A watch that failed with an HTTP status or an ERROR event; 410 Gone means the informer must relist. */
 export class WatchStatusError extends Error {
   override readonly name = "WatchStatusError";
 
@@ -27,38 +26,40 @@ export class WatchStatusError extends Error {
   }
 }
 
-type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
-type DoneCallback = (err: unknown) => void;
+/** One event of a watch stream: ADDED, MODIFIED, DELETED or BOOKMARK, and the object. */
+export interface WatchEvent {
+  readonly type: string;
+  readonly object: unknown;
+}
 
 /**
- * client-node's `Watch` with deadlines, handed to its ListWatch as the transport. The stock `Watch`
- * (1.4) sets a 30 s timeout signal and then overwrites it, so a connection that stops delivering
- * bytes, or an API server that never answers the request, keeps an informer waiting forever; and it
- * passes a watch `ERROR` event (410 Gone among them) to the callback while leaving the stream open.
- * Here every attempt ends: with the API server's status, a deadline, or the server closing it.
- *
- * `done` runs at most once per attempt and never after the caller aborted the returned controller:
- * ListWatch aborts it only while stopping or restarting, when a late `done` would only report an error
- * nobody asked for.
+ * Opens watches; an informer's only way to hear of changes. `done` runs once per watch: null when the
+ * server ended it cleanly, the error otherwise; never after the caller aborted the returned controller.
  */
-export class DeadlineWatch extends Watch {
+export interface WatchTransport {
+  watch(path: string, query: Readonly<Record<string, string | undefined>>, onEvent: (event: WatchEvent) => void, done: (err: Error | null) => void): AbortController;
+}
+
+/**
+ * A watch with deadlines: every attempt ends, with the API server's status, a deadline, or the server
+ * closing it. The connect deadline covers an API server that never answers; the idle deadline a
+ * connection that silently stopped delivering bytes (bookmarks are asked for, so a healthy watch is
+ * never quiet for long). An ERROR event ends the watch even when the server keeps the stream open.
+ */
+export class DeadlineWatch implements WatchTransport {
+  readonly #connection: KubeConnection;
   readonly #deadlines: WatchDeadlines;
 
-  constructor(kubeConfig: KubeConfig, deadlines: WatchDeadlines) {
-    super(kubeConfig);
+  constructor(connection: KubeConnection, deadlines: WatchDeadlines) {
+    this.#connection = connection;
     this.#deadlines = deadlines;
   }
 
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: WatchCallback,
-    done: DoneCallback,
-  ): Promise<AbortController> {
+  watch(path: string, query: Readonly<Record<string, string | undefined>>, onEvent: (event: WatchEvent) => void, done: (err: Error | null) => void): AbortController {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
-    const settle = (err: unknown): void => {
+    const settle = (err: Error | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -74,62 +75,54 @@ export class DeadlineWatch extends Watch {
       timer = setTimeout(() => settle(new Error(message)), ms);
     };
 
-    // Never rejects: ListWatch calls this from a callback without awaiting it, so a rejection (no
-    // cluster, a failing credential plugin) would go unhandled instead of restarting the informer.
-    let request: http.ClientRequest;
-    try {
-      const cluster = this.config.getCurrentCluster();
-      if (!cluster) throw new Error("the kubeconfig has no current cluster");
-      const url = new URL(cluster.server + path);
-      for (const [key, value] of Object.entries(queryParams)) {
-        if (value !== undefined) url.searchParams.set(key, String(value));
-      }
-      url.searchParams.set("watch", "true");
-      url.searchParams.set("allowWatchBookmarks", "true");
-      url.searchParams.set("timeoutSeconds", String(this.#deadlines.serverTimeoutSeconds));
-      const options: https.RequestOptions = {};
-      await this.config.applyToHTTPSOptions(options);
-      const transport = url.protocol === "https:" ? https : http;
-      request = transport.request(url, { ...options, method: "GET", signal: controller.signal });
-    } catch (err) {
-      // After returning, so ListWatch has stored the controller before it hears of the failure.
-      setImmediate(() => settle(err));
-      return controller;
-    }
     arm(this.#deadlines.connectTimeoutMs, `watch ${path}: no response within ${this.#deadlines.connectTimeoutMs} ms`);
-    request.on("error", settle);
-    request.on("response", (response) => {
-      if (response.statusCode !== 200) {
-        response.resume();
-        settle(new WatchStatusError(response.statusCode ?? 0, `watch ${path}: HTTP ${response.statusCode}`));
-        return;
-      }
-      const idle = `watch ${path}: nothing received for ${this.#deadlines.idleTimeoutMs} ms`;
-      arm(this.#deadlines.idleTimeoutMs, idle);
-      const lines = createInterface({ input: response, crlfDelay: Infinity });
-      // readline re-emits the response's errors (an aborted response among them); unheard, they would throw.
-      lines.on("error", settle);
-      lines.on("line", (line) => {
-        if (settled || line.trim() === "") return;
-        arm(this.#deadlines.idleTimeoutMs, idle);
-        const event = parseEvent(line);
-        if (!event) {
-          settle(new Error(`watch ${path}: undecodable event`));
-        } else if (event.type === "ERROR") {
-          const status = event.object as { code?: number; message?: string } | undefined;
-          settle(new WatchStatusError(status?.code ?? 500, `watch ${path}: ${status?.message ?? "error event"}`));
-        } else {
-          callback(event.type, event.object, event);
-        }
-      });
-      lines.on("close", () => settle(null));
-    });
-    request.end();
+    const fullQuery = { ...query, watch: "true", allowWatchBookmarks: "true", timeoutSeconds: String(this.#deadlines.serverTimeoutSeconds) };
+    this.#connection.open({ method: "GET", path, query: fullQuery }, controller.signal).then(
+      (request) => {
+        request.on("error", settle);
+        request.on("response", (response) => {
+          // Aborting a watch (ours or the caller's) errors the response even after it ended; settle ignores a second outcome.
+          response.on("error", settle);
+          const code = response.statusCode ?? 0;
+          if (code !== 200) {
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("end", () => {
+              const detail = statusMessage(Buffer.concat(chunks).toString("utf8"));
+              settle(new WatchStatusError(code, `watch ${path}: HTTP ${code}${detail ? ` (${detail})` : ""}`));
+            });
+            return;
+          }
+          const idle = `watch ${path}: nothing received for ${this.#deadlines.idleTimeoutMs} ms`;
+          arm(this.#deadlines.idleTimeoutMs, idle);
+          const lines = createInterface({ input: response, crlfDelay: Infinity });
+          // readline re-emits the response's errors (an aborted response among them); unheard, they would throw.
+          lines.on("error", settle);
+          lines.on("line", (line) => {
+            if (settled || line.trim() === "") return;
+            arm(this.#deadlines.idleTimeoutMs, idle);
+            const event = parseEvent(line);
+            if (!event) {
+              settle(new Error(`watch ${path}: undecodable event`));
+            } else if (event.type === "ERROR") {
+              const status = event.object as { code?: number; message?: string } | undefined;
+              settle(new WatchStatusError(status?.code ?? 500, `watch ${path}: ${status?.message ?? "error event"}`));
+            } else {
+              onEvent(event);
+            }
+          });
+          lines.on("close", () => settle(null));
+        });
+        request.end();
+      },
+      // Reading the token failed, or the caller aborted first.
+      (err: unknown) => settle(err instanceof Error ? err : new Error(String(err))),
+    );
     return controller;
   }
 }
 
-function parseEvent(line: string): { type: string; object: unknown } | undefined {
+function parseEvent(line: string): WatchEvent | undefined {
   try {
     const parsed: unknown = JSON.parse(line);
     if (typeof parsed === "object" && parsed !== null && "type" in parsed && typeof parsed.type === "string") {

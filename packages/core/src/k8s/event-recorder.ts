@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { kubeRequest } from "./kube-request.js";
+import type { KubeClient } from "./kube-client.js";
+import type { KubeObject } from "./kube-objects.js";
 
 /** The object an event is about; namespaced objects only, since events live in a namespace. */
 export interface EventSubject {
@@ -32,12 +32,12 @@ const MAX_MESSAGE_LENGTH = 1024;
  * callers post rare, distinct facts, and a name with random bytes never collides with an earlier one.
  */
 export class KubeEventRecorder implements EventRecorder {
-  readonly #api: CoreV1Api;
+  readonly #client: KubeClient;
   readonly #component: string;
 
   /** `component` is the reporting service, e.g. `rds-csi-controller`. */
-  constructor(options: { kubeConfig: KubeConfig; component: string }) {
-    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+  constructor(options: { client: KubeClient; component: string }) {
+    this.#client = options.client;
     this.#component = options.component;
   }
 
@@ -45,25 +45,25 @@ export class KubeEventRecorder implements EventRecorder {
     const { subject } = event;
     const now = new Date();
     const message = event.message.length > MAX_MESSAGE_LENGTH ? `${event.message.slice(0, MAX_MESSAGE_LENGTH - 3)}...` : event.message;
-    await kubeRequest(`create event ${event.reason} on ${subject.kind} ${subject.namespace}/${subject.name}`, signal, (options) =>
-      this.#api.createNamespacedEvent(
-        {
-          namespace: subject.namespace,
-          body: {
-            metadata: { name: `${subject.name}.${now.getTime().toString(16)}${randomBytes(4).toString("hex")}`, namespace: subject.namespace },
-            involvedObject: { apiVersion: subject.apiVersion, kind: subject.kind, namespace: subject.namespace, name: subject.name, uid: subject.uid },
-            type: event.type,
-            reason: event.reason,
-            message,
-            source: { component: this.#component },
-            reportingComponent: this.#component,
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-        },
-        options,
-      ),
+    const time = now.toISOString();
+    await this.#client.create<KubeObject>(
+      `create event ${event.reason} on ${subject.kind} ${subject.namespace}/${subject.name}`,
+      `/api/v1/namespaces/${encodeURIComponent(subject.namespace)}/events`,
+      {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: `${subject.name}.${now.getTime().toString(16)}${randomBytes(4).toString("hex")}`, namespace: subject.namespace },
+        involvedObject: { apiVersion: subject.apiVersion, kind: subject.kind, namespace: subject.namespace, name: subject.name, uid: subject.uid },
+        type: event.type,
+        reason: event.reason,
+        message,
+        source: { component: this.#component },
+        reportingComponent: this.#component,
+        firstTimestamp: time,
+        lastTimestamp: time,
+        count: 1,
+      },
+      signal,
     );
   }
 }

@@ -1,8 +1,8 @@
-import type { V1Node } from "@kubernetes/client-node";
+import type { KubeNode } from "./kube-objects.js";
 import { hostNqnOf, HOST_NQN_ANNOTATION } from "./host-nqn-annotation.js";
 
 describe("hostNqnOf", () => {
-  const node = (value?: string): V1Node => ({ metadata: { name: "n1", annotations: value === undefined ? {} : { [HOST_NQN_ANNOTATION]: value } } });
+  const node = (value?: string): KubeNode => ({ metadata: { name: "n1", annotations: value === undefined ? {} : { [HOST_NQN_ANNOTATION]: value } } });
 
   it("reads the node plugin's annotation and ignores what is not an NQN", () => {
     expect(HOST_NQN_ANNOTATION).toBe("rds.csi.srvlab.io/host-nqn");

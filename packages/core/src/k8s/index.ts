@@ -1,9 +1,13 @@
-// @rds-csi/core/k8s: Kubernetes API access. A subpath of its own because @kubernetes/client-node
-// costs about 80 MB of RSS when loaded; services that never talk to the API server do not pay for it.
-export * from "./kube-client.js";
+// @rds-csi/core/k8s: Kubernetes API access. A subpath of its own so that services which never talk to
+// the API server load none of it; it is a small HTTP client of our own (docs/design/kube-client.md).
+export * from "./kube-objects.js";
+export * from "./kube-connection.js";
+export * from "./kube-config-source.js";
 export * from "./kube-request.js";
+export * from "./kube-client.js";
 export * from "./deadline-watch.js";
 export * from "./relisting-informer.js";
 export * from "./timestamp.js";
 export * from "./event-recorder.js";
+export * from "./node-annotation.js";
 export * from "./host-nqn-annotation.js";

@@ -1,65 +1,63 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { InvalidArgumentError } from "../errors.js";
-import { kubeConfigSetting, loadKubeConfig } from "./kube-client.js";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { NotFoundError } from "../errors.js";
+import { KubeClient } from "./kube-client.js";
+import { KubeConnection } from "./kube-connection.js";
 
-describe("kubeConfigSetting", () => {
-  const setting = kubeConfigSetting();
+describe("KubeClient.list", () => {
+  let server: Server;
+  let client: KubeClient;
+  let requests: URLSearchParams[];
+  /** answers by `continue` token: [status, body] */
+  let pages: Map<string, [number, object]>;
 
-  it("defaults to the pod's service account and accepts one absolute path", () => {
-    expect(setting.default).toEqual({ kind: "in-cluster" });
-    expect(setting.parse("in-cluster")).toEqual({ kind: "in-cluster" });
-    expect(setting.parse("/etc/kube/config")).toEqual({ kind: "file", path: "/etc/kube/config" });
-    expect(setting.format!({ kind: "file", path: "/etc/kube/config" })).toBe("/etc/kube/config");
-    expect(setting.format!({ kind: "in-cluster" })).toBe("in-cluster");
+  beforeEach(async () => {
+    requests = [];
+    server = createServer((request, response) => {
+      const query = new URL(request.url ?? "/", "http://x").searchParams;
+      requests.push(query);
+      const [status, body] = pages.get(query.has("limit") ? (query.get("continue") ?? "") : "unpaged") ?? [500, {}];
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    client = new KubeClient(new KubeConnection({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
   });
 
-  it("refuses a relative path and a KUBECONFIG-style list", () => {
-    expect(() => setting.parse("kubeconfig")).toThrow('must be "in-cluster" or an absolute path');
-    expect(() => setting.parse("/a:/b")).toThrow("must be one kubeconfig file, not a list");
-  });
-});
-
-describe("loadKubeConfig", () => {
-  it("loads the service account in a pod and refuses to pretend outside one", () => {
-    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
-    try {
-      process.env.KUBERNETES_SERVICE_HOST = "10.0.0.1";
-      process.env.KUBERNETES_SERVICE_PORT = "443";
-      expect(loadKubeConfig({ kind: "in-cluster" }).getCurrentCluster()?.server).toBe("https://10.0.0.1:443");
-      delete process.env.KUBERNETES_SERVICE_HOST;
-      expect(() => loadKubeConfig({ kind: "in-cluster" })).toThrow(InvalidArgumentError);
-      expect(() => loadKubeConfig({ kind: "in-cluster" })).toThrow(/KUBERNETES_SERVICE_HOST/);
-    } finally {
-      for (const [key, value] of [["KUBERNETES_SERVICE_HOST", saved.host], ["KUBERNETES_SERVICE_PORT", saved.port]] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    }
+  afterEach(async () => {
+    client.connection.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it("loads a kubeconfig file and names the file when it cannot", () => {
-    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
-    const good = join(dir, "config");
-    writeFileSync(
-      good,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters: [{name: c, cluster: {server: 'https://k8s.example:6443'}}]",
-        "users: [{name: u, user: {token: t}}]",
-        "contexts: [{name: x, context: {cluster: c, user: u}}]",
-        "current-context: x",
-      ].join("\n"),
-    );
-    expect(loadKubeConfig({ kind: "file", path: good }).getCurrentCluster()?.server).toBe("https://k8s.example:6443");
+  const item = (name: string) => ({ metadata: { name } });
+  const never = new AbortController().signal;
 
-    const missing = join(dir, "missing");
-    expect(() => loadKubeConfig({ kind: "file", path: missing })).toThrow(new RegExp(`^--kubeconfig ${missing}: `));
+  it("follows continue tokens and returns every item with the snapshot's resourceVersion", async () => {
+    pages = new Map<string, [number, object]>([
+      ["", [200, { metadata: { resourceVersion: "7", continue: "p2" }, items: [item("a")] }]],
+      ["p2", [200, { metadata: { resourceVersion: "7" }, items: [item("b")] }]],
+    ]);
+    const list = await client.list("list PersistentVolumes", "/api/v1/persistentvolumes", never, { labelSelector: "x=y" });
+    expect(list.items.map((object) => object.metadata?.name)).toEqual(["a", "b"]);
+    expect(list.metadata?.resourceVersion).toBe("7");
+    expect(requests.map((query) => Object.fromEntries(query))).toEqual([
+      { labelSelector: "x=y", limit: "500" },
+      { labelSelector: "x=y", limit: "500", continue: "p2" },
+    ]);
+  });
 
-    const noContext = join(dir, "empty");
-    writeFileSync(noContext, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n");
-    expect(() => loadKubeConfig({ kind: "file", path: noContext })).toThrow(`--kubeconfig ${noContext}: the current context names no cluster`);
+  it("starts over in one piece when the continue token expired, and classifies other failures", async () => {
+    pages = new Map<string, [number, object]>([
+      ["", [200, { metadata: { resourceVersion: "7", continue: "p2" }, items: [item("a")] }]],
+      ["p2", [410, { kind: "Status", code: 410, message: "the provided continue parameter is too old" }]],
+      ["unpaged", [200, { metadata: { resourceVersion: "9" }, items: [item("a"), item("c")] }]],
+    ]);
+    const list = await client.list("list PersistentVolumes", "/api/v1/persistentvolumes", never);
+    expect(list.items.map((object) => object.metadata?.name)).toEqual(["a", "c"]);
+    expect(list.metadata?.resourceVersion).toBe("9");
+
+    pages = new Map<string, [number, object]>([["", [404, { kind: "Status", message: "the server could not find the requested resource" }]]]);
+    await expect(client.list("list Things", "/apis/x/v1/things", never)).rejects.toBeInstanceOf(NotFoundError);
   });
 });

@@ -1,59 +1,68 @@
-import { isAbsolute } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
-import type { Setting } from "../config/settings.js";
-import { InvalidArgumentError } from "../errors.js";
+import type { KubeConnection } from "./kube-connection.js";
+import type { KubeList, KubeObject } from "./kube-objects.js";
+import { DEFAULT_KUBE_REQUEST_TIMEOUT_MS, KubeStatusError, kubeRequest } from "./kube-request.js";
 
-/** Where a service finds the API server: the pod's service account, or a kubeconfig file (development, tests). */
-export type KubeConfigSource = { readonly kind: "in-cluster" } | { readonly kind: "file"; readonly path: string };
-
-const IN_CLUSTER = "in-cluster";
-
-/**
- * The `--kubeconfig` setting every service that talks to the API server declares. Its default is the
- * pod's service account; a path selects a kubeconfig file. KUBECONFIG's colon-separated list form is
- * refused: merging several files silently picks a context, and the operator should name one file.
- */
-export function kubeConfigSetting(): Setting<KubeConfigSource> {
-  return {
-    flag: "kubeconfig",
-    env: "KUBECONFIG",
-    description: `how to reach the Kubernetes API server: "${IN_CLUSTER}" (the pod's service account) or the absolute path of a kubeconfig file`,
-    default: { kind: IN_CLUSTER },
-    hint: `${IN_CLUSTER}|path`,
-    parse(raw: string): KubeConfigSource {
-      if (raw === IN_CLUSTER) return { kind: IN_CLUSTER };
-      if (raw.includes(":")) throw new Error("must be one kubeconfig file, not a list");
-      if (!isAbsolute(raw)) throw new Error(`must be "${IN_CLUSTER}" or an absolute path`);
-      return { kind: "file", path: raw };
-    },
-    format: (source: KubeConfigSource): string => (source.kind === IN_CLUSTER ? IN_CLUSTER : source.path),
-  };
+export interface ListOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** deadline of each page's request; the caller's signal bounds the whole list */
+  readonly timeoutMs?: number;
 }
 
+/** Objects per list page: big lists arrive in bounded pieces, as client-go's pager fetches them. */
+const PAGE_SIZE = 500;
+
 /**
- * Loads the KubeConfig for `source`. client-node's `loadFromCluster` does not check that it runs in a
- * pod, and would later fail every call against `https://undefined:undefined`; this fails at start-up
- * instead, naming what is missing.
+ * The Kubernetes API calls the services make, over one connection, each through kubeRequest (deadline,
+ * one error classification). Paths are the API's own (`/api/v1/nodes/n1`); `what` names the call in
+ * errors, e.g. `read Node n1`. Watches go through DeadlineWatch, informers through RelistingInformer.
  */
-export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (source.kind === IN_CLUSTER) {
-    // loadFromCluster reads these from process.env itself.
-    if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
-      throw new InvalidArgumentError(
-        "--kubeconfig=in-cluster needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, which Kubernetes sets in a pod; outside a cluster give a kubeconfig path",
-      );
-    }
-    kubeConfig.loadFromCluster();
-    return kubeConfig;
+export class KubeClient {
+  readonly connection: KubeConnection;
+
+  constructor(connection: KubeConnection) {
+    this.connection = connection;
   }
-  try {
-    kubeConfig.loadFromFile(source.path);
-  } catch (err) {
-    throw new InvalidArgumentError(`--kubeconfig ${source.path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+
+  get<T extends KubeObject>(what: string, path: string, signal: AbortSignal): Promise<T> {
+    return kubeRequest<T>(this.connection, what, { method: "GET", path }, signal);
   }
-  if (!kubeConfig.getCurrentCluster()) {
-    throw new InvalidArgumentError(`--kubeconfig ${source.path}: the current context names no cluster`);
+
+  /**
+   * Every object of a collection, page by page. The list's resourceVersion (a watch starts from it) is
+   * the one of the snapshot all pages come from. When a continue token expires (410) mid-way, the list
+   * starts over in one piece, as client-go's pager does.
+   */
+  async list<T extends KubeObject>(what: string, path: string, signal: AbortSignal, options: ListOptions = {}): Promise<KubeList<T>> {
+    const { labelSelector, fieldSelector } = options;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS;
+    const items: T[] = [];
+    let page: KubeList<T> | undefined;
+    let token: string | undefined;
+    do {
+      const query = { labelSelector, fieldSelector, limit: String(PAGE_SIZE), continue: token };
+      try {
+        page = await kubeRequest<KubeList<T>>(this.connection, what, { method: "GET", path, query }, signal, timeoutMs);
+      } catch (err) {
+        if (token === undefined || !isExpired(err)) throw err;
+        return kubeRequest<KubeList<T>>(this.connection, what, { method: "GET", path, query: { labelSelector, fieldSelector } }, signal, timeoutMs);
+      }
+      items.push(...page.items);
+      token = page.metadata?.continue || undefined;
+    } while (token !== undefined);
+    return { ...page, items };
   }
-  return kubeConfig;
+
+  create<T extends KubeObject>(what: string, path: string, body: object, signal: AbortSignal): Promise<T> {
+    return kubeRequest<T>(this.connection, what, { method: "POST", path, body }, signal);
+  }
+
+  /** A JSON merge patch (RFC 7386): objects merge, `null` removes a key, anything else replaces. */
+  mergePatch<T extends KubeObject>(what: string, path: string, patch: object, signal: AbortSignal): Promise<T> {
+    return kubeRequest<T>(this.connection, what, { method: "PATCH", path, body: patch, headers: { "content-type": "application/merge-patch+json" } }, signal);
+  }
+}
+
+function isExpired(err: unknown): boolean {
+  return err instanceof Error && err.cause instanceof KubeStatusError && err.cause.code === 410;
 }

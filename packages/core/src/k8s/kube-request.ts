@@ -1,56 +1,66 @@
-import {
-  ApiException,
-  Observable,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-  type RequestContext,
-  type ResponseContext,
-} from "@kubernetes/client-node";
+import type { IncomingMessage } from "node:http";
 import { AbortedError, InternalError, NotFoundError, UnavailableError } from "../errors.js";
+import { withDeadline } from "../resilience/with-deadline.js";
+import type { KubeConnection, KubeHttpRequest } from "./kube-connection.js";
 
 /** How long one Kubernetes API call may take when the caller's own deadline is later (or absent). */
 export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 10_000;
 
+/** The API server answered with a status other than 2xx; `message` is its `Status.message`, when it sent one. */
+export class KubeStatusError extends Error {
+  override readonly name = "KubeStatusError";
+
+  constructor(
+    readonly code: number,
+    readonly statusMessage: string | undefined,
+  ) {
+    super(`HTTP ${code}${statusMessage ? ` (${statusMessage})` : ""}`);
+  }
+}
+
+export interface KubeCall extends KubeHttpRequest {
+  /** sent as JSON */
+  readonly body?: unknown;
+}
+
 /**
- * Runs one call of client-node's generated API with a deadline and classifies its failure once, here
- * (STYLE.md rule 3). `call` receives the per-call options that carry the abort signal: client-node 1.x
- * has no timeout of its own, so without them a call to an API server that stopped answering hangs
- * forever (ARCHITECTURE.md invariant 3).
- *
- * The caller's cancellation is passed through untouched (its `signal.reason`); only our own deadline
- * becomes `UnavailableError`.
+ * One Kubernetes API call with a deadline, its failure classified once, here (STYLE.md rule 3): the
+ * JSON answer of a 2xx, otherwise a typed error. The caller's cancellation is passed through untouched
+ * (its `signal.reason`); only our own deadline becomes `UnavailableError` (ARCHITECTURE.md invariant 3).
  */
 export async function kubeRequest<T>(
+  connection: KubeConnection,
   what: string,
+  call: KubeCall,
   signal: AbortSignal,
-  call: (options: ConfigurationOptions) => Promise<T>,
   timeoutMs: number = DEFAULT_KUBE_REQUEST_TIMEOUT_MS,
 ): Promise<T> {
   signal.throwIfAborted();
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const combined = AbortSignal.any([signal, deadline]);
+  let bounded: AbortSignal | undefined;
   try {
-    return await call({ middleware: [abortWith(combined)], middlewareMergeStrategy: "append" });
+    return await withDeadline(signal, timeoutMs, (combined) => {
+      bounded = combined;
+      return send<T>(connection, call, combined);
+    });
   } catch (err) {
     if (signal.aborted) throw signal.reason;
-    if (deadline.aborted) throw new UnavailableError(`${what}: the Kubernetes API server did not answer within ${timeoutMs} ms`, { cause: err });
+    if (bounded?.aborted) throw new UnavailableError(`${what}: the Kubernetes API server did not answer within ${timeoutMs} ms`, { cause: err });
     throw classifyKubeError(what, err);
   }
 }
 
 /**
  * The one map from API server answers to our typed errors. Messages quote the API server's own
- * `Status.message` (which names the object) but never the raw exception, whose text carries response headers.
+ * `Status.message` (which names the object), never response headers or bodies of another shape.
  */
 export function classifyKubeError(what: string, err: unknown): Error {
-  if (!(err instanceof ApiException)) {
+  if (!(err instanceof KubeStatusError)) {
     // No HTTP answer at all: connection refused or reset, DNS, TLS. The API server may come back.
     const reason = err instanceof Error ? err.message : String(err);
     return new UnavailableError(`${what}: cannot reach the Kubernetes API server: ${reason}`, { cause: err });
   }
-  const code = (err as ApiException<unknown>).code;
-  const detail = statusMessage((err as ApiException<unknown>).body);
-  const message = `${what}: HTTP ${code}${detail ? ` (${detail})` : ""}`;
+  const { code } = err;
+  const message = `${what}: ${err.message}`;
   if (code === 404) return new NotFoundError(message, { cause: err });
   // A conflict is a lost optimistic-concurrency race: re-read and retry.
   if (code === 409) return new AbortedError(message, { cause: err });
@@ -62,30 +72,31 @@ export function classifyKubeError(what: string, err: unknown): Error {
   return new InternalError(message, { cause: err });
 }
 
-// The object-parameter API runs per-call middleware of the observable kind; it is the only hook that
-// reaches the request before it is sent.
-function abortWith(signal: AbortSignal): ObservableMiddleware {
-  return {
-    pre(context: RequestContext): Observable<RequestContext> {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context: ResponseContext): Observable<ResponseContext> => new Observable(Promise.resolve(context)),
-  };
+async function send<T>(connection: KubeConnection, call: KubeCall, signal: AbortSignal): Promise<T> {
+  const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+  const headers = payload === undefined ? call.headers : { "content-type": "application/json", ...call.headers };
+  const request = await connection.open({ ...call, headers }, signal);
+  const answered = new Promise<IncomingMessage>((resolve, reject) => {
+    request.once("response", resolve);
+    request.once("error", reject);
+  });
+  request.end(payload);
+  const response = await answered;
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  const code = response.statusCode ?? 0;
+  if (code < 200 || code > 299) throw new KubeStatusError(code, statusMessage(text));
+  return (text === "" ? undefined : JSON.parse(text)) as T;
 }
 
-/** A Kubernetes `Status` body's message, whether client-node kept the body as text or parsed it. */
-function statusMessage(body: unknown): string | undefined {
-  let parsed: unknown = body;
-  if (typeof body === "string") {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") {
-    return parsed.message;
+/** The `message` of a Kubernetes `Status` body; undefined for any other body. */
+export function statusMessage(text: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON: an HTML error page from a proxy, say
   }
   return undefined;
 }

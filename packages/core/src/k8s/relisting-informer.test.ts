@@ -1,33 +1,26 @@
 import { Writable } from "node:stream";
-import { KubeConfig, Watch, type KubernetesListObject, type V1ConfigMap } from "@kubernetes/client-node";
 import { createLogger } from "../observability/logger.js";
+import { WatchStatusError, type WatchEvent, type WatchTransport } from "./deadline-watch.js";
+import type { KubeList, KubeObject } from "./kube-objects.js";
 import { RelistingInformer, keyOf, type InformerEvent } from "./relisting-informer.js";
-import { WatchStatusError } from "./deadline-watch.js";
 
-/** One watch call ListWatch made, which the test drives by hand. */
+type ConfigMap = KubeObject;
+
+/** One watch the informer opened, which the test drives by hand. */
 interface WatchCall {
-  readonly query: Record<string, string | number | boolean | undefined>;
-  readonly event: (type: string, object: V1ConfigMap) => void;
-  readonly done: (err: unknown) => void;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly event: (type: string, object: ConfigMap) => void;
+  readonly done: (err: Error | null) => void;
   readonly controller: AbortController;
 }
 
-/** A transport under ListWatch that records each watch and lets the test send events and end it. */
-class ScriptedWatch extends Watch {
+/** A watch transport that records each watch and lets the test send events and end it. */
+class ScriptedWatch implements WatchTransport {
   readonly calls: WatchCall[] = [];
 
-  constructor() {
-    super(new KubeConfig());
-  }
-
-  override async watch(
-    _path: string,
-    query: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
+  watch(_path: string, query: Readonly<Record<string, string | undefined>>, onEvent: (event: WatchEvent) => void, done: (err: Error | null) => void): AbortController {
     const controller = new AbortController();
-    this.calls.push({ query, event: (type, object) => callback(type, object), done, controller });
+    this.calls.push({ query, event: (type, object) => onEvent({ type, object }), done, controller });
     return controller;
   }
 
@@ -40,7 +33,7 @@ class ScriptedWatch extends Watch {
 
 const silent = createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 
-function object(name: string, resourceVersion: string, namespace?: string): V1ConfigMap {
+function object(name: string, resourceVersion: string, namespace?: string): ConfigMap {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, resourceVersion } };
 }
 
@@ -53,15 +46,15 @@ async function until(predicate: () => boolean, what: string, timeoutMs = 3_000):
 }
 
 interface Harness {
-  readonly informer: RelistingInformer<V1ConfigMap>;
+  readonly informer: RelistingInformer<ConfigMap>;
   readonly transport: ScriptedWatch;
   readonly events: string[];
   /** what the next list calls return (or throw); the last entry repeats */
-  readonly lists: (KubernetesListObject<V1ConfigMap> | Error)[];
+  readonly lists: (KubeList<ConfigMap> | Error)[];
   listCalls: number;
 }
 
-const running: RelistingInformer<V1ConfigMap>[] = [];
+const running: RelistingInformer<ConfigMap>[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((informer) => informer.stop()));
 });
@@ -73,12 +66,11 @@ function harness(tuning: ConstructorParameters<typeof RelistingInformer>[0]["tun
     events: [],
     lists: [],
     listCalls: 0,
-    informer: undefined as unknown as RelistingInformer<V1ConfigMap>,
+    informer: undefined as unknown as RelistingInformer<ConfigMap>,
   };
-  const informer = new RelistingInformer<V1ConfigMap>({
+  const informer = new RelistingInformer<ConfigMap>({
     resource: "configmaps",
     path: "/api/v1/configmaps",
-    kubeConfig: new KubeConfig(),
     logger: silent,
     transport,
     tuning: { backoffInitialMs: 10, backoffMaxMs: 20, jitter: 0, ...tuning },
@@ -91,12 +83,12 @@ function harness(tuning: ConstructorParameters<typeof RelistingInformer>[0]["tun
       return next;
     },
   });
-  informer.onChange((event: InformerEvent<V1ConfigMap>) => h.events.push(`${event.type} ${keyOf(event.object)}@${event.object.metadata?.resourceVersion}`));
+  informer.onChange((event: InformerEvent<ConfigMap>) => h.events.push(`${event.type} ${keyOf(event.object)}@${event.object.metadata?.resourceVersion}`));
   running.push(informer);
   return Object.assign(h, { informer });
 }
 
-const listOf = (resourceVersion: string, ...items: V1ConfigMap[]): KubernetesListObject<V1ConfigMap> => ({ metadata: { resourceVersion }, items });
+const listOf = (resourceVersion: string, ...items: ConfigMap[]): KubeList<ConfigMap> => ({ metadata: { resourceVersion }, items });
 
 describe("RelistingInformer", () => {
   it("lists, reports synced, then watches from the list's resourceVersion and applies events", async () => {
@@ -124,7 +116,7 @@ describe("RelistingInformer", () => {
     expect(h.informer.status().lastActivityAt).toBeDefined();
   });
 
-  it("starts again after an error client-node's ListWatch would stop on, and replays a DELETE it missed", async () => {
+  it("starts again after a watch error, and replays a DELETE it missed", async () => {
     const h = harness();
     h.lists.push(listOf("10", object("a", "1"), object("b", "2")));
     h.informer.start();
@@ -164,6 +156,19 @@ describe("RelistingInformer", () => {
     await until(() => h.transport.calls.length === 2, "the second watch");
     expect(h.transport.last().query.resourceVersion).toBe("15");
     expect(h.listCalls).toBe(1);
+  });
+
+  it("resumes from a bookmark's resourceVersion without touching the cache", async () => {
+    const h = harness();
+    h.lists.push(listOf("10", object("a", "1")));
+    h.informer.start();
+    await until(() => h.transport.calls.length === 1, "the watch");
+    h.transport.last().event("BOOKMARK", { metadata: { resourceVersion: "42" } });
+    h.transport.last().done(null);
+    await until(() => h.transport.calls.length === 2, "the second watch");
+    expect(h.transport.last().query.resourceVersion).toBe("42");
+    expect(h.events).toEqual(["added a@1"]);
+    expect(h.informer.list().map(keyOf)).toEqual(["a"]);
   });
 
   it("keeps retrying a failing list with backoff, and tells readiness why it is not synced", async () => {

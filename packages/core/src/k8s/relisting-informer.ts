@@ -1,9 +1,10 @@
-import { withDeadline } from "../resilience/with-deadline.js";
-import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type Watch } from "@kubernetes/client-node";
 import { UnavailableError } from "../errors.js";
 import type { CheckResult } from "../observability/health-server.js";
 import type { Logger } from "../observability/logger.js";
-import { DeadlineWatch, type WatchDeadlines } from "./deadline-watch.js";
+import { withDeadline } from "../resilience/with-deadline.js";
+import { DeadlineWatch, WatchStatusError, type WatchDeadlines, type WatchEvent, type WatchTransport } from "./deadline-watch.js";
+import type { KubeClient } from "./kube-client.js";
+import type { KubeList, KubeObject } from "./kube-objects.js";
 
 /** Every timing of an informer, with its defaults here and nowhere else. */
 export interface InformerTuning {
@@ -31,21 +32,23 @@ export const DEFAULT_INFORMER_TUNING: InformerTuning = Object.freeze({
   jitter: 0.2,
 });
 
-export interface RelistingInformerOptions<T extends KubernetesObject> {
+export type InformerTuningOverrides = Partial<Omit<InformerTuning, "watch">> & { readonly watch?: Partial<WatchDeadlines> };
+
+export interface RelistingInformerOptions<T extends KubeObject> {
   /** Plural resource name for logs and readiness messages, e.g. `volumeattachments`. */
   readonly resource: string;
-  /** Collection path watches go to, e.g. `/apis/storage.k8s.io/v1/volumeattachments`. */
+  /** Collection path lists and watches go to, e.g. `/apis/storage.k8s.io/v1/volumeattachments`. */
   readonly path: string;
-  /** Lists the collection; must honour `signal` (use `kubeRequest`). */
-  readonly list: (signal: AbortSignal) => Promise<KubernetesListObject<T>>;
-  readonly kubeConfig: KubeConfig;
+  /** Lists the collection; must honour `signal`. */
+  readonly list: (signal: AbortSignal) => Promise<KubeList<T>>;
+  /** Opens the watches; tests script one, `overApi` gives a DeadlineWatch. */
+  readonly transport: WatchTransport;
   readonly logger: Logger;
-  readonly tuning?: Partial<Omit<InformerTuning, "watch">> & { readonly watch?: Partial<WatchDeadlines> };
+  readonly tuning?: InformerTuningOverrides;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
-  /** The transport under ListWatch; tests script one, production gets a DeadlineWatch. */
-  readonly transport?: Watch;
 }
+
 
 export type InformerEventType = "added" | "modified" | "deleted";
 export interface InformerEvent<T> {
@@ -67,25 +70,24 @@ export interface InformerStatus {
 type Waiter = { resolve: () => void; reject: (err: unknown) => void };
 
 /**
- * A cache of one kind of object that keeps itself current and never stops for good. client-node's
- * ListWatch lists, watches and relists after 410 Gone, but any other error ends it for good
- * (`doneHandler` only fires its error callbacks). This wraps one ListWatch per *generation*: on an
- * error the generation is dropped and a new one starts after a jittered exponential backoff; on a
- * timer a new generation relists even when all looks well. The cache here is the one callers read,
- * replaced by diff on every list, so a DELETE missed by a broken watch still reaches the handlers.
+ * A cache of one kind of object that keeps itself current and never stops for good. Each *generation*
+ * lists, then watches from the list's resourceVersion, resuming from the last one seen when the server
+ * ends a watch cleanly and relisting on 410 Gone. Any other error drops the generation, and a new one
+ * starts after a jittered exponential backoff; a timer starts a new one even when all looks well. The
+ * cache here is the one callers read, replaced by diff on every list, so a DELETE missed by a broken
+ * watch still reaches the handlers.
  *
  * Nothing starts in the constructor; `start` begins, `stop` ends, and the caller owns both.
  */
-export class RelistingInformer<T extends KubernetesObject> {
+export class RelistingInformer<T extends KubeObject> {
   readonly resource: string;
   readonly #options: RelistingInformerOptions<T>;
   readonly #tuning: InformerTuning;
-  readonly #transport: Watch;
   readonly #cache = new Map<string, T>();
   readonly #handlers = new Set<(event: InformerEvent<T>) => void>();
   readonly #waiters = new Set<Waiter>();
   #generation = 0;
-  #current: ListWatch<T> | undefined;
+  #current: AbortController | undefined;
   #stopping: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -95,12 +97,21 @@ export class RelistingInformer<T extends KubernetesObject> {
   #lastActivityAt: number | undefined;
   #lastError: string | undefined;
 
+  /** An informer over the API server: paginated lists and DeadlineWatch watches through `client`. */
+  static overApi<T extends KubeObject>(client: KubeClient, options: Omit<RelistingInformerOptions<T>, "list" | "transport">): RelistingInformer<T> {
+    const tuning = resolveTuning(options.tuning);
+    const { resource, path, labelSelector, fieldSelector } = options;
+    return new RelistingInformer<T>({
+      ...options,
+      list: (signal) => client.list<T>(`list ${resource}`, path, signal, { labelSelector, fieldSelector, timeoutMs: tuning.listTimeoutMs }),
+      transport: new DeadlineWatch(client.connection, tuning.watch),
+    });
+  }
+
   constructor(options: RelistingInformerOptions<T>) {
     this.resource = options.resource;
     this.#options = options;
-    const { watch, ...rest } = options.tuning ?? {};
-    this.#tuning = { ...DEFAULT_INFORMER_TUNING, ...rest, watch: { ...DEFAULT_INFORMER_TUNING.watch, ...watch } };
-    this.#transport = options.transport ?? new DeadlineWatch(options.kubeConfig, this.#tuning.watch);
+    this.#tuning = resolveTuning(options.tuning);
   }
 
   /** True once a list succeeded; stays true (the cache may age, see `check`). */
@@ -121,7 +132,7 @@ export class RelistingInformer<T extends KubernetesObject> {
     clearTimeout(this.#timer);
     stopping.abort(new UnavailableError(`the ${this.resource} informer stopped`));
     this.#generation++;
-    await this.#retire();
+    this.#retire();
     for (const waiter of this.#waiters) waiter.reject(stopping.signal.reason);
     this.#waiters.clear();
   }
@@ -193,33 +204,65 @@ export class RelistingInformer<T extends KubernetesObject> {
 
   #begin(): void {
     clearTimeout(this.#timer);
-    void this.#retire();
+    this.#retire();
     const generation = ++this.#generation;
+    const current = new AbortController();
+    this.#current = current;
     const live = (): boolean => this.#stopping !== undefined && generation === this.#generation;
-    const { path, labelSelector, fieldSelector } = this.#options;
-    const listWatch = new ListWatch<T>(path, this.#transport, () => this.#listFor(generation), false, labelSelector, fieldSelector);
-    listWatch.on("add", (object) => live() && this.#upsert(object));
-    listWatch.on("update", (object) => live() && this.#upsert(object));
-    listWatch.on("delete", (object) => live() && this.#remove(object));
-    listWatch.on("connect", () => {
-      if (live()) this.#lastActivityAt = Date.now();
-    });
-    listWatch.on("error", (err?: unknown) => {
-      if (live()) this.#fail(err);
-    });
-    this.#current = listWatch;
-    listWatch.start().catch((err: unknown) => {
+    this.#run(current.signal, live).catch((err: unknown) => {
       if (live()) this.#fail(err);
     });
     this.#timer = setTimeout(() => this.#begin(), this.#jittered(this.#tuning.relistIntervalMs));
   }
 
-  async #listFor(generation: number): Promise<KubernetesListObject<T>> {
-    const stopping = this.#stopping;
-    if (!stopping) throw new UnavailableError(`the ${this.resource} informer stopped`);
-    const list = await withDeadline(stopping.signal, this.#tuning.listTimeoutMs, (signal) => this.#options.list(signal));
-    if (generation === this.#generation && this.#stopping) this.#replace(list.items);
-    return list;
+  /** One generation: list, then watch until an error; returns once retired or after handing over to a relist. */
+  async #run(signal: AbortSignal, live: () => boolean): Promise<void> {
+    const list = await withDeadline(signal, this.#tuning.listTimeoutMs, (bounded) => this.#options.list(bounded));
+    if (!live()) return;
+    this.#replace(list.items);
+    let resourceVersion = list.metadata?.resourceVersion;
+    for (;;) {
+      const ended = await this.#watch(resourceVersion, signal, (event) => {
+        const object = event.object as T;
+        resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
+        if (event.type === "ADDED" || event.type === "MODIFIED") this.#upsert(object);
+        else if (event.type === "DELETED") this.#remove(object);
+        else this.#lastActivityAt = Date.now(); // BOOKMARK: only the resourceVersion moves
+      });
+      if (ended === undefined || !live()) return;
+      if (ended === null) continue; // the server's timeout: resume where the watch stopped
+      if (ended instanceof WatchStatusError && ended.statusCode === 410) {
+        // Our resourceVersion is older than the server keeps: relist, which is no failure.
+        this.#begin();
+        return;
+      }
+      throw ended;
+    }
+  }
+
+  /** One watch; resolves with how it ended (null: cleanly), or undefined once `signal` retired it. */
+  #watch(resourceVersion: string | undefined, signal: AbortSignal, apply: (event: WatchEvent) => void): Promise<Error | null | undefined> {
+    if (signal.aborted) return Promise.resolve(undefined);
+    const { path, labelSelector, fieldSelector } = this.#options;
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        watch.abort();
+        resolve(undefined);
+      };
+      const watch = this.#options.transport.watch(
+        path,
+        { resourceVersion, labelSelector, fieldSelector },
+        (event) => {
+          if (!signal.aborted) apply(event);
+        },
+        (err) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(err);
+        },
+      );
+      this.#lastActivityAt = Date.now();
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   #fail(err: unknown): void {
@@ -230,14 +273,13 @@ export class RelistingInformer<T extends KubernetesObject> {
     this.#options.logger.warn("informer failed; restarting", { resource: this.resource, error: this.#lastError, delay_ms: Math.round(delay) });
     clearTimeout(this.#timer);
     this.#generation++;
-    void this.#retire();
+    this.#retire();
     this.#timer = setTimeout(() => this.#begin(), delay);
   }
 
-  async #retire(): Promise<void> {
-    const current = this.#current;
+  #retire(): void {
+    this.#current?.abort();
     this.#current = undefined;
-    await current?.stop();
   }
 
   #replace(items: readonly T[]): void {
@@ -299,8 +341,13 @@ export class RelistingInformer<T extends KubernetesObject> {
 }
 
 /** The cache key: `name`, or `namespace/name` for namespaced objects. */
-export function keyOf(object: KubernetesObject): string {
+export function keyOf(object: KubeObject): string {
   const namespace = object.metadata?.namespace;
   const name = object.metadata?.name ?? "";
   return namespace ? `${namespace}/${name}` : name;
+}
+
+function resolveTuning(overrides: InformerTuningOverrides = {}): InformerTuning {
+  const { watch, ...rest } = overrides;
+  return { ...DEFAULT_INFORMER_TUNING, ...rest, watch: { ...DEFAULT_INFORMER_TUNING.watch, ...watch } };
 }

@@ -1,5 +1,5 @@
 import { csi, InvalidArgumentError } from "@rds-csi/core";
-import type { V1PersistentVolume } from "@kubernetes/client-node";
+import type { PersistentVolume } from "@rds-csi/core/k8s";
 
 const Mode = csi.VolumeCapability_AccessMode_Mode;
 
@@ -49,7 +49,7 @@ export function accessPolicyFor(capability: csi.VolumeCapability | undefined): A
  * access modes into the capability it publishes with: RWX wins, then RWO (alone or with ROX) is one
  * writer, and ROX alone is readers. Without a PV the strictest policy applies.
  */
-export function accessPolicyOfPersistentVolume(pv: V1PersistentVolume | undefined): AccessPolicy {
+export function accessPolicyOfPersistentVolume(pv: PersistentVolume | undefined): AccessPolicy {
   const modes = new Set(pv?.spec?.accessModes ?? []);
   if (modes.has("ReadWriteMany")) return pv?.spec?.volumeMode === "Block" ? MIGRATION : SINGLE_NODE;
   if (modes.size === 1 && modes.has("ReadOnlyMany")) return READERS;

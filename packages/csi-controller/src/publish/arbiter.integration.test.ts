@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { createLogger, csi, FailedPreconditionError, MetricsRegistry, NotFoundError, PUBLISH_CONTEXT_KEYS, UnavailableError, type CallContext, type RdsClient, type RdsVolume } from "@rds-csi/core";
 import { HOST_NQN_ANNOTATION, KubeEventRecorder } from "@rds-csi/core/k8s";
-import { startFakeApiServer, type FakeApiServer } from "@rds-csi/testkit";
+import { fakeKubeClient, startFakeApiServer, type FakeApiServer } from "@rds-csi/testkit";
 import type { ManagedPublishArbiter } from "../publish-arbiter.js";
 import { volumeAttachmentName } from "./attachment-record.js";
 import { createPublishArbiter, NO_HOST_NQN } from "./index.js";
@@ -147,7 +147,7 @@ function start(options: { hostAccessControl?: boolean } = {}): ManagedPublishArb
     driverName: DRIVER,
     logger: silent,
     metrics,
-    kubeConfig: cluster.server.kubeConfig(),
+    client: fakeKubeClient(cluster.server.url),
     hostAccessControl: options.hostAccessControl ?? false,
     nvmeAddress: (volumeContext) => volumeContext["nvmeAddress"] ?? "10.0.0.9",
     migrationCheckIntervalMs: 50,
@@ -429,7 +429,7 @@ describe("VolumeAttachmentArbiter over a fake API server (real HTTP)", () => {
   });
 
   it("KubeEventRecorder posts an event on the subject's namespace and shortens a message the API server would refuse", async () => {
-    const recorder = new KubeEventRecorder({ kubeConfig: cluster.server.kubeConfig(), component: "rds-csi-controller" });
+    const recorder = new KubeEventRecorder({ client: fakeKubeClient(cluster.server.url), component: "rds-csi-controller" });
     const subject = { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: "default", name: "claim-x", uid: "u-x" };
     await recorder.record({ subject, type: "Normal", reason: "Short", message: "hello" }, AbortSignal.timeout(5_000));
     await recorder.record({ subject, type: "Warning", reason: "Long", message: "x".repeat(2_000) }, AbortSignal.timeout(5_000));

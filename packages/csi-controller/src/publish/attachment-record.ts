@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import type { V1VolumeAttachment } from "@kubernetes/client-node";
-import { timestampMs } from "@rds-csi/core/k8s";
+import { timestampMs, type VolumeAttachment } from "@rds-csi/core/k8s";
 
 /** What the arbiter needs of one VolumeAttachment, read once from the object. */
 export interface AttachmentRecord {
@@ -17,13 +16,13 @@ export interface AttachmentRecord {
   readonly createdAt: number | undefined;
 }
 
-export function toAttachmentRecord(attachment: V1VolumeAttachment): AttachmentRecord {
+export function toAttachmentRecord(attachment: VolumeAttachment): AttachmentRecord {
   const attached = attachment.status?.attached === true;
   return {
     name: attachment.metadata?.name ?? "",
     node: attachment.spec.nodeName,
     attached,
-    deleting: attachment.metadata?.deletionTimestamp !== undefined && attachment.metadata.deletionTimestamp !== null,
+    deleting: attachment.metadata?.deletionTimestamp !== undefined,
     failed: !attached && attachment.status?.attachError !== undefined && attachment.status.attachError !== null,
     createdAt: timestampMs(attachment.metadata?.creationTimestamp),
   };

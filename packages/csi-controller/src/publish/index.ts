@@ -1,5 +1,12 @@
-import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolume, type V1VolumeAttachment } from "@kubernetes/client-node";
-import { KubeEventRecorder, kubeRequest, RelistingInformer, type EventRecorder, type InformerTuning } from "@rds-csi/core/k8s";
+import {
+  KubeEventRecorder,
+  RelistingInformer,
+  type EventRecorder,
+  type InformerTuningOverrides,
+  type KubeClient,
+  type PersistentVolume,
+  type VolumeAttachment,
+} from "@rds-csi/core/k8s";
 import type { ManagedPublishArbiter, PublishArbiterOptions } from "../publish-arbiter.js";
 import { MigrationMonitor } from "./migration-monitor.js";
 import { KubeNodeDirectory, type NodeDirectory } from "./node-directory.js";
@@ -12,7 +19,7 @@ export { DEFAULT_MIGRATION_WINDOW_MS, MIGRATION_WINDOW_KEY, parseMigrationWindow
 export { NO_HOST_NQN } from "./volume-attachment-arbiter.js";
 
 export interface VolumeAttachmentArbiterSettings extends PublishArbiterOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly client: KubeClient;
   /** Set only when the RDS self-check verified `nvme-tcp-server-allow-host-name`; see VolumeAttachmentArbiterOptions. */
   readonly hostAccessControl: boolean;
   readonly nvmeAddress: (volumeContext: Readonly<Record<string, string>>) => string;
@@ -20,12 +27,10 @@ export interface VolumeAttachmentArbiterSettings extends PublishArbiterOptions {
   readonly events?: EventRecorder;
   /** Defaults to reading CSINode and Node objects from the API server. */
   readonly nodes?: NodeDirectory;
-  readonly informerTuning?: Partial<Omit<InformerTuning, "watch">> & { readonly watch?: Partial<InformerTuning["watch"]> };
+  readonly informerTuning?: InformerTuningOverrides;
   /** How often overdue migrations are looked for; default 30 s. */
   readonly migrationCheckIntervalMs?: number;
 }
-
-const LIST_TIMEOUT_MS = 30_000;
 
 /**
  * The arbiter as main.ts runs it: VolumeAttachment and PersistentVolume informers (started here, synced
@@ -33,29 +38,23 @@ const LIST_TIMEOUT_MS = 30_000;
  * informers listed and keep listing.
  */
 export function createPublishArbiter(settings: VolumeAttachmentArbiterSettings): ManagedPublishArbiter {
-  const { kubeConfig, logger } = settings;
-  const storage = kubeConfig.makeApiClient(StorageV1Api);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const attachments = new RelistingInformer<V1VolumeAttachment>({
+  const { client, logger } = settings;
+  const attachments = RelistingInformer.overApi<VolumeAttachment>(client, {
     resource: "volumeattachments",
     path: "/apis/storage.k8s.io/v1/volumeattachments",
-    list: (signal) => kubeRequest("list VolumeAttachments", signal, (options) => storage.listVolumeAttachment({}, options), LIST_TIMEOUT_MS),
-    kubeConfig,
     logger,
     tuning: settings.informerTuning,
   });
-  const volumes = new RelistingInformer<V1PersistentVolume>({
+  const volumes = RelistingInformer.overApi<PersistentVolume>(client, {
     resource: "persistentvolumes",
     path: "/api/v1/persistentvolumes",
-    list: (signal) => kubeRequest("list PersistentVolumes", signal, (options) => core.listPersistentVolume({}, options), LIST_TIMEOUT_MS),
-    kubeConfig,
     logger,
     tuning: settings.informerTuning,
   });
   const view = new VolumeAttachmentView({ driverName: settings.driverName, attachments, volumes });
   const monitor = new MigrationMonitor({
     volumes: () => view.volumes(),
-    events: settings.events ?? new KubeEventRecorder({ kubeConfig, component: "rds-csi-controller" }),
+    events: settings.events ?? new KubeEventRecorder({ client, component: "rds-csi-controller" }),
     onOverdue: () => metrics.migrationOverdue(),
     logger,
     intervalMs: settings.migrationCheckIntervalMs,
@@ -63,7 +62,7 @@ export function createPublishArbiter(settings: VolumeAttachmentArbiterSettings):
   const metrics = new PublishMetrics(settings.metrics, () => monitor.inProgress());
   const arbiter = new VolumeAttachmentArbiter({
     view,
-    nodes: settings.nodes ?? new KubeNodeDirectory({ kubeConfig, driverName: settings.driverName }),
+    nodes: settings.nodes ?? new KubeNodeDirectory({ client, driverName: settings.driverName }),
     rds: settings.rds,
     metrics,
     hostAccessControl: settings.hostAccessControl,

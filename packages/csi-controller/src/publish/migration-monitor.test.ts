@@ -1,7 +1,6 @@
 import { Writable } from "node:stream";
-import type { V1PersistentVolume } from "@kubernetes/client-node";
 import { createLogger } from "@rds-csi/core";
-import { type EventRecord, type EventRecorder } from "@rds-csi/core/k8s";
+import { type EventRecord, type EventRecorder, type PersistentVolume } from "@rds-csi/core/k8s";
 import { accessPolicyOfPersistentVolume } from "./access-policy.js";
 import type { AttachmentRecord } from "./attachment-record.js";
 import { MigrationMonitor, migrationsOf } from "./migration-monitor.js";
@@ -10,7 +9,7 @@ import type { VolumeAttachments } from "./volume-attachment-view.js";
 
 const silent = createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 
-function pv(options: { modes?: string[]; block?: boolean; window?: string; claim?: boolean } = {}): V1PersistentVolume {
+function pv(options: { modes?: string[]; block?: boolean; window?: string; claim?: boolean } = {}): PersistentVolume {
   return {
     metadata: { name: "pv" },
     spec: {
@@ -24,7 +23,7 @@ function pv(options: { modes?: string[]; block?: boolean; window?: string; claim
 
 const attached = (node: string, createdAt: number): AttachmentRecord => ({ name: `va-${node}`, node, attached: true, deleting: false, failed: false, createdAt });
 
-function volumeWith(persistentVolume: V1PersistentVolume | undefined, ...attachments: AttachmentRecord[]): VolumeAttachments {
+function volumeWith(persistentVolume: PersistentVolume | undefined, ...attachments: AttachmentRecord[]): VolumeAttachments {
   return { volumeId: "pvc-1", persistentVolume, attachments };
 }
 

@@ -1,6 +1,5 @@
-import type { V1PersistentVolume } from "@kubernetes/client-node";
 import { withDeadline, type Logger } from "@rds-csi/core";
-import { type EventRecorder } from "@rds-csi/core/k8s";
+import { type EventRecorder, type PersistentVolume } from "@rds-csi/core/k8s";
 import { accessPolicyOfPersistentVolume } from "./access-policy.js";
 import { DEFAULT_MIGRATION_WINDOW_MS, parseMigrationWindow } from "./migration-window.js";
 import type { VolumeAttachments } from "./volume-attachment-view.js";
@@ -12,7 +11,7 @@ export interface Migration {
   /** when the second attachment was created: the migration's start */
   readonly startedAt: number;
   readonly windowMs: number;
-  readonly persistentVolume: V1PersistentVolume | undefined;
+  readonly persistentVolume: PersistentVolume | undefined;
   /** one migration: the volume plus its two attachments, so a later migration of the same volume is a new one */
   readonly key: string;
 }

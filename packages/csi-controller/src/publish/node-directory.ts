@@ -1,6 +1,5 @@
-import { CoreV1Api, StorageV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { NotFoundError } from "@rds-csi/core";
-import { hostNqnOf, kubeRequest } from "@rds-csi/core/k8s";
+import { hostNqnOf, type CsiNode, type KubeClient, type KubeNode } from "@rds-csi/core/k8s";
 
 /** What the arbiter asks about nodes. */
 export interface NodeDirectory {
@@ -16,20 +15,18 @@ export interface NodeDirectory {
  * name, which is what our node plugin reports from NodeGetInfo; the CSINode object carries that name.
  */
 export class KubeNodeDirectory implements NodeDirectory {
-  readonly #core: CoreV1Api;
-  readonly #storage: StorageV1Api;
+  readonly #client: KubeClient;
   readonly #driverName: string;
 
-  constructor(options: { kubeConfig: KubeConfig; driverName: string }) {
-    this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.#storage = options.kubeConfig.makeApiClient(StorageV1Api);
+  constructor(options: { client: KubeClient; driverName: string }) {
+    this.#client = options.client;
     this.#driverName = options.driverName;
   }
 
   async requireDriverNode(node: string, signal: AbortSignal): Promise<void> {
     let drivers: readonly { name: string }[];
     try {
-      const csiNode = await kubeRequest(`read CSINode ${node}`, signal, (options) => this.#storage.readCSINode({ name: node }, options));
+      const csiNode = await this.#client.get<CsiNode>(`read CSINode ${node}`, `/apis/storage.k8s.io/v1/csinodes/${encodeURIComponent(node)}`, signal);
       drivers = csiNode.spec?.drivers ?? [];
     } catch (err) {
       if (err instanceof NotFoundError) {
@@ -44,7 +41,7 @@ export class KubeNodeDirectory implements NodeDirectory {
 
   async hostNqn(node: string, signal: AbortSignal): Promise<string | undefined> {
     try {
-      return hostNqnOf(await kubeRequest(`read Node ${node}`, signal, (options) => this.#core.readNode({ name: node }, options)));
+      return hostNqnOf(await this.#client.get<KubeNode>(`read Node ${node}`, `/api/v1/nodes/${encodeURIComponent(node)}`, signal));
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;

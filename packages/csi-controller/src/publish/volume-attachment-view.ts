@@ -1,11 +1,10 @@
-import type { V1PersistentVolume, V1VolumeAttachment } from "@kubernetes/client-node";
 import type { CheckResult } from "@rds-csi/core";
-import type { RelistingInformer } from "@rds-csi/core/k8s";
+import type { PersistentVolume, RelistingInformer, VolumeAttachment } from "@rds-csi/core/k8s";
 import { toAttachmentRecord, volumeAttachmentName, type AttachmentRecord } from "./attachment-record.js";
 
 export interface VolumeAttachments {
   readonly volumeId: string;
-  readonly persistentVolume: V1PersistentVolume | undefined;
+  readonly persistentVolume: PersistentVolume | undefined;
   readonly attachments: readonly AttachmentRecord[];
 }
 
@@ -19,13 +18,13 @@ export interface VolumeAttachments {
  */
 export class VolumeAttachmentView {
   readonly #driverName: string;
-  readonly #attachments: RelistingInformer<V1VolumeAttachment>;
-  readonly #volumes: RelistingInformer<V1PersistentVolume>;
+  readonly #attachments: RelistingInformer<VolumeAttachment>;
+  readonly #volumes: RelistingInformer<PersistentVolume>;
 
   constructor(options: {
     driverName: string;
-    attachments: RelistingInformer<V1VolumeAttachment>;
-    volumes: RelistingInformer<V1PersistentVolume>;
+    attachments: RelistingInformer<VolumeAttachment>;
+    volumes: RelistingInformer<PersistentVolume>;
   }) {
     this.#driverName = options.driverName;
     this.#attachments = options.attachments;
@@ -63,13 +62,13 @@ export class VolumeAttachmentView {
     return records;
   }
 
-  persistentVolumeOf(volumeId: string): V1PersistentVolume | undefined {
+  persistentVolumeOf(volumeId: string): PersistentVolume | undefined {
     return this.#volumes.list().find((pv) => pv.spec?.csi?.driver === this.#driverName && pv.spec.csi.volumeHandle === volumeId);
   }
 
   /** Every volume with at least one attachment whose volume id is known. */
   volumes(): VolumeAttachments[] {
-    const byVolume = new Map<string, { persistentVolume: V1PersistentVolume | undefined; attachments: AttachmentRecord[] }>();
+    const byVolume = new Map<string, { persistentVolume: PersistentVolume | undefined; attachments: AttachmentRecord[] }>();
     for (const attachment of this.#ours()) {
       const volumeId = this.#volumeIdOf(attachment);
       if (volumeId === undefined) continue;
@@ -84,13 +83,13 @@ export class VolumeAttachmentView {
     return [...byVolume].map(([volumeId, entry]) => ({ volumeId, ...entry }));
   }
 
-  *#ours(): Iterable<V1VolumeAttachment> {
+  *#ours(): Iterable<VolumeAttachment> {
     for (const attachment of this.#attachments.list()) {
       if (attachment.spec?.attacher === this.#driverName) yield attachment;
     }
   }
 
-  #volumeIdOf(attachment: V1VolumeAttachment): string | undefined {
+  #volumeIdOf(attachment: VolumeAttachment): string | undefined {
     const inline = attachment.spec.source.inlineVolumeSpec?.csi?.volumeHandle;
     if (inline !== undefined) return inline;
     const pvName = attachment.spec.source.persistentVolumeName;
