@@ -2,16 +2,17 @@ import { csi, csiService, OperationLocks, ProcessExec, runService, stringSetting
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
 import { FilesystemProbe } from "./mount/probe-filesystem.js";
-import { readMountTable, StagedVolumes } from "./node-context.js";
+import { readMountTable, StagedVolumes, type NodeContext } from "./node-context.js";
 import { NodeService } from "./node-service.js";
 import { nodeSettings } from "./node-settings.js";
 import { DeviceResolver } from "./nvme/device-identity.js";
 import { loadHostIdentity } from "./nvme/host-identity.js";
 import { NvmeCliInitiator } from "./nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "./nvme/sysfs.js";
-import { registerNodeMetrics } from "./node-metrics.js";
+import { registerNodeMetrics, registerStaleMountMetrics } from "./node-metrics.js";
 import { NodeProbe } from "./node-probe.js";
-import { reconcileAtStartup } from "./startup-reconciliation.js";
+import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliation.js";
+import { StaleMountWatcher } from "./stale-mount-watcher.js";
 
 
 await runService({
@@ -52,7 +53,7 @@ await runService({
     const nodeMetrics = registerNodeMetrics(metrics, sysfs, config.managedNqnPrefix);
     const readiness = new NodeProbe({ exec, nvmeCli: config.nvmeCli, sysfsRoot: config.sysfsRoot });
     const topology = config.topologyKey !== "" && config.topologyValue !== "" ? { [config.topologyKey]: config.topologyValue } : undefined;
-    const node = new NodeService({
+    const context: NodeContext = {
       nodeId: config.nodeId,
       maxVolumesPerNode: config.maxVolumesPerNode,
       topology,
@@ -68,12 +69,18 @@ await runService({
       staged,
       namespaceTimeoutMs: config.namespaceTimeout,
       stageRecorder: nodeMetrics.stage,
+      staleMounts: registerStaleMountMetrics(metrics),
       mountTable: () => readMountTable(),
-    }, { exec, nvmeCli: config.nvmeCli });
+    };
+    const node = new NodeService(context, { exec, nvmeCli: config.nvmeCli });
+    // Kubelet never re-stages a staged volume: stale mounts after a renumbering reconnect are recovered here.
+    const watcher = new StaleMountWatcher({ ctx: context, metadataRoots: [kubeletCsiPluginDir(config.kubeletDir)], logger, intervalMs: config.staleMountCheckInterval });
+    if (config.staleMountCheckInterval > 0) watcher.start();
     return {
       capabilities: [],
       services: [csiService(csi.NodeService, node)],
       ready: readiness.check,
+      stop: () => watcher.stop(),
     };
   },
 });

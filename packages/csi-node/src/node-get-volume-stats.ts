@@ -72,9 +72,16 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
     problems.push(`namespace of ${metadata.nqn} cannot be resolved: ${(err as Error).message}`);
   }
 
+  // A target recorded at publish stays this volume's even when it no longer matches the staging (the
+  // staging moved to a new device): it is reported stale, not unknown.
+  const recorded = metadata.publishedTargets?.find((t) => t.path === volumePath);
+  if (recorded?.reboundAt !== undefined) {
+    problems.push(`${volumePath} was re-bound onto the volume's new device at ${recorded.reboundAt} after a reconnect; containers started before then still use the old device: restart the pod`);
+  }
+
   let usage: csi.VolumeUsage[];
   if (metadata.mode === "filesystem") {
-    if (volumePath !== stagingPath) {
+    if (volumePath !== stagingPath && recorded === undefined) {
       // A published path must be a bind of the staging mount (same device and root).
       const staging = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
       const published = (await ctx.mounter.mountsOf(volumePath)).at(-1);
@@ -104,7 +111,7 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
     if (volumePath !== stagingPath) {
       if (!pathInfo.isBlockDevice()) throw new NotFoundError(`${volumePath} is not a published block target of volume ${volumeId}`);
       const number = majorMinorOf(pathInfo.rdev);
-      if (number !== metadata.device.majorMinor && number !== current?.majorMinor) {
+      if (recorded === undefined && number !== metadata.device.majorMinor && number !== current?.majorMinor) {
         throw new NotFoundError(`${volumePath} is device ${number}, not volume ${volumeId}`);
       }
       if (current !== undefined && number !== current.majorMinor) {

@@ -30,3 +30,30 @@ export function registerNodeMetrics(metrics: MetricsRegistry, sysfs: Sysfs, mana
   });
   return { nvmeControllers, stage: registerStageMetrics(metrics) };
 }
+
+/** What a stale mount was (a filesystem staging or a block volume) and what recovery made of it. */
+export type StaleMountKind = "filesystem" | "block";
+export type StaleMountOutcome = "recovered" | "failed" | "refused";
+
+/** Counts stale-mount recoveries; the recovery code depends on this, not on prom-client. */
+export interface StaleMountCounters {
+  detected(kind: StaleMountKind): void;
+  finished(kind: StaleMountKind, outcome: StaleMountOutcome): void;
+}
+
+export function registerStaleMountMetrics(metrics: MetricsRegistry): StaleMountCounters {
+  const detected = metrics.counter<"kind">({
+    name: "node_stale_mounts_detected_total",
+    help: "Recovery runs (stale-mount watcher or a retried NodeStage) that found a volume whose device is no longer the one its NQN resolves to.",
+    labelNames: ["kind"],
+  });
+  const recoveries = metrics.counter<"kind" | "outcome">({
+    name: "node_stale_mount_recoveries_total",
+    help: "Ends of those runs: recovered (moved onto the current device), failed (retried later), refused (the namespace UUID differs).",
+    labelNames: ["kind", "outcome"],
+  });
+  return {
+    detected: (kind) => detected.inc({ kind }),
+    finished: (kind, outcome) => recoveries.inc({ kind, outcome }),
+  };
+}

@@ -1,10 +1,10 @@
-import { mkdir, open, stat } from "node:fs/promises";
+import { access, mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { FailedPreconditionError, type CallContext, type csi } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
 import { majorMinorOf } from "./nvme/device-identity.js";
-import { readStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+import { readStagingMetadata, writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
 
 /**
  * NodePublishVolume. Filesystem: bind mount of the staging path (read-only when asked). Block: bind
@@ -25,6 +25,7 @@ export async function nodePublishVolume(ctx: NodeContext, request: csi.NodePubli
     if (metadata.mode !== wanted) throw new FailedPreconditionError(`volume ${volumeId} is staged as ${metadata.mode}, not ${wanted}`);
     if (metadata.mode === "filesystem") await publishFilesystem(ctx, metadata, stagingPath, targetPath, readonly);
     else await publishBlock(ctx, metadata, targetPath, readonly);
+    await recordTarget(metadata, stagingPath, { path: targetPath, readonly });
     return {};
   });
 }
@@ -61,6 +62,21 @@ async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetP
   await ctx.resolver.verify(identity);
   await ctx.mounter.bindMount(identity.devicePath, targetPath, { readonly });
   if (await deviceNumberOf(targetPath) !== identity.majorMinor) throw new FailedPreconditionError(`${targetPath} is not ${identity.devicePath} after binding`);
+}
+
+/**
+ * Writes the target into the staging metadata (durably, before answering) so stale-mount recovery can
+ * find it: NodeUnpublish names no staging path. Records of targets that no longer exist are dropped here,
+ * which keeps the list to the live targets without unpublish having to find the metadata.
+ */
+async function recordTarget(metadata: StagingMetadata, stagingPath: string, target: PublishedTarget): Promise<void> {
+  const recorded = metadata.publishedTargets ?? [];
+  if (recorded.some((t) => t.path === target.path)) return;
+  const live: PublishedTarget[] = [];
+  for (const t of recorded) {
+    if (await access(t.path).then(() => true, () => false)) live.push(t);
+  }
+  await writeStagingMetadata(stagingPath, { ...metadata, publishedTargets: [...live, target] });
 }
 
 async function deviceNumberOf(path: string): Promise<string | undefined> {

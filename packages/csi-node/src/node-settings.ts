@@ -23,6 +23,12 @@ export function nodeSettings() {
       default: DEFAULT_MANAGED_NQN_PREFIX,
     }),
     maxVolumesPerNode: intSetting({ flag: "max-volumes-per-node", env: "MAX_VOLUMES_PER_NODE", description: "volumes this node takes at most; 0 = no limit", default: 0, min: 0, max: 100_000 }),
+    staleMountCheckInterval: durationSetting({
+      flag: "stale-mount-check-interval",
+      env: "STALE_MOUNT_CHECK_INTERVAL",
+      description: "how often staged volumes are checked for a mount left on a device their NQN no longer resolves to (recovered without waiting for kubelet)",
+      default: 15_000,
+    }),
     namespaceTimeout: durationSetting({ flag: "namespace-timeout", env: "NAMESPACE_TIMEOUT", description: "how long stage waits for the namespace after a connect", default: 30_000 }),
     topologyKey: optionalString({ flag: "topology-key", env: "TOPOLOGY_KEY", description: "topology key of this node's segment; set with --topology-value" }, (raw) => {
       if (/\s/.test(raw)) throw new Error("must be a label key");

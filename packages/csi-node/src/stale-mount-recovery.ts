@@ -1,56 +1,67 @@
+import { stat } from "node:fs/promises";
 import { abortableSleep, FailedPreconditionError } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
-import type { DeviceIdentity } from "./nvme/device-identity.js";
-import { writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
+import { writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
 
 /** Recovery attempts before giving up, and the pause between them. */
 const ATTEMPTS = 3;
 const RETRY_DELAY_MS = 200;
 
 /**
- * After a reconnect that renumbered the controller or replaced the device, the staging mount still
- * sits on the old (dead) device while the NQN now resolves to a new one. When the staging mount is
- * the one recorded in `metadata` and the namespace now resolves, by the same nsid **and UUID**, to
- * another device: unmount the stale mount (lazily when the old device is gone), mount the current
- * device at the staging path with the recorded fs type, and rewrite the metadata with the new
- * identity. Bounded retries. No recovery counter: NodeContext carries no MetricsRegistry (a metric
- * nothing could ever register would be dead).
+ * After a reconnect that renumbered the controller or replaced the device, the volume's mounts still
+ * sit on the old (dead) device while the NQN now resolves to a new one. When the namespace now
+ * resolves, by the same nsid **and UUID**, to another device than the one recorded in `metadata`:
+ * - filesystem: if the staging mount is the recorded one, unmount it (lazily when the old device is
+ *   gone) and mount the current device there with the recorded fs type;
+ * - both modes: re-bind each recorded publish target that is still a mount of the old device (the
+ *   staging mount, or the device node for block) and mark it re-bound: containers started before
+ *   keep the old mount in their own mount namespace, which nothing on the host can change, so
+ *   NodeGetVolumeStats keeps reporting such a target until it is unpublished;
+ * - rewrite the metadata with the new identity (last, so a retry still knows the old device).
+ * Bounded retries. The one implementation behind a retried NodeStage and the stale-mount watcher;
+ * the caller holds the volume lock.
  *
  * Returns the new identity when it recovered, undefined when there is nothing stale to recover here
- * (not a filesystem staging, no mount, a mount that is not ours, or the namespace not resolved):
- * the caller goes on as before. A different UUID → FailedPreconditionError: never mount another namespace.
- *
- * Publish targets (the pods' bind mounts) are left alone: they keep the old device until the pod is
- * restarted and republished. Before recovery NodeGetVolumeStats reports such a target "stale"; after it,
- * the target is no longer a bind of the staging mount, so stats on it answer NOT_FOUND.
+ * (no mount, a mount that is not ours, the namespace not resolved, or nothing moved): the caller goes
+ * on as before. A different UUID → FailedPreconditionError: never mount another namespace.
  */
 export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string, signal: AbortSignal): Promise<DeviceIdentity | undefined> {
-  if (metadata.mode !== "filesystem" || metadata.fsType === null) return undefined;
-  const fsType = metadata.fsType;
+  const kind = metadata.mode;
+  let detected = false;
   let lastError: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     signal.throwIfAborted();
     try {
-      const mount = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
       const current = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
-      if (mount === undefined || current === undefined) return undefined;
-      if (mount.majorMinor === current.majorMinor) {
-        // Already on the current device (an earlier attempt mounted, then failed before the metadata).
-        if (current.uuid !== metadata.device.uuid.toLowerCase()) throw uuidMismatch(metadata, current);
-        if (current.majorMinor !== metadata.device.majorMinor) await rewrite(metadata, stagingPath, current);
-        return current.majorMinor !== metadata.device.majorMinor ? current : undefined;
+      if (current === undefined) return undefined;
+      const stale = await findStale(ctx, metadata, stagingPath, current);
+      if (stale === undefined) return undefined;
+      if (!detected) {
+        detected = true;
+        ctx.staleMounts?.detected(kind);
       }
-      // Only the mount this driver recorded is ours to replace.
-      if (mount.majorMinor !== metadata.device.majorMinor) return undefined;
-      if (current.uuid !== metadata.device.uuid.toLowerCase()) throw uuidMismatch(metadata, current);
-
-      const deviceDead = !(await deviceExists(ctx, mount.majorMinor));
-      await ctx.mounter.unmount(stagingPath, { deviceDead });
+      if (current.uuid !== metadata.device.uuid.toLowerCase()) {
+        ctx.staleMounts?.finished(kind, "refused");
+        throw uuidMismatch(metadata, current);
+      }
+      const oldDeviceDead = !(await deviceExists(ctx, metadata.device.majorMinor));
+      if (stale === "staging") {
+        await ctx.mounter.unmount(stagingPath, { deviceDead: oldDeviceDead });
+      }
       const verified = await ctx.resolver.verify(current); // identity re-checked just before mounting
-      await ctx.mounter.mount(verified.devicePath, stagingPath, fsType, []);
-      const after = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
-      if (after?.majorMinor !== verified.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${verified.devicePath} after remounting`);
-      await rewrite(metadata, stagingPath, verified);
+      if (stale !== "moved") {
+        await ctx.mounter.mount(verified.devicePath, stagingPath, metadata.fsType!, []);
+        const after = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
+        if (after?.majorMinor !== verified.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${verified.devicePath} after remounting`);
+      }
+      const publishedTargets = await rebindTargets(ctx, metadata, stagingPath, verified, oldDeviceDead);
+      await writeStagingMetadata(stagingPath, {
+        ...metadata,
+        device: { majorMinor: verified.majorMinor, nsid: verified.nsid, uuid: verified.uuid },
+        publishedTargets,
+      });
+      ctx.staleMounts?.finished(kind, "recovered");
       return verified;
     } catch (err) {
       if (err instanceof UuidMismatchError) throw err;
@@ -58,19 +69,64 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
       if (attempt < ATTEMPTS) await abortableSleep(RETRY_DELAY_MS, signal);
     }
   }
+  if (detected) ctx.staleMounts?.finished(kind, "failed");
   throw lastError;
 }
 
-class UuidMismatchError extends FailedPreconditionError {}
+/**
+ * What is stale, once the NQN resolves to another device than the recorded one: "staging" (the
+ * filesystem staging mount is on the recorded device), "unmounted" (nothing at the staging path: an
+ * attempt unmounted it and failed to mount), "moved" (the staging is already on the current device, or
+ * block mode, but the metadata and the targets still name the old one), or nothing of ours.
+ */
+async function findStale(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string, current: DeviceIdentity): Promise<"staging" | "unmounted" | "moved" | undefined> {
+  if (current.majorMinor === metadata.device.majorMinor) return undefined;
+  if (metadata.mode === "block") return "moved";
+  const mount = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
+  if (mount === undefined) return "unmounted";
+  if (mount.majorMinor === current.majorMinor) return "moved";
+  // Only the mount this driver recorded is ours to replace.
+  return mount.majorMinor === metadata.device.majorMinor ? "staging" : undefined;
+}
+
+/**
+ * Re-binds the recorded targets still on the old device onto the current one; keeps those already on
+ * it; drops the records of targets that are gone or now hold something else (not ours to touch).
+ */
+async function rebindTargets(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string, current: DeviceIdentity, oldDeviceDead: boolean): Promise<PublishedTarget[]> {
+  const old = metadata.device.majorMinor;
+  const kept: PublishedTarget[] = [];
+  for (const target of metadata.publishedTargets ?? []) {
+    const device = await deviceOfTarget(ctx, metadata, target.path);
+    if (device === current.majorMinor) kept.push(target);
+    if (device !== old) continue;
+    await ctx.mounter.unmount(target.path, { deviceDead: oldDeviceDead });
+    const source = metadata.mode === "block" ? current.devicePath : stagingPath;
+    await ctx.mounter.bindMount(source, target.path, { readonly: target.readonly });
+    if ((await deviceOfTarget(ctx, metadata, target.path)) !== current.majorMinor) {
+      throw new FailedPreconditionError(`${target.path} is not ${current.devicePath} after re-binding`);
+    }
+    kept.push({ ...target, reboundAt: new Date().toISOString() });
+  }
+  return kept;
+}
+
+/** The device a target shows: its mount's device (filesystem) or the bound device node's number (block). */
+export async function deviceOfTarget(ctx: NodeContext, metadata: StagingMetadata, path: string): Promise<string | undefined> {
+  const mount = (await ctx.mounter.mountsOf(path)).at(-1);
+  if (mount === undefined) return undefined;
+  if (metadata.mode === "filesystem") return mount.majorMinor;
+  const info = await stat(path);
+  return info.isBlockDevice() ? majorMinorOf(info.rdev) : undefined;
+}
+
+/** The NQN now resolves to a namespace with another UUID: never recovered onto, never retried. */
+export class UuidMismatchError extends FailedPreconditionError {}
 
 function uuidMismatch(metadata: StagingMetadata, current: DeviceIdentity): UuidMismatchError {
   return new UuidMismatchError(
     `namespace ${metadata.device.nsid} of ${metadata.nqn} is now ${current.uuid} (${current.devicePath}), but ${metadata.volumeId} was staged from ${metadata.device.uuid}; refusing to mount another namespace`,
   );
-}
-
-async function rewrite(metadata: StagingMetadata, stagingPath: string, identity: DeviceIdentity): Promise<void> {
-  await writeStagingMetadata(stagingPath, { ...metadata, device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid } });
 }
 
 /** Whether any block device in sysfs still carries this number. */

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
-  readStagingMetadata, removeStagingMetadata, stagingMetadataPath, StagingMetadataError, writeStagingMetadata,
+  readStagingMetadata, readStagingMetadataFile, removeStagingMetadata, stagingMetadataPath, StagingMetadataError, writeStagingMetadata,
   type StagingMetadata,
 } from "./staging-metadata.js";
 
@@ -67,6 +67,23 @@ describe("staging metadata", () => {
     await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/version/);
     writeFileSync(path, JSON.stringify({ version: 1, ...sample, volumeId: "pvc-other" }));
     await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/names volume "pvc-other"/);
+  });
+
+  it("records the staging path and the publish targets; a file found by a scan yields both", async () => {
+    const targets = [{ path: "/pods/a/mount", readonly: false }, { path: "/pods/b/mount", readonly: true, reboundAt: "2024-05-02T08:00:00.000Z" }];
+    await writeStagingMetadata(staging, { ...sample, publishedTargets: targets });
+    const path = stagingMetadataPath(staging, "pvc-1234");
+    expect(await readStagingMetadataFile(path)).toEqual({ metadata: { ...sample, publishedTargets: targets }, stagingPath: staging });
+    expect(await readStagingMetadataFile(join(root, "gone.json"))).toBeUndefined();
+
+    // A file that records no staging path (or sits where another staging path's metadata would) is not followed.
+    writeFileSync(path, JSON.stringify({ version: 1, ...sample }));
+    expect(await readStagingMetadataFile(path)).toBeUndefined();
+    writeFileSync(path, JSON.stringify({ version: 1, ...sample, stagingPath: "/elsewhere/globalmount" }));
+    await expect(readStagingMetadataFile(path)).rejects.toThrow(/does not belong to staging path "\/elsewhere\/globalmount"/);
+    writeFileSync(path, "{ not json");
+    await expect(readStagingMetadataFile(path)).rejects.toThrow(StagingMetadataError);
+    await expect(writeStagingMetadata(staging, { ...sample, publishedTargets: [{ path: "relative", readonly: false }] })).rejects.toThrow(/publishedTargets/);
   });
 
   it("refuses to write invalid metadata and leaves nothing behind", async () => {

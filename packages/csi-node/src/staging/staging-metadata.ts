@@ -24,6 +24,22 @@ export interface StagingMetadata {
   };
   /** ISO-8601. */
   readonly stagedAt: string;
+  /**
+   * The publish targets (pods' bind mounts) made from this staging, so recovery can find them after the
+   * device changed: a target is not a bind of the staging mount any more once the staging moved, and
+   * NodeUnpublish names no staging path. Absent = none recorded.
+   */
+  readonly publishedTargets?: readonly PublishedTarget[];
+}
+
+export interface PublishedTarget {
+  readonly path: string;
+  readonly readonly: boolean;
+  /**
+   * ISO-8601: when recovery re-bound this target onto the volume's new device. Containers started
+   * before then keep the old (dead) mount in their mount namespace, so stats on it stay abnormal.
+   */
+  readonly reboundAt?: string;
 }
 
 const FORMAT_VERSION = 1;
@@ -63,7 +79,8 @@ export function stagingMetadataPath(stagingPath: string, volumeId: string): stri
 export async function writeStagingMetadata(stagingPath: string, metadata: StagingMetadata): Promise<string> {
   const path = stagingMetadataPath(stagingPath, metadata.volumeId);
   validate(path, { version: FORMAT_VERSION, ...metadata }); // never write what could not be read back
-  const body = `${JSON.stringify({ version: FORMAT_VERSION, ...metadata }, null, 2)}\n`;
+  // The staging path is recorded too: a scan that finds the file (stale-mount watcher) cannot derive it.
+  const body = `${JSON.stringify({ version: FORMAT_VERSION, ...metadata, stagingPath }, null, 2)}\n`;
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const handle = await open(temp, "wx", 0o600);
@@ -103,6 +120,28 @@ export async function readStagingMetadata(stagingPath: string, volumeId: string)
     throw new StagingMetadataError(path, `it names volume ${JSON.stringify(metadata.volumeId)}, expected ${JSON.stringify(volumeId)}`);
   }
   return metadata;
+}
+
+/**
+ * The metadata in a file found by a scan, with the staging path recorded in it; undefined when the
+ * file is gone or records no staging path. The file must sit exactly where that staging path's
+ * metadata belongs, so a file cannot steer anyone to another path.
+ */
+export async function readStagingMetadataFile(path: string): Promise<{ metadata: StagingMetadata; stagingPath: string } | undefined> {
+  let parsed: { volumeId?: unknown; stagingPath?: unknown };
+  try {
+    parsed = JSON.parse(await readFile(path, "utf8")) as typeof parsed;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new StagingMetadataError(path, (err as Error).message, { cause: err });
+  }
+  const { volumeId, stagingPath } = parsed;
+  if (typeof stagingPath !== "string" || !stagingPath.startsWith("/")) return undefined;
+  if (typeof volumeId !== "string" || volumeId === "" || stagingMetadataPath(stagingPath, volumeId) !== path) {
+    throw new StagingMetadataError(path, `it does not belong to staging path ${JSON.stringify(stagingPath)}`);
+  }
+  const metadata = await readStagingMetadata(stagingPath, volumeId);
+  return metadata === undefined ? undefined : { metadata, stagingPath };
 }
 
 /** Removes the metadata; already gone is fine (idempotent unstage). */
@@ -152,11 +191,23 @@ function validate(path: string, value: unknown): StagingMetadata {
   if (typeof d["uuid"] !== "string") fail(`field "device.uuid" must be a string`);
   const stagedAt = str("stagedAt");
   if (Number.isNaN(Date.parse(stagedAt))) fail(`field "stagedAt" is not a date`);
+  const targets = o["publishedTargets"];
+  if (targets !== undefined && !(Array.isArray(targets) && targets.every(isPublishedTarget))) {
+    fail(`field "publishedTargets" must be a list of {path (absolute), readonly, reboundAt?}`);
+  }
   return {
     volumeId, nqn, address, port: port as number, hostNqn,
     mode: mode as "filesystem" | "block",
     fsType: (fsType ?? null) as FsType | null,
     device: { majorMinor: d["majorMinor"] as string, nsid: d["nsid"] as number, uuid: d["uuid"] as string },
     stagedAt,
+    ...(targets !== undefined && { publishedTargets: (targets as PublishedTarget[]).map(({ path: target, readonly, reboundAt }) => ({ path: target, readonly, ...(reboundAt !== undefined && { reboundAt }) })) }),
   };
+}
+
+function isPublishedTarget(value: unknown): value is PublishedTarget {
+  if (typeof value !== "object" || value === null) return false;
+  const t = value as Record<string, unknown>;
+  return typeof t["path"] === "string" && t["path"].startsWith("/") && typeof t["readonly"] === "boolean"
+    && (t["reboundAt"] === undefined || (typeof t["reboundAt"] === "string" && !Number.isNaN(Date.parse(t["reboundAt"]))));
 }

@@ -9,8 +9,8 @@ import { FakeFabric, loopsOf } from "@rds-csi/testkit";
 import { ExecMounter } from "../mount/exec-mounter.js";
 import { Formatter } from "../mount/format.js";
 import { FilesystemProbe } from "../mount/probe-filesystem.js";
-import { readMountTable, StagedVolumes } from "../node-context.js";
-import { registerNodeMetrics } from "../node-metrics.js";
+import { readMountTable, StagedVolumes, type NodeContext } from "../node-context.js";
+import { registerNodeMetrics, registerStaleMountMetrics } from "../node-metrics.js";
 import { NodeService } from "../node-service.js";
 import { DeviceResolver } from "../nvme/device-identity.js";
 import { loadHostIdentity } from "../nvme/host-identity.js";
@@ -20,6 +20,8 @@ import { RootedSysfs } from "../nvme/sysfs.js";
 /** A node under test: its own /etc (host identity), its own fake fabric, and a count of its connects. */
 export interface TestHost {
   readonly node: NodeService;
+  /** What the node service acts through, for background work built beside it (stale-mount watcher). */
+  readonly ctx: NodeContext;
   readonly fabric: FakeFabric;
   /** This node's own registry, as its /metrics would show it. */
   readonly metrics: MetricsRegistry;
@@ -82,7 +84,7 @@ export function useNodeRig(options: NodeRigOptions) {
     const real = new NvmeCliInitiator({ exec, nvmeCli: shim, sysfs, connectTimeoutMs: 20_000 });
     const probe = new FilesystemProbe(exec);
     const metrics = new MetricsRegistry();
-    const host: TestHost = { fabric, metrics, connects: 0, node: undefined as unknown as NodeService };
+    const host: TestHost = { fabric, metrics, connects: 0, node: undefined as unknown as NodeService, ctx: undefined as unknown as NodeContext };
     const initiator = {
       connect: (...args: Parameters<NvmeCliInitiator["connect"]>) => {
         host.connects++;
@@ -91,8 +93,7 @@ export function useNodeRig(options: NodeRigOptions) {
       disconnect: real.disconnect.bind(real),
       controllers: real.controllers.bind(real),
     };
-    (host as { node: NodeService }).node = new NodeService(
-      {
+    (host as { ctx: NodeContext }).ctx = {
         nodeId: name,
         maxVolumesPerNode: 10,
         topology: { "topology.rds.csi.srvlab.io/rds": "rack1" },
@@ -108,10 +109,10 @@ export function useNodeRig(options: NodeRigOptions) {
         staged: new StagedVolumes(),
         namespaceTimeoutMs: 5_000,
         stageRecorder: registerNodeMetrics(metrics, sysfs, "nqn.2000-02.com.mikrotik:").stage,
+        staleMounts: registerStaleMountMetrics(metrics),
         mountTable: () => readMountTable(),
-      },
-      { exec, nvmeCli: shim, sizeTimeoutMs: 3_000 },
-    );
+      };
+    (host as { node: NodeService }).node = new NodeService(host.ctx, { exec, nvmeCli: shim, sizeTimeoutMs: 3_000 });
     hosts.push(host);
     return host;
   };
