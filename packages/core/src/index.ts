@@ -32,6 +32,8 @@ export * from "./routeros/rds-client.js";
 export * from "./routeros/routeros-rds-client.js";
 export * from "./routeros/ssh-transport.js";
 export * from "./routeros/ssh2-transport.js";
+export * from "./routeros/rds-connection-settings.js";
+export * from "./routeros/create-rds-client.js";
 export * from "./routeros/host-key-verifier.js";
 export * from "./routeros/disk-comment.js";
 export { parsePrintDetail, type RouterOsRecord } from "./routeros/parse-print-detail.js";

@@ -40,12 +40,12 @@ describe("controller settings", () => {
     });
     const resolved = await resolveControllerConfig(config);
     expect(resolved).toMatchObject({
-      hostKey: { fingerprint: FINGERPRINT },
+      connection: { host: "10.0.0.5", port: 22, username: "admin", hostKey: { fingerprint: FINGERPRINT } },
       sizeLimits: { minBytes: GiB, maxBytes: 16n * TiB },
       parameterDefaults: { nvmePort: 4420, nvmeAddress: "10.0.0.5", basePath: "/storage-pool/metal-csi" },
       topology: undefined,
     });
-    expect(resolved.auth).toEqual({ privateKey: expect.stringContaining("BEGIN OPENSSH PRIVATE KEY") });
+    expect(resolved.connection.auth).toEqual({ privateKey: expect.stringContaining("BEGIN OPENSSH PRIVATE KEY") });
     expect(resolved.layout.nqn("pvc-1")).toBe("nqn.2000-02.com.mikrotik:pvc-1");
   });
 
@@ -86,7 +86,7 @@ describe("controller settings", () => {
     );
     await expect(resolveControllerConfig(load({ RDS_INSECURE_SKIP_HOST_KEY_CHECK: "true" }))).rejects.toThrow("several are set");
     const skip = loadConfig(controllerSettings(), ["--rds-insecure-skip-host-key-check"], { RDS_ADDRESS: "10.0.0.5", RDS_PRIVATE_KEY_FILE: keyFile });
-    expect((await resolveControllerConfig(skip)).hostKey).toEqual({ insecureSkip: true });
+    expect((await resolveControllerConfig(skip)).connection.hostKey).toEqual({ insecureSkip: true });
   });
 
   it("reads the key, passphrase and known_hosts files, and names a file it cannot read without its content", async () => {
@@ -96,8 +96,8 @@ describe("controller settings", () => {
     await writeFile(passphrase, "s3cret\n");
     const base = { RDS_ADDRESS: "10.0.0.5", RDS_PRIVATE_KEY_FILE: keyFile, RDS_KNOWN_HOSTS_FILE: knownHosts, RDS_PRIVATE_KEY_PASSPHRASE_FILE: passphrase };
     const resolved = await resolveControllerConfig(loadConfig(controllerSettings(), [], base));
-    expect(resolved.hostKey).toEqual({ knownHosts: "10.0.0.5 ssh-ed25519 AAAA\n" });
-    expect(resolved.auth).toMatchObject({ passphrase: "s3cret" });
+    expect(resolved.connection.hostKey).toEqual({ knownHosts: "10.0.0.5 ssh-ed25519 AAAA\n" });
+    expect(resolved.connection.auth).toMatchObject({ passphrase: "s3cret" });
     const missing = join(dir, "no-such-key");
     await expect(resolveControllerConfig(loadConfig(controllerSettings(), [], { ...base, RDS_PRIVATE_KEY_FILE: missing }))).rejects.toThrow(
       `--rds-private-key-file (env RDS_PRIVATE_KEY_FILE): cannot read "${missing}" (ENOENT)`,

@@ -1,4 +1,4 @@
-import { csi, csiService, runService, RouterOsRdsClient, Ssh2Transport, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { createRdsClient, csi, csiService, runService, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
 import { KubeClient, KubeEventRecorder, loadKubeConnection } from "@rds-csi/core/k8s";
 import { pluginCapabilities } from "./capabilities.js";
 import { KubeClaimLookup } from "./claim-lookup.js";
@@ -20,17 +20,8 @@ await runService({
   async start({ config, logger, metrics }) {
     const resolved = await resolveControllerConfig(config);
     const kube = new KubeClient(await loadKubeConnection(config.kubeConfig));
-    const transport = new Ssh2Transport({
-      host: config.rdsAddress,
-      port: config.rdsSshPort,
-      username: config.rdsUser,
-      auth: resolved.auth,
-      hostKey: resolved.hostKey,
-      logger,
-      metrics,
-    });
-    const rds = new RouterOsRdsClient({
-      transport,
+    const { transport, rds } = createRdsClient({
+      connection: resolved.connection,
       layout: resolved.layout,
       copyStrategy: { name: "disk-copy-from", trust: config.copyStrategyTrust },
       logger,

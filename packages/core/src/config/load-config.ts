@@ -47,7 +47,8 @@ export function loadConfig<S extends SettingSpecs>(specs: S, argv: readonly stri
   return Object.freeze(config) as ConfigOf<S>;
 }
 
-function settingName(setting: Setting<unknown>): string {
+/** How messages name a setting: `--flag (env VAR)`. */
+export function settingName(setting: Setting<unknown>): string {
   return `--${setting.flag} (env ${setting.env})`;
 }
 

@@ -58,6 +58,19 @@ export function stringSetting(info: SettingInfo<string>): Setting<string> {
   };
 }
 
+/** A string that is absent (empty) unless set; a set value must not be empty, like every string setting. */
+export function optionalStringSetting(info: Omit<SettingInfo<string>, "default">, check?: (raw: string) => void): Setting<string> {
+  const base = stringSetting({ ...info, default: "" });
+  return {
+    ...base,
+    parse(raw) {
+      const value = base.parse(raw);
+      check?.(value);
+      return value;
+    },
+  };
+}
+
 export function intSetting(info: SettingInfo<number> & { readonly min: number; readonly max: number }): Setting<number> {
   const { min, max, ...rest } = info;
   return {
