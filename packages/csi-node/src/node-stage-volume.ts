@@ -141,6 +141,8 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         fsType,
         device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
         stagedAt: new Date().toISOString(),
+        // Staged again over old metadata: its pods' targets stay recorded, so stats still name them stale.
+        ...(existing?.publishedTargets !== undefined && { publishedTargets: existing.publishedTargets }),
       }));
       ctx.staged.add(volumeId, target.nqn);
       return {};

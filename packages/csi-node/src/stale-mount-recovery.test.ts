@@ -55,6 +55,18 @@ asRoot("stale staging mount recovery over the fake fabric", () => {
     expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/re-bound .* restart the pod/);
   }, 60_000);
 
+  it("a stage that has to mount again keeps the recorded publish targets", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const target = join(rig.dir, "pods", "a", "mount");
+    await stage(a, staging);
+    await publish(a, staging, target);
+    execFileSync("umount", [staging]); // same device, staging mount gone: nothing to recover, stage mounts again
+    await expect(stage(a, staging)).resolves.toEqual({});
+    expect((await mountOf(staging))?.majorMinor).toBe((await resolve(a))?.majorMinor);
+    expect((await readStagingMetadata(staging, VOLUME))?.publishedTargets).toEqual([{ path: target, readonly: false }]);
+  }, 60_000);
+
   it("refuses when the namespace's UUID is not the staged one, and leaves the mount alone", async () => {
     const { a, staging, before } = await stagedAndRenumbered();
     const path = stagingMetadataPath(staging, VOLUME);
