@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { createLogger, parsePrintDetail, RouterOsRdsClient, Ssh2Transport, VolumeLayout } from "@rds-csi/core";
+import { createLogger, RouterOsRdsClient, Ssh2Transport, VolumeLayout } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator } from "@rds-csi/rds-simulator";
 import { formatStats, latencyStats, type BenchReport } from "./latency-stats.js";
 
@@ -14,13 +14,12 @@ const GiB = 1024n ** 3n;
  * The RouterOS layer's throughput against an RDS that spends 20 ms on each mutating command and runs
  * them one at a time: 200 create+delete pairs in flight at once. The RDS's own serial bound is the
  * number of mutating commands × 20 ms; the client should add little to it (target ≤ 1.10×).
- * Then the parser alone on a 10,000-disk `print detail` (target < 200 ms).
+ * The parser's own target is in routeros-parse.bench.ts.
  */
 export async function run(): Promise<BenchReport> {
   const lines: string[] = [];
   const missedTargets: string[] = [];
   await createDeletePairs(lines, missedTargets);
-  parseLargeListing(lines, missedTargets);
   return { lines, missedTargets };
 }
 
@@ -76,36 +75,4 @@ async function createDeletePairs(lines: string[], missedTargets: string[]): Prom
     await sim.stop();
     await rm(stateDir, { recursive: true, force: true });
   }
-}
-
-function parseLargeListing(lines: string[], missedTargets: string[]): void {
-  const disks = 10_000;
-  const text = ["Flags: B - BLOCK-DEVICE; t - NVME-TCP-EXPORT", ...Array.from({ length: disks }, (_, i) => diskRecord(i))].join("\n");
-  parsePrintDetail(text); // warm-up
-  const samples: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    const started = performance.now();
-    const records = parsePrintDetail(text);
-    samples.push(performance.now() - started);
-    if (records.length !== disks) missedTargets.push(`parsed ${records.length} records, expected ${disks}`);
-  }
-  const best = Math.min(...samples);
-  lines.push(`parse ${disks}-disk print detail (${(text.length / 1e6).toFixed(1)} MB): best ${best.toFixed(1)} ms of 5, worst ${Math.max(...samples).toFixed(1)} ms (target < 200 ms)`);
-  if (best >= 200) missedTargets.push(`parsing ${disks} disks took ${best.toFixed(1)} ms >= 200 ms`);
-}
-
-/** One record in the layout a real RDS prints, wrapped onto indented continuation lines. */
-function diskRecord(i: number): string {
-  const slot = `pvc-00000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
-  const index = String(i).padStart(5);
-  return [
-    `${index} Bt ;;; rds-csi:v1 kind:volume`,
-    `        type=file slot="${slot}" slot-default="" parent="" fs=- model="/raid10/csi/${slot}.img"`,
-    `        size=10 737 418 240 mount-filesystem=no mount-read-only=no compress=no sector-size=512`,
-    `        raid-master=none nvme-tcp-export=yes nvme-tcp-server-port=4420`,
-    `        nvme-tcp-server-nqn="nqn.2000-02.com.mikrotik:${slot}" nvme-tcp-server-allow-host-name=""`,
-    `        iscsi-export=no nfs-sharing=no smb-sharing=no media-sharing=no media-interface=none swap=no`,
-    `        file-path=/raid10/csi/${slot}.img file-size=10.0GiB file-offset=0`,
-    "",
-  ].join("\n");
 }

@@ -195,6 +195,52 @@ describe("parsePrintDetail layout", () => {
   });
 });
 
+describe("parsePrintDetail reads each record against the one before it", () => {
+  it("keeps each record's own values when records print the same keys", () => {
+    const output = ' 0 Bt ;;; same\n    slot="a" size=1 024 type=file\n\n 1 Bt ;;; same\n    slot="b" size=1024 type=file\n\n 2 B ;;; other\n    slot="a" size=2 048 type=disk\n';
+    expect(plain(parsePrintDetail(output))).toEqual([
+      { index: 0, flags: "Bt", comment: "same", fields: { slot: "a", size: "1024", type: "file" } },
+      { index: 1, flags: "Bt", comment: "same", fields: { slot: "b", size: "1024", type: "file" } },
+      { index: 2, flags: "B", comment: "other", fields: { slot: "a", size: "2048", type: "disk" } },
+    ]);
+  });
+
+  it("reads the same text quoted, escaped and bare as the same value, and different text as different", () => {
+    const output = ' 0 model="a b" parent=x\n 1 model="a\\_b" parent="x"\n 2 model="a\\_c" parent=\n 3 model="a b" parent=x y\n';
+    expect(parsePrintDetail(output).map((record) => Object.fromEntries(record.fields))).toEqual([
+      { model: "a b", parent: "x" },
+      { model: "a b", parent: "x" },
+      { model: "a c", parent: "" },
+      { model: "a b", parent: "x y" },
+    ]);
+  });
+
+  it("reads records whose keys are fewer, more, or different from the record before", () => {
+    const output = " 0 a=1 b=2 c=3\n 1 a=1 b=2\n 2 a=1 b=2 c=3 d=4\n 3 a=1 x=2 c=3\n 4 b=1\n 5 a=1 x=2 c=3\n";
+    expect(parsePrintDetail(output).map((record) => [...record.fields])).toEqual([
+      [["a", "1"], ["b", "2"], ["c", "3"]],
+      [["a", "1"], ["b", "2"]],
+      [["a", "1"], ["b", "2"], ["c", "3"], ["d", "4"]],
+      [["a", "1"], ["x", "2"], ["c", "3"]],
+      [["b", "1"]],
+      [["a", "1"], ["x", "2"], ["c", "3"]],
+    ]);
+  });
+
+  it("refuses a key twice in a record that starts like the one before", () => {
+    expectUnreadable(" 0 a=1 b=2 c=3\n 1 a=1 b=2 a=3\n", /record 1: field "a" appears twice/);
+  });
+
+  it("reads fields named like Object.prototype members as fields, and only those", () => {
+    const [first, second] = parsePrintDetail(" 0 constructor=x to-string=y\n 1 type=file\n");
+    expect(first!.fields.get("constructor")).toBe("x");
+    expect(first!.fields.get("toString")).toBeUndefined();
+    expect(second!.fields.get("constructor")).toBeUndefined();
+    expect(second!.fields.has("__proto__")).toBe(false);
+    expect(second!.fields.has("hasOwnProperty")).toBe(false);
+  });
+});
+
 describe("parsePrintDetail refuses what it cannot read", () => {
   it.each([
     ["text before the first record", "hello\n 0 type=file\n", /unexpected line "hello"/],

@@ -1,5 +1,6 @@
 import { InternalError } from "../errors.js";
 import { printableExcerpt } from "./printable-excerpt.js";
+import { FieldLayout, RecordFields } from "./record-fields.js";
 import { joinBrokenValue, withoutThousandsSeparators } from "./spaced-number.js";
 
 /**
@@ -38,22 +39,33 @@ export interface RouterOsRecord {
   readonly fields: ReadonlyMap<string, string>;
 }
 
-const FLAG_TOKEN = /[A-Za-z]+(?=\s|$)/y;
-const QUOTE_OR_BACKSLASH = /["\\]/g;
 const COMMENT_MARK = ";;;";
 
+/** A finished record as the parser keeps it: the next record is read against it. */
+type ParsedRecord = RouterOsRecord & { readonly fields: RecordFields };
+
+const NO_RECORD: ParsedRecord = { index: -1, flags: "", fields: new RecordFields(new FieldLayout([]), []) };
+
+/** The pair being read; the last pair of a line stays here because the next line may continue it. */
 interface Pair {
-  readonly key: string;
-  /** Text as printed: inside the quotes (escapes not yet decoded) or the bare value. */
-  raw: string;
+  /** Undefined when no pair is being read. */
+  key: string | undefined;
   quoted: boolean;
   /** A quoted value whose closing quote has not been read yet. */
   open: boolean;
   /** The last character read inside the open quote was an escaping backslash. */
   escapePending: boolean;
+  /** The quoted value holds a backslash, so it needs decoding. */
+  escaped: boolean;
+  /** While the value lies on one line: its text as printed (inside the quotes, escapes not yet decoded). */
+  start: number;
+  end: number;
+  /** Once the value spans lines: the parts joined; the span is then unused. */
+  joined: string | undefined;
 }
 
 interface RecordInProgress {
+  readonly text: string;
   readonly index: number;
   readonly flags: string;
   /** Column just after the index digits: a line indented less than this that starts with digits is the next record. */
@@ -61,182 +73,287 @@ interface RecordInProgress {
   /** Column where this record's content starts; continuation lines are indented to it. */
   indent: number | undefined;
   comment: string | undefined;
-  /** Pairs already complete; the last pair read stays in `last` because the next line may continue it. */
-  readonly fields: Map<string, string>;
-  last: Pair | undefined;
+  /**
+   * The record before this one. Records in a listing mostly print the same keys, flags and many of the same
+   * values (`no`, `512`) as the one before, so this one reuses that record's strings and key layout where
+   * they are equal instead of keeping copies of its own.
+   */
+  readonly previous: ParsedRecord;
+  /** Keys of the completed pairs once they differ from `previous`'s; until then they are its first `values.length` keys. */
+  keys: string[] | undefined;
+  readonly values: string[];
+  readonly pair: Pair;
 }
 
+/** The text is scanned in place: a line is `text[start, end)` (without its line break), never a string of its own. */
 export function parsePrintDetail(output: string): RouterOsRecord[] {
-  const records: RouterOsRecord[] = [];
+  const records: ParsedRecord[] = [];
   let current: RecordInProgress | undefined;
   let inLegend = false;
-  for (const rawLine of output.split("\n")) {
-    const line = rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine;
-    if (skipWhitespace(line, 0) === line.length) {
+  for (let start = 0; start <= output.length; ) {
+    let newline = output.indexOf("\n", start);
+    if (newline < 0) newline = output.length;
+    const end = newline > start && output.charCodeAt(newline - 1) === 13 /* \r */ ? newline - 1 : newline;
+    if (skipWhitespace(output, start, end) === end) {
       if (current) records.push(finish(current));
       current = undefined;
       inLegend = false;
-      continue;
+    } else {
+      const index = indexLine(output, start, end);
+      if (index && (!current || index.indent < current.indexEnd)) {
+        if (current) records.push(finish(current));
+        current = startRecord(output, start, end, index, records.at(-1) ?? NO_RECORD);
+        inLegend = false;
+      } else if (current) {
+        continueRecord(current, start, end);
+      } else if (records.length === 0 && output.startsWith("Flags:", start)) {
+        inLegend = true;
+      } else if (!inLegend) {
+        throw new InternalError(`cannot read RouterOS output: unexpected line "${printableExcerpt(output.slice(start, end))}"`);
+      }
     }
-    const index = indexLine(line);
-    if (index && (!current || index.indent < current.indexEnd)) {
-      if (current) records.push(finish(current));
-      current = startRecord(line, index);
-      inLegend = false;
-    } else if (current) {
-      continueRecord(current, line);
-    } else if (records.length === 0 && line.startsWith("Flags:")) {
-      inLegend = true;
-    } else if (!inLegend) {
-      throw new InternalError(`cannot read RouterOS output: unexpected line "${printableExcerpt(line)}"`);
-    }
+    start = newline + 1;
   }
   if (current) records.push(finish(current));
   return records;
 }
 
-function startRecord(line: string, index: IndexLine): RecordInProgress {
-  const indexEnd = index.end;
+function startRecord(text: string, lineStart: number, lineEnd: number, index: IndexLine, previous: ParsedRecord): RecordInProgress {
   let flags = "";
-  let pos = skipWhitespace(line, indexEnd);
-  for (;;) {
-    FLAG_TOKEN.lastIndex = pos;
-    const flag = FLAG_TOKEN.exec(line);
-    if (!flag) break;
-    flags += flag[0];
-    pos = skipWhitespace(line, FLAG_TOKEN.lastIndex);
+  let pos = skipWhitespace(text, lineStart + index.end, lineEnd);
+  for (let end = flagEnd(text, pos, lineEnd); end > pos; end = flagEnd(text, pos, lineEnd)) {
+    flags += text.slice(pos, end);
+    pos = skipWhitespace(text, end, lineEnd);
   }
-  const record: RecordInProgress = { index: index.value, flags, indexEnd, indent: undefined, comment: undefined, fields: new Map(), last: undefined };
+  const record: RecordInProgress = {
+    text,
+    index: index.value,
+    flags: flags === previous.flags ? previous.flags : flags,
+    indexEnd: index.end,
+    indent: undefined,
+    comment: undefined,
+    previous,
+    keys: undefined,
+    values: [],
+    pair: { key: undefined, quoted: false, open: false, escapePending: false, escaped: false, start: 0, end: 0, joined: undefined },
+  };
   // The index and flags count as indentation, so the rest reads like any other indented line.
-  if (pos < line.length) continueRecord(record, line, pos);
+  if (pos < lineEnd) continueRecord(record, lineStart, lineEnd, pos);
   return record;
 }
 
 /** Reads one more line of a record; columns before `from` (the index and flags) count as indentation. */
-function continueRecord(record: RecordInProgress, line: string, from = 0): void {
-  const leading = skipWhitespace(line, from);
-  record.indent ??= leading;
-  const startsWithPair = pairStartsAt(line, leading);
+function continueRecord(record: RecordInProgress, lineStart: number, lineEnd: number, from = lineStart): void {
+  const text = record.text;
+  const leading = skipWhitespace(text, from, lineEnd);
+  record.indent ??= leading - lineStart;
+  const startsWithPair = pairKeyEnd(text, leading, lineEnd) >= 0;
   // Only the layout's indentation is removed from a continued value: spaces beyond it belong to the value.
-  const bodyStart = Math.min(leading, record.indent);
-  const last = record.last;
+  const bodyStart = lineStart + Math.min(leading - lineStart, record.indent);
+  const pair = record.pair;
+  const reading = pair.key !== undefined;
 
-  if (last?.open) {
-    const end = readQuoted(last, line, bodyStart);
-    if (!last.open) readPairsAfterQuote(record, line, end);
-  } else if (last === undefined && record.comment === undefined && line.startsWith(COMMENT_MARK, leading)) {
-    record.comment = line.slice(leading + COMMENT_MARK.length).replace(/^ /, "");
-  } else if (last === undefined && record.comment !== undefined && !startsWithPair) {
-    record.comment += line.slice(bodyStart);
+  if (reading && pair.open) {
+    const end = readQuoted(record, bodyStart, lineEnd);
+    if (!pair.open) readPairsAfterQuote(record, end, lineEnd);
+  } else if (!reading && record.comment === undefined && text.startsWith(COMMENT_MARK, leading)) {
+    const commentStart = leading + COMMENT_MARK.length;
+    record.comment = text.slice(text.charCodeAt(commentStart) === 32 && commentStart < lineEnd ? commentStart + 1 : commentStart, lineEnd);
+  } else if (!reading && record.comment !== undefined && !startsWithPair) {
+    record.comment += text.slice(bodyStart, lineEnd);
   } else if (startsWithPair) {
-    readPairs(record, line, leading);
-  } else if (last && !last.quoted && last.raw.trim() === "" && line.charCodeAt(leading) === 34 /* " */) {
+    readPairs(record, leading, lineEnd);
+  } else if (reading && !pair.quoted && isBlankValue(record) && text.charCodeAt(leading) === 34 /* " */) {
     // The break fell right after `key=`: the value that follows may be quoted.
-    startQuoted(record, last, line, leading);
-  } else if (last && !last.quoted) {
-    const end = bareValueEnd(line, bodyStart);
-    last.raw = joinBrokenValue(last.raw, line.slice(bodyStart, end));
-    readPairs(record, line, end);
+    startQuoted(record, leading, lineEnd);
+  } else if (reading && !pair.quoted) {
+    const end = bareValueEnd(text, bodyStart, lineEnd);
+    pair.joined = joinBrokenValue(rawValue(record), text.slice(bodyStart, end));
+    readPairs(record, end, lineEnd);
   } else {
-    throw unreadable(record, line.slice(leading));
+    throw unreadable(record, leading, lineEnd);
   }
 }
 
-/** Reads `key=value` pairs from `pos` to the end of `text`; a quoted value may stay open for the next line. */
-function readPairs(record: RecordInProgress, text: string, pos: number): void {
+/** Reads `key=value` pairs from `pos` to the end of the line; a quoted value may stay open for the next line. */
+function readPairs(record: RecordInProgress, pos: number, lineEnd: number): void {
+  const text = record.text;
   for (;;) {
-    pos = skipWhitespace(text, pos);
-    if (pos >= text.length) return;
-    const equals = pairKeyEnd(text, pos);
-    if (equals < 0) throw unreadable(record, text.slice(pos));
-    const pair: Pair = { key: text.slice(pos, equals), raw: "", quoted: false, open: false, escapePending: false };
-    if (record.last) complete(record, record.last);
-    record.last = pair;
+    pos = skipWhitespace(text, pos, lineEnd);
+    if (pos >= lineEnd) return;
+    const equals = pairKeyEnd(text, pos, lineEnd);
+    if (equals < 0) throw unreadable(record, pos, lineEnd);
+    startPair(record, pos, equals);
     pos = equals + 1;
-    if (text.charCodeAt(pos) === 34 /* " */) {
-      startQuoted(record, pair, text, pos);
+    if (pos < lineEnd && text.charCodeAt(pos) === 34 /* " */) {
+      startQuoted(record, pos, lineEnd);
       return;
     }
-    const end = bareValueEnd(text, pos);
-    pair.raw = text.slice(pos, end);
+    const end = bareValueEnd(text, pos, lineEnd);
+    record.pair.start = pos;
+    record.pair.end = end;
     pos = end;
   }
 }
 
-/** `text[pos]` is the opening quote of `pair`'s value; reads it and any pairs after it on this line. */
-function startQuoted(record: RecordInProgress, pair: Pair, text: string, pos: number): void {
+/** Completes the pair being read, if any, and starts reading the pair whose key is `text[keyStart, equals)`. */
+function startPair(record: RecordInProgress, keyStart: number, equals: number): void {
+  const pair = record.pair;
+  if (pair.key !== undefined) complete(record);
+  pair.key = keyAt(record, keyStart, equals);
+  pair.quoted = false;
+  pair.open = false;
+  pair.escapePending = false;
+  pair.escaped = false;
+  pair.joined = undefined;
+}
+
+function keyAt(record: RecordInProgress, start: number, end: number): string {
+  if (record.keys === undefined) {
+    const previousKeys = record.previous.fields.layout.keys;
+    const expected = previousKeys[record.values.length];
+    if (expected !== undefined && expected.length === end - start && record.text.startsWith(expected, start)) return expected;
+    record.keys = previousKeys.slice(0, record.values.length);
+  }
+  return record.text.slice(start, end);
+}
+
+/** `text[pos]` is the opening quote of the pair's value; reads it and any pairs after it on this line. */
+function startQuoted(record: RecordInProgress, pos: number, lineEnd: number): void {
+  const pair = record.pair;
   pair.quoted = true;
   pair.open = true;
-  pair.raw = "";
-  const end = readQuoted(pair, text, pos + 1);
-  if (!pair.open) readPairsAfterQuote(record, text, end);
+  pair.escapePending = false;
+  pair.escaped = false;
+  pair.start = pos + 1;
+  pair.end = pos + 1;
+  pair.joined = undefined;
+  const end = readQuoted(record, pos + 1, lineEnd);
+  if (!pair.open) readPairsAfterQuote(record, end, lineEnd);
 }
 
 /** A closing quote ends its pair: what follows must be whitespace, then the next pairs. */
-function readPairsAfterQuote(record: RecordInProgress, text: string, pos: number): void {
-  if (pos < text.length && !/\s/.test(text[pos]!)) throw unreadable(record, text.slice(pos));
-  readPairs(record, text, pos);
+function readPairsAfterQuote(record: RecordInProgress, pos: number, lineEnd: number): void {
+  if (pos < lineEnd && !isSpace(record.text.charCodeAt(pos))) throw unreadable(record, pos, lineEnd);
+  readPairs(record, pos, lineEnd);
 }
 
-/** Appends quoted text from `pos` up to the closing quote; returns the position after it (or the end). */
-function readQuoted(pair: Pair, text: string, pos: number): number {
-  let escaped = pair.escapePending;
+/** Appends quoted text from `pos` up to the closing quote; returns the position after it (or the line's end). */
+function readQuoted(record: RecordInProgress, pos: number, lineEnd: number): number {
+  const text = record.text;
+  const pair = record.pair;
+  let escapePending = pair.escapePending;
   let at = pos;
-  if (escaped && at < text.length) {
-    escaped = false;
+  if (escapePending && at < lineEnd) {
+    escapePending = false;
     at++;
   }
-  for (;;) {
-    QUOTE_OR_BACKSLASH.lastIndex = at;
-    const special = QUOTE_OR_BACKSLASH.exec(text);
-    if (!special) {
-      pair.raw += text.slice(pos);
-      pair.escapePending = escaped;
-      return text.length;
-    }
-    if (special[0] === '"') {
-      pair.raw += text.slice(pos, special.index);
+  while (at < lineEnd) {
+    const code = text.charCodeAt(at);
+    if (code === 34 /* " */) {
+      appendValue(record, pos, at);
       pair.open = false;
       pair.escapePending = false;
-      return special.index + 1;
+      return at + 1;
     }
-    if (special.index + 1 >= text.length) {
+    if (code === 92 /* \ */) {
+      pair.escaped = true;
       // A backslash at the very end of the line: the character it escapes is on the next line.
-      pair.raw += text.slice(pos);
-      pair.escapePending = true;
-      return text.length;
+      if (at + 1 >= lineEnd) {
+        escapePending = true;
+        break;
+      }
+      at += 2;
+    } else {
+      at++;
     }
-    at = special.index + 2;
   }
+  appendValue(record, pos, lineEnd);
+  pair.escapePending = escapePending;
+  return lineEnd;
+}
+
+/** Adds `text[start, end)` to the value being read: a value on one line stays a span of the text. */
+function appendValue(record: RecordInProgress, start: number, end: number): void {
+  const pair = record.pair;
+  if (pair.joined !== undefined) {
+    pair.joined += record.text.slice(start, end);
+  } else if (pair.start === pair.end) {
+    pair.start = start;
+    pair.end = end;
+  } else {
+    pair.joined = record.text.slice(pair.start, pair.end) + record.text.slice(start, end);
+  }
+}
+
+/** The value read so far, as printed. */
+function rawValue(record: RecordInProgress): string {
+  const pair = record.pair;
+  return pair.joined ?? record.text.slice(pair.start, pair.end);
+}
+
+function isBlankValue(record: RecordInProgress): boolean {
+  const pair = record.pair;
+  return pair.joined === undefined ? skipWhitespace(record.text, pair.start, pair.end) === pair.end : pair.joined.trim() === "";
 }
 
 /** A bare value runs until whitespace that is followed by the next `key=` (grouped numbers hold spaces). */
-function bareValueEnd(text: string, pos: number): number {
-  for (let at = pos; at < text.length; at++) {
+function bareValueEnd(text: string, pos: number, lineEnd: number): number {
+  for (let at = pos; at < lineEnd; at++) {
     if (!isSpace(text.charCodeAt(at))) continue;
-    const next = skipWhitespace(text, at);
-    if (next < text.length && pairStartsAt(text, next)) return at;
+    const next = skipWhitespace(text, at, lineEnd);
+    if (next < lineEnd && pairKeyEnd(text, next, lineEnd) >= 0) return at;
     at = next - 1;
   }
-  return text.length;
+  return lineEnd;
 }
 
-function complete(record: RecordInProgress, pair: Pair): void {
+function complete(record: RecordInProgress): void {
+  const pair = record.pair;
+  const key = pair.key!;
   if (pair.open) {
-    throw new InternalError(`cannot read RouterOS record ${record.index}: the quoted value of "${pair.key}" never ends`);
+    throw new InternalError(`cannot read RouterOS record ${record.index}: the quoted value of "${key}" never ends`);
   }
-  if (record.fields.has(pair.key)) {
-    throw new InternalError(`cannot read RouterOS record ${record.index}: field "${pair.key}" appears twice`);
+  if (record.keys !== undefined) {
+    if (record.keys.includes(key)) {
+      throw new InternalError(`cannot read RouterOS record ${record.index}: field "${key}" appears twice`);
+    }
+    record.keys.push(key);
   }
-  record.fields.set(pair.key, pair.quoted ? unescapeQuoted(pair.raw) : bareValue(pair.raw));
+  const before = record.keys === undefined ? record.previous.fields.valueAt(record.values.length) : undefined;
+  record.values.push(pairValue(record, before));
+  pair.key = undefined;
 }
 
-function finish(record: RecordInProgress): RouterOsRecord {
-  if (record.last) complete(record, record.last);
-  const fields: ReadonlyMap<string, string> = record.fields;
-  return record.comment === undefined
-    ? { index: record.index, flags: record.flags, fields }
-    : { index: record.index, flags: record.flags, comment: record.comment.trim(), fields };
+/** The pair's value unquoted and unescaped, or grouped digits joined; `before` when it reads the same. */
+function pairValue(record: RecordInProgress, before: string | undefined): string {
+  const { text, pair } = record;
+  let value: string;
+  if (pair.joined !== undefined) {
+    value = pair.quoted ? unescapeQuoted(pair.joined) : bareValue(pair.joined);
+  } else if (pair.quoted ? pair.escaped : hasSpace(text, pair.start, pair.end)) {
+    const raw = text.slice(pair.start, pair.end);
+    value = pair.quoted ? unescapeQuoted(raw) : bareValue(raw);
+  } else if (before !== undefined && before.length === pair.end - pair.start && text.startsWith(before, pair.start)) {
+    return before;
+  } else {
+    return text.slice(pair.start, pair.end);
+  }
+  return value === before ? before : value;
+}
+
+function finish(record: RecordInProgress): ParsedRecord {
+  if (record.pair.key !== undefined) complete(record);
+  const fields = new RecordFields(layoutOf(record), record.values);
+  if (record.comment === undefined) return { index: record.index, flags: record.flags, fields };
+  const comment = record.comment.trim();
+  return { index: record.index, flags: record.flags, comment: comment === record.previous.comment ? record.previous.comment : comment, fields };
+}
+
+function layoutOf(record: RecordInProgress): FieldLayout {
+  if (record.keys !== undefined) return new FieldLayout(record.keys);
+  const previous = record.previous.fields.layout;
+  return record.values.length === previous.keys.length ? previous : new FieldLayout(previous.keys.slice(0, record.values.length));
 }
 
 interface IndexLine {
@@ -248,13 +365,20 @@ interface IndexLine {
 }
 
 /** A line that starts with spaces, then digits followed by whitespace or the end: a record's first line. */
-function indexLine(line: string): IndexLine | undefined {
-  let at = 0;
-  while (line.charCodeAt(at) === 32) at++;
-  const indent = at;
-  while (at < line.length && line.charCodeAt(at) >= 48 && line.charCodeAt(at) <= 57) at++;
-  if (at === indent || (at < line.length && !isSpace(line.charCodeAt(at)))) return undefined;
-  return { indent, end: at, value: Number(line.slice(indent, at)) };
+function indexLine(text: string, lineStart: number, lineEnd: number): IndexLine | undefined {
+  let at = lineStart;
+  while (at < lineEnd && text.charCodeAt(at) === 32) at++;
+  const digits = at;
+  while (at < lineEnd && text.charCodeAt(at) >= 48 && text.charCodeAt(at) <= 57) at++;
+  if (at === digits || (at < lineEnd && !isSpace(text.charCodeAt(at)))) return undefined;
+  return { indent: digits - lineStart, end: at - lineStart, value: Number(text.slice(digits, at)) };
+}
+
+/** The end of a flag column's letters at `pos` (letters followed by whitespace or the line's end), or `pos` when there are none. */
+function flagEnd(text: string, pos: number, lineEnd: number): number {
+  let at = pos;
+  while (at < lineEnd && isLetter(text.charCodeAt(at))) at++;
+  return at < lineEnd && !isSpace(text.charCodeAt(at)) ? pos : at;
 }
 
 /** Most bare values hold no space at all; only those that do can be grouped numbers or need trimming. */
@@ -301,25 +425,29 @@ function unescapeQuoted(raw: string): string {
 
 // The scanning helpers below walk char codes instead of running regexes: a 10,000-disk listing has a
 // quarter of a million values, and per-value match objects made parsing garbage-bound.
-function skipWhitespace(text: string, pos: number): number {
-  while (pos < text.length && isSpace(text.charCodeAt(pos))) pos++;
+function skipWhitespace(text: string, pos: number, end: number): number {
+  while (pos < end && isSpace(text.charCodeAt(pos))) pos++;
   return pos;
+}
+
+function hasSpace(text: string, start: number, end: number): boolean {
+  for (let at = start; at < end; at++) if (isSpace(text.charCodeAt(at))) return true;
+  return false;
 }
 
 function isSpace(code: number): boolean {
   return code === 32 || (code >= 9 && code <= 13) || code === 0xa0 || code === 0xfeff || (code >= 0x2000 && (code <= 0x200a || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000)) || code === 0x1680;
 }
 
-/** Whether `text` holds `key=` at `pos` (a lower-case letter, then letters, digits and dashes, then `=`). */
-function pairStartsAt(text: string, pos: number): boolean {
-  return pairKeyEnd(text, pos) >= 0;
+function isLetter(code: number): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
-/** The position of the `=` ending a key that starts at `pos`, or -1 when no key starts there. */
-function pairKeyEnd(text: string, pos: number): number {
+/** The position of the `=` ending a key that starts at `pos` (a lower-case letter, then letters, digits and dashes), or -1. */
+function pairKeyEnd(text: string, pos: number, lineEnd: number): number {
   const first = text.charCodeAt(pos);
-  if (!(first >= 97 && first <= 122)) return -1;
-  for (let at = pos + 1; at < text.length; at++) {
+  if (!(pos < lineEnd && first >= 97 && first <= 122)) return -1;
+  for (let at = pos + 1; at < lineEnd; at++) {
     const code = text.charCodeAt(at);
     if (code === 61) return at;
     if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 45)) return -1;
@@ -327,6 +455,6 @@ function pairKeyEnd(text: string, pos: number): number {
   return -1;
 }
 
-function unreadable(record: RecordInProgress, text: string): InternalError {
-  return new InternalError(`cannot read RouterOS record ${record.index}: unexpected "${printableExcerpt(text)}"`);
+function unreadable(record: RecordInProgress, start: number, end: number): InternalError {
+  return new InternalError(`cannot read RouterOS record ${record.index}: unexpected "${printableExcerpt(record.text.slice(start, end))}"`);
 }
