@@ -1,4 +1,5 @@
-import { readFile, stat, unlink } from "node:fs/promises";
+import { stat, unlink } from "node:fs/promises";
+import { StateStore } from "./state-store.js";
 import { startTestSimulator, type TestSimulator } from "./test-support/test-simulator.js";
 import type { SshSession } from "./test-support/ssh-exec.js";
 
@@ -94,6 +95,20 @@ describe("/disk over SSH", () => {
     expect(await run('/disk print detail where slot~"^pvc-" and nvme-tcp-export=yes')).toContain(`slot="${ID}"`);
     expect(await run('/disk print detail where slot~"^snap-"')).toBe("");
     expect(await run(`/disk print detail where slot="${ID}" and size=10737418240`)).toContain("file-size=10.0GiB");
+  });
+
+  it("finds a disk by slot or file-path with the number a full print gives it, also after an earlier disk went", async () => {
+    for (const slot of ["a", "b", "c"]) await run(`/disk add type=file slot="${slot}" file-path=/raid10/${slot}.img file-size=1G`);
+    await run('/disk remove [find slot="a"]');
+    // The index line of each printed record, up to the slot.
+    const numbered = (text: string): string[] => lines(text).flatMap((line) => /^ ?\d .*? slot="[^"]*"/u.exec(line) ?? []);
+    expect(numbered(await run('/disk print detail where slot="c"'))).toEqual([' 2 B type=file slot="c"']);
+    expect(numbered(await run("/disk print detail where file-path=/raid10/c.img"))).toEqual(numbered(await run('/disk print detail where slot="c"')));
+    expect(await run('/disk print detail where slot="c" and file-path=/raid10/b.img')).toBe("");
+    expect(await run('/disk print detail where slot="a"')).toBe("");
+    expect(numbered(await run('/disk print detail where mount-point="raid10"'))).toEqual([' 0 BM type=raid slot="raid10"']);
+    await run('/disk set [find file-path=/raid10/b.img] comment="found by file"');
+    expect(await run('/disk print detail where slot="b"')).toContain(";;; found by file");
   });
 
   it("grows a disk, extending its sparse file, and refuses to shrink it", async () => {
@@ -212,9 +227,9 @@ describe("/disk over SSH", () => {
     expect(await run('/disk print detail where mount-point="raid10"')).toContain("type=raid");
   });
 
-  it("persists every change in state.json", async () => {
+  it("persists every change before answering", async () => {
     await run(ADD_VOLUME);
-    const saved = JSON.parse(await readFile(`${t.stateDir}/state.json`, "utf8")) as { disks: { slot: string }[] };
-    expect(saved.disks.map((disk) => disk.slot)).toEqual([ID]);
+    const saved = await new StateStore(t.stateDir).load();
+    expect(saved?.disks.map((disk) => disk.slot)).toEqual([ID]);
   });
 });

@@ -1,8 +1,8 @@
 import type { Target } from "./command-parser.js";
-import { DISK_FLAGS, diskRecord, poolRecord } from "./disk-records.js";
+import { DISK_FLAGS, diskRecord, POOL_ONLY_PROPERTIES, poolRecord } from "./disk-records.js";
 import type { DiskItem } from "./disk-table.js";
 import { formatPrintDetail, type NumberedRecord } from "./format-print-detail.js";
-import { selectItems, valueLookup, type Candidate } from "./item-target.js";
+import { requiredValue, selectItems, valueLookup, type ItemIndex } from "./item-target.js";
 import type { RdsModel } from "./rds-model.js";
 import { failure } from "./routeros-error.js";
 import { matchesAll, type Condition } from "./where-clause.js";
@@ -12,24 +12,48 @@ export function diskSize(model: RdsModel, disk: DiskItem): number {
   return model.files.get(disk.filePath.slice(1))?.size ?? 0;
 }
 
-/** `/disk` as listed: the pool first, then the file disks in creation order, numbered from 0. */
-function diskMenuRecords(model: RdsModel): NumberedRecord[] {
-  return [poolRecord(model.pool), ...model.disks.list().map((disk) => diskRecord(disk, diskSize(model, disk)))].map(
-    (record, index) => ({ ...record, index }),
-  );
-}
-
-/** `/disk print detail [where ...]` */
+/**
+ * `/disk print detail [where ...]`: the pool first (index 0), then the file disks in creation order,
+ * numbered as a full print numbers them. Only the disks the conditions can match are formatted, so
+ * `where slot=...` costs the same however many disks there are.
+ */
 export function printDisks(model: RdsModel, detail: boolean, where: readonly Condition[], width: number): string {
   if (!detail) throw failure('the simulator only implements "print detail"');
-  const records = diskMenuRecords(model).filter((record) => matchesAll(where, valueLookup(record)));
+  const records: NumberedRecord[] = [];
+  const pool = poolRecord(model.pool);
+  if (matchesAll(where, valueLookup(pool))) records.push({ ...pool, index: 0 });
+  const index = fileDisks(model);
+  for (const disk of index.candidates(where)) {
+    const record = index.record(disk);
+    if (matchesAll(where, valueLookup(record))) records.push({ ...record, index: model.disks.position(disk) + 1 });
+  }
   return formatPrintDetail(records, DISK_FLAGS, width);
 }
 
 /** The file disks a target selects; the pool record is printed but never changed. */
 export function selectDisks(model: RdsModel, target: Target): DiskItem[] {
-  const candidates: Candidate<DiskItem>[] = model.disks
-    .list()
-    .map((disk) => ({ item: disk, name: disk.slot, record: diskRecord(disk, diskSize(model, disk)) }));
-  return selectItems(target, candidates);
+  return selectItems(target, fileDisks(model));
+}
+
+/**
+ * The file disks as an indexed table: `slot=` and `file-path=` are lookups, and a condition on a
+ * property only the pool prints (`mount-point=`) rules every file disk out.
+ */
+function fileDisks(model: RdsModel): ItemIndex<DiskItem> {
+  return {
+    byName: (slot) => model.disks.bySlot(slot),
+    candidates: (conditions) => {
+      if (conditions.some((condition) => POOL_ONLY_PROPERTIES.has(condition.property))) return [];
+      const slot = requiredValue(conditions, "slot");
+      if (slot !== undefined) return present(model.disks.bySlot(slot));
+      const filePath = requiredValue(conditions, "file-path");
+      if (filePath !== undefined) return present(model.disks.byFilePath(filePath));
+      return model.disks.list();
+    },
+    record: (disk) => diskRecord(disk, diskSize(model, disk)),
+  };
+}
+
+function present<T>(item: T | undefined): T[] {
+  return item === undefined ? [] : [item];
 }

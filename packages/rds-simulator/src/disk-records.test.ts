@@ -1,4 +1,4 @@
-import { DISK_PROPERTIES, diskRecord, poolRecord } from "./disk-records.js";
+import { DISK_PROPERTIES, diskRecord, POOL_ONLY_PROPERTIES, poolRecord } from "./disk-records.js";
 import type { DiskItem } from "./disk-table.js";
 import { fileRecord, FILE_PROPERTIES } from "./file-records.js";
 import { FileTable } from "./file-table.js";
@@ -75,6 +75,12 @@ describe("disk records", () => {
   it("lists exactly the printable properties for where and find", () => {
     const printed = new Set([...names(poolRecord(pool()).fields), ...names(diskRecord(disk, 1).fields)]);
     expect([...printed].sort()).toEqual([...DISK_PROPERTIES].sort());
+  });
+
+  it("names as pool-only exactly the properties no file disk prints, exported or not", () => {
+    const onDisks = new Set([...names(diskRecord(disk, 1).fields), ...names(diskRecord({ ...disk, nvmeTcpExport: false }, 1).fields)]);
+    const poolOnly = names(poolRecord(pool()).fields).filter((name) => !onDisks.has(name));
+    expect(poolOnly.sort()).toEqual([...POOL_ONLY_PROPERTIES].sort());
   });
 });
 

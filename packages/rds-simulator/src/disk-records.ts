@@ -105,6 +105,12 @@ export function diskRecord(disk: DiskItem, size: number): RecordDraft {
   };
 }
 
+/** The properties only the pool record prints: a condition on one of them never matches a file disk (a test keeps this in step with the records). */
+export const POOL_ONLY_PROPERTIES: ReadonlySet<string> = new Set([
+  "fs-label", "fs-uuid", "free", "total-inodes", "free-inodes", "use", "mount-point", "raid-type", "raid-device-count",
+  "raid-max-component-size", "raid-chunk-size", "state", "raid-uuid",
+]);
+
 /** Every property a `/disk` record can print: what `where` and `[find]` may test (a test keeps it in step with the records). */
 export const DISK_PROPERTIES: ReadonlySet<string> = new Set([
   "type", "slot", "slot-default", "parent", "fs-label", "fs-uuid", "fs", "model", "size", "free", "total-inodes",

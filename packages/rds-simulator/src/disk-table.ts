@@ -16,13 +16,22 @@ export interface DiskItem {
 
 export type NewDisk = Omit<DiskItem, "id">;
 
-/** The file disks in creation order (the order `/disk print` lists them in). */
+/**
+ * The file disks in creation order (the order `/disk print` lists them in), indexed by slot and by
+ * file, so that looking one disk up costs the same with ten disks as with ten thousand. Ids only grow,
+ * so creation order is id order and a disk's position is a binary search. The ids touched since the
+ * last `takeChanged()` are remembered for the state journal.
+ */
 export class DiskTable {
   #items: DiskItem[];
+  readonly #bySlot = new Map<string, DiskItem>();
+  readonly #byFilePath = new Map<string, DiskItem>();
+  readonly #changed = new Set<number>();
   #nextId: number;
 
   constructor(items: readonly DiskItem[], nextId: number) {
-    this.#items = [...items];
+    this.#items = [...items].sort((a, b) => a.id - b.id);
+    for (const item of this.#items) this.#index(item);
     this.#nextId = Math.max(nextId, ...items.map((item) => item.id + 1));
   }
 
@@ -30,31 +39,93 @@ export class DiskTable {
     return this.#nextId;
   }
 
+  get count(): number {
+    return this.#items.length;
+  }
+
   list(): readonly DiskItem[] {
     return this.#items;
   }
 
   bySlot(slot: string): DiskItem | undefined {
-    return this.#items.find((item) => item.slot === slot);
+    return this.#bySlot.get(slot);
+  }
+
+  /** The disk item whose `file-path` is `path` (`/raid10/x.img`), if any. */
+  byFilePath(path: string): DiskItem | undefined {
+    return this.#byFilePath.get(path);
   }
 
   /** The disk item backed by this file (`raid10/x.img`, no leading slash), if any. */
   byFileName(name: string): DiskItem | undefined {
-    return this.#items.find((item) => item.filePath === `/${name}`);
+    return this.byFilePath(`/${name}`);
+  }
+
+  /** 0-based position in creation order; -1 when the item is not in the table. */
+  position(item: DiskItem): number {
+    const at = this.#lowerBound(item.id);
+    return this.#items[at]?.id === item.id ? at : -1;
   }
 
   add(disk: NewDisk): DiskItem {
     const item = { ...disk, id: this.#nextId };
     this.#nextId += 1;
     this.#items.push(item);
+    this.#index(item);
+    this.#changed.add(item.id);
     return item;
   }
 
   replace(item: DiskItem): void {
-    this.#items = this.#items.map((existing) => (existing.id === item.id ? item : existing));
+    const at = this.position(item);
+    if (at < 0) return;
+    this.#unindex(this.#items[at]!);
+    this.#items[at] = item;
+    this.#index(item);
+    this.#changed.add(item.id);
   }
 
   remove(ids: ReadonlySet<number>): void {
-    this.#items = this.#items.filter((item) => !ids.has(item.id));
+    if (ids.size === 0) return;
+    this.#items = this.#items.filter((item) => {
+      if (!ids.has(item.id)) return true;
+      this.#unindex(item);
+      this.#changed.add(item.id);
+      return false;
+    });
+  }
+
+  /** The disks added, changed or removed since the last call: the ones still here and the ids gone. */
+  takeChanged(): { readonly put: DiskItem[]; readonly removed: number[] } {
+    const put: DiskItem[] = [];
+    const removed: number[] = [];
+    for (const id of this.#changed) {
+      const item = this.#items[this.#lowerBound(id)];
+      if (item?.id === id) put.push(item);
+      else removed.push(id);
+    }
+    this.#changed.clear();
+    return { put, removed };
+  }
+
+  #lowerBound(id: number): number {
+    let low = 0;
+    let high = this.#items.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.#items[middle]!.id < id) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  #index(item: DiskItem): void {
+    this.#bySlot.set(item.slot, item);
+    this.#byFilePath.set(item.filePath, item);
+  }
+
+  #unindex(item: DiskItem): void {
+    if (this.#bySlot.get(item.slot) === item) this.#bySlot.delete(item.slot);
+    if (this.#byFilePath.get(item.filePath) === item) this.#byFilePath.delete(item.filePath);
   }
 }

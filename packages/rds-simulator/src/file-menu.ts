@@ -2,24 +2,36 @@ import type { Target } from "./command-parser.js";
 import { fileRecord } from "./file-records.js";
 import type { FileEntry } from "./file-table.js";
 import { formatPrintDetail } from "./format-print-detail.js";
-import { selectItems, valueLookup } from "./item-target.js";
+import { requiredValue, selectItems, valueLookup, type ItemIndex } from "./item-target.js";
 import type { RdsModel } from "./rds-model.js";
 import { failure } from "./routeros-error.js";
 import { matchesAll, type Condition } from "./where-clause.js";
 
-/** `/file print detail [where ...]`: files and directories by name, numbered from 0. */
+/** `/file print detail [where ...]`: files and directories by name, numbered from 0 as a full print numbers them. */
 export function printFiles(model: RdsModel, detail: boolean, where: readonly Condition[], width: number): string {
   if (!detail) throw failure('the simulator only implements "print detail"');
-  const records = model.files
-    .list()
-    .map((entry, index) => ({ ...fileRecord(entry), index }))
+  const index = files(model);
+  const records = index
+    .candidates(where)
+    .map((entry) => ({ ...index.record(entry), index: model.files.position(entry.name) }))
     .filter((record) => matchesAll(where, valueLookup(record)));
   return formatPrintDetail(records, [], width);
 }
 
 export function selectFiles(model: RdsModel, target: Target): FileEntry[] {
-  return selectItems(
-    target,
-    model.files.list().map((entry) => ({ item: entry, name: entry.name, record: fileRecord(entry) })),
-  );
+  return selectItems(target, files(model));
+}
+
+/** The file catalogue as an indexed table: `name=` is a lookup. */
+function files(model: RdsModel): ItemIndex<FileEntry> {
+  return {
+    byName: (name) => model.files.get(name),
+    candidates: (conditions) => {
+      const name = requiredValue(conditions, "name");
+      if (name === undefined) return model.files.list();
+      const entry = model.files.get(name);
+      return entry === undefined ? [] : [entry];
+    },
+    record: fileRecord,
+  };
 }

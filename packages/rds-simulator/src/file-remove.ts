@@ -13,8 +13,8 @@ export async function removeFiles(target: Target, model: RdsModel): Promise<void
   const selected = new Set(entries.map((entry) => entry.name));
   for (const entry of entries) {
     if (entry.type === "file" && model.disks.byFileName(entry.name) !== undefined) throw failure("file is in use");
-    const outside = model.files.list().some((other) => other.name.startsWith(`${entry.name}/`) && !selected.has(other.name));
-    if (entry.type === "directory" && outside) throw failure("directory is not empty");
+    const outside = (): boolean => model.files.withPrefix(`${entry.name}/`).some((other) => !selected.has(other.name));
+    if (entry.type === "directory" && outside()) throw failure("directory is not empty");
   }
   // Deepest first, so a directory is empty by the time its turn comes.
   for (const entry of [...entries].sort((a, b) => b.name.length - a.name.length)) {

@@ -3,7 +3,7 @@ import type { FileEntry } from "./file-table.js";
 import type { PoolIdentity } from "./pool.js";
 import { applySettingsPatch, DEFAULT_SETTINGS, type SettingsPatch, type SimulatorSettings } from "./settings.js";
 
-/** Everything that survives a restart of the simulator, as written to `<stateDir>/state.json`. */
+/** Everything that survives a restart of the simulator: `<stateDir>/state.json` with the journal's changes replayed on it. */
 export interface PersistedState {
   readonly version: 1;
   /** the SSH host private key (OpenSSH format) */
@@ -13,6 +13,21 @@ export interface PersistedState {
   readonly nextDiskId: number;
   readonly disks: readonly DiskItem[];
   readonly files: readonly FileEntry[];
+}
+
+/**
+ * What one mutating command changed, as a line of `<stateDir>/state.journal`: the disks and files it
+ * touched as they are afterwards, and the ones it removed. Each line holds whole items, never deltas,
+ * so replaying a line onto a state that already has its effect changes nothing.
+ */
+export interface StateChange {
+  /** numbers the lines; the snapshot names the last one it already holds */
+  readonly seq: number;
+  readonly nextDiskId: number;
+  readonly disks: readonly DiskItem[];
+  readonly removedDisks: readonly number[];
+  readonly files: readonly FileEntry[];
+  readonly removedFiles: readonly string[];
 }
 
 /** A state file that cannot be read back; the message names the field. */
@@ -44,6 +59,45 @@ export function decodeState(json: unknown): PersistedState {
     nextDiskId: count(root.nextDiskId, "nextDiskId"),
     disks: list(root.disks, "disks").map((value, i) => decodeDisk(value, `disks[${i}]`)),
     files: list(root.files, "files").map((value, i) => decodeFile(value, `files[${i}]`)),
+  };
+}
+
+/** `state.json`: the state and the last journal line it holds (0: none). */
+export function decodeSnapshot(json: unknown): { readonly state: PersistedState; readonly journalSeq: number } {
+  const journalSeq = record(json, "state").journalSeq;
+  return { state: decodeState(json), journalSeq: journalSeq === undefined ? 0 : count(journalSeq, "journalSeq") };
+}
+
+export function decodeChange(json: unknown, at: string): StateChange {
+  const change = record(json, at);
+  return {
+    seq: count(change.seq, `${at}.seq`),
+    nextDiskId: count(change.nextDiskId, `${at}.nextDiskId`),
+    disks: list(change.disks, `${at}.disks`).map((value, i) => decodeDisk(value, `${at}.disks[${i}]`)),
+    removedDisks: list(change.removedDisks, `${at}.removedDisks`).map((value, i) => count(value, `${at}.removedDisks[${i}]`)),
+    files: list(change.files, `${at}.files`).map((value, i) => decodeFile(value, `${at}.files[${i}]`)),
+    removedFiles: list(change.removedFiles, `${at}.removedFiles`).map((value, i) => text(value, `${at}.removedFiles[${i}]`)),
+  };
+}
+
+/** The state with the changes replayed in order. */
+export function applyChanges(state: PersistedState, changes: readonly StateChange[]): PersistedState {
+  if (changes.length === 0) return state;
+  const disks = new Map(state.disks.map((disk) => [disk.id, disk]));
+  const files = new Map(state.files.map((file) => [file.name, file]));
+  let nextDiskId = state.nextDiskId;
+  for (const change of changes) {
+    for (const id of change.removedDisks) disks.delete(id);
+    for (const disk of change.disks) disks.set(disk.id, disk);
+    for (const name of change.removedFiles) files.delete(name);
+    for (const file of change.files) files.set(file.name, file);
+    nextDiskId = Math.max(nextDiskId, change.nextDiskId);
+  }
+  return {
+    ...state,
+    nextDiskId,
+    disks: [...disks.values()].sort((a, b) => a.id - b.id),
+    files: [...files.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }
 

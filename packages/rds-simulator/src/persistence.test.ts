@@ -47,6 +47,30 @@ describe("state across restarts of the simulator", () => {
     }
   });
 
+  it("keeps every answered change when the simulator dies without stopping", async () => {
+    const first = await startTestSimulator({ stateDir, poolSize: "10G" });
+    const second = await (async () => {
+      const ssh = await first.connect();
+      for (let n = 0; n < 5; n++) await ssh.exec(`/disk add type=file slot="pvc-${n}" file-path="/raid10/vols/pvc-${n}.img" file-size=1M`);
+      await ssh.exec('/disk set [find slot="pvc-1"] file-size=2M comment="grown"');
+      await ssh.exec('/disk remove [find slot="pvc-2"]');
+      await ssh.exec('/file remove [find name="raid10/vols/pvc-2.img"]');
+      const printed = (await ssh.exec("/disk print detail")).stdout;
+      const files = (await ssh.exec("/file print detail")).stdout;
+      // No stop(): the first simulator never gets to write anything more, as if it had been killed here.
+      const again = await startTestSimulator({ stateDir });
+      return { again, printed, files };
+    })();
+    try {
+      const ssh = await second.again.connect();
+      expect((await ssh.exec("/disk print detail")).stdout).toBe(second.printed);
+      expect((await ssh.exec("/file print detail")).stdout).toBe(second.files);
+    } finally {
+      await second.again.sim.stop();
+      await first.sim.stop();
+    }
+  });
+
   it("lets options override persisted settings and the host key", async () => {
     const first = await startSimulator({ stateDir, password: "p", copyFrom: "data" });
     await first.stop();

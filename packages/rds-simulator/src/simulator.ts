@@ -132,7 +132,7 @@ export class RdsSimulator {
       settings: () => this.#settings,
       afterMutation: async () => {
         this.#exports.update(this.#currentExports());
-        await this.#save();
+        await this.#record();
       },
       logger: parts.logger,
     });
@@ -334,8 +334,27 @@ export class RdsSimulator {
       }));
   }
 
+  /** Journals what the last mutating command changed (nothing, for a refused one). */
+  #record(): Promise<void> {
+    const disks = this.#model.disks.takeChanged();
+    const files = this.#model.files.takeChanged();
+    if (disks.put.length + disks.removed.length + files.put.length + files.removed.length === 0) return Promise.resolve();
+    const change = {
+      nextDiskId: this.#model.disks.nextId,
+      disks: disks.put,
+      removedDisks: disks.removed,
+      files: files.put,
+      removedFiles: files.removed,
+    };
+    return this.#parts.store.record(change, () => this.#state());
+  }
+
   #save(): Promise<void> {
-    const state: PersistedState = {
+    return this.#parts.store.save(this.#state());
+  }
+
+  #state(): PersistedState {
+    return {
       version: 1,
       hostKey: this.#hostKey,
       pool: this.#model.pool.identity,
@@ -344,6 +363,5 @@ export class RdsSimulator {
       disks: this.#model.disks.list(),
       files: this.#model.files.list(),
     };
-    return this.#parts.store.save(state);
   }
 }

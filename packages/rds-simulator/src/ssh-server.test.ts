@@ -55,9 +55,10 @@ describe("SSH service", () => {
   it("cuts the connection when it cannot save the state after a change", async () => {
     t = await startTestSimulator({});
     const session = await t.connect();
-    // A file where the state directory was: neither the backing file nor state.json can be written.
+    await session.exec('/disk add type=file slot="a" file-path="/raid10/a.img" file-size=1M');
+    // A file where the state directory was: the state cannot be written.
     await rm(t.stateDir, { recursive: true, force: true });
     await writeFile(t.stateDir, "");
-    await expect(session.exec('/disk add type=file slot="a" file-path="/raid10/a.img" file-size=1M')).rejects.toThrow("connection closed");
+    await expect(session.exec('/disk set [find slot="a"] comment="unsaved"')).rejects.toThrow("connection closed");
   });
 });

@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidStateError, type PersistedState } from "./persisted-state.js";
+import { InvalidStateError, type PersistedState, type StateChange } from "./persisted-state.js";
 import { DEFAULT_SETTINGS } from "./settings.js";
 import { StateStore } from "./state-store.js";
 
@@ -80,6 +80,70 @@ describe("StateStore", () => {
   ])("refuses %s, naming the field", async (_what, json, message) => {
     await writeFile(join(dir, "state.json"), JSON.stringify(json));
     await expect(new StateStore(dir).load()).rejects.toThrow(message);
+  });
+
+  const disk = state.disks[0]!;
+  const file = state.files[0]!;
+  const change = (n: number): Omit<StateChange, "seq"> => ({
+    nextDiskId: 3 + n,
+    disks: [{ ...disk, id: 2 + n, slot: `new-${n}`, filePath: `/raid10/new-${n}.img` }],
+    removedDisks: [],
+    files: [{ ...file, name: `raid10/new-${n}.img` }],
+    removedFiles: [],
+  });
+
+  it("replays the journal of changes made since the snapshot", async () => {
+    const store = new StateStore(dir);
+    await store.save(state);
+    await store.record(change(1), () => state);
+    await store.record({ nextDiskId: 4, disks: [{ ...disk, comment: "changed" }], removedDisks: [3], files: [], removedFiles: ["raid10/new-1.img"] }, () => state);
+    expect(await readFile(store.path, "utf8")).toBe(`${JSON.stringify({ ...state, journalSeq: 0 }, null, 2)}\n`);
+    const loaded = await new StateStore(dir).load();
+    expect(loaded).toEqual({ ...state, nextDiskId: 4, disks: [{ ...disk, comment: "changed" }] });
+  });
+
+  it("ignores a last journal line cut short by a crash, and refuses a broken line before it", async () => {
+    const store = new StateStore(dir);
+    await store.save(state);
+    await store.record(change(1), () => state);
+    await appendFile(store.journalPath, '{"seq":2,"nextDiskId"');
+    expect((await new StateStore(dir).load())?.disks.map((item) => item.slot)).toEqual(["pvc-1", "new-1"]);
+    await appendFile(store.journalPath, "\n");
+    await expect(new StateStore(dir).load()).rejects.toThrow(`${store.journalPath} line 2: not JSON`);
+  });
+
+  it("skips journal lines the snapshot already holds (a crash between writing the snapshot and emptying the journal)", async () => {
+    const store = new StateStore(dir);
+    await store.save(state);
+    await store.record(change(1), () => state);
+    await store.record({ nextDiskId: 4, disks: [], removedDisks: [3], files: [], removedFiles: ["raid10/new-1.img"] }, () => state);
+    const journal = await readFile(store.journalPath, "utf8");
+    // A later snapshot that holds both lines; the old journal is still there.
+    await store.save(state);
+    await writeFile(store.journalPath, journal);
+    const reloaded = new StateStore(dir);
+    expect(await reloaded.load()).toEqual(state);
+    // Numbering goes on after the last line seen, so new lines are not mistaken for old ones.
+    await reloaded.record(change(5), () => state);
+    expect((await new StateStore(dir).load())?.disks.map((item) => item.slot)).toEqual(["pvc-1", "new-5"]);
+  });
+
+  it("writes a snapshot instead of a line once the journal has outgrown it, and empties the journal", async () => {
+    const store = new StateStore(dir);
+    await store.save(state);
+    let current: PersistedState = state;
+    let compacted = 0;
+    for (let n = 1; n <= 250; n++) {
+      const next = change(n);
+      current = { ...current, nextDiskId: next.nextDiskId, disks: [...current.disks, ...next.disks], files: [...current.files, ...next.files] };
+      const now = current;
+      await store.record(next, () => now);
+      if ((await stat(store.journalPath)).size === 0) compacted++;
+    }
+    expect(compacted).toBeGreaterThan(0);
+    expect((await stat(store.journalPath)).size).toBeLessThan((await stat(store.path)).size + 64 * 1024);
+    const byName = [...current.files].sort((a, b) => (a.name < b.name ? -1 : 1));
+    expect(await new StateStore(dir).load()).toEqual({ ...current, files: byName });
   });
 
   it("writes JSON a person can read", async () => {
