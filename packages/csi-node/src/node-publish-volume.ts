@@ -1,6 +1,6 @@
 import { access, mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { FailedPreconditionError, type CallContext, type csi } from "@rds-csi/core";
+import { csi, FailedPreconditionError, type CallContext } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
 import { majorMinorOf } from "./nvme/device-identity.js";
@@ -23,6 +23,9 @@ export async function nodePublishVolume(ctx: NodeContext, request: csi.NodePubli
     if (metadata === undefined) throw new FailedPreconditionError(`volume ${volumeId} is not staged at ${stagingPath}`);
     const wanted = access.kind === "block" ? "block" : "filesystem";
     if (metadata.mode !== wanted) throw new FailedPreconditionError(`volume ${volumeId} is staged as ${metadata.mode}, not ${wanted}`);
+    if (request.volumeCapability!.accessMode!.mode === csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_SINGLE_WRITER) {
+      await requireNoOtherTarget(ctx, metadata, targetPath);
+    }
     if (metadata.mode === "filesystem") await publishFilesystem(ctx, metadata, stagingPath, targetPath, readonly);
     else await publishBlock(ctx, metadata, targetPath, readonly);
     await recordTarget(metadata, stagingPath, { path: targetPath, readonly });
@@ -62,6 +65,18 @@ async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetP
   await ctx.resolver.verify(identity);
   await ctx.mounter.bindMount(identity.devicePath, targetPath, { readonly });
   if (await deviceNumberOf(targetPath) !== identity.majorMinor) throw new FailedPreconditionError(`${targetPath} is not ${identity.devicePath} after binding`);
+}
+
+/**
+ * SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod) allows one publish target on the node: a second pod
+ * must not get the volume while the first still has it mounted (CSI spec: FAILED_PRECONDITION).
+ */
+async function requireNoOtherTarget(ctx: NodeContext, metadata: StagingMetadata, targetPath: string): Promise<void> {
+  for (const target of metadata.publishedTargets ?? []) {
+    if (target.path !== targetPath && (await ctx.mounter.isMountPoint(target.path).catch(() => false))) {
+      throw new FailedPreconditionError(`volume ${metadata.volumeId} is single-node-single-writer and already published at ${target.path}`);
+    }
+  }
 }
 
 /**

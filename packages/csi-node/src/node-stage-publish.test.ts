@@ -90,6 +90,30 @@ asRoot("NodeStage/Publish over the fake fabric with real ext4", () => {
     expect(await loopsOf(rig.backingFile)).toEqual([]);
   }, 60_000);
 
+  it("single-node-single-writer: a second target on the node is FAILED_PRECONDITION until the first is unpublished; multi-writer allows both", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const first = join(rig.dir, "pods", "a", "mount");
+    const second = join(rig.dir, "pods", "b", "mount");
+    const mode = (m: csi.VolumeCapability_AccessMode_Mode): csi.VolumeCapability => ({ ...fsCapability(), accessMode: { mode: m } });
+    const singleWriter = mode(csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_SINGLE_WRITER);
+    await stage(a, staging, singleWriter);
+    await publish(a, staging, first, singleWriter);
+    await publish(a, staging, first, singleWriter); // the same target again is fine
+    await expect(publish(a, staging, second, singleWriter)).rejects.toThrow(/single-node-single-writer and already published at/);
+    expect(await mountsUnder()).not.toContain(second);
+    await unpublish(a, first);
+    await publish(a, staging, second, singleWriter);
+
+    const multiWriter = mode(csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_MULTI_WRITER);
+    await publish(a, staging, first, multiWriter);
+    expect((await mountsUnder()).filter((p) => p === first || p === second)).toHaveLength(2);
+    await unpublish(a, first);
+    await unpublish(a, second);
+    await unstage(a, staging);
+    expect(await mountsUnder()).toEqual([]);
+  }, 60_000);
+
   it("publish before stage is FAILED_PRECONDITION; unpublish of a missing target is OK", async () => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
@@ -99,9 +123,10 @@ asRoot("NodeStage/Publish over the fake fabric with real ext4", () => {
     expect(a.connects).toBe(0);
   });
 
-  it("advertises STAGE_UNSTAGE_VOLUME", async () => {
+  it("advertises STAGE_UNSTAGE_VOLUME and SINGLE_NODE_MULTI_WRITER", async () => {
     const a = await newHost("node-a");
     const { capabilities } = await a.node.nodeGetCapabilities();
     expect(capabilities).toContainEqual({ rpc: { type: csi.NodeServiceCapability_RPC_Type.STAGE_UNSTAGE_VOLUME } });
+    expect(capabilities).toContainEqual({ rpc: { type: csi.NodeServiceCapability_RPC_Type.SINGLE_NODE_MULTI_WRITER } });
   });
 });
