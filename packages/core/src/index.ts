@@ -1,4 +1,6 @@
-// The public surface of @rds-csi/core: what two or more services need.
+// The public surface of @rds-csi/core: what two or more services need. Kubernetes access and the
+// RouterOS layer are subpaths of their own (@rds-csi/core/k8s, @rds-csi/core/routeros), so a service
+// loads them only when it uses them.
 export * from "./errors.js";
 export * from "./exec.js";
 export * from "./exec-errors.js";
@@ -28,15 +30,6 @@ export * from "./volume/volume-size.js";
 export * from "./volume/fs-type.js";
 export * from "./volume/storage-class-parameters.js";
 export * from "./volume/volume-context.js";
-export * from "./routeros/rds-client.js";
-export * from "./routeros/routeros-rds-client.js";
-export * from "./routeros/ssh-transport.js";
-export * from "./routeros/ssh2-transport.js";
-export * from "./routeros/rds-connection-settings.js";
-export * from "./routeros/create-rds-client.js";
-export * from "./routeros/host-key-verifier.js";
-export * from "./routeros/disk-comment.js";
-export { parsePrintDetail, type RouterOsRecord } from "./routeros/parse-print-detail.js";
 export * from "./volume/publish-context.js";
 export * from "./resilience/keyed-sequencer.js";
 export * from "./resilience/with-deadline.js";

@@ -1,4 +1,5 @@
-import { csi, UnimplementedError, type CopyStrategy } from "@rds-csi/core";
+import { csi, UnimplementedError } from "@rds-csi/core";
+import { type CopyStrategy } from "@rds-csi/core/routeros";
 
 const Rpc = csi.ControllerServiceCapability_RPC_Type;
 type RpcCapability = csi.ControllerServiceCapability_RPC_Type;

@@ -1,14 +1,6 @@
 import { isIP } from "node:net";
-import {
-  checkSizeLimits,
-  InvalidArgumentError,
-  resolveRdsConnection,
-  VolumeLayout,
-  type ConfigOf,
-  type ParameterDefaults,
-  type RdsConnection,
-  type VolumeSizeLimits,
-} from "@rds-csi/core";
+import { checkSizeLimits, InvalidArgumentError, VolumeLayout, type ConfigOf, type ParameterDefaults, type VolumeSizeLimits } from "@rds-csi/core";
+import { resolveRdsConnection, type RdsConnection } from "@rds-csi/core/routeros";
 import type { ControllerSettings } from "./controller-settings.js";
 import type { TopologySegment } from "./topology.js";
 

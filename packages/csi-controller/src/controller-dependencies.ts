@@ -1,4 +1,5 @@
-import type { csi, OperationLocks, ParameterDefaults, RdsClient, VolumeSizeLimits } from "@rds-csi/core";
+import type { csi, OperationLocks, ParameterDefaults, VolumeSizeLimits } from "@rds-csi/core";
+import type { RdsClient } from "@rds-csi/core/routeros";
 import type { PublishArbiter } from "./publish-arbiter.js";
 import type { TopologySegment } from "./topology.js";
 import type { VolumeEvents } from "./volume-events.js";

@@ -1,13 +1,5 @@
-import {
-  checkSizeLimits,
-  OperationLocks,
-  type CallContext,
-  type csi,
-  type ParameterDefaults,
-  type RdsClient,
-  type UnaryImplementation,
-  type VolumeSizeLimits,
-} from "@rds-csi/core";
+import { checkSizeLimits, OperationLocks, type CallContext, type csi, type ParameterDefaults, type UnaryImplementation, type VolumeSizeLimits } from "@rds-csi/core";
+import { type RdsClient } from "@rds-csi/core/routeros";
 import { controllerCapabilities } from "./capabilities.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { controllerExpandVolume } from "./controller-expand-volume.js";

@@ -1,17 +1,6 @@
 import { isIP } from "node:net";
-import {
-  commonSettings,
-  DEFAULT_VOLUME_SIZE_LIMITS,
-  enumSetting,
-  formatByteQuantity,
-  intSetting,
-  optionalStringSetting,
-  parseByteQuantity,
-  rdsConnectionSettings,
-  volumeLayoutSettings,
-  type Setting,
-  type SettingInfo,
-} from "@rds-csi/core";
+import { commonSettings, DEFAULT_VOLUME_SIZE_LIMITS, enumSetting, formatByteQuantity, intSetting, optionalStringSetting, parseByteQuantity, type Setting, type SettingInfo } from "@rds-csi/core";
+import { rdsConnectionSettings, volumeLayoutSettings } from "@rds-csi/core/routeros";
 import { kubeConfigSetting } from "@rds-csi/core/k8s";
 
 function sizeSetting(info: SettingInfo<bigint>): Setting<bigint> {

@@ -1,4 +1,5 @@
-import type { csi, RdsSnapshot } from "@rds-csi/core";
+import type { csi } from "@rds-csi/core";
+import type { RdsSnapshot } from "@rds-csi/core/routeros";
 
 /**
  * A snapshot as CSI reports it. A copy exists in full once the RDS lists it, so it is ready at once.

@@ -1,4 +1,5 @@
-import type { csi, RdsVolume } from "@rds-csi/core";
+import type { csi } from "@rds-csi/core";
+import type { RdsVolume } from "@rds-csi/core/routeros";
 
 export interface VolumeExtras {
   readonly topology: csi.Topology[];

@@ -1,4 +1,5 @@
-import { ResourceExhaustedError, type RdsClient } from "@rds-csi/core";
+import { ResourceExhaustedError } from "@rds-csi/core";
+import { type RdsClient } from "@rds-csi/core/routeros";
 
 /**
  * Checked before anything is made: a disk the pool cannot hold fails cleanly here with the numbers an

@@ -1,4 +1,5 @@
-import { csi, isSnapshotId, isVolumeId, type CallContext, type RdsSnapshot } from "@rds-csi/core";
+import { csi, isSnapshotId, isVolumeId, type CallContext } from "@rds-csi/core";
+import { type RdsSnapshot } from "@rds-csi/core/routeros";
 import { requireCapability } from "./capabilities.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { toCsiSnapshot } from "./csi-snapshot.js";

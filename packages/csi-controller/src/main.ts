@@ -1,4 +1,5 @@
-import { createRdsClient, csi, csiService, runService, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { csi, csiService, runService, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { createRdsClient } from "@rds-csi/core/routeros";
 import { KubeClient, KubeEventRecorder, loadKubeConnection } from "@rds-csi/core/k8s";
 import { pluginCapabilities } from "./capabilities.js";
 import { KubeClaimLookup } from "./claim-lookup.js";

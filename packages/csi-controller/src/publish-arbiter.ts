@@ -1,4 +1,5 @@
-import type { CallContext, csi, HealthCheck, Logger, MetricsRegistry, RdsClient, RdsVolume } from "@rds-csi/core";
+import type { CallContext, csi, HealthCheck, Logger, MetricsRegistry } from "@rds-csi/core";
+import type { RdsClient, RdsVolume } from "@rds-csi/core/routeros";
 
 /**
  * Who may have a volume, decided at ControllerPublish/Unpublish. The handlers validate the request and

@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
-import { createLogger, csi, DEFAULT_VOLUME_SIZE_LIMITS, GiB, UnavailableError, type CallContext, type RdsClient, type RdsVolume } from "@rds-csi/core";
+import { createLogger, csi, DEFAULT_VOLUME_SIZE_LIMITS, GiB, UnavailableError, type CallContext } from "@rds-csi/core";
+import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import { type EventRecord, type EventRecorder, type EventSubject } from "@rds-csi/core/k8s";
 import type { ClaimLookup } from "./claim-lookup.js";
 import { ControllerService } from "./controller-service.js";

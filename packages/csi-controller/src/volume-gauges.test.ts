@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
-import { createLogger, GiB, MetricsRegistry, UnavailableError, type RdsClient, type RdsVolume } from "@rds-csi/core";
+import { createLogger, GiB, MetricsRegistry, UnavailableError } from "@rds-csi/core";
+import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import { RdsVolumeGauges } from "./volume-gauges.js";
 
 /** Volume count and free space a test sets; each read can be held open or made to fail. */

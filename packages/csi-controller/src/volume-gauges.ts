@@ -1,4 +1,5 @@
-import { withDeadline, type Logger, type MetricsRegistry, type RdsClient } from "@rds-csi/core";
+import { withDeadline, type Logger, type MetricsRegistry } from "@rds-csi/core";
+import { type RdsClient } from "@rds-csi/core/routeros";
 
 /** Told after the controller changed the RDS's volumes or free space. Returns at once and never throws. */
 export interface VolumeGauges {

@@ -1,4 +1,4 @@
-import { parsePrintDetail } from "@rds-csi/core";
+import { parsePrintDetail } from "@rds-csi/core/routeros";
 import type { BenchReport } from "./latency-stats.js";
 
 const DISKS = 10_000;

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { createLogger, RouterOsRdsClient, Ssh2Transport, VolumeLayout } from "@rds-csi/core";
+import { createLogger, VolumeLayout } from "@rds-csi/core";
+import { RouterOsRdsClient, Ssh2Transport } from "@rds-csi/core/routeros";
 import { generateEd25519KeyPair, startSimulator } from "@rds-csi/rds-simulator";
 import { formatStats, latencyStats, type BenchReport } from "./latency-stats.js";
 

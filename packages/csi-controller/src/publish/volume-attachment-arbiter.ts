@@ -1,15 +1,5 @@
-import {
-  buildPublishContext,
-  FailedPreconditionError,
-  NotFoundError,
-  UnavailableError,
-  type CallContext,
-  type csi,
-  type Logger,
-  type RdsClient,
-  type RdsVolume,
-  KeyedSequencer,
-} from "@rds-csi/core";
+import { buildPublishContext, FailedPreconditionError, NotFoundError, UnavailableError, type CallContext, type csi, type Logger, KeyedSequencer } from "@rds-csi/core";
+import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import type { PublishArbiter } from "../publish-arbiter.js";
 import { accessPolicyFor, accessPolicyOfPersistentVolume, type AccessPolicy } from "./access-policy.js";
 import type { NodeDirectory } from "./node-directory.js";

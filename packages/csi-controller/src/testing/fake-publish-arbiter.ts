@@ -1,4 +1,5 @@
-import { buildPublishContext, csi, FailedPreconditionError, NotFoundError, VOLUME_CONTEXT_KEYS, type RdsVolume } from "@rds-csi/core";
+import { buildPublishContext, csi, FailedPreconditionError, NotFoundError, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { type RdsVolume } from "@rds-csi/core/routeros";
 import type { PublishArbiter } from "../publish-arbiter.js";
 
 const Mode = csi.VolumeCapability_AccessMode_Mode;
