@@ -1,4 +1,12 @@
-import { checkSizeLimits, OperationLocks, type CallContext, type csi, type ParameterDefaults, type UnaryImplementation, type VolumeSizeLimits } from "@rds-csi/core";
+import {
+  checkSizeLimits,
+  OperationLocks,
+  type CallContext,
+  type csi,
+  type ParameterDefaults,
+  type UnaryImplementation,
+  type VolumeSizeLimits,
+} from "@rds-csi/core";
 import { type RdsClient } from "@rds-csi/core/routeros";
 import { controllerCapabilities } from "./capabilities.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";

@@ -1,5 +1,15 @@
 import { isIP } from "node:net";
-import { commonSettings, DEFAULT_VOLUME_SIZE_LIMITS, enumSetting, formatByteQuantity, intSetting, optionalStringSetting, parseByteQuantity, type Setting, type SettingInfo } from "@rds-csi/core";
+import {
+  commonSettings,
+  DEFAULT_VOLUME_SIZE_LIMITS,
+  enumSetting,
+  formatByteQuantity,
+  intSetting,
+  optionalStringSetting,
+  parseByteQuantity,
+  type Setting,
+  type SettingInfo,
+} from "@rds-csi/core";
 import { rdsConnectionSettings, volumeLayoutSettings } from "@rds-csi/core/routeros";
 import { kubeConfigSetting } from "@rds-csi/core/k8s";
 

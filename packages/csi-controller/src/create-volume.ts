@@ -1,4 +1,20 @@
-import { AlreadyExistsError, csi, DEFAULT_FS_TYPE, FS_TYPE_PARAMETER, InvalidArgumentError, NotFoundError, parseStorageClassParameters, ResourceExhaustedError, sizeFitsRange, volumeContext, volumeIdFromName, volumeSize, type CallContext, type FsType, type MountOptionsPolicy } from "@rds-csi/core";
+import {
+  AlreadyExistsError,
+  csi,
+  DEFAULT_FS_TYPE,
+  FS_TYPE_PARAMETER,
+  InvalidArgumentError,
+  NotFoundError,
+  parseStorageClassParameters,
+  ResourceExhaustedError,
+  sizeFitsRange,
+  volumeContext,
+  volumeIdFromName,
+  volumeSize,
+  type CallContext,
+  type FsType,
+  type MountOptionsPolicy,
+} from "@rds-csi/core";
 import { type RdsVolume } from "@rds-csi/core/routeros";
 import { checkCapabilities, type CheckedCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";

@@ -1,5 +1,14 @@
 import { Writable } from "node:stream";
-import { createLogger, csi, FailedPreconditionError, MetricsRegistry, NotFoundError, PUBLISH_CONTEXT_KEYS, UnavailableError, type CallContext } from "@rds-csi/core";
+import {
+  createLogger,
+  csi,
+  FailedPreconditionError,
+  MetricsRegistry,
+  NotFoundError,
+  PUBLISH_CONTEXT_KEYS,
+  UnavailableError,
+  type CallContext,
+} from "@rds-csi/core";
 import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import { HOST_NQN_ANNOTATION, KubeEventRecorder } from "@rds-csi/core/k8s";
 import { fakeKubeClient, startFakeApiServer, type FakeApiServer } from "@rds-csi/testkit";

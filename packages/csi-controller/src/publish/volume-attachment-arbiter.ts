@@ -1,4 +1,13 @@
-import { buildPublishContext, FailedPreconditionError, NotFoundError, UnavailableError, type CallContext, type csi, type Logger, KeyedSequencer } from "@rds-csi/core";
+import {
+  buildPublishContext,
+  FailedPreconditionError,
+  NotFoundError,
+  UnavailableError,
+  type CallContext,
+  type csi,
+  type Logger,
+  KeyedSequencer,
+} from "@rds-csi/core";
 import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import type { PublishArbiter } from "../publish-arbiter.js";
 import { accessPolicyFor, accessPolicyOfPersistentVolume, type AccessPolicy } from "./access-policy.js";

@@ -1,5 +1,16 @@
 import { PassThrough } from "node:stream";
-import { createLogger, csi, csiService, DEFAULT_VOLUME_SIZE_LIMITS, IdentityServiceImpl, MetricsRegistry, parseEndpoint, startCsiServer, VolumeLayout, type VolumeSizeLimits } from "@rds-csi/core";
+import {
+  createLogger,
+  csi,
+  csiService,
+  DEFAULT_VOLUME_SIZE_LIMITS,
+  IdentityServiceImpl,
+  MetricsRegistry,
+  parseEndpoint,
+  startCsiServer,
+  VolumeLayout,
+  type VolumeSizeLimits,
+} from "@rds-csi/core";
 import { RouterOsRdsClient, Ssh2Transport, type CopyStrategy } from "@rds-csi/core/routeros";
 import { pluginCapabilities } from "../capabilities.js";
 import { ControllerService } from "../controller-service.js";
