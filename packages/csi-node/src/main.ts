@@ -15,6 +15,12 @@ import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliatio
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 
 
+// `rds-csi-node selfcheck …` is an operator's command, not the service; its code loads only when asked for.
+if (process.argv[2] === "selfcheck") {
+  const { selfcheckMain } = await import("./selfcheck/selfcheck-main.js");
+  process.exit(await selfcheckMain(process.argv.slice(3)));
+}
+
 await runService({
   program: "rds-csi-node",
   summary: "CSI Identity + Node for MikroTik RDS: attaches NVMe/TCP volumes, formats, mounts and exposes block devices.",
