@@ -45,6 +45,11 @@ export interface FabricState {
   readonly controllers: readonly ControllerRecord[];
   /** the next controller id (`cntlid`) the target hands out */
   readonly nextCntlid: number;
+  /**
+   * Instances of controllers and subsystems the kernel gave up on (`loseForGood`): never handed out
+   * again by this fabric, as a dead namespace still held by a mount keeps its numbers. Absent = none.
+   */
+  readonly retired?: { readonly controllers: readonly number[]; readonly subsystems: readonly number[] };
 }
 
 export const EMPTY_STATE: FabricState = { version: 1, subsystems: [], controllers: [], nextCntlid: 1 };

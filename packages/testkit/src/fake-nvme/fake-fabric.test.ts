@@ -267,6 +267,50 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     expect(await loopsOf(file)).toEqual([]);
   });
 
+  it("loses a controller for good: everything the kernel removes is gone, a mount keeps the old loop until unmounted, a new connect gets new numbers", async () => {
+    const file = await addVolume("pvc-gone", "8M");
+    const { fabric, nvme } = await newHost();
+    await nvme(...connectArgs("pvc-gone"));
+    const before = (await fabric.namespace(nqnOf("pvc-gone")))!;
+    await runTool("mkfs.ext4", ["-q", "-F", before.devicePath]);
+    const mountPoint = await mkdtemp(join(tmpdir(), "fake-nvme-gone-"));
+    await runTool("mount", [before.devicePath, mountPoint]);
+    try {
+      await writeFile(join(mountPoint, "kept.txt"), "written before the loss");
+      await runTool("sync", ["-f", mountPoint]);
+
+      await fabric.loseControllerForGood(nqnOf("pvc-gone"));
+      expect(await fabric.namespace(nqnOf("pvc-gone"))).toBeUndefined();
+      for (const gone of ["class/nvme/nvme0", "class/nvme-subsystem/nvme-subsys0", "block/nvme0n1", "class/block/nvme0c0n1", "devices/virtual/nvme-fabrics/ctl/nvme0"]) {
+        await expect(lstat(join(fabric.sysfsRoot, gone))).rejects.toThrow("ENOENT");
+      }
+      await expect(lstat(before.devicePath)).rejects.toThrow("ENOENT");
+      expect(JSON.parse((await nvme("list-subsys", "-o", "json")).stdout)).toEqual([]);
+      expect(rds.sim.connections(nqnOf("pvc-gone"))).toEqual([]);
+      expect(await loopsOf(file)).toEqual([before.loopDevice]); // the mount still holds it
+
+      expect(await nvme(...connectArgs("pvc-gone"))).toEqual({ code: 0, stdout: "device: nvme1\n", stderr: "" });
+      const after = (await fabric.namespace(nqnOf("pvc-gone")))!;
+      expect(after).toMatchObject({ disk: "nvme1n1", controllers: ["nvme1"], state: "live" });
+      expect(`${after.major}:${after.minor}`).not.toBe(`${before.major}:${before.minor}`);
+      expect((await loopsOf(file)).sort()).toEqual([before.loopDevice, after.loopDevice].sort());
+      expect(rds.sim.connections(nqnOf("pvc-gone"))).toEqual([HOST_A]);
+    } finally {
+      await runTool("umount", [mountPoint]);
+      await rm(mountPoint, { recursive: true, force: true });
+    }
+    const after = (await fabric.namespace(nqnOf("pvc-gone")))!;
+    expect(await loopsOf(file)).toEqual([after.loopDevice]); // released with its last user
+    const remounted = await mkdtemp(join(tmpdir(), "fake-nvme-gone-"));
+    try {
+      await runTool("mount", [after.devicePath, remounted]);
+      expect(await readFile(join(remounted, "kept.txt"), "utf8")).toBe("written before the loss");
+    } finally {
+      await runTool("umount", [remounted]).catch(() => undefined);
+      await rm(remounted, { recursive: true, force: true });
+    }
+  });
+
   it("shows a grown namespace after ns-rescan (and after resizeNamespace)", async () => {
     await addVolume("pvc-grow");
     const { fabric, nvme } = await newHost();

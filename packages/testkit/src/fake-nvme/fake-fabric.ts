@@ -45,6 +45,9 @@ export const DEFAULT_FAKE_HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0
  *   and subsystem numbers, a new head disk name, a new loop device (new major:minor) for the same file,
  *   and the old device node removed — a mount made before now sits on a dead device (stale mount).
  * - resizeNamespace: after the RDS grew the file, the namespace's new size appears (loop device and sysfs).
+ * - loseControllerForGood: what the kernel does once `ctrl_loss_tmo` expires — controllers, namespace,
+ *   sysfs entries and device node gone, the target no longer connected; a mount keeps the old loop
+ *   device (still readable) until unmounted. A later connect gets new numbers and a new loop device.
  */
 export class FakeFabric {
   readonly #initiator: FakeInitiator;
@@ -118,6 +121,10 @@ export class FakeFabric {
 
   async reconnect(nqn: string, options: ReconnectOptions = {}): Promise<void> {
     await this.#initiator.reconnect(nqn, options);
+  }
+
+  async loseControllerForGood(nqn: string): Promise<void> {
+    await this.#initiator.loseForGood(nqn);
   }
 
   async resizeNamespace(nqn: string): Promise<void> {

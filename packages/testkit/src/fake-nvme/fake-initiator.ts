@@ -85,9 +85,9 @@ export class FakeInitiator {
       try {
         let next = state;
         let sub = state.subsystems.find((candidate) => candidate.nqn === request.nqn);
-        const instance = lowestFree(state.controllers.map((ctrl) => ctrl.instance));
+        const instance = lowestFree(state.controllers.map((ctrl) => ctrl.instance), state.retired?.controllers);
         if (sub === undefined) {
-          sub = await this.#createSubsystem(state, request.nqn, target.backingFile, instance, []);
+          sub = await this.#createSubsystem(state, request.nqn, target.backingFile, instance, state.retired?.subsystems ?? []);
           next = { ...next, subsystems: [...next.subsystems, sub] };
         }
         const ctrl: ControllerRecord = {
@@ -170,6 +170,30 @@ export class FakeInitiator {
     await this.#setState(nqn, "connecting");
   }
 
+  /**
+   * The kernel gave up on the subsystem's controllers (`ctrl_loss_tmo` expired): they are deleted with
+   * their namespace — sysfs entries, device node, by-id link — and the target no longer counts the
+   * connection. The loop device is detached like the kernel drops the gendisk: at once when unused,
+   * else when its last user (a mount) lets go; until then it still reads and writes (a loop device
+   * cannot be made to fail without device-mapper). The numbers are retired, so a later `connect` makes
+   * a new controller, subsystem and head disk name, on a new loop device while the old one is held.
+   */
+  async loseForGood(nqn: string): Promise<void> {
+    return this.#locked(async (state) => {
+      const sub = this.#subsystemOf(state, nqn);
+      const lost = state.controllers.filter((ctrl) => ctrl.subsystem === sub.instance);
+      let next = state;
+      for (const ctrl of lost) next = await this.#deleteController(next, ctrl);
+      const retired = next.retired ?? { controllers: [], subsystems: [] };
+      next = {
+        ...next,
+        retired: { controllers: [...retired.controllers, ...lost.map((ctrl) => ctrl.instance)], subsystems: [...retired.subsystems, sub.instance] },
+      };
+      await this.#log("controller-lost", { nqn, controllers: lost.map((ctrl) => controllerName(ctrl.instance)), subsystem: sub.instance });
+      return { state: next, result: undefined };
+    });
+  }
+
   async reconnect(nqn: string, options: ReconnectOptions = {}): Promise<void> {
     if (options.renumber !== true) {
       await this.#locked(async (state) => {
@@ -200,7 +224,7 @@ export class FakeInitiator {
   async #renumber(state: FabricState, nqn: string): Change<void> {
     const old = this.#subsystemOf(state, nqn);
     const oldControllers = state.controllers.filter((ctrl) => ctrl.subsystem === old.instance);
-    const avoidControllers = oldControllers.map((ctrl) => ctrl.instance);
+    const avoidControllers = [...oldControllers.map((ctrl) => ctrl.instance), ...(state.retired?.controllers ?? [])];
     // Attach the new loop device before the old one goes, so the kernel cannot hand out the same minor.
     const loop = await attachLoop(old.backingFile);
     let next: FabricState = state;
@@ -215,7 +239,7 @@ export class FakeInitiator {
       for (let i = 0; i < oldControllers.length; i += 1) {
         instances.push(lowestFree([...next.controllers.map((ctrl) => ctrl.instance), ...instances], avoidControllers));
       }
-      const sub = await this.#createSubsystem(next, nqn, old.backingFile, instances[0]!, [old.instance], loop);
+      const sub = await this.#createSubsystem(next, nqn, old.backingFile, instances[0]!, [old.instance, ...(state.retired?.subsystems ?? [])], loop);
       next = { ...next, subsystems: [...next.subsystems, sub] };
       for (const [index, ctrl] of oldControllers.entries()) {
         await this.#target.connect(ctrl.nqn, ctrl.hostNqn, ctrl.trsvcid).catch(() => undefined);
