@@ -93,6 +93,12 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
       }
       logger.info("staging metadata found but the staging is not live; staging again");
     }
+    // One namespace, one volume: a publish context naming another staged volume's NQN must not
+    // probe, format or mount that volume's device (a block volume reads as empty to blkid).
+    const sharing = ctx.staged.list().filter((v) => v.nqn === target.nqn && v.volumeId !== volumeId);
+    if (sharing.length > 0) {
+      throw new FailedPreconditionError(`${target.nqn} is already staged on this node for ${sharing.map((v) => v.volumeId).join(", ")}, not ${volumeId}`);
+    }
 
     // act
     const connect = await record.time("connect", () =>
