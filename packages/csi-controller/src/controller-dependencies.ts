@@ -1,5 +1,6 @@
 import type { csi, OperationLocks, ParameterDefaults, VolumeSizeLimits } from "@rds-csi/core";
 import type { RdsClient } from "@rds-csi/core/routeros";
+import type { FreeSpace } from "./free-space.js";
 import type { PublishArbiter } from "./publish-arbiter.js";
 import type { TopologySegment } from "./topology.js";
 import type { VolumeEvents } from "./volume-events.js";
@@ -21,4 +22,6 @@ export interface ControllerDependencies {
   readonly events: VolumeEvents;
   /** Told after each create, delete and expand, so the gauges do not wait for their next timed read. */
   readonly gauges: VolumeGauges;
+  /** CreateVolume's free-space check, from a recent reading of the pool (see free-space.ts). */
+  readonly freeSpace: FreeSpace;
 }

@@ -20,6 +20,7 @@ import { createSnapshot } from "./create-snapshot.js";
 import { createVolume } from "./create-volume.js";
 import { deleteSnapshot } from "./delete-snapshot.js";
 import { deleteVolume } from "./delete-volume.js";
+import { FreeSpace } from "./free-space.js";
 import { getCapacity } from "./get-capacity.js";
 import { listSnapshots } from "./list-snapshots.js";
 import { listVolumes } from "./list-volumes.js";
@@ -59,6 +60,7 @@ export class ControllerService implements UnaryImplementation<csi.ControllerServ
       snapshotLocks: new OperationLocks({ label: "snapshot" }),
       events: options.events,
       gauges: options.gauges,
+      freeSpace: new FreeSpace(options.rds),
     };
   }
 

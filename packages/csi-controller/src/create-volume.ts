@@ -19,7 +19,6 @@ import { type RdsVolume } from "@rds-csi/core/routeros";
 import { checkCapabilities, type CheckedCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { toCsiVolume } from "./csi-volume.js";
-import { ensureFreeSpace } from "./free-space.js";
 import { MIGRATION_WINDOW_KEY, parseMigrationWindow } from "./publish/index.js";
 import { requireField, requireSnapshotId, requireVolumeId } from "./request-fields.js";
 import { accessibleTopology, satisfiesRequirement } from "./topology.js";
@@ -91,8 +90,10 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     }
     if (!source) {
       const size = volumeSize(request.capacityRange, deps.sizeLimits);
-      await ensureFreeSpace(deps.rds, size, `volume ${id}`, signal);
-      const volume = await deps.rds.createVolume({ id, sizeBytes: size, port: parameters.nvmePort }, signal);
+      // Looked up just above, under the volume's lock: the client need not look again.
+      const volume = await deps.freeSpace.create(size, `volume ${id}`, signal, () =>
+        deps.rds.createVolume({ id, sizeBytes: size, port: parameters.nvmePort }, signal, { knownAbsent: true }),
+      );
       context.logger.info("volume created", { volume_id: id, size_bytes: String(volume.sizeBytes) });
       deps.gauges.changed();
       return respond(volume);
@@ -102,8 +103,9 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     return sourceLocks.run(source.id, signal, async () => {
       const sourceBytes = await sizeOfSource(deps, source, signal);
       const size = volumeSize(request.capacityRange, deps.sizeLimits, { source: { id: source.id, bytes: sourceBytes } });
-      await ensureFreeSpace(deps.rds, size, `volume ${id}`, signal);
-      const volume = await deps.rds.copyVolume({ id, sizeBytes: size, port: parameters.nvmePort, sourceId: source.id }, signal);
+      const volume = await deps.freeSpace.create(size, `volume ${id}`, signal, () =>
+        deps.rds.copyVolume({ id, sizeBytes: size, port: parameters.nvmePort, sourceId: source.id }, signal),
+      );
       context.logger.info("volume created from a copy", { volume_id: id, source: source.id, size_bytes: String(volume.sizeBytes) });
       deps.gauges.changed();
       return respond(volume);

@@ -8,7 +8,103 @@ import { type RdsClient } from "@rds-csi/core/routeros";
  */
 export async function ensureFreeSpace(rds: RdsClient, neededBytes: bigint, what: string, signal: AbortSignal): Promise<void> {
   const { freeBytes } = await rds.capacity(signal);
-  if (freeBytes < neededBytes) {
-    throw new ResourceExhaustedError(`not enough free space on the RDS for ${what}: ${neededBytes} bytes requested, ${freeBytes} bytes free`);
+  if (freeBytes < neededBytes) throw notEnoughSpace(what, neededBytes, freeBytes);
+}
+
+/**
+ * How long one reading of the pool stands in for a fresh one. Only space taken by something other than
+ * this controller's creates (an expand, a snapshot, another writer on the pool) can make the estimate
+ * too high, and only for this long; the RDS refuses a disk that does not fit in any case.
+ */
+export const FREE_SPACE_MAX_AGE_MS = 1_000;
+
+interface Reading {
+  readonly freeBytes: bigint;
+  readonly takenAtMs: number;
+  /** creates finished at or before this tick had finished before the pool was read: the reading holds them */
+  readonly tick: number;
+}
+
+interface Claim {
+  readonly bytes: bigint;
+  /** the tick at which the create finished; undefined while it runs */
+  doneTick: number | undefined;
+}
+
+/**
+ * The free-space check of CreateVolume without a read of the pool for every create: a reading stands for
+ * up to FREE_SPACE_MAX_AGE_MS, less the bytes of every create this controller started since, and of those
+ * still running when it was taken, so for creates it can only err low. An estimate that says "not enough"
+ * is read again before anyone is refused, and a create that fails throws the reading away, so the next one
+ * reads the pool. When the RDS itself refuses a disk for lack of space, the answer carries a fresh
+ * reading's numbers like the check's own.
+ */
+export class FreeSpace {
+  readonly #rds: RdsClient;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  readonly #claims = new Set<Claim>();
+  #reading: Reading | undefined;
+  #tick = 0;
+
+  constructor(rds: RdsClient, options: { readonly maxAgeMs?: number; readonly now?: () => number } = {}) {
+    this.#rds = rds;
+    this.#maxAgeMs = options.maxAgeMs ?? FREE_SPACE_MAX_AGE_MS;
+    this.#now = options.now ?? (() => performance.now());
   }
+
+  /** Runs `make`, which puts a disk of `neededBytes` on the pool, only if the pool can hold it. */
+  async create<T>(neededBytes: bigint, what: string, signal: AbortSignal, make: () => Promise<T>): Promise<T> {
+    const cached = this.#reading;
+    if (cached === undefined || this.#now() - cached.takenAtMs > this.#maxAgeMs || this.#available(cached) < neededBytes) {
+      await this.#read(signal);
+      const reading = this.#reading!;
+      const available = this.#available(reading);
+      if (available < neededBytes) throw notEnoughSpace(what, neededBytes, reading.freeBytes, reading.freeBytes - available);
+    }
+    const claim: Claim = { bytes: neededBytes, doneTick: undefined };
+    this.#claims.add(claim);
+    try {
+      return await make();
+    } catch (err) {
+      // In doubt: the next create reads the pool.
+      if (this.#reading) this.#reading = { ...this.#reading, takenAtMs: Number.NEGATIVE_INFINITY };
+      if (!(err instanceof ResourceExhaustedError)) throw err;
+      const fresh = await this.#read(signal).catch(() => undefined);
+      throw fresh === undefined ? err : notEnoughSpace(what, neededBytes, fresh.freeBytes, 0n, err);
+    } finally {
+      this.#tick += 1;
+      claim.doneTick = this.#tick;
+      this.#forgetHeldClaims();
+    }
+  }
+
+  /** Free bytes in `reading`, less what the creates it does not hold take. */
+  #available(reading: Reading): bigint {
+    let claimed = 0n;
+    for (const claim of this.#claims) if (claim.doneTick === undefined || claim.doneTick > reading.tick) claimed += claim.bytes;
+    return reading.freeBytes - claimed;
+  }
+
+  async #read(signal: AbortSignal): Promise<Reading> {
+    const reading = { tick: this.#tick, takenAtMs: this.#now(), freeBytes: (await this.#rds.capacity(signal)).freeBytes };
+    // Of two readings in flight at once, the one begun later holds more; readings only move forward.
+    if (this.#reading === undefined || reading.tick >= this.#reading.tick) this.#reading = reading;
+    this.#forgetHeldClaims();
+    return reading;
+  }
+
+  /** Finished creates that the current reading holds, and so every later one, need no counting. */
+  #forgetHeldClaims(): void {
+    const held = this.#reading?.tick ?? -1;
+    for (const claim of this.#claims) if (claim.doneTick !== undefined && claim.doneTick <= held) this.#claims.delete(claim);
+  }
+}
+
+function notEnoughSpace(what: string, neededBytes: bigint, freeBytes: bigint, inProgressBytes = 0n, cause?: unknown): ResourceExhaustedError {
+  const taken = inProgressBytes > 0n ? ` (${inProgressBytes} of them being taken by creates in progress)` : "";
+  return new ResourceExhaustedError(
+    `not enough free space on the RDS for ${what}: ${neededBytes} bytes requested, ${freeBytes} bytes free${taken}`,
+    cause === undefined ? undefined : { cause },
+  );
 }

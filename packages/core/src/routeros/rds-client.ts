@@ -64,8 +64,12 @@ export interface CopyVolumeSpec extends CreateVolumeSpec {
  * RDS executed a command is resolved by reading state, never by repeating a create blindly.
  */
 export interface RdsClient {
-  /** Same id and compatible size/port → the existing volume; incompatible → AlreadyExistsError. */
-  createVolume(spec: CreateVolumeSpec, signal: AbortSignal): Promise<RdsVolume>;
+  /**
+   * Same id and compatible size/port → the existing volume; incompatible → AlreadyExistsError.
+   * `knownAbsent`: the caller read the slot under the volume's lock and found nothing, so the slot is
+   * not read again first; a slot taken since is still caught, by the RDS refusing the add.
+   */
+  createVolume(spec: CreateVolumeSpec, signal: AbortSignal, options?: { readonly knownAbsent?: boolean }): Promise<RdsVolume>;
   /** A new volume holding a copy of a snapshot or another volume, made with the copy strategy. */
   copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume>;
   getVolume(id: string, signal: AbortSignal): Promise<RdsVolume | undefined>;

@@ -108,6 +108,18 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     expect(mutations(sim, "/disk add")).toBe(1);
   });
 
+  it("skips its own look-up when the caller knows the slot is free, and still settles a slot taken since", async () => {
+    const { sim, client } = await rig();
+    const spec = { id: vol(40), sizeBytes: GiB, port: 4420 };
+    sim.clearCommandLog();
+    const created = await client.createVolume(spec, signal(), { knownAbsent: true });
+    expect(sim.commandLog().map((entry) => entry.command.split(" ").slice(0, 2).join(" "))).toEqual(["/disk add", "/disk print"]);
+    // Taken since the caller looked: the RDS refuses the add, and the slot read back decides.
+    expect(await client.createVolume(spec, signal(), { knownAbsent: true })).toEqual(created);
+    await expect(client.createVolume({ ...spec, sizeBytes: 2n * GiB }, signal(), { knownAbsent: true })).rejects.toThrow(AlreadyExistsError);
+    expect(sim.disks().map((disk) => disk.size)).toEqual([Number(GiB)]);
+  });
+
   it("refuses the same id with another size or port, changing nothing", async () => {
     const { sim, client } = await rig();
     await client.createVolume({ id: vol(3), sizeBytes: GiB, port: 4420 }, signal());

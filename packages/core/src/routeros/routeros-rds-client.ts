@@ -117,9 +117,11 @@ export class RouterOsRdsClient implements RdsClient {
     return this.#transport.state;
   }
 
-  async createVolume(spec: CreateVolumeSpec, signal: AbortSignal): Promise<RdsVolume> {
-    const existing = await this.#disk(spec.id, signal);
-    if (existing) return this.#matchingVolume(existing, spec);
+  async createVolume(spec: CreateVolumeSpec, signal: AbortSignal, options: { readonly knownAbsent?: boolean } = {}): Promise<RdsVolume> {
+    if (!options.knownAbsent) {
+      const existing = await this.#disk(spec.id, signal);
+      if (existing) return this.#matchingVolume(existing, spec);
+    }
     await this.#create(addDisk(this.#volumeDisk(spec)), spec.id, signal);
     return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
   }
