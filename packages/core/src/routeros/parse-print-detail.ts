@@ -55,8 +55,8 @@ interface Pair {
   open: boolean;
   /** The last character read inside the open quote was an escaping backslash. */
   escapePending: boolean;
-  /** The quoted value holds a backslash, so it needs decoding. */
-  escaped: boolean;
+  /** The span holds a backslash (quoted) or whitespace (bare): its value is more than the text as printed. */
+  decode: boolean;
   /** While the value lies on one line: its text as printed (inside the quotes, escapes not yet decoded). */
   start: number;
   end: number;
@@ -135,7 +135,7 @@ function startRecord(text: string, lineStart: number, lineEnd: number, index: In
     previous,
     keys: undefined,
     values: [],
-    pair: { key: undefined, quoted: false, open: false, escapePending: false, escaped: false, start: 0, end: 0, joined: undefined },
+    pair: { key: undefined, quoted: false, open: false, escapePending: false, decode: false, start: 0, end: 0, joined: undefined },
   };
   // The index and flags count as indentation, so the rest reads like any other indented line.
   if (pos < lineEnd) continueRecord(record, lineStart, lineEnd, pos);
@@ -147,7 +147,8 @@ function continueRecord(record: RecordInProgress, lineStart: number, lineEnd: nu
   const text = record.text;
   const leading = skipWhitespace(text, from, lineEnd);
   record.indent ??= leading - lineStart;
-  const startsWithPair = pairKeyEnd(text, leading, lineEnd) >= 0;
+  const keyEquals = pairKeyEnd(text, leading, lineEnd);
+  const startsWithPair = keyEquals >= 0;
   // Only the layout's indentation is removed from a continued value: spaces beyond it belong to the value.
   const bodyStart = lineStart + Math.min(leading - lineStart, record.indent);
   const pair = record.pair;
@@ -162,14 +163,15 @@ function continueRecord(record: RecordInProgress, lineStart: number, lineEnd: nu
   } else if (!reading && record.comment !== undefined && !startsWithPair) {
     record.comment += text.slice(bodyStart, lineEnd);
   } else if (startsWithPair) {
-    readPairs(record, leading, lineEnd);
+    readPairsFrom(record, leading, keyEquals, lineEnd);
   } else if (reading && !pair.quoted && isBlankValue(record) && text.charCodeAt(leading) === 34 /* " */) {
     // The break fell right after `key=`: the value that follows may be quoted.
     startQuoted(record, leading, lineEnd);
   } else if (reading && !pair.quoted) {
-    const end = bareValueEnd(text, bodyStart, lineEnd);
-    pair.joined = joinBrokenValue(rawValue(record), text.slice(bodyStart, end));
-    readPairs(record, end, lineEnd);
+    const head = rawValue(record);
+    const nextEquals = readBareValue(record, bodyStart, lineEnd);
+    pair.joined = joinBrokenValue(head, text.slice(pair.start, pair.end));
+    if (nextEquals >= 0) readPairsFrom(record, skipWhitespace(text, pair.end, lineEnd), nextEquals, lineEnd);
   } else {
     throw unreadable(record, leading, lineEnd);
   }
@@ -177,22 +179,23 @@ function continueRecord(record: RecordInProgress, lineStart: number, lineEnd: nu
 
 /** Reads `key=value` pairs from `pos` to the end of the line; a quoted value may stay open for the next line. */
 function readPairs(record: RecordInProgress, pos: number, lineEnd: number): void {
+  const keyStart = skipWhitespace(record.text, pos, lineEnd);
+  if (keyStart < lineEnd) readPairsFrom(record, keyStart, pairKeyEnd(record.text, keyStart, lineEnd), lineEnd);
+}
+
+/** Like readPairs, from a key already found: its `=` is at `equals` (-1 when the text there is no key). */
+function readPairsFrom(record: RecordInProgress, keyStart: number, equals: number, lineEnd: number): void {
   const text = record.text;
   for (;;) {
-    pos = skipWhitespace(text, pos, lineEnd);
-    if (pos >= lineEnd) return;
-    const equals = pairKeyEnd(text, pos, lineEnd);
-    if (equals < 0) throw unreadable(record, pos, lineEnd);
-    startPair(record, pos, equals);
-    pos = equals + 1;
-    if (pos < lineEnd && text.charCodeAt(pos) === 34 /* " */) {
-      startQuoted(record, pos, lineEnd);
+    if (equals < 0) throw unreadable(record, keyStart, lineEnd);
+    startPair(record, keyStart, equals);
+    if (equals + 1 < lineEnd && text.charCodeAt(equals + 1) === 34 /* " */) {
+      startQuoted(record, equals + 1, lineEnd);
       return;
     }
-    const end = bareValueEnd(text, pos, lineEnd);
-    record.pair.start = pos;
-    record.pair.end = end;
-    pos = end;
+    equals = readBareValue(record, equals + 1, lineEnd);
+    if (equals < 0) return;
+    keyStart = skipWhitespace(text, record.pair.end, lineEnd);
   }
 }
 
@@ -204,7 +207,7 @@ function startPair(record: RecordInProgress, keyStart: number, equals: number): 
   pair.quoted = false;
   pair.open = false;
   pair.escapePending = false;
-  pair.escaped = false;
+  pair.decode = false;
   pair.joined = undefined;
 }
 
@@ -212,7 +215,7 @@ function keyAt(record: RecordInProgress, start: number, end: number): string {
   if (record.keys === undefined) {
     const previousKeys = record.previous.fields.layout.keys;
     const expected = previousKeys[record.values.length];
-    if (expected !== undefined && expected.length === end - start && record.text.startsWith(expected, start)) return expected;
+    if (expected !== undefined && isTextAt(record.text, start, end, expected)) return expected;
     record.keys = previousKeys.slice(0, record.values.length);
   }
   return record.text.slice(start, end);
@@ -224,7 +227,7 @@ function startQuoted(record: RecordInProgress, pos: number, lineEnd: number): vo
   pair.quoted = true;
   pair.open = true;
   pair.escapePending = false;
-  pair.escaped = false;
+  pair.decode = false;
   pair.start = pos + 1;
   pair.end = pos + 1;
   pair.joined = undefined;
@@ -257,7 +260,7 @@ function readQuoted(record: RecordInProgress, pos: number, lineEnd: number): num
       return at + 1;
     }
     if (code === 92 /* \ */) {
-      pair.escaped = true;
+      pair.decode = true;
       // A backslash at the very end of the line: the character it escapes is on the next line.
       if (at + 1 >= lineEnd) {
         escapePending = true;
@@ -297,15 +300,29 @@ function isBlankValue(record: RecordInProgress): boolean {
   return pair.joined === undefined ? skipWhitespace(record.text, pair.start, pair.end) === pair.end : pair.joined.trim() === "";
 }
 
-/** A bare value runs until whitespace that is followed by the next `key=` (grouped numbers hold spaces). */
-function bareValueEnd(text: string, pos: number, lineEnd: number): number {
+/**
+ * Reads a bare value from `pos`: it runs until whitespace that is followed by the next `key=` (grouped
+ * numbers hold spaces). Returns where that key's `=` is (the key starts after the value's end and the
+ * whitespace), or -1 when the value runs to the end of the line.
+ */
+function readBareValue(record: RecordInProgress, pos: number, lineEnd: number): number {
+  const text = record.text;
+  const pair = record.pair;
+  pair.start = pos;
+  pair.decode = false;
   for (let at = pos; at < lineEnd; at++) {
     if (!isSpace(text.charCodeAt(at))) continue;
     const next = skipWhitespace(text, at, lineEnd);
-    if (next < lineEnd && pairKeyEnd(text, next, lineEnd) >= 0) return at;
+    const equals = next < lineEnd ? pairKeyEnd(text, next, lineEnd) : -1;
+    if (equals >= 0) {
+      pair.end = at;
+      return equals;
+    }
+    pair.decode = true;
     at = next - 1;
   }
-  return lineEnd;
+  pair.end = lineEnd;
+  return -1;
 }
 
 function complete(record: RecordInProgress): void {
@@ -331,10 +348,10 @@ function pairValue(record: RecordInProgress, before: string | undefined): string
   let value: string;
   if (pair.joined !== undefined) {
     value = pair.quoted ? unescapeQuoted(pair.joined) : bareValue(pair.joined);
-  } else if (pair.quoted ? pair.escaped : hasSpace(text, pair.start, pair.end)) {
+  } else if (pair.decode) {
     const raw = text.slice(pair.start, pair.end);
     value = pair.quoted ? unescapeQuoted(raw) : bareValue(raw);
-  } else if (before !== undefined && before.length === pair.end - pair.start && text.startsWith(before, pair.start)) {
+  } else if (before !== undefined && isTextAt(text, pair.start, pair.end, before)) {
     return before;
   } else {
     return text.slice(pair.start, pair.end);
@@ -430,9 +447,14 @@ function skipWhitespace(text: string, pos: number, end: number): number {
   return pos;
 }
 
-function hasSpace(text: string, start: number, end: number): boolean {
-  for (let at = start; at < end; at++) if (isSpace(text.charCodeAt(at))) return true;
-  return false;
+/**
+ * Whether `text[start, end)` reads `expected`. Compared from the end: values that differ from the record
+ * before (names, numbered paths) mostly differ in their last characters.
+ */
+function isTextAt(text: string, start: number, end: number, expected: string): boolean {
+  if (expected.length !== end - start) return false;
+  for (let at = expected.length - 1; at >= 0; at--) if (text.charCodeAt(start + at) !== expected.charCodeAt(at)) return false;
+  return true;
 }
 
 function isSpace(code: number): boolean {
