@@ -3,7 +3,9 @@ import { csi, NotFoundError, type CallContext } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { requireAbsolutePath, requireField } from "./node-validation.js";
 import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
-import { readStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+import type { ControllerInfo } from "./nvme/nvme-initiator.js";
+import { controllerLost } from "./reconnect-lost-controller.js";
+import { connectSettingsOf, readStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
 
 /** A staged volume found from a request: its metadata and the staging path it was staged at. */
 export interface LocatedVolume {
@@ -39,8 +41,8 @@ export async function locateStagedVolume(ctx: NodeContext, volumeId: string, vol
 
 /**
  * NodeGetVolumeStats: bytes and inodes (statfs) of a filesystem volume, size (sysfs) of a block
- * volume, and a volume condition that says what is wrong: the controller is not live, the mount
- * is stale (its device is no longer the one the NQN resolves to), or the filesystem went read-only.
+ * volume, and a volume condition that says what is wrong: the connection is lost (controller gone:
+ * the node reconnects), the controller is not live (the kernel is reconnecting), the mount is stale (its device is no longer the one the NQN resolves to), or the filesystem went read-only.
  * Never takes the volume lock (stats must not queue behind a long stage) and never changes anything.
  */
 export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetVolumeStatsRequest, call: CallContext): Promise<csi.NodeGetVolumeStatsResponse> {
@@ -58,7 +60,8 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
 
   const problems: string[] = [];
   const controllers = await ctx.initiator.controllers(metadata.nqn);
-  if (controllers.length === 0) problems.push(`no NVMe controller for ${metadata.nqn}`);
+  const lost = controllerLost(controllers);
+  if (lost) problems.push(connectionLost(ctx, metadata, controllers));
   else if (!controllers.some((c) => c.state === "live")) {
     problems.push(`controller ${controllers.map((c) => `${c.name} is ${c.state}`).join(", ")} (not live) for ${metadata.nqn}`);
   }
@@ -66,8 +69,10 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
   let current: DeviceIdentity | undefined;
   try {
     current = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
-    if (current === undefined) problems.push(`namespace ${metadata.device.nsid} of ${metadata.nqn} is not present`);
-    else if (current.uuid !== metadata.device.uuid.toLowerCase()) problems.push(`namespace of ${metadata.nqn} is now ${current.uuid}, staged was ${metadata.device.uuid}`);
+    // A lost controller takes its namespace with it; that is said above already.
+    if (current === undefined) {
+      if (!lost) problems.push(`namespace ${metadata.device.nsid} of ${metadata.nqn} is not present`);
+    } else if (current.uuid !== metadata.device.uuid.toLowerCase()) problems.push(`namespace of ${metadata.nqn} is now ${current.uuid}, staged was ${metadata.device.uuid}`);
   } catch (err) {
     problems.push(`namespace of ${metadata.nqn} cannot be resolved: ${(err as Error).message}`);
   }
@@ -124,4 +129,16 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
   }
 
   return { usage, volumeCondition: { abnormal: problems.length > 0, message: problems.length > 0 ? problems.join("; ") : "volume is healthy" } };
+}
+
+/** What a lost connection means for this volume, and whether this node will reconnect it. */
+function connectionLost(ctx: NodeContext, metadata: StagingMetadata, controllers: readonly ControllerInfo[]): string {
+  const { ctrlLossTmo } = connectSettingsOf(metadata);
+  const what = controllers.length === 0 ? "no controller is left" : `controller ${controllers.map((c) => `${c.name} is ${c.state}`).join(", ")}`;
+  const why = ctrlLossTmo === -1 ? "it was disconnected" : `the kernel gives up after ctrl_loss_tmo ${ctrlLossTmo} s`;
+  const next =
+    metadata.hostNqn === ctx.host.hostNqn
+      ? "I/O fails until the node reconnects; it keeps retrying and remounts once the RDS answers"
+      : `not reconnecting: staged as host ${metadata.hostNqn}, but this node is now ${ctx.host.hostNqn}`;
+  return `NVMe/TCP connection lost: ${what} for ${metadata.nqn} at ${metadata.address}:${metadata.port} (${why}); ${next}`;
 }

@@ -35,10 +35,18 @@ export function registerNodeMetrics(metrics: MetricsRegistry, sysfs: Sysfs, mana
 export type StaleMountKind = "filesystem" | "block";
 export type StaleMountOutcome = "recovered" | "failed" | "refused";
 
+/**
+ * How a reconnect of a staged volume whose controller the kernel deleted ended: connected (the same
+ * namespace is back), failed (the RDS did not answer, or the namespace did not appear; retried),
+ * refused (this node's host NQN is not the staged one, or the namespace's UUID is not: never mounted).
+ */
+export type ReconnectOutcome = "connected" | "failed" | "refused";
+
 /** Counts stale-mount recoveries; the recovery code depends on this, not on prom-client. */
 export interface StaleMountCounters {
   detected(kind: StaleMountKind): void;
   finished(kind: StaleMountKind, outcome: StaleMountOutcome): void;
+  reconnected(outcome: ReconnectOutcome): void;
 }
 
 export function registerStaleMountMetrics(metrics: MetricsRegistry): StaleMountCounters {
@@ -52,8 +60,14 @@ export function registerStaleMountMetrics(metrics: MetricsRegistry): StaleMountC
     help: "Ends of those runs: recovered (moved onto the current device), failed (retried later), refused (the namespace UUID differs).",
     labelNames: ["kind", "outcome"],
   });
+  const reconnects = metrics.counter<"outcome">({
+    name: "node_lost_controller_reconnects_total",
+    help: "Reconnects of staged volumes whose NVMe controller the kernel deleted (ctrl_loss_tmo expired): connected, failed (retried with backoff), refused (host NQN or namespace UUID differs).",
+    labelNames: ["outcome"],
+  });
   return {
     detected: (kind) => detected.inc({ kind }),
     finished: (kind, outcome) => recoveries.inc({ kind, outcome }),
+    reconnected: (outcome) => reconnects.inc({ outcome }),
   };
 }

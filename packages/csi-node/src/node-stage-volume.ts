@@ -147,6 +147,7 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         fsType,
         device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
         stagedAt: new Date().toISOString(),
+        ...tuning, // a reconnect after the kernel gave up on the controller asks for the same
         // Staged again over old metadata: its pods' targets stay recorded, so stats still name them stale.
         ...(existing?.publishedTargets !== undefined && { publishedTargets: existing.publishedTargets }),
       }));

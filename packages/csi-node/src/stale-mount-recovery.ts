@@ -120,12 +120,21 @@ export async function deviceOfTarget(ctx: NodeContext, metadata: StagingMetadata
   return info.isBlockDevice() ? majorMinorOf(info.rdev) : undefined;
 }
 
-/** The NQN now resolves to a namespace with another UUID: never recovered onto, never retried. */
-export class UuidMismatchError extends FailedPreconditionError {}
+/** The NQN now resolves to a namespace with another UUID: never recovered onto, never retried for that device. */
+export class UuidMismatchError extends FailedPreconditionError {
+  constructor(
+    message: string,
+    /** the foreign namespace's device */
+    readonly majorMinor: string,
+  ) {
+    super(message);
+  }
+}
 
-function uuidMismatch(metadata: StagingMetadata, current: DeviceIdentity): UuidMismatchError {
+export function uuidMismatch(metadata: StagingMetadata, current: DeviceIdentity): UuidMismatchError {
   return new UuidMismatchError(
     `namespace ${metadata.device.nsid} of ${metadata.nqn} is now ${current.uuid} (${current.devicePath}), but ${metadata.volumeId} was staged from ${metadata.device.uuid}; refusing to mount another namespace`,
+    current.majorMinor,
   );
 }
 

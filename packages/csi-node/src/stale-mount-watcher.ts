@@ -1,6 +1,7 @@
 import { abortableSleep, AbortedError, withDeadline, type Logger } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { readStagingMetadata, readStagingMetadataFile, type StagingMetadata } from "./staging/staging-metadata.js";
+import { controllerLost, HostIdentityMismatchError, reconnectLostController, ReconnectFailedError } from "./reconnect-lost-controller.js";
 import { recoverStaleStaging, UuidMismatchError } from "./stale-mount-recovery.js";
 import { findMetadataFiles, METADATA_SCAN_DEPTH } from "./startup-reconciliation.js";
 
@@ -15,6 +16,8 @@ export interface StaleMountWatcherOptions {
   readonly timeoutMs?: number;
   /** Failed recoveries of one stale device before the watcher leaves it to the volume condition. Default 5. */
   readonly maxFailures?: number;
+  /** Longest pause between reconnect attempts of a volume whose controller is gone (rounded to sweeps). Default 5 min. */
+  readonly reconnectBackoffCapMs?: number;
 }
 
 /** What a sweep did with one staged volume. */
@@ -24,8 +27,9 @@ export type SweepOutcome =
   | "busy" // an RPC holds the volume's lock; it owns the volume now, the next sweep looks again
   | "failed" // recovery failed; retried on a later sweep
   | "backoff" // skipped: failed recently
-  | "refused" // the namespace's UUID is not the staged one; never retried for this device
-  | "gave-up"; // failed maxFailures times for this device; not retried until the device changes again
+  | "refused" // the namespace's UUID (or this node's host NQN) is not the staged one; never retried for this device
+  | "gave-up" // failed maxFailures times for this device; not retried until the device changes again
+  | "unreachable"; // the controller is gone and reconnecting failed; retried with capped backoff while staged
 
 export interface SweepReport {
   readonly volumeId: string;
@@ -42,6 +46,19 @@ interface Attempts {
   done: boolean;
 }
 
+/** Per volume whose controller is gone: how reconnecting went so far. */
+interface Outage {
+  /** ms since the epoch, when the watcher first saw it */
+  readonly since: number;
+  failures: number;
+  /** sweeps still to skip */
+  skip: number;
+  /** the last failure's message: logged again only when it changes */
+  lastError?: string;
+  /** this node's host NQN is not the staged one: never reconnected while the plugin runs */
+  refused: boolean;
+}
+
 /**
  * Kubelet never re-stages a volume that is already staged, so after a reconnect that renumbered the
  * controller or replaced the device, nothing would move the staging mount and the pods' targets off the
@@ -50,10 +67,16 @@ interface Attempts {
  * takes the volume lock — skipping the volume when an RPC holds it — and runs recoverStaleStaging, the
  * same code a retried NodeStage runs. Failures back off per volume (1, 2, 4 … sweeps) and stop after
  * `maxFailures` for that device; the volume condition keeps saying what is wrong meanwhile.
+ *
+ * A volume whose controller is gone altogether (the kernel deleted it once `ctrl_loss_tmo` expired) is
+ * connected again first (reconnectLostController), then recovered the same way. An unreachable RDS is
+ * not a broken volume: those reconnects back off up to `reconnectBackoffCapMs` and never give up while
+ * the volume is staged, and are logged when the situation changes, not at every attempt.
  */
 export class StaleMountWatcher {
   readonly #options: StaleMountWatcherOptions;
   readonly #attempts = new Map<string, Attempts>();
+  readonly #outages = new Map<string, Outage>();
   readonly #stopping = new AbortController();
   #loop: Promise<void> | undefined;
 
@@ -91,6 +114,11 @@ export class StaleMountWatcher {
       });
       reports.push({ volumeId: metadata.volumeId, stagingPath, outcome });
     }
+    // Forget what was unstaged (the scan is complete, unless shutdown cut the loop short).
+    if (!this.#stopping.signal.aborted) {
+      const seen = new Set(staged.map((s) => s.metadata.volumeId));
+      for (const map of [this.#attempts, this.#outages]) for (const id of map.keys()) if (!seen.has(id)) map.delete(id);
+    }
     return reports;
   }
 
@@ -126,7 +154,9 @@ export class StaleMountWatcher {
   async #check(metadata: StagingMetadata, stagingPath: string): Promise<SweepOutcome> {
     const { ctx, logger } = this.#options;
     const volumeId = metadata.volumeId;
-    // Cheap look without the lock; recovery looks again under it.
+    // Cheap looks without the lock; recovery looks again under it.
+    if (controllerLost(await ctx.initiator.controllers(metadata.nqn))) return this.#reconnect(metadata, stagingPath);
+    if (this.#outages.delete(volumeId)) logger.info("stale-mount watcher: the volume's NVMe controller is back", { volume_id: volumeId });
     const current = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
     if (current === undefined || current.majorMinor === metadata.device.majorMinor) {
       this.#attempts.delete(volumeId);
@@ -145,13 +175,7 @@ export class StaleMountWatcher {
 
     const log = logger.child({ volume_id: volumeId });
     try {
-      const recovered = await withDeadline(this.#stopping.signal, this.#timeoutMs, (deadline) =>
-        ctx.locks.run(volumeId, deadline, async (signal) => {
-          // Unstaged (or restaged) since the scan: act only on what is recorded now.
-          const now = await readStagingMetadata(stagingPath, volumeId);
-          return now === undefined ? undefined : recoverStaleStaging(ctx, now, stagingPath, signal);
-        }),
-      );
+      const recovered = await this.#underLock(volumeId, stagingPath, (now, signal) => recoverStaleStaging(ctx, now, stagingPath, signal));
       this.#attempts.delete(volumeId);
       if (recovered === undefined) return "current";
       log.info("stale-mount watcher: volume moved onto its namespace's current device", { stagingPath, device: recovered.devicePath, majorMinor: recovered.majorMinor });
@@ -174,7 +198,95 @@ export class StaleMountWatcher {
     }
   }
 
+  /**
+   * The controller is gone: reconnect and recover under the volume lock. Reconnect failures back off
+   * 1, 2, 4 … sweeps up to the cap and are retried for as long as the volume stays staged.
+   */
+  async #reconnect(metadata: StagingMetadata, stagingPath: string): Promise<SweepOutcome> {
+    const { ctx, logger } = this.#options;
+    const volumeId = metadata.volumeId;
+    const log = logger.child({ volume_id: volumeId });
+    let outage = this.#outages.get(volumeId);
+    if (outage === undefined) {
+      outage = { since: Date.now(), failures: 0, skip: 0, refused: false };
+      this.#outages.set(volumeId, outage);
+      log.warn("stale-mount watcher: the volume's NVMe controller is gone (the kernel gave up on it); reconnecting", {
+        nqn: metadata.nqn,
+        address: `${metadata.address}:${metadata.port}`,
+      });
+    }
+    if (outage.refused) return "refused";
+    if (outage.skip > 0) {
+      outage.skip--;
+      return "backoff";
+    }
+    try {
+      const done = await this.#underLock(volumeId, stagingPath, async (now, signal) => ({
+        reconnected: await reconnectLostController(ctx, now, signal),
+        moved: await recoverStaleStaging(ctx, now, stagingPath, signal),
+      }));
+      this.#outages.delete(volumeId);
+      if (done === undefined) return "current";
+      log.info("stale-mount watcher: reconnected the volume's controller and recovered its mounts", {
+        failedAttempts: outage.failures,
+        outageSeconds: Math.round((Date.now() - outage.since) / 1000),
+        device: done.moved?.devicePath ?? done.reconnected?.devicePath,
+        moved: done.moved !== undefined,
+      });
+      return "recovered";
+    } catch (err) {
+      if (err instanceof AbortedError) return "busy";
+      if (err instanceof HostIdentityMismatchError) {
+        outage.refused = true;
+        log.error("stale-mount watcher: refusing to reconnect", { error: err.message });
+        return "refused";
+      }
+      if (err instanceof UuidMismatchError) {
+        // Connected, but another namespace answers at this NQN: left connected (it is this volume's
+        // subsystem; unstage disconnects it), never mounted, and not tried again for that device.
+        this.#outages.delete(volumeId);
+        this.#attempts.set(volumeId, { device: err.majorMinor, failures: 0, skip: 0, done: true });
+        log.error("stale-mount watcher: refusing to recover after reconnecting; the NQN now resolves to another namespace", { error: err.message });
+        return "refused";
+      }
+      if (err instanceof ReconnectFailedError) {
+        outage.failures++;
+        outage.skip = Math.min(2 ** (outage.failures - 1) - 1, this.#backoffCapSweeps);
+        const message = err.message;
+        const changed = message !== outage.lastError;
+        outage.lastError = message;
+        const fields = { error: message, failures: outage.failures, sweepsToSkip: outage.skip };
+        const line = "stale-mount watcher: reconnect failed; retrying with backoff while the volume is staged";
+        if (changed) log.warn(line, fields);
+        else log.debug(line, fields);
+        return "unreachable";
+      }
+      // Reconnected, but moving the mounts failed: the controller is back, so the next sweeps treat it
+      // as a stale device (bounded retries, then the volume condition).
+      this.#outages.delete(volumeId);
+      log.warn("stale-mount watcher: reconnected, but recovering the mounts failed; will retry", { error: String(err) });
+      return "failed";
+    }
+  }
+
+  /** Runs `work` on the metadata recorded now, under the volume lock, with the watcher's deadline; undefined when unstaged since the scan. */
+  async #underLock<T>(volumeId: string, stagingPath: string, work: (metadata: StagingMetadata, signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    const { ctx } = this.#options;
+    return withDeadline(this.#stopping.signal, this.#timeoutMs, (deadline) =>
+      ctx.locks.run(volumeId, deadline, async (signal) => {
+        // Unstaged (or restaged) since the scan: act only on what is recorded now.
+        const now = await readStagingMetadata(stagingPath, volumeId);
+        return now === undefined ? undefined : work(now, signal);
+      }),
+    );
+  }
+
   get #maxFailures(): number {
     return this.#options.maxFailures ?? 5;
+  }
+
+  get #backoffCapSweeps(): number {
+    const cap = this.#options.reconnectBackoffCapMs ?? 300_000;
+    return Math.max(1, Math.floor(cap / Math.max(this.#options.intervalMs, 1)));
   }
 }

@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { NODE_PARAMETER_DEFAULTS } from "@rds-csi/core";
 import {
-  readStagingMetadata, readStagingMetadataFile, removeStagingMetadata, stagingMetadataPath, StagingMetadataError, writeStagingMetadata,
+  connectSettingsOf, readStagingMetadata, readStagingMetadataFile, removeStagingMetadata, stagingMetadataPath, StagingMetadataError, writeStagingMetadata,
   type StagingMetadata,
 } from "./staging-metadata.js";
 
@@ -84,6 +85,22 @@ describe("staging metadata", () => {
     writeFileSync(path, "{ not json");
     await expect(readStagingMetadataFile(path)).rejects.toThrow(StagingMetadataError);
     await expect(writeStagingMetadata(staging, { ...sample, publishedTargets: [{ path: "relative", readonly: false }] })).rejects.toThrow(/publishedTargets/);
+  });
+
+  it("records the stage's connect settings; metadata without them reconnects with the StorageClass defaults", async () => {
+    const settings = { ctrlLossTmo: -1, reconnectDelay: 2, keepAliveTmo: 0 };
+    await writeStagingMetadata(staging, { ...sample, ...settings });
+    const read = (await readStagingMetadata(staging, "pvc-1234"))!;
+    expect(read).toEqual({ ...sample, ...settings });
+    expect(connectSettingsOf(read)).toEqual(settings);
+    expect(connectSettingsOf(sample)).toEqual({
+      ctrlLossTmo: NODE_PARAMETER_DEFAULTS.ctrlLossTmo,
+      reconnectDelay: NODE_PARAMETER_DEFAULTS.reconnectDelay,
+      keepAliveTmo: NODE_PARAMETER_DEFAULTS.keepAliveTmo,
+    });
+    await expect(writeStagingMetadata(staging, { ...sample, reconnectDelay: 0 })).rejects.toThrow(/field "reconnectDelay" must be an integer >= 1/);
+    writeFileSync(stagingMetadataPath(staging, "pvc-1234"), JSON.stringify({ version: 1, ...sample, ctrlLossTmo: "1800" }));
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/field "ctrlLossTmo"/);
   });
 
   it("refuses to write invalid metadata and leaves nothing behind", async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { InternalError, InvalidArgumentError, isFsType, type FsType } from "@rds-csi/core";
+import { InternalError, InvalidArgumentError, isFsType, NODE_PARAMETER_DEFAULTS, type FsType } from "@rds-csi/core";
 
 /**
  * What NodeStageVolume did, written down so unstage, expand and recovery read it instead of guessing
@@ -30,7 +30,26 @@ export interface StagingMetadata {
    * NodeUnpublish names no staging path. Absent = none recorded.
    */
   readonly publishedTargets?: readonly PublishedTarget[];
+  /**
+   * The `nvme connect` settings the stage used (seconds), so a reconnect after the kernel gave up on
+   * the controller asks for the same. Absent in metadata written before they were recorded.
+   */
+  readonly ctrlLossTmo?: number;
+  readonly reconnectDelay?: number;
+  readonly keepAliveTmo?: number;
 }
+
+/** The connect settings to reconnect a staged volume with: the recorded ones, else the StorageClass defaults. */
+export function connectSettingsOf(metadata: StagingMetadata): { ctrlLossTmo: number; reconnectDelay: number; keepAliveTmo: number } {
+  return {
+    ctrlLossTmo: metadata.ctrlLossTmo ?? NODE_PARAMETER_DEFAULTS.ctrlLossTmo,
+    reconnectDelay: metadata.reconnectDelay ?? NODE_PARAMETER_DEFAULTS.reconnectDelay,
+    keepAliveTmo: metadata.keepAliveTmo ?? NODE_PARAMETER_DEFAULTS.keepAliveTmo,
+  };
+}
+
+/** Lowest value of each recorded connect setting (-1 = the kernel retries forever). */
+const CONNECT_SETTING_MIN = { ctrlLossTmo: -1, reconnectDelay: 1, keepAliveTmo: 0 } as const;
 
 export interface PublishedTarget {
   readonly path: string;
@@ -195,6 +214,13 @@ function validate(path: string, value: unknown): StagingMetadata {
   if (targets !== undefined && !(Array.isArray(targets) && targets.every(isPublishedTarget))) {
     fail(`field "publishedTargets" must be a list of {path (absolute), readonly, reboundAt?}`);
   }
+  const settings: Partial<Record<keyof typeof CONNECT_SETTING_MIN, number>> = {};
+  for (const [field, min] of Object.entries(CONNECT_SETTING_MIN) as [keyof typeof CONNECT_SETTING_MIN, number][]) {
+    const v = o[field];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || (v as number) < min) fail(`field "${field}" must be an integer >= ${min}`);
+    settings[field] = v as number;
+  }
   return {
     volumeId, nqn, address, port: port as number, hostNqn,
     mode: mode as "filesystem" | "block",
@@ -202,6 +228,7 @@ function validate(path: string, value: unknown): StagingMetadata {
     device: { majorMinor: d["majorMinor"] as string, nsid: d["nsid"] as number, uuid: d["uuid"] as string },
     stagedAt,
     ...(targets !== undefined && { publishedTargets: (targets as PublishedTarget[]).map(({ path: target, readonly, reboundAt }) => ({ path: target, readonly, ...(reboundAt !== undefined && { reboundAt }) })) }),
+    ...settings,
   };
 }
 

@@ -1,0 +1,57 @@
+import { FailedPreconditionError, UnavailableError } from "@rds-csi/core";
+import type { NodeContext } from "./node-context.js";
+import type { DeviceIdentity } from "./nvme/device-identity.js";
+import type { ControllerInfo } from "./nvme/nvme-initiator.js";
+import { connectSettingsOf, type StagingMetadata } from "./staging/staging-metadata.js";
+import { uuidMismatch } from "./stale-mount-recovery.js";
+
+/** States from which the kernel still brings a controller to live by itself (or already has). */
+const LIVE_OR_RETURNING = new Set(["live", "connecting", "resetting", "new"]);
+
+/**
+ * No controller of the subsystem is live or on its way back: the kernel deleted it once
+ * `ctrl_loss_tmo` expired (or someone disconnected it), and only a new `nvme connect` brings the
+ * namespace back. A controller that is `deleting` or `dead` counts as gone.
+ */
+export function controllerLost(controllers: readonly ControllerInfo[]): boolean {
+  return !controllers.some((c) => LIVE_OR_RETURNING.has(c.state));
+}
+
+/** The connect failed or the namespace did not come back in time: the RDS may still be down. Retried. */
+export class ReconnectFailedError extends UnavailableError {}
+
+/** This node's host NQN is not the one the volume was staged with: the RDS granted another host. Not retried. */
+export class HostIdentityMismatchError extends FailedPreconditionError {}
+
+/**
+ * When the staged volume's controller is gone, connects again exactly as the stage did — the recorded
+ * address, port and NQN, this node's host identity (which must be the recorded host NQN) and the
+ * recorded connect settings — then waits, bounded, for the namespace and checks it is the staged one
+ * (same nsid and UUID; another UUID → UuidMismatchError, never mounted). Returns the namespace once
+ * back, or undefined when a controller is there (nothing to reconnect). Moving the mounts onto the new
+ * device is recoverStaleStaging's job; the caller holds the volume lock and runs it next.
+ */
+export async function reconnectLostController(ctx: NodeContext, metadata: StagingMetadata, signal: AbortSignal): Promise<DeviceIdentity | undefined> {
+  const { nqn, address, port } = metadata;
+  if (!controllerLost(await ctx.initiator.controllers(nqn))) return undefined;
+  if (metadata.hostNqn !== ctx.host.hostNqn) {
+    ctx.staleMounts?.reconnected("refused");
+    throw new HostIdentityMismatchError(
+      `${metadata.volumeId} was staged as host ${metadata.hostNqn}, but this node is now ${ctx.host.hostNqn}; not reconnecting ${nqn} under another identity`,
+    );
+  }
+  let identity: DeviceIdentity;
+  try {
+    await ctx.initiator.connect({ address, port, nqn, hostNqn: ctx.host.hostNqn, hostId: ctx.host.hostId, ...connectSettingsOf(metadata) }, signal);
+    identity = await ctx.resolver.waitForNamespace(nqn, signal, ctx.namespaceTimeoutMs, metadata.device.nsid);
+  } catch (err) {
+    ctx.staleMounts?.reconnected("failed");
+    throw new ReconnectFailedError(`reconnecting ${nqn} at ${address}:${port}: ${(err as Error).message}`, { cause: err });
+  }
+  if (identity.uuid !== metadata.device.uuid.toLowerCase()) {
+    ctx.staleMounts?.reconnected("refused");
+    throw uuidMismatch(metadata, identity);
+  }
+  ctx.staleMounts?.reconnected("connected");
+  return identity;
+}
