@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
 import { readMountTable } from "./node-context.js";
-import { DeviceResolver } from "./nvme/device-identity.js";
+import { DeviceResolver, majorMinorOf } from "./nvme/device-identity.js";
 import { RootedSysfs } from "./nvme/sysfs.js";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
@@ -105,6 +105,42 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     await unstage(a, staging);
     expect(await rig.mountsUnder()).toEqual([]);
     expect(await a.fabric.namespace(rig.nqn)).toBeUndefined();
+  }, 90_000);
+
+  it("block: the target is bound to the namespace that came back and reads what was written before", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const target = join(rig.dir, "pods", "a", "block", VOLUME);
+    await stage(a, staging, rig.blockCapability());
+    await publish(a, staging, target, rig.blockCapability());
+    const pattern = Buffer.alloc(4096, 0x5a);
+    const handle = await open(target, "r+");
+    try {
+      await handle.write(pattern, 0, pattern.length, 1024 * 1024);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await a.fabric.loseControllerForGood(rig.nqn);
+    expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/^NVMe\/TCP connection lost/);
+
+    const { watcher } = watcherOf(a);
+    expect(await sweep(watcher)).toEqual(["recovered"]);
+    const after = (await resolve(a))!;
+    expect(majorMinorOf((await stat(target)).rdev)).toBe(after.majorMinor);
+    expect((await readStagingMetadata(staging, VOLUME))?.device.majorMinor).toBe(after.majorMinor);
+    const back = Buffer.alloc(4096);
+    const reread = await open(target, "r");
+    try {
+      await reread.read(back, 0, back.length, 1024 * 1024);
+    } finally {
+      await reread.close();
+    }
+    expect(back.equals(pattern)).toBe(true);
+    expect(await metric(a, 'rds_csi_node_lost_controller_reconnects_total{outcome="connected"}')).toBe("1");
+    await unpublish(a, target);
+    await unstage(a, staging);
+    expect(await rig.mountsUnder()).toEqual([]);
   }, 90_000);
 
   it("refuses when the namespace that comes back has another UUID: nothing mounted from it; unstage still cleans up", async () => {
