@@ -1,21 +1,15 @@
 import type { Logger } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
-import { decideDisconnect, type DeviceState, type DisconnectDecision, type MountRef } from "./nvme/disconnect-policy.js";
+import { decideDisconnect, type DisconnectDecision, type MountRef } from "./nvme/disconnect-policy.js";
+import { readDeviceUsage } from "./nvme/device-usage.js";
 
 /**
  * Gathers what decideDisconnect needs (an input that cannot be read stays undefined, which keeps
  * the controller) and disconnects only when it says so.
  */
 export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn: string, signal: AbortSignal, logger: Logger): Promise<DisconnectDecision> {
-  let device: DeviceState | undefined;
-  let holders: string[] | undefined;
-  try {
-    const identity = await ctx.resolver.resolve(nqn);
-    device = identity === undefined ? { kind: "absent" } : { kind: "present", majorMinor: identity.majorMinor, devicePath: identity.devicePath };
-    holders = identity === undefined ? [] : await ctx.sysfs.list(`class/block/${identity.name}/holders`);
-  } catch (err) {
-    logger.warn("cannot resolve the device for the disconnect decision", { nqn, error: String(err) });
-  }
+  const usage = await readDeviceUsage(ctx.resolver, ctx.sysfs, nqn);
+  if (usage.error !== undefined) logger.warn("cannot resolve the device for the disconnect decision", { nqn, error: String(usage.error) });
   let mounts: MountRef[] | undefined;
   try {
     mounts = (await ctx.mountTable()).map((m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source }));
@@ -26,9 +20,10 @@ export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn
     volumeId,
     nqn,
     managedPrefix: ctx.managedNqnPrefix,
-    device,
+    device: usage.device,
     mounts,
-    holders,
+    holders: usage.holders,
+    exclusivelyOpened: usage.exclusivelyOpened,
     stagedVolumes: ctx.staged.list(),
   });
   if (decision.disconnect) {

@@ -4,7 +4,8 @@ import type { Logger } from "@rds-csi/core";
 import type { Mounter } from "./mount/mounter.js";
 import type { MountInfoEntry } from "./mount/parse-mountinfo.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
-import { decideDisconnect, type DeviceState, type MountRef, type StagedVolumeRef } from "./nvme/disconnect-policy.js";
+import { decideDisconnect, type MountRef, type StagedVolumeRef } from "./nvme/disconnect-policy.js";
+import { readDeviceUsage } from "./nvme/device-usage.js";
 import type { NvmeInitiator } from "./nvme/nvme-initiator.js";
 import type { Sysfs } from "./nvme/sysfs.js";
 import { readStagingMetadata } from "./staging/staging-metadata.js";
@@ -158,16 +159,9 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
         summary.kept.push({ nqn, reason: "claimed by staging metadata" });
         continue;
       }
-      let device: DeviceState | undefined;
-      let holders: string[] | undefined;
-      try {
-        const identity = await options.resolver.resolve(nqn);
-        device = identity === undefined ? { kind: "absent" } : { kind: "present", majorMinor: identity.majorMinor, devicePath: identity.devicePath };
-        holders = identity === undefined ? [] : await options.sysfs.list(`class/block/${identity.name}/holders`);
-      } catch (err) {
-        logger.warn("reconciliation: cannot resolve the device", { nqn, error: String(err) });
-      }
-      const decision = decideDisconnect({ volumeId: "", nqn, managedPrefix: options.managedNqnPrefix, device, mounts, holders, stagedVolumes: staged });
+      const usage = await readDeviceUsage(options.resolver, options.sysfs, nqn);
+      if (usage.error !== undefined) logger.warn("reconciliation: cannot resolve the device", { nqn, error: String(usage.error) });
+      const decision = decideDisconnect({ volumeId: "", nqn, managedPrefix: options.managedNqnPrefix, ...usage, mounts, stagedVolumes: staged });
       if (!decision.disconnect) {
         summary.kept.push({ nqn, reason: decision.reason });
         logger.info("reconciliation: controller kept connected", { nqn, reason: decision.reason });

@@ -8,13 +8,16 @@ const base: DisconnectInputs = {
   device: { kind: "present", majorMinor: "7:3", devicePath: "/dev/nvme1n1" },
   mounts: [{ mountPoint: "/", majorMinor: "8:1", source: "/dev/sda1" }],
   holders: [],
+  exclusivelyOpened: false,
   stagedVolumes: [{ volumeId: "pvc-1", nqn: NQN }, { volumeId: "pvc-2", nqn: "nqn.2000-02.com.mikrotik:pvc-2" }],
 };
 
 describe("decideDisconnect", () => {
   it.each<[string, Partial<DisconnectInputs>, boolean, RegExp | undefined, boolean | undefined]>([
     ["last user, nothing mounted or held", {}, true, undefined, undefined],
-    ["device already gone", { device: { kind: "absent" }, mounts: undefined, holders: undefined }, true, undefined, undefined],
+    ["device already gone", { device: { kind: "absent" }, mounts: undefined, holders: undefined, exclusivelyOpened: undefined }, true, undefined, undefined],
+    ["busy for an exclusive open (mounted in another mount namespace)", { exclusivelyOpened: true }, false, /busy for an exclusive open/, false],
+    ["exclusive use unknown (device could not be opened)", { exclusivelyOpened: undefined }, false, /could not be opened/, true],
     ["foreign NQN (the host's own NVMe)", { nqn: "nqn.2014-08.org.nvmexpress:local-ssd" }, false, /managed prefix/, false],
     ["empty managed prefix never matches everything", { managedPrefix: "" }, false, /managed prefix/, false],
     ["still mounted (by major:minor)", { mounts: [{ mountPoint: "/var/lib/kubelet/x", majorMinor: "7:3" }] }, false, /mounted at \/var\/lib\/kubelet\/x/, false],

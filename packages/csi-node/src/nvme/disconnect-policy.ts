@@ -33,6 +33,8 @@ export interface DisconnectInputs {
   readonly mounts: readonly MountRef[] | undefined;
   /** entries of `block/<dev>/holders` (dm, md, …) */
   readonly holders: readonly string[] | undefined;
+  /** an O_EXCL open of the device failed with EBUSY: mounted or claimed, in whatever mount namespace */
+  readonly exclusivelyOpened: boolean | undefined;
   readonly stagedVolumes: readonly StagedVolumeRef[] | undefined;
 }
 
@@ -56,5 +58,7 @@ export function decideDisconnect(inputs: DisconnectInputs): DisconnectDecision {
   if (mounted.length > 0) return keep(`${device.devicePath} (${device.majorMinor}) is mounted at ${mounted.map((m) => m.mountPoint).join(", ")}`);
   if (inputs.holders === undefined) return keep(`the holders of ${device.devicePath} could not be read`, true);
   if (inputs.holders.length > 0) return keep(`${device.devicePath} is held by ${inputs.holders.join(", ")}`);
+  if (inputs.exclusivelyOpened === undefined) return keep(`${device.devicePath} could not be opened to check for exclusive users`, true);
+  if (inputs.exclusivelyOpened) return keep(`${device.devicePath} is in use (busy for an exclusive open: mounted or claimed outside this plugin's mount table)`);
   return { disconnect: true };
 }
