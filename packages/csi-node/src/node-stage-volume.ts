@@ -112,6 +112,13 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
       const live = (await ctx.initiator.controllers(target.nqn)).filter((c) => c.state === "live");
       if (live.length === 0) throw new UnavailableError(`no live NVMe controller for ${target.nqn} after connect`);
       const identity = await record.time("device_wait", () => ctx.resolver.waitForNamespace(target.nqn, signal, ctx.namespaceTimeoutMs));
+      // The kernel had given up on the controller (ctrl_loss_tmo) and this call connected it again:
+      // the staging mount still sits on the dead device, so move it, as the watcher would.
+      if (existing !== undefined && (await record.time("recover", () => recoverStaleStaging(ctx, existing, stagingPath, signal))) !== undefined) {
+        logger.info("staging mount recovered onto the namespace after reconnecting a lost controller");
+        ctx.staged.add(volumeId, existing.nqn);
+        return {};
+      }
 
       if (fsType !== null) {
         await mkdir(stagingPath, { recursive: true });

@@ -107,6 +107,21 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     expect(await a.fabric.namespace(rig.nqn)).toBeUndefined();
   }, 90_000);
 
+  it("a retried NodeStage (no watcher) connects again and moves the staging mount onto the namespace that came back", async () => {
+    const { a, staging, target, before } = await stagedAndLost();
+    expect(await stage(a, staging)).toEqual({});
+    const after = (await resolve(a))!;
+    expect(after.majorMinor).not.toBe(before.majorMinor);
+    expect((await mountOf(staging))?.majorMinor).toBe(after.majorMinor);
+    expect((await mountOf(target))?.majorMinor).toBe(after.majorMinor);
+    expect(await readFile(join(staging, "kept.txt"), "utf8")).toBe("survives the outage");
+    expect((await readStagingMetadata(staging, VOLUME))?.device.majorMinor).toBe(after.majorMinor);
+    expect(await stage(a, staging)).toEqual({}); // and now it is simply staged
+    await unpublish(a, target);
+    await unstage(a, staging);
+    expect(await rig.mountsUnder()).toEqual([]);
+  }, 90_000);
+
   it("block: the target is bound to the namespace that came back and reads what was written before", async () => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
