@@ -13,6 +13,7 @@ import { registerNodeMetrics, registerStaleMountMetrics } from "./node-metrics.j
 import { NodeProbe } from "./node-probe.js";
 import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliation.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
+import { HostNqnPublisher } from "./host-nqn-publisher.js";
 
 
 // `rds-csi-node selfcheck …` is an operator's command, not the service; its code loads only when asked for.
@@ -39,6 +40,8 @@ await runService({
     const sysfs = new RootedSysfs(config.sysfsRoot);
     const host = await loadHostIdentity(config.etcDir);
     logger.info("NVMe host identity", { hostNqn: host.hostNqn });
+    // For the controller's host access control (the Node annotation it reads); never delays serving.
+    const hostNqnPublisher = new HostNqnPublisher({ source: config.kubeConfig, nodeName: config.nodeId, hostNqn: host.hostNqn, logger });
     const probe = new FilesystemProbe(exec);
     const resolver = new DeviceResolver(sysfs, config.devRoot);
     const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
@@ -86,7 +89,9 @@ await runService({
       capabilities: [],
       services: [csiService(csi.NodeService, node)],
       ready: readiness.check,
-      stop: () => watcher.stop(),
+      stop: async () => {
+        await Promise.all([watcher.stop(), hostNqnPublisher.stop()]);
+      },
     };
   },
 });

@@ -1,4 +1,5 @@
 import { commonSettings, durationSetting, intSetting, stringSetting, type Setting, type SettingInfo } from "@rds-csi/core";
+import { kubeConfigSetting } from "@rds-csi/core/k8s";
 import { DEFAULT_MANAGED_NQN_PREFIX } from "./node-context.js";
 
 function optionalString(info: Omit<SettingInfo<string>, "default">, check: (raw: string) => void): Setting<string> {
@@ -12,6 +13,8 @@ export function nodeSettings() {
   return {
     ...commonSettings({ endpoint: "unix:///csi/csi.sock", metricsPort: 9810 }),
     nodeId: stringSetting({ flag: "node-id", env: "NODE_ID", description: "this node's id: the Kubernetes node name (downward API spec.nodeName)" }),
+    // Optional for the node: only used to put the host NQN on the Node (patch nodes); volumes attach without it.
+    kubeConfig: kubeConfigSetting(),
     sysfsRoot: stringSetting({ flag: "sysfs-root", env: "SYSFS_ROOT", description: "where the host's sysfs is mounted", default: "/sys" }),
     devRoot: stringSetting({ flag: "dev-root", env: "DEV_ROOT", description: "where the host's device nodes are", default: "/dev" }),
     etcDir: stringSetting({ flag: "etc-dir", env: "ETC_DIR", description: "the host's /etc; the NVMe host NQN and id are read from (or created in) <etc-dir>/nvme", default: "/etc" }),
