@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { csi, GiB } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
@@ -90,6 +90,18 @@ describe("rds-csi-controller entry point", () => {
       }
       await expect(stat(socket)).rejects.toMatchObject({ code: "ENOENT" });
       expect(service.output().stdout).not.toContain("PRIVATE KEY");
+    });
+
+    it("bin/rds-csi-controller starts it with the V8 heap limits it runs with in production", async () => {
+      const launcher = fileURLToPath(new URL("../bin/rds-csi-controller", import.meta.url));
+      const service = await startServiceProcess(launcher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], env);
+      try {
+        const argv = (await readFile(`/proc/${service.pid}/cmdline`, "utf8")).split("\0");
+        expect(argv.slice(1, 3)).toEqual(["--max-semi-space-size=2", "--max-old-space-size=96"]);
+        expect(resolve(argv[3]!)).toBe(mainPath);
+      } finally {
+        expect(await service.stop("SIGTERM")).toBe(0);
+      }
     });
   });
 });

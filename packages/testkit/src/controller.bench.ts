@@ -23,14 +23,9 @@ const WARM_UP_REQUESTS = 5;
 const TOTAL_VOLUMES = 1000;
 const FILL_IN_FLIGHT = 20;
 const RSS_TARGET_MB = 120;
-/**
- * The V8 heap limits the controller runs with in production (docs/configuration.md, "Memory"): the
- * live heap after 1,000 volumes is ~20 MB, but without limits V8 lets young and old space grow to
- * ~95 MB of mostly garbage before it collects. Measured with the same start-up as an operator's.
- */
-const CONTROLLER_NODE_OPTIONS = "--max-semi-space-size=2 --max-old-space-size=96";
-// testkit cannot depend on the controller (the controller's tests depend on testkit), so its build output is found by path.
-const controllerMain = fileURLToPath(new URL("../../csi-controller/dist/main.js", import.meta.url));
+// testkit cannot depend on the controller (the controller's tests depend on testkit), so it is found by
+// path; started through its launcher, with the V8 heap limits it runs with in production.
+const controllerLauncher = fileURLToPath(new URL("../../csi-controller/bin/rds-csi-controller", import.meta.url));
 const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
 
 /**
@@ -61,14 +56,13 @@ export async function run(): Promise<BenchReport> {
     const kubeconfig = join(dir, "kubeconfig");
     await writeFile(kubeconfig, api.kubeConfig().exportConfig());
     const metricsPort = await freePort();
-    const service = await startServiceProcess(controllerMain, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
+    const service = await startServiceProcess(controllerLauncher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
       RDS_ADDRESS: "127.0.0.1",
       RDS_SSH_PORT: String(sim.port),
       RDS_PRIVATE_KEY_FILE: keyFile,
       RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
       RDS_BASE_PATH: "/raid10/csi",
       KUBECONFIG: kubeconfig,
-      NODE_OPTIONS: CONTROLLER_NODE_OPTIONS,
     });
     cleanups.push(() => service.stop("SIGTERM"));
 

@@ -19,8 +19,9 @@ const DISK_SIZE = "1G";
 const RSS_TARGET_MB = 80;
 const NQN_PREFIX = "nqn.2000-02.com.mikrotik:";
 const CALL_DEADLINE_MS = 60_000;
-// testkit cannot depend on csi-node (its tests depend on testkit), so its build output is found by path.
-const nodeMain = fileURLToPath(new URL("../../csi-node/dist/main.js", import.meta.url));
+// testkit cannot depend on csi-node (its tests depend on testkit), so it is found by path; started
+// through its launcher, with the V8 flags it runs with in production.
+const nodeLauncher = fileURLToPath(new URL("../../csi-node/bin/rds-csi-node", import.meta.url));
 const capability = csi.VolumeCapability.fromPartial({
   mount: { fsType: "ext4" },
   accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER },
@@ -92,7 +93,7 @@ async function measure(dir: string, cleanups: Cleanup[]): Promise<BenchReport> {
   const metricsPort = await freePort();
   const etcDir = join(dir, "etc");
   await mkdir(etcDir);
-  const service = await startServiceProcess(nodeMain, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
+  const service = await startServiceProcess(nodeLauncher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
     NODE_ID: "bench-node",
     NVME_CLI: await fabric.writeShim(),
     SYSFS_ROOT: fabric.sysfsRoot,

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connectCsi, type CsiClients } from "./csi-client.js";
 
-/** A service's main.js running as a real process, as kubelet's sidecars would see it. */
+/** A service running as a real process (its main.js, or its bin/ launcher), as kubelet's sidecars would see it. */
 export interface ServiceProcess {
   readonly clients: CsiClients;
+  readonly pid: number;
   readonly output: () => { stdout: string; stderr: string };
   /** Sends `signal` and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -57,11 +58,13 @@ export async function startServiceProcess(
     await stop("SIGKILL");
     throw err;
   }
-  return { clients, output, stop };
+  return { clients, output, stop, pid: child.pid! };
 }
 
+/** A `.js` entry runs under this Node; anything else is a service's launcher script (bin/), run as is. */
 function spawnMain(mainPath: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [mainPath, ...args], {
+  const [file, argv] = mainPath.endsWith(".js") ? [process.execPath, [mainPath, ...args]] : [mainPath, args];
+  return spawn(file, argv, {
     env: { PATH: process.env.PATH, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
