@@ -94,18 +94,21 @@ export function parsePrintDetail(output: string): RouterOsRecord[] {
     let newline = output.indexOf("\n", start);
     if (newline < 0) newline = output.length;
     const end = newline > start && output.charCodeAt(newline - 1) === 13 /* \r */ ? newline - 1 : newline;
-    if (skipWhitespace(output, start, end) === end) {
+    let spaces = start;
+    while (spaces < end && output.charCodeAt(spaces) === 32) spaces++;
+    const leading = skipWhitespace(output, spaces, end);
+    if (leading === end) {
       if (current) records.push(finish(current));
       current = undefined;
       inLegend = false;
     } else {
-      const index = indexLine(output, start, end);
+      const index = indexLine(output, start, spaces, end);
       if (index && (!current || index.indent < current.indexEnd)) {
         if (current) records.push(finish(current));
         current = startRecord(output, start, end, index, records.at(-1) ?? NO_RECORD);
         inLegend = false;
       } else if (current) {
-        continueRecord(current, start, end);
+        continueRecord(current, start, leading, end);
       } else if (records.length === 0 && output.startsWith("Flags:", start)) {
         inLegend = true;
       } else if (!inLegend) {
@@ -138,17 +141,16 @@ function startRecord(text: string, lineStart: number, lineEnd: number, index: In
     pair: { key: undefined, quoted: false, open: false, escapePending: false, decode: false, start: 0, end: 0, joined: undefined },
   };
   // The index and flags count as indentation, so the rest reads like any other indented line.
-  if (pos < lineEnd) continueRecord(record, lineStart, lineEnd, pos);
+  if (pos < lineEnd) continueRecord(record, lineStart, pos, lineEnd);
   return record;
 }
 
-/** Reads one more line of a record; columns before `from` (the index and flags) count as indentation. */
-function continueRecord(record: RecordInProgress, lineStart: number, lineEnd: number, from = lineStart): void {
+/** Reads one more line of a record from `leading`, its first character after the indentation (the index and flags count as indentation). */
+function continueRecord(record: RecordInProgress, lineStart: number, leading: number, lineEnd: number): void {
   const text = record.text;
-  const leading = skipWhitespace(text, from, lineEnd);
   record.indent ??= leading - lineStart;
-  const keyEquals = pairKeyEnd(text, leading, lineEnd);
-  const startsWithPair = keyEquals >= 0;
+  const key = keyAt(record, leading, lineEnd);
+  const startsWithPair = key !== undefined;
   // Only the layout's indentation is removed from a continued value: spaces beyond it belong to the value.
   const bodyStart = lineStart + Math.min(leading - lineStart, record.indent);
   const pair = record.pair;
@@ -163,15 +165,15 @@ function continueRecord(record: RecordInProgress, lineStart: number, lineEnd: nu
   } else if (!reading && record.comment !== undefined && !startsWithPair) {
     record.comment += text.slice(bodyStart, lineEnd);
   } else if (startsWithPair) {
-    readPairsFrom(record, leading, keyEquals, lineEnd);
+    readPairsFrom(record, leading, key, lineEnd);
   } else if (reading && !pair.quoted && isBlankValue(record) && text.charCodeAt(leading) === 34 /* " */) {
     // The break fell right after `key=`: the value that follows may be quoted.
     startQuoted(record, leading, lineEnd);
   } else if (reading && !pair.quoted) {
     const head = rawValue(record);
-    const nextEquals = readBareValue(record, bodyStart, lineEnd);
+    const nextKey = readBareValue(record, bodyStart, lineEnd);
     pair.joined = joinBrokenValue(head, text.slice(pair.start, pair.end));
-    if (nextEquals >= 0) readPairsFrom(record, skipWhitespace(text, pair.end, lineEnd), nextEquals, lineEnd);
+    if (nextKey !== undefined) readPairsFrom(record, skipWhitespace(text, pair.end, lineEnd), nextKey, lineEnd);
   } else {
     throw unreadable(record, leading, lineEnd);
   }
@@ -180,30 +182,35 @@ function continueRecord(record: RecordInProgress, lineStart: number, lineEnd: nu
 /** Reads `key=value` pairs from `pos` to the end of the line; a quoted value may stay open for the next line. */
 function readPairs(record: RecordInProgress, pos: number, lineEnd: number): void {
   const keyStart = skipWhitespace(record.text, pos, lineEnd);
-  if (keyStart < lineEnd) readPairsFrom(record, keyStart, pairKeyEnd(record.text, keyStart, lineEnd), lineEnd);
+  if (keyStart < lineEnd) readPairsFrom(record, keyStart, keyAt(record, keyStart, lineEnd), lineEnd);
 }
 
-/** Like readPairs, from a key already found: its `=` is at `equals` (-1 when the text there is no key). */
-function readPairsFrom(record: RecordInProgress, keyStart: number, equals: number, lineEnd: number): void {
+/** Like readPairs, from a key already read (undefined when the text at `keyStart` is no key). */
+function readPairsFrom(record: RecordInProgress, keyStart: number, key: string | undefined, lineEnd: number): void {
   const text = record.text;
   for (;;) {
-    if (equals < 0) throw unreadable(record, keyStart, lineEnd);
-    startPair(record, keyStart, equals);
-    if (equals + 1 < lineEnd && text.charCodeAt(equals + 1) === 34 /* " */) {
-      startQuoted(record, equals + 1, lineEnd);
+    if (key === undefined) throw unreadable(record, keyStart, lineEnd);
+    startPair(record, key);
+    const valueStart = keyStart + key.length + 1;
+    if (valueStart < lineEnd && text.charCodeAt(valueStart) === 34 /* " */) {
+      startQuoted(record, valueStart, lineEnd);
       return;
     }
-    equals = readBareValue(record, equals + 1, lineEnd);
-    if (equals < 0) return;
+    key = readBareValue(record, valueStart, lineEnd);
+    if (key === undefined) return;
     keyStart = skipWhitespace(text, record.pair.end, lineEnd);
   }
 }
 
-/** Completes the pair being read, if any, and starts reading the pair whose key is `text[keyStart, equals)`. */
-function startPair(record: RecordInProgress, keyStart: number, equals: number): void {
+/** Completes the pair being read, if any, and starts reading the pair of `key`. */
+function startPair(record: RecordInProgress, key: string): void {
   const pair = record.pair;
   if (pair.key !== undefined) complete(record);
-  pair.key = keyAt(record, keyStart, equals);
+  if (record.keys === undefined) {
+    const previousKeys = record.previous.fields.layout.keys;
+    if (key !== previousKeys[record.values.length]) record.keys = previousKeys.slice(0, record.values.length);
+  }
+  pair.key = key;
   pair.quoted = false;
   pair.open = false;
   pair.escapePending = false;
@@ -211,14 +218,22 @@ function startPair(record: RecordInProgress, keyStart: number, equals: number): 
   pair.joined = undefined;
 }
 
-function keyAt(record: RecordInProgress, start: number, end: number): string {
+/**
+ * The key of the `key=` at `pos`, or undefined when there is none. While this record's keys are the
+ * record before's, the key expected next is checked first: one pass over the text and nothing copied.
+ */
+function keyAt(record: RecordInProgress, pos: number, lineEnd: number): string | undefined {
+  const text = record.text;
   if (record.keys === undefined) {
-    const previousKeys = record.previous.fields.layout.keys;
-    const expected = previousKeys[record.values.length];
-    if (expected !== undefined && isTextAt(record.text, start, end, expected)) return expected;
-    record.keys = previousKeys.slice(0, record.values.length);
+    const next = record.values.length + (record.pair.key === undefined ? 0 : 1);
+    const expected = record.previous.fields.layout.keys[next];
+    if (expected !== undefined) {
+      const equals = pos + expected.length;
+      if (equals < lineEnd && text.charCodeAt(equals) === 61 /* = */ && isTextAt(text, pos, equals, expected)) return expected;
+    }
   }
-  return record.text.slice(start, end);
+  const equals = pairKeyEnd(text, pos, lineEnd);
+  return equals < 0 ? undefined : text.slice(pos, equals);
 }
 
 /** `text[pos]` is the opening quote of the pair's value; reads it and any pairs after it on this line. */
@@ -302,10 +317,10 @@ function isBlankValue(record: RecordInProgress): boolean {
 
 /**
  * Reads a bare value from `pos`: it runs until whitespace that is followed by the next `key=` (grouped
- * numbers hold spaces). Returns where that key's `=` is (the key starts after the value's end and the
- * whitespace), or -1 when the value runs to the end of the line.
+ * numbers hold spaces). Returns that key (it starts after the value's end and the whitespace), or
+ * undefined when the value runs to the end of the line.
  */
-function readBareValue(record: RecordInProgress, pos: number, lineEnd: number): number {
+function readBareValue(record: RecordInProgress, pos: number, lineEnd: number): string | undefined {
   const text = record.text;
   const pair = record.pair;
   pair.start = pos;
@@ -313,16 +328,16 @@ function readBareValue(record: RecordInProgress, pos: number, lineEnd: number): 
   for (let at = pos; at < lineEnd; at++) {
     if (!isSpace(text.charCodeAt(at))) continue;
     const next = skipWhitespace(text, at, lineEnd);
-    const equals = next < lineEnd ? pairKeyEnd(text, next, lineEnd) : -1;
-    if (equals >= 0) {
+    const key = next < lineEnd ? keyAt(record, next, lineEnd) : undefined;
+    if (key !== undefined) {
       pair.end = at;
-      return equals;
+      return key;
     }
     pair.decode = true;
     at = next - 1;
   }
   pair.end = lineEnd;
-  return -1;
+  return undefined;
 }
 
 function complete(record: RecordInProgress): void {
@@ -381,11 +396,9 @@ interface IndexLine {
   readonly value: number;
 }
 
-/** A line that starts with spaces, then digits followed by whitespace or the end: a record's first line. */
-function indexLine(text: string, lineStart: number, lineEnd: number): IndexLine | undefined {
-  let at = lineStart;
-  while (at < lineEnd && text.charCodeAt(at) === 32) at++;
-  const digits = at;
+/** A line that starts with spaces (up to `digits`), then digits followed by whitespace or the end: a record's first line. */
+function indexLine(text: string, lineStart: number, digits: number, lineEnd: number): IndexLine | undefined {
+  let at = digits;
   while (at < lineEnd && text.charCodeAt(at) >= 48 && text.charCodeAt(at) <= 57) at++;
   if (at === digits || (at < lineEnd && !isSpace(text.charCodeAt(at)))) return undefined;
   return { indent: digits - lineStart, end: at - lineStart, value: Number(text.slice(digits, at)) };
