@@ -73,6 +73,27 @@ describe("RdsVolumeGauges", () => {
     expect((await values())["rds_csi_controller_volumes_on_rds"]).toBe(3);
   });
 
+  it("spaces the reads that changes during a read ask for, and still reads after the last change", async () => {
+    // Each listing takes 20 ms, as a listing of many disks does: changes keep arriving while one runs.
+    const list = rds.client.listVolumes.bind(rds.client);
+    rds.client.listVolumes = async (signal) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return list(signal);
+    };
+    metrics = new MetricsRegistry();
+    const spaced = new RdsVolumeGauges({ rds: rds.client, metrics, logger: createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) }), minSpacingMs: 150 });
+    for (let i = 1; i <= 30; i++) {
+      rds.volumes = i;
+      spaced.changed();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await spaced.refresh();
+    await spaced.stop();
+    // About 300 ms of changes: reading again as soon as a read ends would be about 15 reads.
+    expect(rds.reads).toBeLessThanOrEqual(5);
+    expect((await values())["rds_csi_controller_volumes_on_rds"]).toBe(30);
+  });
+
   it("reads at start and then on its interval until stopped", async () => {
     const timed = new RdsVolumeGauges({ rds: rds.client, metrics: new MetricsRegistry(), logger: createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) }), intervalMs: 20 });
     timed.start();
