@@ -43,7 +43,8 @@ export interface ControllerServiceOptions {
 /**
  * CSI Controller: one file per RPC, wired here. Capabilities follow the RDS client's copy strategy, so
  * what is advertised is what the RDS side was configured to do. The service keeps no state a second
- * replica could contradict: only the operation locks, which guard calls in flight.
+ * replica could contradict: only the operation locks, which guard calls in flight, and a reading of the
+ * pool's free space that stands for a second at most (see free-space.ts).
  */
 export class ControllerService implements UnaryImplementation<csi.ControllerService> {
   readonly #deps: ControllerDependencies;
