@@ -130,12 +130,14 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
             throw new FailedPreconditionError(`${stagingPath} is already a mount of ${current.at(-1)!.source} (${current.at(-1)!.majorMinor}), not ${identity.devicePath}`);
           }
         } else {
-          await prepareFilesystem(ctx, identity, fsType);
+          await prepareFilesystem(ctx, identity, fsType, signal);
           await record.time("mount", async () => {
             await ctx.resolver.verify(identity); // identity re-checked just before mounting
-            await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, mountFlags);
+            // Set before the run: a mount killed at its deadline (or by the caller giving up) may
+            // still have mounted, and the staging path had nothing on it before this call.
+            mountedHere = true;
+            await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, mountFlags, signal);
           });
-          mountedHere = true;
         }
         // read back
         const after = await ctx.mounter.mountsOf(stagingPath);
@@ -168,13 +170,13 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
 }
 
 /** Filesystem probe; formats only a device blkid positively reports as empty. */
-async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsType: FsType): Promise<void> {
-  const probe = await ctx.stageRecorder.time("probe", () => ctx.probe.probe(identity.devicePath));
+async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsType: FsType, signal: AbortSignal): Promise<void> {
+  const probe = await ctx.stageRecorder.time("probe", () => ctx.probe.probe(identity.devicePath, signal));
   switch (probe.kind) {
     case "empty":
       await ctx.stageRecorder.format(fsType, async () => {
         await ctx.resolver.verify(identity);
-        await ctx.formatter.format(identity.devicePath, fsType);
+        await ctx.formatter.format(identity.devicePath, fsType, signal);
       });
       return;
     case "filesystem":

@@ -51,7 +51,7 @@ export class ExecMounter implements Mounter {
     if (!(this.settings.unmountAttempts >= 1)) throw new RangeError("unmountAttempts must be at least 1");
   }
 
-  async mount(source: string, target: string, fsType: string, options: readonly string[]): Promise<void> {
+  async mount(source: string, target: string, fsType: string, options: readonly string[], signal?: AbortSignal): Promise<void> {
     assertAbsolutePath("mount source", source);
     assertAbsolutePath("mount target", target);
     if (!/^[a-z0-9_.]+$/.test(fsType)) throw new InvalidArgumentError(`fs type ${JSON.stringify(fsType)} is not valid`);
@@ -59,7 +59,7 @@ export class ExecMounter implements Mounter {
     const args = ["-t", fsType];
     if (options.length > 0) args.push("-o", options.join(","));
     args.push(source, target);
-    await this.run("mount", args, `mount of ${source} at ${target}`);
+    await this.run("mount", args, `mount of ${source} at ${target}`, signal);
   }
 
   async bindMount(source: string, target: string, options: { readonly readonly: boolean }): Promise<void> {
@@ -127,8 +127,8 @@ export class ExecMounter implements Mounter {
     return (await this.mountsOf(target)).length > 0;
   }
 
-  private async run(file: string, args: string[], what: string): Promise<void> {
-    const result = await this.exec.run(file, args, { timeoutMs: this.settings.timeoutMs });
+  private async run(file: string, args: string[], what: string, signal?: AbortSignal): Promise<void> {
+    const result = await this.exec.run(file, args, { timeoutMs: this.settings.timeoutMs, ...(signal !== undefined && { signal }) });
     if (result.code !== 0) throw failure(what, result);
   }
 }

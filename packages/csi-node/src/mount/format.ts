@@ -46,9 +46,9 @@ export class Formatter {
    * destructive command so no caller can skip it. A non-empty device is FailedPrecondition naming
    * what is on it; a probe error propagates (never formats).
    */
-  async format(device: string, fsType: FsType): Promise<void> {
+  async format(device: string, fsType: FsType, signal?: AbortSignal): Promise<void> {
     assertAbsolutePath("device", device);
-    const found = await this.probe.probe(device);
+    const found = await this.probe.probe(device, signal);
     if (found.kind !== "empty") {
       const what = found.kind === "filesystem" ? `a ${found.type} filesystem`
         : found.kind === "partition-table" ? `a ${found.type} partition table`
@@ -56,7 +56,7 @@ export class Formatter {
       throw new FailedPreconditionError(`refusing to format ${device}: it holds ${what}`);
     }
     const { file, args } = mkfsCommand(fsType, device);
-    const result = await this.exec.run(file, args, { timeoutMs: this.timeoutMs });
+    const result = await this.exec.run(file, args, { timeoutMs: this.timeoutMs, ...(signal !== undefined && { signal }) });
     if (result.code !== 0) {
       const detail = result.stderr.trim() || result.stdout.trim() || `signal ${result.signal ?? "none"}`;
       throw new InternalError(`${file} on ${device} failed (exit ${result.code ?? "none"}): ${detail}`);

@@ -11,8 +11,11 @@ import type { MountInfoEntry } from "./parse-mountinfo.js";
  * be read as an option by the programs behind this interface.
  */
 export interface Mounter {
-  /** Mounts `source` (a block device) at `target` with `fsType` and `options` (no commas inside one). */
-  mount(source: string, target: string, fsType: string, options: readonly string[]): Promise<void>;
+  /**
+   * Mounts `source` (a block device) at `target` with `fsType` and `options` (no commas inside one).
+   * `signal` ends a mount still running when the caller gives up; the mount may have happened anyway.
+   */
+  mount(source: string, target: string, fsType: string, options: readonly string[], signal?: AbortSignal): Promise<void>;
   /** Bind-mounts `source` (a directory or a device node) at `target`; read-only when asked. */
   bindMount(source: string, target: string, options: { readonly readonly: boolean }): Promise<void>;
   /**

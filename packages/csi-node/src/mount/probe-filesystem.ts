@@ -32,7 +32,8 @@ export class FilesystemProbe {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  async probe(device: string): Promise<ProbeResult> {
+  /** `signal` ends a blkid still running when the caller gives up. */
+  async probe(device: string, signal?: AbortSignal): Promise<ProbeResult> {
     assertAbsolutePath("device", device);
     // blkid exits 2 — the very code that means "no signature" — for a path that does not exist, and
     // for a directory, without a word on stderr (util-linux 2.38, checked). So exit 2 alone cannot be
@@ -40,7 +41,7 @@ export class FilesystemProbe {
     // fails to read (EIO on a dead path) throws here instead of reading as empty.
     await assertReadableBlockDevice(device);
 
-    const result = await this.exec.run("blkid", ["-p", "-o", "export", device], { timeoutMs: this.timeoutMs });
+    const result = await this.exec.run("blkid", ["-p", "-o", "export", device], { timeoutMs: this.timeoutMs, ...(signal !== undefined && { signal }) });
     if (result.code === BLKID_NOTHING_FOUND) {
       if (result.stderr.trim() !== "") {
         throw new InternalError(`blkid on ${device} exited 2 with an error: ${result.stderr.trim()}`);

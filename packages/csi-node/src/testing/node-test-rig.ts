@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { buildPublishContext, createLogger, csi, MetricsRegistry, OperationLocks, ProcessExec, type CallContext } from "@rds-csi/core";
+import { buildPublishContext, createLogger, csi, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
 import { Ssh2Transport } from "@rds-csi/core/routeros";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { FakeFabric, loopsOf } from "@rds-csi/testkit";
@@ -34,6 +34,23 @@ export interface NodeRigOptions {
   readonly tempPrefix: string;
   /** Size of the exported disk, as RouterOS writes it (`64M`). */
   readonly diskSize: string;
+}
+
+/** How one host runs its tools, for tests that make a tool fail or hang. */
+export interface TestHostOptions {
+  /** Directories put before PATH for every program the host runs (wrappers of mount, blkid, mkfs, …). */
+  readonly pathPrefix?: readonly string[];
+  /** The nvme-cli the host runs instead of the fabric's shim (a wrapper around it). */
+  readonly nvmeCli?: (shim: string) => Promise<string>;
+  /** Deadline of each mount/umount, blkid, mkfs and nvme connect/disconnect run; default: the production ones (connect 20 s). */
+  readonly toolTimeoutMs?: number;
+}
+
+/** ProcessExec with directories put before PATH: spawn looks programs up in the child's PATH. */
+function withPathPrefix(exec: Exec, prefix: readonly string[]): Exec {
+  if (prefix.length === 0) return exec;
+  const PATH = [...prefix, process.env["PATH"] ?? ""].join(":");
+  return { run: (file, args, options) => exec.run(file, args, { ...options, env: { PATH, ...options.env } }) };
 }
 
 const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
@@ -76,14 +93,16 @@ export function useNodeRig(options: NodeRigOptions) {
     }
   };
 
-  const newHost = async (name: string): Promise<TestHost> => {
+  const newHost = async (name: string, hostOptions: TestHostOptions = {}): Promise<TestHost> => {
     const identity = await loadHostIdentity(await mkdtemp(join(state.dir, `etc-${name}-`)));
     const fabric = await FakeFabric.create({ simulatorUrl: state.sim.controlUrl, hostNqn: identity.hostNqn });
-    const exec = new ProcessExec();
+    const exec = withPathPrefix(new ProcessExec(), hostOptions.pathPrefix ?? []);
     const sysfs = new RootedSysfs(fabric.sysfsRoot);
     const shim = await fabric.writeShim();
-    const real = new NvmeCliInitiator({ exec, nvmeCli: shim, sysfs, connectTimeoutMs: 20_000 });
-    const probe = new FilesystemProbe(exec);
+    const nvmeCli = (await hostOptions.nvmeCli?.(shim)) ?? shim;
+    const timeoutMs = hostOptions.toolTimeoutMs;
+    const real = new NvmeCliInitiator({ exec, nvmeCli, sysfs, connectTimeoutMs: timeoutMs ?? 20_000, disconnectTimeoutMs: timeoutMs });
+    const probe = new FilesystemProbe(exec, { timeoutMs });
     const metrics = new MetricsRegistry();
     const host: TestHost = { fabric, metrics, connects: 0, node: undefined as unknown as NodeService, ctx: undefined as unknown as NodeContext };
     const initiator = {
@@ -102,9 +121,9 @@ export function useNodeRig(options: NodeRigOptions) {
         initiator,
         resolver: new DeviceResolver(sysfs, fabric.devRoot),
         sysfs,
-        mounter: new ExecMounter(exec, { unmountRetryDelayMs: 50 }),
+        mounter: new ExecMounter(exec, { unmountRetryDelayMs: 50, ...(timeoutMs !== undefined && { timeoutMs }) }),
         probe,
-        formatter: new Formatter(exec, probe),
+        formatter: new Formatter(exec, probe, { timeoutMs }),
         managedNqnPrefix: "nqn.2000-02.com.mikrotik:",
         locks: new OperationLocks({ label: "volume" }),
         staged: new StagedVolumes(),
@@ -113,7 +132,7 @@ export function useNodeRig(options: NodeRigOptions) {
         staleMounts: registerStaleMountMetrics(metrics),
         mountTable: () => readMountTable(),
       };
-    (host as { node: NodeService }).node = new NodeService(host.ctx, { exec, nvmeCli: shim, sizeTimeoutMs: 3_000 });
+    (host as { node: NodeService }).node = new NodeService(host.ctx, { exec, nvmeCli, sizeTimeoutMs: 3_000 });
     hosts.push(host);
     return host;
   };

@@ -1,0 +1,196 @@
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { AbortedError, buildPublishContext, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
+import { loopsOf } from "@rds-csi/testkit";
+import { readMountTable } from "./node-context.js";
+import { readStagingMetadata } from "./staging/staging-metadata.js";
+import { untilHanging, writeHangingTool, type HangingTool } from "./testing/hang-wrapper.js";
+import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
+
+// A tool stuck on a dead device must end in an error, not a stuck RPC: real loop devices, root only.
+const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
+const VOLUME = "pvc-hung-1";
+const OTHER = "pvc-hung-2";
+/** Short enough that a hung tool costs a test about a second; long enough for a loop-device mount. */
+const TOOL_TIMEOUT_MS = 1_000;
+
+asRoot("NodeStage / NodeUnstage with a hung tool", () => {
+  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-hung-", diskSize: "32M" });
+  const { call, newHost, stagingDir, stage, unstage, fsCapability, volumeContext } = rig;
+  const tools: HangingTool[] = [];
+
+  /** A wrapper of a real program on PATH (or of the nvme shim) that hangs once switched on. */
+  const hangingTool = async (program: string, real: string, options: Parameters<typeof writeHangingTool>[3]) => {
+    const tool = await writeHangingTool(rig.dir, program, real, options);
+    tools.push(tool);
+    return tool;
+  };
+  const hostWith = (tool: HangingTool, toolTimeoutMs = TOOL_TIMEOUT_MS) => newHost("node-a", { pathPrefix: [tool.dir], toolTimeoutMs });
+  const controllers = async (host: TestHost, nqn = rig.nqn) => (await host.fabric.namespace(nqn))?.controllers.length ?? 0;
+  const mountsAt = async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).length;
+  const digest = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
+
+  // Before the rig's clean-up: a hang left behind would keep a device or mount busy. Every test also
+  // asserts no leftover itself; this only stops a failed test from wedging the next one.
+  afterEach(async () => {
+    for (const tool of tools.splice(0)) {
+      await tool.release();
+      for (const pid of await tool.leftovers()) process.kill(pid, "SIGKILL");
+    }
+  });
+
+  it.each([
+    { connection: "made by this stage", preconnected: false },
+    { connection: "already there", preconnected: true },
+  ])("mount hangs: UNAVAILABLE naming mount and its deadline, nothing mounted, no process left, lock released; the connection $connection is undone only if it made it; the retry stages", async ({ preconnected }) => {
+    const mount = await hangingTool("mount", "/bin/mount", { stage: "before" });
+    const a = await hostWith(mount);
+    const staging = await stagingDir("a");
+    if (preconnected) await a.fabric.connect({ nqn: rig.nqn, traddr: "127.0.0.1", trsvcid: "4420" });
+    await mount.hang();
+
+    const failed = stage(a, staging);
+    await expect(failed).rejects.toBeInstanceOf(UnavailableError);
+    await expect(failed).rejects.toThrow(`mount did not exit within ${TOOL_TIMEOUT_MS} ms and was killed`);
+    expect(await mount.leftovers()).toEqual([]);
+    expect(await mountsAt(staging)).toBe(0);
+    expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
+    expect(await controllers(a)).toBe(preconnected ? 1 : 0);
+
+    await mount.release();
+    await stage(a, staging); // not ABORTED: the failed call let go of the volume
+    expect(await mountsAt(staging)).toBe(1);
+    await unstage(a, staging);
+    expect(await controllers(a)).toBe(0);
+  }, 60_000);
+
+  it("mount mounts, then hangs: the stage fails and takes its mount and connection back (no disconnect under a mount)", async () => {
+    const mount = await hangingTool("mount", "/bin/mount", { stage: "after" });
+    const a = await hostWith(mount);
+    const staging = await stagingDir("a");
+    await mount.hang();
+
+    await expect(stage(a, staging)).rejects.toThrow(`mount did not exit within ${TOOL_TIMEOUT_MS} ms and was killed`);
+    expect(await mount.leftovers()).toEqual([]);
+    expect(await mountsAt(staging)).toBe(0);
+    expect(await controllers(a)).toBe(0);
+
+    await mount.release();
+    await stage(a, staging);
+    expect(await mountsAt(staging)).toBe(1);
+    await unstage(a, staging);
+  }, 60_000);
+
+  it("blkid hangs: the stage fails naming blkid, the device is never formatted, nothing mounted or left running", async () => {
+    const blkid = await hangingTool("blkid", "/sbin/blkid", { stage: "before" });
+    const a = await hostWith(blkid);
+    const staging = await stagingDir("a");
+    await writeFile(rig.backingFile, Buffer.alloc(4096, 0x5a), { flag: "r+" });
+    const before = await digest(rig.backingFile);
+    await blkid.hang();
+
+    const failed = stage(a, staging);
+    await expect(failed).rejects.toBeInstanceOf(UnavailableError);
+    await expect(failed).rejects.toThrow(`blkid did not exit within ${TOOL_TIMEOUT_MS} ms and was killed`);
+    expect(await blkid.leftovers()).toEqual([]);
+    expect(await digest(rig.backingFile)).toBe(before);
+    expect(await mountsAt(staging)).toBe(0);
+    expect(await controllers(a)).toBe(0);
+  }, 60_000);
+
+  it("nvme connect hangs: the stage fails within the connect deadline, no nvme process left, no controller; the retry stages", async () => {
+    let nvme: HangingTool | undefined;
+    const a = await newHost("node-a", {
+      toolTimeoutMs: TOOL_TIMEOUT_MS,
+      nvmeCli: async (shim) => {
+        nvme = await hangingTool("nvme", shim, { stage: "before", when: '[ "$1" = connect ]' });
+        return nvme.path;
+      },
+    });
+    const staging = await stagingDir("a");
+    await nvme!.hang();
+
+    const failed = stage(a, staging);
+    await expect(failed).rejects.toBeInstanceOf(UnavailableError);
+    await expect(failed).rejects.toThrow(/nvme did not exit within 1000 ms and was killed/);
+    expect(await nvme!.leftovers()).toEqual([]);
+    expect(await controllers(a)).toBe(0);
+    expect(await mountsAt(staging)).toBe(0);
+
+    await nvme!.release();
+    await stage(a, staging);
+    await unstage(a, staging);
+    expect(await controllers(a)).toBe(0);
+  }, 60_000);
+
+  it("umount hangs during NodeUnstage: bounded FAILED_PRECONDITION, the controller stays while the mount may be live; a later unstage converges", async () => {
+    const umount = await hangingTool("umount", "/bin/umount", { stage: "before" });
+    const a = await hostWith(umount);
+    const staging = await stagingDir("a");
+    await stage(a, staging);
+    await umount.hang();
+
+    const failed = unstage(a, staging);
+    await expect(failed).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(failed).rejects.toThrow(`umount did not exit within ${TOOL_TIMEOUT_MS} ms and was killed`);
+    expect(await umount.leftovers()).toEqual([]);
+    expect(await mountsAt(staging)).toBe(1);
+    expect(await controllers(a)).toBe(1);
+    expect(await readStagingMetadata(staging, VOLUME)).toBeDefined();
+
+    await umount.release();
+    await unstage(a, staging);
+    expect(await mountsAt(staging)).toBe(0);
+    expect(await controllers(a)).toBe(0);
+    expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
+  }, 60_000);
+
+  it("while a stage hangs on mount: a second NodeStage of that volume is ABORTED at once, stats of another volume and capabilities answer; the stage ends once mount does", async () => {
+    const otherNqn = `nqn.2000-02.com.mikrotik:${OTHER}`;
+    await rig.routerOs(
+      `/disk add type=file slot="${OTHER}" file-path="/raid10/vols/${OTHER}.img" file-size=32M nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="${otherNqn}"`,
+    );
+    const otherFile = rig.sim.disks().find((disk) => disk.slot === OTHER)!.backingFile;
+    const mount = await hangingTool("mount", "/bin/mount", { stage: "before" });
+    // A deadline no test step comes near: the hang ends only when the test wakes it.
+    const a = await hostWith(mount, 60_000);
+    const staging = await stagingDir("a");
+    const otherStaging = await stagingDir("other");
+    await a.node.nodeStageVolume(
+      {
+        volumeId: OTHER,
+        publishContext: buildPublishContext({ address: "127.0.0.1", port: 4420, nqn: otherNqn }),
+        stagingTargetPath: otherStaging,
+        volumeCapability: fsCapability(),
+        secrets: {},
+        volumeContext,
+      },
+      call(),
+    );
+
+    await mount.hang();
+    let settled = false;
+    const hung = stage(a, staging).finally(() => {
+      settled = true;
+    });
+    await untilHanging(mount);
+
+    await expect(stage(a, staging)).rejects.toBeInstanceOf(AbortedError);
+    const stats = await a.node.nodeGetVolumeStats({ volumeId: OTHER, volumePath: otherStaging, stagingTargetPath: otherStaging }, call());
+    expect(stats.volumeCondition?.abnormal).toBe(false);
+    expect(stats.usage.length).toBeGreaterThan(0);
+    expect((await a.node.nodeGetCapabilities()).capabilities.length).toBeGreaterThan(0);
+    expect(settled).toBe(false);
+
+    await mount.release();
+    await mount.wake();
+    await hung;
+    expect(await mountsAt(staging)).toBe(1);
+    expect(await mount.leftovers()).toEqual([]);
+
+    await unstage(a, staging);
+    await a.node.nodeUnstageVolume({ volumeId: OTHER, stagingTargetPath: otherStaging }, call());
+    expect(await controllers(a, otherNqn)).toBe(0);
+    expect(await loopsOf(otherFile)).toEqual([]);
+  }, 90_000);
+});
