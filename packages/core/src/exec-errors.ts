@@ -14,8 +14,14 @@ export class ExecTimeoutError extends UnavailableError {
     readonly timeoutMs: number,
     readonly stdout: string,
     readonly stderr: string,
+    /** Even SIGKILL did not end it within the grace: blocked in the kernel, e.g. on a dead device. */
+    readonly unreaped = false,
   ) {
-    super(`${file} did not exit within ${timeoutMs} ms and was killed`);
+    super(
+      unreaped
+        ? `${file} did not exit within ${timeoutMs} ms and did not end when killed (blocked in the kernel, e.g. on a dead device); left behind`
+        : `${file} did not exit within ${timeoutMs} ms and was killed`,
+    );
   }
 }
 

@@ -129,6 +129,32 @@ describe("ProcessExec", () => {
     await expectDead(grandchild ?? NaN);
   });
 
+  it("settles a grace period after the kill even when the program cannot be reaped (stuck in the kernel)", async () => {
+    // Stands in for a process in uninterruptible I/O: outside the killed process group, it keeps the
+    // run's stdout open, so "close" never comes on its own.
+    const stubborn = new ProcessExec({ killGraceMs: 300 });
+    const err = await rejectionOf(stubborn.run("/bin/sh", ["-c", "setsid sleep 30 & echo $!; exec sleep 30"], { timeoutMs: 500 }));
+    const timeout = err as ExecTimeoutError;
+    expect(timeout).toBeInstanceOf(ExecTimeoutError);
+    expect(timeout.unreaped).toBe(true);
+    expect(timeout.message).toBe("/bin/sh did not exit within 500 ms and did not end when killed (blocked in the kernel, e.g. on a dead device); left behind");
+    const survivor = Number(timeout.stdout.trim());
+    process.kill(survivor, "SIGKILL");
+    await expectDead(survivor);
+  });
+
+  it("a cancelled run also settles after the grace when the program cannot be reaped", async () => {
+    const stubborn = new ProcessExec({ killGraceMs: 300 });
+    const pidFile = join(dir, "stubborn.pid");
+    const controller = new AbortController();
+    const run = stubborn.run("/bin/sh", ["-c", `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 30' & exec sleep 30`], { timeoutMs: 60_000, signal: controller.signal });
+    const survivor = Number((await waitForFile(pidFile)).trim());
+    controller.abort(new Error("caller gone"));
+    await expect(run).rejects.toThrow("caller gone");
+    process.kill(survivor, "SIGKILL");
+    await expectDead(survivor);
+  });
+
   it("kills a program whose stdout passes the cap", async () => {
     const err = await rejectionOf(exec.run("yes", [], { timeoutMs, maxOutputBytes: 64 * 1024 }));
     expect(err).toBeInstanceOf(ExecOutputLimitError);

@@ -48,8 +48,19 @@ function baseEnv(): Record<string, string | undefined> {
   return { PATH: process.env["PATH"], LC_ALL: "C" };
 }
 
+/** How long a killed program's exit is awaited before the run settles without it. */
+export const DEFAULT_KILL_GRACE_MS = 5_000;
+
 /** Runs programs with child_process.spawn: argv only, never through a shell. */
 export class ProcessExec implements Exec {
+  /**
+   * `killGraceMs`: a program blocked in the kernel (uninterruptible I/O on a dead NVMe device) does
+   * not die of SIGKILL until the I/O ends, which can be never; so once the deadline (or the caller)
+   * has killed it, the run waits this long for its exit and then settles anyway, leaving the process
+   * to the kernel. The deadline is a promise to the caller, not to the program.
+   */
+  constructor(private readonly settings: { readonly killGraceMs?: number } = {}) {}
+
   run(file: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
     const { timeoutMs, signal } = options;
     if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
@@ -71,12 +82,24 @@ export class ProcessExec implements Exec {
         cwd: options.cwd,
       });
 
-      // The first reason to stop the program wins; it is turned into the rejection once stdio closes.
-      let stopReason: (() => unknown) | undefined;
-      const stop = (reason: () => unknown): void => {
+      // The first reason to stop the program wins; it is turned into the rejection once stdio closes,
+      // or once the kill grace has passed without that.
+      let stopReason: ((unreaped: boolean) => unknown) | undefined;
+      let graceTimer: NodeJS.Timeout | undefined;
+      const stop = (reason: (unreaped: boolean) => unknown): void => {
         if (stopReason) return;
         stopReason = reason;
         killGroup(child);
+        graceTimer = setTimeout(abandon, this.settings.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+      };
+      const abandon = (): void => {
+        clearTimeout(timer);
+        child.removeAllListeners("close");
+        child.stdout.destroy();
+        child.stderr.destroy();
+        child.unref();
+        signal?.removeEventListener("abort", onAbort);
+        reject(stopReason!(true));
       };
       let spawnError: NodeJS.ErrnoException | undefined;
 
@@ -86,7 +109,7 @@ export class ProcessExec implements Exec {
       const stderr = collect(child.stderr, maxOutputBytes, () =>
         stop(() => new ExecOutputLimitError(file, "stderr", maxOutputBytes)),
       );
-      const timer = setTimeout(() => stop(() => new ExecTimeoutError(file, timeoutMs, stdout(), stderr())), timeoutMs);
+      const timer = setTimeout(() => stop((unreaped) => new ExecTimeoutError(file, timeoutMs, stdout(), stderr(), unreaped)), timeoutMs);
       const onAbort = (): void => stop(() => signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -102,12 +125,13 @@ export class ProcessExec implements Exec {
       // "close" comes after the exit and after every stdio stream closed: nothing is left running.
       child.on("close", (code, exitSignal) => {
         clearTimeout(timer);
+        clearTimeout(graceTimer);
         signal?.removeEventListener("abort", onAbort);
         if (spawnError) {
           const message = `cannot start ${file} (${spawnError.code}): is it installed and executable on this node?`;
           reject(new FailedPreconditionError(message, { cause: spawnError }));
         } else if (stopReason) {
-          reject(stopReason());
+          reject(stopReason(false));
         } else {
           const durationMs = performance.now() - started;
           resolve({ code, signal: exitSignal, stdout: stdout(), stderr: stderr(), durationMs });
