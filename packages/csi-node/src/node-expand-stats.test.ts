@@ -12,9 +12,8 @@ const NQN = `nqn.2000-02.com.mikrotik:${VOLUME}`;
 
 asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-expand-", diskSize: "64M" });
-  const { call, newHost, fsCapability, blockCapability, stagingDir, stage, unstage, publish, unpublish, publishContext, volumeContext } = rig;
+  const { call, newHost, fsCapability, blockCapability, stagingDir, stage, unstage, publish, unpublish, publishContext, volumeContext, stats } = rig;
 
-  const stats = (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath }, call());
   const expand = (host: TestHost, volumePath: string, stagingPath: string, requiredBytes: bigint, capability = fsCapability()) =>
     host.node.nodeExpandVolume({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath, capacityRange: { requiredBytes, limitBytes: 0n }, volumeCapability: capability, secrets: {} }, call());
   const bytesOf = (r: csi.NodeGetVolumeStatsResponse) => r.usage.find((u) => u.unit === csi.VolumeUsage_Unit.BYTES)!;

@@ -1,11 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { open, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
 import { readMountTable } from "./node-context.js";
-import { DeviceResolver, majorMinorOf } from "./nvme/device-identity.js";
-import { RootedSysfs } from "./nvme/sysfs.js";
+import { majorMinorOf } from "./nvme/device-identity.js";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
@@ -16,7 +14,7 @@ const VOLUME = "pvc-lost-1";
 
 asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-lost-", diskSize: "64M" });
-  const { call, newHost, stagingDir, stage, publish, unpublish, unstage } = rig;
+  const { newHost, stagingDir, stage, publish, unpublish, unstage, stats, mountOf, resolve, metric } = rig;
 
   /** The watcher with its log lines kept, to check what it says and how often. */
   const watcherOf = (host: TestHost) => {
@@ -29,10 +27,6 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     return { watcher: new StaleMountWatcher({ ctx: host.ctx, metadataRoots: [rig.dir], logger, intervalMs: 20 }), lines };
   };
   const sweep = async (watcher: StaleMountWatcher) => (await watcher.sweep()).map((r) => r.outcome);
-  const stats = (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath }, call());
-  const mountOf = async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).at(-1);
-  const resolve = (host: TestHost) => new DeviceResolver(new RootedSysfs(host.fabric.sysfsRoot), host.fabric.devRoot).resolve(rig.nqn);
-  const metric = async (host: TestHost, line: string) => (await host.metrics.metrics()).split("\n").find((l) => l.startsWith(line + " "))?.split(" ")[1];
   const editMetadata = async (staging: string, change: (recorded: Record<string, unknown> & { device: { uuid: string } }) => void) => {
     const path = stagingMetadataPath(staging, VOLUME);
     const recorded = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown> & { device: { uuid: string } };
@@ -42,14 +36,7 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
 
   /** Stage + publish (filesystem), a synced file, then ctrl_loss_tmo expires: controller and device gone. */
   const stagedAndLost = async () => {
-    const a = await newHost("node-a");
-    const staging = await stagingDir("a");
-    const target = join(rig.dir, "pods", "a", "mount");
-    await stage(a, staging);
-    await publish(a, staging, target);
-    await writeFile(join(target, "kept.txt"), "survives the outage");
-    execFileSync("sync", ["-f", target]);
-    const before = (await resolve(a))!;
+    const { a, staging, target, before } = await rig.publishedWithFile("survives the outage");
     await a.fabric.loseControllerForGood(rig.nqn);
     expect(await resolve(a)).toBeUndefined();
     return { a, staging, target, before };

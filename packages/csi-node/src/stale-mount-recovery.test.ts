@@ -2,11 +2,8 @@ import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FailedPreconditionError } from "@rds-csi/core";
-import { readMountTable } from "./node-context.js";
-import { DeviceResolver } from "./nvme/device-identity.js";
-import { RootedSysfs } from "./nvme/sysfs.js";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
-import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
+import { useNodeRig } from "./testing/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -14,21 +11,11 @@ const VOLUME = "pvc-stale-1";
 
 asRoot("stale staging mount recovery over the fake fabric", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-stale-", diskSize: "64M" });
-  const { call, newHost, stagingDir, stage, publish } = rig;
+  const { newHost, stagingDir, stage, publish, stats, mountOf, resolve } = rig;
 
-  const stats = (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath }, call());
-  const mountOf = async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).at(-1);
-  const resolve = (host: TestHost) => new DeviceResolver(new RootedSysfs(host.fabric.sysfsRoot), host.fabric.devRoot).resolve(rig.nqn);
 
   const stagedAndRenumbered = async () => {
-    const a = await newHost("node-a");
-    const staging = await stagingDir("a");
-    const target = join(rig.dir, "pods", "a", "mount");
-    await stage(a, staging);
-    await publish(a, staging, target);
-    await writeFile(join(target, "kept.txt"), "survives the renumbering");
-    execFileSync("sync", ["-f", target]); // on the device before it goes: what was only cached on the old one is lost
-    const before = (await resolve(a))!;
+    const { a, staging, target, before } = await rig.publishedWithFile("survives the renumbering");
     await a.fabric.reconnect(rig.nqn, { renumber: true });
     const after = (await resolve(a))!;
     expect(after.majorMinor).not.toBe(before.majorMinor);

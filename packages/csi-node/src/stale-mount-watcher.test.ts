@@ -1,15 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { open, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, InternalError } from "@rds-csi/core";
 import type { Mounter } from "./mount/mounter.js";
-import { readMountTable, type NodeContext } from "./node-context.js";
-import { DeviceResolver, majorMinorOf } from "./nvme/device-identity.js";
-import { RootedSysfs } from "./nvme/sysfs.js";
+import type { NodeContext } from "./node-context.js";
+import { majorMinorOf } from "./nvme/device-identity.js";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
-import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
+import { useNodeRig } from "./testing/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -18,25 +16,14 @@ const quiet = createLogger({ level: "error", component: "test", stream: new Pass
 
 asRoot("stale-mount watcher over the fake fabric", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-watch-", diskSize: "64M" });
-  const { call, newHost, stagingDir, stage, publish, unpublish, unstage, blockCapability } = rig;
+  const { newHost, stagingDir, stage, publish, unpublish, unstage, blockCapability, stats, mountOf, resolve, metric } = rig;
 
   const watcherOf = (ctx: NodeContext, maxFailures?: number) =>
     new StaleMountWatcher({ ctx, metadataRoots: [rig.dir], logger: quiet, intervalMs: 20, ...(maxFailures !== undefined && { maxFailures }) });
-  const stats = (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath, stagingTargetPath: stagingPath }, call());
-  const mountOf = async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).at(-1);
-  const resolve = (host: TestHost) => new DeviceResolver(new RootedSysfs(host.fabric.sysfsRoot), host.fabric.devRoot).resolve(rig.nqn);
-  const metric = async (host: TestHost, line: string) => (await host.metrics.metrics()).split("\n").find((l) => l.startsWith(line + " "))?.split(" ")[1];
 
   /** Stage + publish (filesystem), a synced file, then a reconnect that renumbers the device. */
   const stagedAndRenumbered = async () => {
-    const a = await newHost("node-a");
-    const staging = await stagingDir("a");
-    const target = join(rig.dir, "pods", "a", "mount");
-    await stage(a, staging);
-    await publish(a, staging, target);
-    await writeFile(join(target, "kept.txt"), "survives the renumbering");
-    execFileSync("sync", ["-f", target]); // the fake cannot keep the old device's page cache
-    const before = (await resolve(a))!;
+    const { a, staging, target, before } = await rig.publishedWithFile("survives the renumbering");
     await a.fabric.reconnect(rig.nqn, { renumber: true });
     const after = (await resolve(a))!;
     expect(after.majorMinor).not.toBe(before.majorMinor);

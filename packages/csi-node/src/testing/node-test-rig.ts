@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -205,5 +205,32 @@ export function useNodeRig(options: NodeRigOptions) {
         call(),
       ),
     unpublish: (host: TestHost, targetPath: string) => host.node.nodeUnpublishVolume({ volumeId, targetPath }, call()),
+    /**
+     * node-a with the volume staged and published (filesystem) and `kept.txt` holding `content`, synced
+     * to the device (the fake fabric cannot keep the old device's page cache across a fault): where the
+     * recovery tests start. `before` is the device it is on.
+     */
+    publishedWithFile: async (content: string) => {
+      const a = await newHost("node-a");
+      const staging = join(state.dir, "a", "globalmount");
+      await mkdir(staging, { recursive: true });
+      const target = join(state.dir, "pods", "a", "mount");
+      await a.node.nodeStageVolume({ volumeId, publishContext: publishContext(), stagingTargetPath: staging, volumeCapability: fsCapability(), secrets: {}, volumeContext }, call());
+      await a.node.nodePublishVolume(
+        { volumeId, publishContext: publishContext(), stagingTargetPath: staging, targetPath: target, volumeCapability: fsCapability(), readonly: false, secrets: {}, volumeContext },
+        call(),
+      );
+      await writeFile(join(target, "kept.txt"), content);
+      execFileSync("sync", ["-f", target]);
+      const before = (await new DeviceResolver(new RootedSysfs(a.fabric.sysfsRoot), a.fabric.devRoot).resolve(nqn))!;
+      return { a, staging, target, before };
+    },
+    stats: (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId, volumePath, stagingTargetPath: stagingPath }, call()),
+    /** The top mount at `path`, from this process's mount table. */
+    mountOf: async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).at(-1),
+    /** What the volume's NQN resolves to on `host` right now, by identity. */
+    resolve: (host: TestHost) => new DeviceResolver(new RootedSysfs(host.fabric.sysfsRoot), host.fabric.devRoot).resolve(nqn),
+    /** The value of one series (`name{labels}`) on `host`'s /metrics, or undefined. */
+    metric: async (host: TestHost, series: string) => (await host.metrics.metrics()).split("\n").find((l) => l.startsWith(series + " "))?.split(" ")[1],
   };
 }
