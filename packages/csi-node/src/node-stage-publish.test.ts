@@ -1,7 +1,8 @@
-import { open, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { csi, FailedPreconditionError } from "@rds-csi/core";
 import { loopsOf } from "@rds-csi/testkit";
+import { readAt, writeAt } from "./testing/block-io.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
@@ -65,24 +66,9 @@ asRoot("NodeStage/Publish over the fake fabric with real ext4", () => {
     expect((await stat(target)).isBlockDevice()).toBe(true);
 
     const pattern = Buffer.alloc(4096, 0x5a);
-    const handle = await open(target, "r+");
-    try {
-      await handle.write(pattern, 0, pattern.length, 1024 * 1024);
-      await handle.sync();
-      const back = Buffer.alloc(4096);
-      await handle.read(back, 0, back.length, 1024 * 1024);
-      expect(back.equals(pattern)).toBe(true);
-    } finally {
-      await handle.close();
-    }
-    const onDisk = Buffer.alloc(4096);
-    const file = await open(rig.backingFile, "r");
-    try {
-      await file.read(onDisk, 0, onDisk.length, 1024 * 1024);
-    } finally {
-      await file.close();
-    }
-    expect(onDisk.equals(pattern)).toBe(true);
+    await writeAt(target, pattern);
+    expect((await readAt(target, pattern.length)).equals(pattern)).toBe(true);
+    expect((await readAt(rig.backingFile, pattern.length)).equals(pattern)).toBe(true); // on the RDS's file
 
     await unpublish(a, target);
     await expect(stat(target)).rejects.toMatchObject({ code: "ENOENT" });

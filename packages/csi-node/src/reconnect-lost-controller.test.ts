@@ -1,4 +1,4 @@
-import { open, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
@@ -6,6 +6,7 @@ import { readMountTable } from "./node-context.js";
 import { majorMinorOf } from "./nvme/device-identity.js";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
+import { readAt, writeAt } from "./testing/block-io.js";
 import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
@@ -116,13 +117,7 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     await stage(a, staging, rig.blockCapability());
     await publish(a, staging, target, rig.blockCapability());
     const pattern = Buffer.alloc(4096, 0x5a);
-    const handle = await open(target, "r+");
-    try {
-      await handle.write(pattern, 0, pattern.length, 1024 * 1024);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeAt(target, pattern);
     await a.fabric.loseControllerForGood(rig.nqn);
     expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/^NVMe\/TCP connection lost/);
 
@@ -131,14 +126,7 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     const after = (await resolve(a))!;
     expect(majorMinorOf((await stat(target)).rdev)).toBe(after.majorMinor);
     expect((await readStagingMetadata(staging, VOLUME))?.device.majorMinor).toBe(after.majorMinor);
-    const back = Buffer.alloc(4096);
-    const reread = await open(target, "r");
-    try {
-      await reread.read(back, 0, back.length, 1024 * 1024);
-    } finally {
-      await reread.close();
-    }
-    expect(back.equals(pattern)).toBe(true);
+    expect((await readAt(target, pattern.length)).equals(pattern)).toBe(true);
     expect(await metric(a, 'rds_csi_node_lost_controller_reconnects_total{outcome="connected"}')).toBe("1");
     await unpublish(a, target);
     await unstage(a, staging);

@@ -1,4 +1,4 @@
-import { open, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, InternalError } from "@rds-csi/core";
@@ -7,6 +7,7 @@ import type { NodeContext } from "./node-context.js";
 import { majorMinorOf } from "./nvme/device-identity.js";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
+import { readAt, writeAt } from "./testing/block-io.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
@@ -66,13 +67,7 @@ asRoot("stale-mount watcher over the fake fabric", () => {
     await stage(a, staging, blockCapability());
     await publish(a, staging, target, blockCapability());
     const pattern = Buffer.alloc(4096, 0xa5);
-    const handle = await open(target, "r+");
-    try {
-      await handle.write(pattern, 0, pattern.length, 1024 * 1024);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeAt(target, pattern);
     await a.fabric.reconnect(rig.nqn, { renumber: true });
     const after = (await resolve(a))!;
     expect(majorMinorOf((await stat(target)).rdev)).not.toBe(after.majorMinor);
@@ -85,14 +80,7 @@ asRoot("stale-mount watcher over the fake fabric", () => {
     } finally {
       await watcher.stop();
     }
-    const back = Buffer.alloc(4096);
-    const reread = await open(target, "r");
-    try {
-      await reread.read(back, 0, back.length, 1024 * 1024);
-    } finally {
-      await reread.close();
-    }
-    expect(back.equals(pattern)).toBe(true);
+    expect((await readAt(target, pattern.length)).equals(pattern)).toBe(true);
     expect(majorMinorOf((await stat(target)).rdev)).toBe(after.majorMinor);
     expect(await metric(a, 'rds_csi_node_stale_mount_recoveries_total{kind="block",outcome="recovered"}')).toBe("1");
     expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/re-bound/);
