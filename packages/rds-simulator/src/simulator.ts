@@ -9,7 +9,7 @@ import { CommandLog, type CommandLogEntry } from "./command-log.js";
 import { CommandScheduler } from "./command-scheduler.js";
 import { ControlApi } from "./control-api.js";
 import { diskSize } from "./disk-menu.js";
-import { DiskTable } from "./disk-table.js";
+import { DiskTable, type DiskItem } from "./disk-table.js";
 import {
   ExportRegistry,
   parseAllowedHosts,
@@ -93,6 +93,7 @@ export class RdsSimulator {
   readonly #scheduler: CommandScheduler;
   readonly #executor: CommandExecutor;
   readonly #log = new CommandLog(COMMAND_LOG_LIMIT);
+  readonly #exportOf = new WeakMap<DiskItem, NvmeExport>();
   #settings: SimulatorSettings;
   #hostKey: string;
   #ssh: SshServer | undefined;
@@ -321,17 +322,25 @@ export class RdsSimulator {
     this.#parts.logger.info("rds simulator stopped");
   }
 
+  /** Runs after every mutation: each disk's export is made once (items are replaced, never changed), so this stays cheap at thousands of disks. */
   #currentExports(): NvmeExport[] {
-    return this.#model.disks
-      .list()
-      .filter((disk) => disk.nvmeTcpExport)
-      .map((disk) => ({
-        slot: disk.slot,
-        nqn: disk.nvmeTcpServerNqn === "" ? disk.slot : disk.nvmeTcpServerNqn,
-        port: disk.nvmeTcpServerPort,
-        allowedHosts: parseAllowedHosts(disk.nvmeTcpServerAllowHostName),
-        backingFile: this.#model.backing.hostPath(disk.filePath.slice(1)),
-      }));
+    const exports: NvmeExport[] = [];
+    for (const disk of this.#model.disks.list()) {
+      if (!disk.nvmeTcpExport) continue;
+      let entry = this.#exportOf.get(disk);
+      if (entry === undefined) {
+        entry = {
+          slot: disk.slot,
+          nqn: disk.nvmeTcpServerNqn === "" ? disk.slot : disk.nvmeTcpServerNqn,
+          port: disk.nvmeTcpServerPort,
+          allowedHosts: parseAllowedHosts(disk.nvmeTcpServerAllowHostName),
+          backingFile: this.#model.backing.hostPath(disk.filePath.slice(1)),
+        };
+        this.#exportOf.set(disk, entry);
+      }
+      exports.push(entry);
+    }
+    return exports;
   }
 
   /** Journals what the last mutating command changed (nothing, for a refused one). */
