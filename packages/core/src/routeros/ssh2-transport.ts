@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { decorrelatedJitterGenerator, ExponentialBackoff, type IBackoff } from "cockatiel";
@@ -125,6 +126,9 @@ export class Ssh2Transport implements SshTransport {
     const defaults = SSH2_TRANSPORT_DEFAULTS;
     if (options.host.trim() === "") throw new InvalidArgumentError("Ssh2Transport option host must not be empty");
     if (options.username === "") throw new InvalidArgumentError("Ssh2Transport option username must not be empty");
+    // Every queued or running command listens for the close (and removes its listener when done), so
+    // a burst of concurrent commands is not a leak.
+    setMaxListeners(0, this.#closing.signal);
     this.#host = options.host;
     this.#port = integerOption("port", options.port ?? defaults.port, 1, 65_535);
     this.#address = this.#host.includes(":") ? `[${this.#host}]:${this.#port}` : `${this.#host}:${this.#port}`;
