@@ -1,18 +1,21 @@
 // Local demo: runs the bundled RDS simulator as its own process (the `rds-sim` CLI) and the CSI
 // controller as its own process against it (a fake API server stands in for Kubernetes), then drives the
-// controller over its unix socket the way external-provisioner and external-resizer do; then starts the
-// node plugin and the reconciler and asks them who they are. Later issues grow it into the full local demo
-// (volumes attached over the fake NVMe fabric, written and read back, a node failure recovered).
-import { spawn } from "node:child_process";
+// controller over its unix socket the way external-provisioner, -attacher and -resizer do. As root, two
+// node plugins (each on its own fake NVMe/TCP fabric over loop devices) then attach the volume the way
+// kubelet does: node A formats, mounts and writes it; node B attaches the same disk and reads the file
+// back. Last, the reconciler answers who it is (it has no other work yet).
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { csi } from "../packages/core/dist/index.js";
 import { generateEd25519KeyPair } from "../packages/rds-simulator/dist/index.js";
-import { callUnary, startFakeApiServer, startServiceProcess } from "../packages/testkit/dist/index.js";
+import { loadHostIdentity } from "../packages/csi-node/dist/nvme/host-identity.js";
+import { callUnary, FakeFabric, startFakeApiServer, startServiceProcess } from "../packages/testkit/dist/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), "rds-csi-demo-"));
@@ -27,7 +30,9 @@ try {
   // The controller watches VolumeAttachments and CSINodes: a fake API server stands in for Kubernetes.
   const api = await startFakeApiServer();
   cleanups.push(() => api.stop());
-  api.put("CSINode", { metadata: { name: "demo-node" }, spec: { drivers: [{ name: "rds.csi.srvlab.io", nodeID: "demo-node" }] } });
+  for (const node of ["demo-node", "demo-node-b"]) {
+    api.put("CSINode", { metadata: { name: node }, spec: { drivers: [{ name: "rds.csi.srvlab.io", nodeID: node }] } });
+  }
   await writeFile(join(dir, "kubeconfig"), api.kubeConfig().exportConfig());
   await writeFile(join(dir, "id_ed25519"), key.private, { mode: 0o600 });
   const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
@@ -38,10 +43,7 @@ try {
     RDS_BASE_PATH: "/raid10/csi",
     KUBECONFIG: join(dir, "kubeconfig"),
   });
-  cleanups.push(async () => {
-    const code = await controller.stop("SIGTERM");
-    if (code !== 0) console.error(`csi-controller exited with ${code} on SIGTERM:\n${controller.output().stderr}`);
-  });
+  cleanups.push(() => stopService("csi-controller", controller));
   const { identity, controller: rpc } = controller.clients;
   await until(async () => (await callUnary(identity, identity.probe, {})).ready === true);
   console.log(`csi-controller ready (${(await callUnary(identity, identity.getPluginInfo, {})).name}), connected to the simulated RDS over SSH`);
@@ -55,9 +57,44 @@ try {
   console.log(`CreateVolume again (a retried call): same volume; ListVolumes shows ${listed.entries.length}`);
   const expanded = await callUnary(rpc, rpc.controllerExpandVolume, csi.ControllerExpandVolumeRequest.fromPartial({ volumeId: volume.volumeId, capacityRange: { requiredBytes: 20n * 1024n ** 3n }, volumeCapability: capability }));
   console.log(`ControllerExpandVolume: ${expanded.capacityBytes} bytes, node expansion required: ${expanded.nodeExpansionRequired}`);
-  const published = await callUnary(rpc, rpc.controllerPublishVolume, csi.ControllerPublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, nodeId: "demo-node", volumeCapability: capability, volumeContext: volume.volumeContext }));
-  console.log(`ControllerPublishVolume to demo-node: publish_context ${JSON.stringify(published.publishContext)}`);
-  await callUnary(rpc, rpc.controllerUnpublishVolume, csi.ControllerUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, nodeId: "demo-node" }));
+  const publish = async (nodeId) => {
+    const { publishContext } = await callUnary(rpc, rpc.controllerPublishVolume, csi.ControllerPublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, nodeId, volumeCapability: capability, volumeContext: volume.volumeContext }));
+    console.log(`ControllerPublishVolume to ${nodeId}: publish_context ${JSON.stringify(publishContext)}`);
+    return publishContext;
+  };
+  const unpublish = (nodeId) => callUnary(rpc, rpc.controllerUnpublishVolume, csi.ControllerUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, nodeId }));
+
+  const publishContext = await publish("demo-node");
+  if (process.getuid?.() === 0 && hasLosetup()) {
+    const nodeA = await startNodeOnFabric("demo-node", sim.controlUrl);
+    const staging = join(dir, "kubelet-demo-node", "staging");
+    const target = join(dir, "kubelet-demo-node", "pod-a", "mount");
+    const nodeCall = { volumeId: volume.volumeId, publishContext, volumeContext: volume.volumeContext, volumeCapability: capability, stagingTargetPath: staging };
+    await callUnary(nodeA.rpc, nodeA.rpc.nodeStageVolume, csi.NodeStageVolumeRequest.fromPartial(nodeCall));
+    await callUnary(nodeA.rpc, nodeA.rpc.nodePublishVolume, csi.NodePublishVolumeRequest.fromPartial({ ...nodeCall, targetPath: target }));
+    await writeFile(join(target, "hello.txt"), "written on demo-node\n");
+    const stats = await callUnary(nodeA.rpc, nodeA.rpc.nodeGetVolumeStats, csi.NodeGetVolumeStatsRequest.fromPartial({ volumeId: volume.volumeId, volumePath: target, stagingTargetPath: staging }));
+    console.log(`demo-node: NodeStage (NVMe/TCP connect, mkfs.ext4, mount) + NodePublish (bind mount into the pod); wrote hello.txt; condition: ${stats.volumeCondition?.message}`);
+    await callUnary(nodeA.rpc, nodeA.rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, targetPath: target }));
+    await callUnary(nodeA.rpc, nodeA.rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId: volume.volumeId, stagingTargetPath: staging }));
+    await unpublish("demo-node");
+    console.log("demo-node: NodeUnpublish + NodeUnstage (unmount, NVMe/TCP disconnect); ControllerUnpublishVolume");
+
+    const contextB = await publish("demo-node-b");
+    const nodeB = await startNodeOnFabric("demo-node-b", sim.controlUrl);
+    const stagingB = join(dir, "kubelet-demo-node-b", "staging");
+    const targetB = join(dir, "kubelet-demo-node-b", "pod-b", "mount");
+    const callB = { ...nodeCall, publishContext: contextB, stagingTargetPath: stagingB };
+    await callUnary(nodeB.rpc, nodeB.rpc.nodeStageVolume, csi.NodeStageVolumeRequest.fromPartial(callB));
+    await callUnary(nodeB.rpc, nodeB.rpc.nodePublishVolume, csi.NodePublishVolumeRequest.fromPartial({ ...callB, targetPath: targetB, readonly: true }));
+    console.log(`demo-node-b: staged the same disk (no format: blkid found ext4) and read hello.txt: ${JSON.stringify(await readFile(join(targetB, "hello.txt"), "utf8"))}`);
+    await callUnary(nodeB.rpc, nodeB.rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, targetPath: targetB }));
+    await callUnary(nodeB.rpc, nodeB.rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId: volume.volumeId, stagingTargetPath: stagingB }));
+    await unpublish("demo-node-b");
+  } else {
+    await unpublish("demo-node");
+    console.log("(the node part — attach, format, mount, write on one node, read on another — needs root for loop devices and mounts: skipped)");
+  }
   const capacity = await callUnary(rpc, rpc.getCapacity, csi.GetCapacityRequest.fromPartial({}));
   console.log(`GetCapacity: ${capacity.availableCapacity} bytes available`);
   const tooBig = await callUnary(rpc, rpc.createVolume, csi.CreateVolumeRequest.fromPartial({ name: "pvc-00000000-0000-4000-8000-00000000b16b", capacityRange: { requiredBytes: 2n * 1024n ** 4n }, volumeCapabilities: [capability] })).catch((err) => err);
@@ -65,26 +102,61 @@ try {
   await callUnary(rpc, rpc.deleteVolume, csi.DeleteVolumeRequest.fromPartial({ volumeId: volume.volumeId }));
   console.log(`DeleteVolume: disk and backing file removed; ListVolumes shows ${(await callUnary(rpc, rpc.listVolumes, csi.ListVolumesRequest.fromPartial({}))).entries.length}\n`);
 
-  for (const name of ["csi-node", "attachment-reconciler"]) {
-    const main = join(root, "packages", name, "dist", "main.js");
-    const endpoint = `unix://${join(dir, name, "csi.sock")}`;
-    // The node plugin needs its node name and keeps its NVMe host identity in <etc-dir>/nvme (a temp dir here).
-    const env = name === "csi-node" ? { NODE_ID: "demo-node", ETC_DIR: join(dir, "etc"), KUBELET_DIR: join(dir, "kubelet") } : {};
-    const service = await startServiceProcess(main, endpoint, ["--metrics-address", "127.0.0.1:0"], env);
-    cleanups.push(async () => {
-      const code = await service.stop("SIGTERM");
-      if (code !== 0) console.error(`${name} exited with ${code} on SIGTERM:\n${service.output().stderr}`);
-    });
-    const { identity } = service.clients;
-    const info = await callUnary(identity, identity.getPluginInfo, {});
-    const probe = await callUnary(identity, identity.probe, {});
-    console.log(`${name.padEnd(22)} ${endpoint}\n  GetPluginInfo: ${info.name} ${info.vendorVersion}   Probe: ready=${probe.ready}`);
-  }
+  const reconciler = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, "attachment-reconciler", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"]);
+  cleanups.push(() => stopService("attachment-reconciler", reconciler));
+  const info = await callUnary(reconciler.clients.identity, reconciler.clients.identity.getPluginInfo, {});
+  const probe = await callUnary(reconciler.clients.identity, reconciler.clients.identity.probe, {});
+  console.log(`attachment-reconciler: GetPluginInfo ${info.name} ${info.vendorVersion}, Probe ready=${probe.ready}`);
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup();
   await rm(dir, { recursive: true, force: true });
 }
 console.log("\nall services stopped cleanly on SIGTERM");
+
+/**
+ * A node plugin as its own process (through its launcher, as an image runs it) on a fake NVMe/TCP fabric
+ * of its own: the fabric's nvme-cli stand-in attaches the simulator's backing files to loop devices.
+ */
+async function startNodeOnFabric(nodeId, simulatorUrl) {
+  const home = join(dir, nodeId);
+  await mkdir(join(home, "etc"), { recursive: true });
+  const { hostNqn } = await loadHostIdentity(join(home, "etc"));
+  const fabric = await FakeFabric.create({ simulatorUrl, hostNqn, baseDir: join(home, "fabric") });
+  cleanups.push(async () => {
+    unmountUnder(dir);
+    await fabric.cleanup();
+  });
+  const service = await startServiceProcess(join(root, "packages/csi-node/bin/rds-csi-node"), `unix://${join(home, "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
+    NODE_ID: nodeId,
+    ETC_DIR: join(home, "etc"),
+    KUBELET_DIR: join(dir, `kubelet-${nodeId}`),
+    SYSFS_ROOT: fabric.sysfsRoot,
+    DEV_ROOT: fabric.devRoot,
+    NVME_CLI: await fabric.writeShim(),
+  });
+  cleanups.push(() => stopService(nodeId, service));
+  return { rpc: service.clients.node };
+}
+
+/** After a failure half-way: nothing of the demo stays mounted. */
+function unmountUnder(path) {
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((line) => line.split(" ")[4]).filter((point) => point?.startsWith(`${path}/`));
+  for (const point of mounts.reverse()) execFileSync("umount", ["--lazy", point]);
+}
+
+function hasLosetup() {
+  try {
+    execFileSync("losetup", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopService(name, service) {
+  const code = await service.stop("SIGTERM");
+  if (code !== 0) console.error(`${name} exited with ${code} on SIGTERM:\n${service.output().stderr}`);
+}
 
 async function until(condition) {
   const deadline = Date.now() + 30_000;
@@ -101,9 +173,10 @@ async function startSimulatorProcess(args) {
   for await (const line of createInterface({ input: child.stdout })) {
     facts.fingerprint ??= /host key fingerprint (\S+)/.exec(line)?.[1];
     facts.port ??= Number(/ssh listening on [\d.]+:(\d+)/.exec(line)?.[1]) || undefined;
-    if (facts.fingerprint && facts.port) break;
+    facts.controlUrl ??= /control API on (\S+)/.exec(line)?.[1];
+    if (facts.fingerprint && facts.port && facts.controlUrl) break;
   }
-  if (!facts.fingerprint || !facts.port) throw new Error("rds-sim did not report its port and host key");
+  if (!facts.fingerprint || !facts.port || !facts.controlUrl) throw new Error("rds-sim did not report its port, host key and control API");
   return {
     ...facts,
     stop: async () => {
