@@ -1,7 +1,6 @@
 import { InvalidArgumentError, NotFoundError, OutOfRangeError, volumeSize, type CallContext, type csi } from "@rds-csi/core";
 import { checkCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
-import { ensureFreeSpace } from "./free-space.js";
 import { requireVolumeId } from "./request-fields.js";
 
 /**
@@ -32,8 +31,9 @@ export async function controllerExpandVolume(
       }
       return { capacityBytes: volume.sizeBytes, nodeExpansionRequired };
     }
-    await ensureFreeSpace(deps.rds, target - volume.sizeBytes, `growing volume ${id} to ${target} bytes`, signal);
-    const grown = await deps.rds.resizeVolume(id, target, signal);
+    const grown = await deps.freeSpace.take(target - volume.sizeBytes, `growing volume ${id} to ${target} bytes`, signal, () =>
+      deps.rds.resizeVolume(id, target, signal),
+    );
     context.logger.info("volume expanded", { volume_id: id, size_bytes: String(grown.sizeBytes) });
     deps.events.volumeExpanded(id, volume.sizeBytes, grown.sizeBytes);
     deps.gauges.changed();

@@ -87,6 +87,19 @@ describe("controller faults against the simulated RDS", () => {
     expect((await createVolume("full")).volume?.capacityBytes).toBe(GiB);
   });
 
+  it("counts the space an expand just took before letting the next create go to the RDS", async () => {
+    const { volume } = await createVolume("grown");
+    const expand = csi.ControllerExpandVolumeRequest.fromPartial({ volumeId: volume!.volumeId, capacityRange: { requiredBytes: 90n * GiB } });
+    await callUnary(clients.controller, clients.controller.controllerExpandVolume, expand);
+    const big = csi.CreateVolumeRequest.fromPartial({ name: "too-big", capacityRange: { requiredBytes: 20n * GiB }, volumeCapabilities: [capability] });
+    await expect(statusOf(callUnary(clients.controller, clients.controller.createVolume, big))).resolves.toMatchObject({
+      status: "RESOURCE_EXHAUSTED",
+      details: expect.stringMatching(/21474836480 bytes requested, \d+ bytes free$/),
+    });
+    // Refused by the controller's own check, not left to the RDS (which may not refuse a thin file).
+    expect(outcomes("/disk add")).toEqual(["ok"]);
+  });
+
   it("gives up on an RDS slower than the caller's deadline with a retryable code, and frees the volume", async () => {
     sim.faults.setDelay({ read: 3_000 });
     const slow = await statusOf(createVolume("slow", { deadlineMs: 300 }));

@@ -10,7 +10,6 @@ import {
 import { requireCapability } from "./capabilities.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { toCsiSnapshot } from "./csi-snapshot.js";
-import { ensureFreeSpace } from "./free-space.js";
 import { requireField, requireVolumeId } from "./request-fields.js";
 
 /**
@@ -45,8 +44,9 @@ export async function createSnapshot(
       }
       const source = await deps.rds.getVolume(sourceId, signal);
       if (!source) throw new NotFoundError(`source_volume_id: volume ${sourceId} does not exist`);
-      await ensureFreeSpace(deps.rds, source.sizeBytes, `snapshot ${id} of ${sourceId}`, signal);
-      const snapshot = await deps.rds.createSnapshot({ id, sourceVolumeId: sourceId }, signal);
+      const snapshot = await deps.freeSpace.take(source.sizeBytes, `snapshot ${id} of ${sourceId}`, signal, () =>
+        deps.rds.createSnapshot({ id, sourceVolumeId: sourceId }, signal),
+      );
       context.logger.info("snapshot created", { volume_id: sourceId, snapshot_id: id, size_bytes: String(snapshot.sizeBytes) });
       return { snapshot: toCsiSnapshot(snapshot) };
     }),

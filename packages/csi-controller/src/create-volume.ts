@@ -91,7 +91,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     if (!source) {
       const size = volumeSize(request.capacityRange, deps.sizeLimits);
       // Looked up just above, under the volume's lock: the client need not look again.
-      const volume = await deps.freeSpace.create(size, `volume ${id}`, signal, () =>
+      const volume = await deps.freeSpace.take(size, `volume ${id}`, signal, () =>
         deps.rds.createVolume({ id, sizeBytes: size, port: parameters.nvmePort }, signal, { knownAbsent: true }),
       );
       context.logger.info("volume created", { volume_id: id, size_bytes: String(volume.sizeBytes) });
@@ -103,7 +103,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     return sourceLocks.run(source.id, signal, async () => {
       const sourceBytes = await sizeOfSource(deps, source, signal);
       const size = volumeSize(request.capacityRange, deps.sizeLimits, { source: { id: source.id, bytes: sourceBytes } });
-      const volume = await deps.freeSpace.create(size, `volume ${id}`, signal, () =>
+      const volume = await deps.freeSpace.take(size, `volume ${id}`, signal, () =>
         deps.rds.copyVolume({ id, sizeBytes: size, port: parameters.nvmePort, sourceId: source.id }, signal),
       );
       context.logger.info("volume created from a copy", { volume_id: id, source: source.id, size_bytes: String(volume.sizeBytes) });

@@ -26,16 +26,16 @@ describe("FreeSpace", () => {
   it("reads the pool once for a burst of creates that fit, counting what each one takes", async () => {
     const { rds, readings } = pool(3n * GiB);
     const space = new FreeSpace(rds, { now });
-    for (let i = 0; i < 3; i++) await space.create(GiB, "volume v", signal, async () => "made");
+    for (let i = 0; i < 3; i++) await space.take(GiB, "volume v", signal, async () => "made");
     expect(readings()).toBe(1);
   });
 
   it("reads again before refusing, and refuses with the requested and free bytes", async () => {
     const { rds, readings, setFree } = pool(GiB);
     const space = new FreeSpace(rds, { now });
-    await space.create(GiB, "volume a", signal, async () => undefined);
+    await space.take(GiB, "volume a", signal, async () => undefined);
     setFree(5n * GiB); // a delete elsewhere freed space: the estimate (0 bytes) would refuse wrongly
-    await space.create(GiB, "volume b", signal, async () => undefined);
+    await space.take(GiB, "volume b", signal, async () => undefined);
     expect(readings()).toBe(2);
     setFree(GiB - 1n);
     nowMs = 10_000;
@@ -43,7 +43,7 @@ describe("FreeSpace", () => {
     const make = async (): Promise<void> => {
       made = true;
     };
-    await expect(space.create(GiB, "volume c", signal, make)).rejects.toThrow(
+    await expect(space.take(GiB, "volume c", signal, make)).rejects.toThrow(
       new ResourceExhaustedError(`not enough free space on the RDS for volume c: ${GiB} bytes requested, ${GiB - 1n} bytes free`),
     );
     expect(made).toBe(false);
@@ -52,9 +52,9 @@ describe("FreeSpace", () => {
   it("reads the pool again once the reading is older than its age limit", async () => {
     const { rds, readings } = pool(10n * GiB);
     const space = new FreeSpace(rds, { now, maxAgeMs: 1_000 });
-    await space.create(GiB, "volume a", signal, async () => undefined);
+    await space.take(GiB, "volume a", signal, async () => undefined);
     nowMs = 1_001;
-    await space.create(GiB, "volume b", signal, async () => undefined);
+    await space.take(GiB, "volume b", signal, async () => undefined);
     expect(readings()).toBe(2);
   });
 
@@ -62,11 +62,11 @@ describe("FreeSpace", () => {
     const { rds } = pool(2n * GiB);
     const space = new FreeSpace(rds, { now });
     let finish: () => void = () => undefined;
-    const running = space.create(GiB, "volume a", signal, () => new Promise<void>((resolve) => (finish = resolve)));
+    const running = space.take(GiB, "volume a", signal, () => new Promise<void>((resolve) => (finish = resolve)));
     await new Promise((resolve) => setImmediate(resolve));
     nowMs = 10_000; // stale: the next create reads the pool, which still shows 2 GiB free
-    await expect(space.create(2n * GiB, "volume b", signal, async () => undefined)).rejects.toThrow(
-      `${2n * GiB} bytes requested, ${2n * GiB} bytes free (${GiB} of them being taken by creates in progress)`,
+    await expect(space.take(2n * GiB, "volume b", signal, async () => undefined)).rejects.toThrow(
+      `${2n * GiB} bytes requested, ${2n * GiB} bytes free (${GiB} of them being taken by operations in progress)`,
     );
     finish();
     await running;
@@ -75,15 +75,15 @@ describe("FreeSpace", () => {
   it("reads the pool for the next create after one failed", async () => {
     const { rds, readings } = pool(10n * GiB);
     const space = new FreeSpace(rds, { now });
-    await expect(space.create(GiB, "volume a", signal, async () => Promise.reject(new Error("lost")))).rejects.toThrow("lost");
-    await space.create(GiB, "volume b", signal, async () => undefined);
+    await expect(space.take(GiB, "volume a", signal, async () => Promise.reject(new Error("lost")))).rejects.toThrow("lost");
+    await space.take(GiB, "volume b", signal, async () => undefined);
     expect(readings()).toBe(2);
   });
 
   it("answers the RDS's own refusal with a fresh reading's numbers", async () => {
     const { rds, setFree } = pool(10n * GiB);
     const space = new FreeSpace(rds, { now });
-    const refused = space.create(GiB, "volume a", signal, async () => {
+    const refused = space.take(GiB, "volume a", signal, async () => {
       setFree(0n); // another writer took the pool between the check and the add
       throw new ResourceExhaustedError("not enough space");
     });

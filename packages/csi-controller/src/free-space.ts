@@ -2,41 +2,34 @@ import { ResourceExhaustedError } from "@rds-csi/core";
 import { type RdsClient } from "@rds-csi/core/routeros";
 
 /**
- * Checked before anything is made: a disk the pool cannot hold fails cleanly here with the numbers an
- * operator needs, instead of half-way through on the RDS. The RDS still refuses a disk that no longer
- * fits when it runs the command (a concurrent create), and that is RESOURCE_EXHAUSTED too.
- */
-export async function ensureFreeSpace(rds: RdsClient, neededBytes: bigint, what: string, signal: AbortSignal): Promise<void> {
-  const { freeBytes } = await rds.capacity(signal);
-  if (freeBytes < neededBytes) throw notEnoughSpace(what, neededBytes, freeBytes);
-}
-
-/**
  * How long one reading of the pool stands in for a fresh one. Only space taken by something other than
- * this controller's creates (an expand, a snapshot, another writer on the pool) can make the estimate
- * too high, and only for this long; the RDS refuses a disk that does not fit in any case.
+ * this controller (another replica during a leader hand-over, another writer on the pool) can make the
+ * estimate too high, and only for this long; the RDS then refuses a disk that does not fit.
  */
 export const FREE_SPACE_MAX_AGE_MS = 1_000;
 
 interface Reading {
   readonly freeBytes: bigint;
   readonly takenAtMs: number;
-  /** creates finished at or before this tick had finished before the pool was read: the reading holds them */
+  /** operations finished at or before this tick had finished before the pool was read: the reading holds them */
   readonly tick: number;
 }
 
 interface Claim {
   readonly bytes: bigint;
-  /** the tick at which the create finished; undefined while it runs */
+  /** the tick at which the operation finished; undefined while it runs */
   doneTick: number | undefined;
 }
 
 /**
- * The free-space check of CreateVolume without a read of the pool for every create: a reading stands for
- * up to FREE_SPACE_MAX_AGE_MS, less the bytes of every create this controller started since, and of those
- * still running when it was taken, so for creates it can only err low. An estimate that says "not enough"
- * is read again before anyone is refused, and a create that fails throws the reading away, so the next one
- * reads the pool. When the RDS itself refuses a disk for lack of space, the answer carries a fresh
+ * The free-space check of everything this controller puts on the pool (create, clone, restore, expand,
+ * snapshot), checked before anything is made so that a disk the pool cannot hold fails cleanly with the
+ * numbers an operator needs, without a read of the pool for every operation: a reading stands for up to
+ * FREE_SPACE_MAX_AGE_MS, less the bytes of every operation started since, and of those still running
+ * when it was taken, so for this controller's own work it can only err low. All of them must go through
+ * here: one that took space unseen would make the estimate too high. An estimate that says "not enough"
+ * is read again before anyone is refused, and an operation that fails throws the reading away, so the
+ * next one reads the pool. When the RDS itself refuses for lack of space, the answer carries a fresh
  * reading's numbers like the check's own.
  */
 export class FreeSpace {
@@ -53,8 +46,8 @@ export class FreeSpace {
     this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Runs `make`, which puts a disk of `neededBytes` on the pool, only if the pool can hold it. */
-  async create<T>(neededBytes: bigint, what: string, signal: AbortSignal, make: () => Promise<T>): Promise<T> {
+  /** Runs `make`, which takes `neededBytes` of the pool (a new disk, a disk grown), only if the pool can hold them. */
+  async take<T>(neededBytes: bigint, what: string, signal: AbortSignal, make: () => Promise<T>): Promise<T> {
     const cached = this.#reading;
     if (cached === undefined || this.#now() - cached.takenAtMs > this.#maxAgeMs || this.#available(cached) < neededBytes) {
       await this.#read(signal);
@@ -67,7 +60,7 @@ export class FreeSpace {
     try {
       return await make();
     } catch (err) {
-      // In doubt: the next create reads the pool.
+      // In doubt: the next operation reads the pool.
       if (this.#reading) this.#reading = { ...this.#reading, takenAtMs: Number.NEGATIVE_INFINITY };
       if (!(err instanceof ResourceExhaustedError)) throw err;
       const fresh = await this.#read(signal).catch(() => undefined);
@@ -79,7 +72,7 @@ export class FreeSpace {
     }
   }
 
-  /** Free bytes in `reading`, less what the creates it does not hold take. */
+  /** Free bytes in `reading`, less what the operations it does not hold take. */
   #available(reading: Reading): bigint {
     let claimed = 0n;
     for (const claim of this.#claims) if (claim.doneTick === undefined || claim.doneTick > reading.tick) claimed += claim.bytes;
@@ -94,7 +87,7 @@ export class FreeSpace {
     return reading;
   }
 
-  /** Finished creates that the current reading holds, and so every later one, need no counting. */
+  /** Finished operations that the current reading holds, and so every later one, need no counting. */
   #forgetHeldClaims(): void {
     const held = this.#reading?.tick ?? -1;
     for (const claim of this.#claims) if (claim.doneTick !== undefined && claim.doneTick <= held) this.#claims.delete(claim);
@@ -102,7 +95,7 @@ export class FreeSpace {
 }
 
 function notEnoughSpace(what: string, neededBytes: bigint, freeBytes: bigint, inProgressBytes = 0n, cause?: unknown): ResourceExhaustedError {
-  const taken = inProgressBytes > 0n ? ` (${inProgressBytes} of them being taken by creates in progress)` : "";
+  const taken = inProgressBytes > 0n ? ` (${inProgressBytes} of them being taken by operations in progress)` : "";
   return new ResourceExhaustedError(
     `not enough free space on the RDS for ${what}: ${neededBytes} bytes requested, ${freeBytes} bytes free${taken}`,
     cause === undefined ? undefined : { cause },
