@@ -1,5 +1,6 @@
-import { readFile, stat } from "node:fs/promises";
-import { buildPublishContext } from "@rds-csi/core";
+import { open, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { buildPublishContext, FailedPreconditionError } from "@rds-csi/core";
 import { loopsOf } from "@rds-csi/testkit";
 import { stagingMetadataPath } from "./staging/staging-metadata.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
@@ -59,5 +60,30 @@ asRoot("NodeUnstage when the device vanished before it", () => {
     await a.node.nodeUnstageVolume({ volumeId: OTHER, stagingTargetPath: otherStaging }, call());
     expect(await mountsUnder()).toEqual([]);
     expect(await loopsOf(otherFile)).toEqual([]);
+  }, 60_000);
+
+  it("a busy staging mount whose controller is only reconnecting is not detached lazily: FAILED_PRECONDITION, mount and metadata kept", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    await stage(a, staging);
+    const metadata = await readFile(stagingMetadataPath(staging, VOLUME), "utf8");
+    // The kernel is retrying the connection (within ctrl_loss_tmo): the device may come back and
+    // flush what the still-open file holds, so the mount must not be hidden and the volume let go.
+    await a.fabric.loseConnection(NQN);
+    const busy = await open(join(staging, "open.txt"), "w");
+    try {
+      const refused = unstage(a, staging);
+      await expect(refused).rejects.toThrow(FailedPreconditionError);
+      await expect(refused).rejects.toThrow(/unmount of .* failed/);
+      expect(await mountsUnder()).toEqual([staging]);
+      expect(await readFile(stagingMetadataPath(staging, VOLUME), "utf8")).toBe(metadata);
+      expect((await a.fabric.namespace(NQN))?.state).toBe("connecting");
+    } finally {
+      await busy.close();
+    }
+    // Once nothing holds it, the retried unstage completes.
+    expect(await unstage(a, staging)).toEqual({});
+    expect(await mountsUnder()).toEqual([]);
+    expect(await loopsOf(rig.backingFile)).toEqual([]);
   }, 60_000);
 });

@@ -2,6 +2,7 @@ import { InternalError, UnavailableError, type CallContext, type csi } from "@rd
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
 import type { NodeContext } from "./node-context.js";
 import { requireAbsolutePath, requireField } from "./node-validation.js";
+import { controllerLost } from "./reconnect-lost-controller.js";
 import { readStagingMetadata, removeStagingMetadata } from "./staging/staging-metadata.js";
 
 /**
@@ -18,8 +19,10 @@ export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnsta
     if (metadata === undefined) return {};
 
     if (metadata.mode === "filesystem") {
-      const live = (await ctx.initiator.controllers(metadata.nqn)).some((c) => c.state === "live");
-      await ctx.mounter.unmount(stagingPath, { deviceDead: !live });
+      // Lazy unmount only once no controller can bring the device back: one that is merely not live
+      // (connecting, resetting) may still flush what a detached mount holds, after this volume moved on.
+      const deviceDead = controllerLost(await ctx.initiator.controllers(metadata.nqn));
+      await ctx.mounter.unmount(stagingPath, { deviceDead });
     }
     const decision = await disconnectIfUnused(ctx, volumeId, metadata.nqn, signal, logger);
     if (!decision.disconnect && decision.unverifiable) {
