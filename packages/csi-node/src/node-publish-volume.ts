@@ -1,6 +1,6 @@
 import { access, mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { csi, FailedPreconditionError, type CallContext } from "@rds-csi/core";
+import { AlreadyExistsError, csi, FailedPreconditionError, type CallContext } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
 import { majorMinorOf } from "./nvme/device-identity.js";
@@ -42,8 +42,12 @@ async function publishFilesystem(ctx: NodeContext, metadata: StagingMetadata, st
   const existing = (await ctx.mounter.mountsOf(targetPath)).at(-1);
   if (existing !== undefined) {
     const isReadonly = existing.mountOptions.includes("ro");
-    if (existing.majorMinor === metadata.device.majorMinor && existing.root === staging.at(-1)!.root && isReadonly === readonly) return;
-    throw new FailedPreconditionError(`${targetPath} is already mounted (${existing.source}, ${existing.majorMinor}, ${isReadonly ? "ro" : "rw"}), not as requested`);
+    const thisVolume = existing.majorMinor === metadata.device.majorMinor && existing.root === staging.at(-1)!.root;
+    if (thisVolume && isReadonly === readonly) return;
+    const what = `${targetPath} is already mounted (${existing.source}, ${existing.majorMinor}, ${isReadonly ? "ro" : "rw"})`;
+    // CSI: this volume published at the target, but incompatible with the request → ALREADY_EXISTS.
+    if (thisVolume) throw new AlreadyExistsError(`${what}, not ${readonly ? "ro" : "rw"} as requested`);
+    throw new FailedPreconditionError(`${what}, not from volume ${metadata.volumeId}`);
   }
   await ctx.mounter.bindMount(stagingPath, targetPath, { readonly });
   const after = (await ctx.mounter.mountsOf(targetPath)).at(-1);

@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { csi, FailedPreconditionError } from "@rds-csi/core";
+import { AlreadyExistsError, csi, FailedPreconditionError } from "@rds-csi/core";
+import { stagingMetadataPath } from "./staging/staging-metadata.js";
 import { loopsOf } from "@rds-csi/testkit";
 import { readAt, writeAt } from "./testing/block-io.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
@@ -96,6 +97,27 @@ asRoot("NodeStage/Publish over the fake fabric with real ext4", () => {
     expect((await mountsUnder()).filter((p) => p === first || p === second)).toHaveLength(2);
     await unpublish(a, first);
     await unpublish(a, second);
+    await unstage(a, staging);
+    expect(await mountsUnder()).toEqual([]);
+  }, 60_000);
+
+  it("a repeat incompatible with what is already staged or published is ALREADY_EXISTS (CSI spec) and changes nothing", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const target = join(rig.dir, "pods", "a", "mount");
+    await stage(a, staging);
+    await publish(a, staging, target);
+    const metadata = await readFile(stagingMetadataPath(staging, VOLUME), "utf8");
+    const connects = a.connects;
+
+    await expect(stage(a, staging, fsCapability("xfs"))).rejects.toThrow(AlreadyExistsError);
+    await expect(stage(a, staging, blockCapability())).rejects.toThrow(AlreadyExistsError);
+    await expect(publish(a, staging, target, fsCapability(), true)).rejects.toThrow(AlreadyExistsError);
+
+    expect(a.connects).toBe(connects);
+    expect(await mountsUnder()).toEqual([staging, target]);
+    expect(await readFile(stagingMetadataPath(staging, VOLUME), "utf8")).toBe(metadata);
+    await unpublish(a, target);
     await unstage(a, staging);
     expect(await mountsUnder()).toEqual([]);
   }, 60_000);

@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import {
+  AlreadyExistsError,
   FailedPreconditionError,
   InvalidArgumentError,
   isFsType,
@@ -77,7 +78,8 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
     const existing = await record.time("metadata_read", () => readStagingMetadata(stagingPath, volumeId));
     if (existing !== undefined) {
       if (existing.nqn !== target.nqn || existing.mode !== mode || existing.fsType !== fsType) {
-        throw new FailedPreconditionError(
+        // CSI: staged at this path, but incompatible with the request → ALREADY_EXISTS.
+        throw new AlreadyExistsError(
           `volume ${volumeId} is staged at ${stagingPath} as ${existing.mode}/${existing.fsType ?? "-"} of ${existing.nqn}, not ${mode}/${fsType ?? "-"} of ${target.nqn}`,
         );
       }
