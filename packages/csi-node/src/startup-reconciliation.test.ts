@@ -206,6 +206,14 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     expect(again).toMatchObject({ unmounted: [], disconnected: [], errors: [] });
   }, 90_000);
 
+  it("disconnects nothing when the kubelet's CSI plugin directory is missing (a wrong --kubelet-dir is not 'nothing staged')", async () => {
+    await connect(ORPHAN);
+    const summary = await reconcile(join(dir, "not-the-kubelet-dir"));
+    expect(summary).toMatchObject({ unmounted: [], disconnected: [] });
+    expect(summary.errors.join()).toContain("--kubelet-dir");
+    expect((await initiator.controllers(ORPHAN)).map((c) => c.state)).toEqual(["live"]);
+  }, 60_000);
+
   it("unmounts nothing when the mount table cannot be read", async () => {
     await connect(ORPHAN);
     const kubeletDir = join(dir, "kubelet");

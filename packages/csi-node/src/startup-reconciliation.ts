@@ -1,4 +1,4 @@
-import { readdir, readFile, realpath } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Logger } from "@rds-csi/core";
 import type { Mounter } from "./mount/mounter.js";
@@ -106,6 +106,8 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
     try {
       // Without the mount table, a directory could be a user's mounted filesystem: do not scan blind.
       if (mounts === undefined) throw new Error("the mount table could not be read");
+      // No directory is not "nothing staged": a wrong --kubelet-dir would make every volume an orphan.
+      if (!(await isDirectory(root))) throw new Error(`${root} is not a directory (is --kubelet-dir the kubelet's root directory?)`);
       await findMetadataFiles(root, options.maxDepth ?? METADATA_SCAN_DEPTH, mountPoints, metadataFiles, signal);
     } catch (err) {
       if (signal.aborted) throw err;
@@ -358,6 +360,10 @@ async function unmountOrphans(
     }
   }
   return unmounted;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 /** The path as the kernel records mount points: symlinks resolved. */
