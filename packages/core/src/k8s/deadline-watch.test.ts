@@ -111,6 +111,22 @@ describe("DeadlineWatch", () => {
     expect((err as Error).message).toBe("watch /api/v1/configmaps: undecodable event");
   });
 
+  it("ends on an event line beyond its limit instead of buffering it", async () => {
+    handle = (_request, response) => {
+      response.writeHead(200);
+      response.write(`${JSON.stringify({ type: "ADDED", object: { x: "y".repeat(1_000) } })}\n`);
+      // A runaway line: bytes keep coming, so the idle deadline never fires, and no newline ever ends it.
+      const more = (): void => {
+        while (!response.destroyed && response.write(Buffer.alloc(16 * 1024, 0x61)));
+        if (!response.destroyed) response.once("drain", more);
+      };
+      more();
+    };
+    const { err, events } = await watchUntilDone(new DeadlineWatch(connection(baseUrl), deadlines, 64 * 1024));
+    expect(events).toHaveLength(1);
+    expect((err as Error).message).toBe("watch /api/v1/configmaps: an event exceeds 65536 bytes");
+  });
+
   it("reports a connection failure and a token that cannot be read through done", async () => {
     const refused = await watchUntilDone(new DeadlineWatch(connection("http://127.0.0.1:1"), deadlines));
     expect((refused.err as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");

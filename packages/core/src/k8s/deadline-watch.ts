@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { KubeConnection } from "./kube-connection.js";
-import { statusMessage } from "./kube-request.js";
+import { MAX_KUBE_RESPONSE_BYTES, statusMessage } from "./kube-request.js";
 
 export interface WatchDeadlines {
   /** The response headers must arrive within this, or the attempt fails. */
@@ -49,10 +49,13 @@ export interface WatchTransport {
 export class DeadlineWatch implements WatchTransport {
   readonly #connection: KubeConnection;
   readonly #deadlines: WatchDeadlines;
+  readonly #maxEventBytes: number;
 
-  constructor(connection: KubeConnection, deadlines: WatchDeadlines) {
+  /** `maxEventBytes`: the longest event line buffered; one object, so an API answer's limit by default. */
+  constructor(connection: KubeConnection, deadlines: WatchDeadlines, maxEventBytes: number = MAX_KUBE_RESPONSE_BYTES) {
     this.#connection = connection;
     this.#deadlines = deadlines;
+    this.#maxEventBytes = maxEventBytes;
   }
 
   watch(path: string, query: Readonly<Record<string, string | undefined>>, onEvent: (event: WatchEvent) => void, done: (err: Error | null) => void): AbortController {
@@ -112,6 +115,13 @@ export class DeadlineWatch implements WatchTransport {
             }
           });
           lines.on("close", () => settle(null));
+          // Heard after readline took the chunk: what follows its last newline is the line still buffered.
+          let pending = 0;
+          response.on("data", (chunk: Buffer) => {
+            const newline = chunk.lastIndexOf(10);
+            pending = newline < 0 ? pending + chunk.length : chunk.length - newline - 1;
+            if (pending > this.#maxEventBytes) settle(new Error(`watch ${path}: an event exceeds ${this.#maxEventBytes} bytes`));
+          });
         });
         request.end();
       },

@@ -109,6 +109,27 @@ describe("kubeRequest against a real HTTP server", () => {
     await expect(kubeRequest(connection, "read Node n1", { method: "GET", path: "/api/v1/nodes/n1" }, caller.signal)).rejects.toBe(reason);
   });
 
+  it("stops reading an answer beyond its limit and says so, rather than buffering it", async () => {
+    let sent = 0;
+    respond = (_request, _body, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      // A runaway answer: it never ends, and a reader that kept buffering would run out of memory.
+      const more = (): void => {
+        let flowing = true;
+        while (!response.destroyed && flowing) {
+          flowing = response.write(Buffer.alloc(16 * 1024, 0x20));
+          sent += 16 * 1024;
+        }
+        if (!response.destroyed) response.once("drain", more);
+      };
+      more();
+    };
+    const call = kubeRequest(connection, "list Pods", { method: "GET", path: "/api/v1/pods", maxResponseBytes: 256 * 1024 }, never);
+    await expect(call).rejects.toBeInstanceOf(InternalError);
+    await expect(call).rejects.toThrow("list Pods: the answer exceeds 262144 bytes");
+    expect(sent).toBeGreaterThan(256 * 1024);
+  });
+
   it("reports an API server that refuses connections as unavailable", async () => {
     const closed = new KubeConnection({ server: "http://127.0.0.1:1" });
     const call = kubeRequest(closed, "read Node n1", { method: "GET", path: "/api/v1/nodes/n1" }, never);

@@ -6,6 +6,18 @@ import type { KubeConnection, KubeHttpRequest } from "./kube-connection.js";
 /** How long one Kubernetes API call may take when the caller's own deadline is later (or absent). */
 export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 10_000;
 
+/**
+ * The largest answer read into memory. A list page (500 objects) is far below it; an answer beyond it is
+ * not something the API server sends, and buffering it would take the process's memory (a proxy's
+ * runaway reply, say).
+ */
+export const MAX_KUBE_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** An answer longer than the call's limit; reading stopped there. */
+export class KubeResponseTooLargeError extends Error {
+  override readonly name = "KubeResponseTooLargeError";
+}
+
 /** The API server answered with a status other than 2xx; `message` is its `Status.message`, when it sent one. */
 export class KubeStatusError extends Error {
   override readonly name = "KubeStatusError";
@@ -21,6 +33,8 @@ export class KubeStatusError extends Error {
 export interface KubeCall extends KubeHttpRequest {
   /** sent as JSON */
   readonly body?: unknown;
+  /** default MAX_KUBE_RESPONSE_BYTES */
+  readonly maxResponseBytes?: number;
 }
 
 /**
@@ -54,6 +68,7 @@ export async function kubeRequest<T>(
  * `Status.message` (which names the object), never response headers or bodies of another shape.
  */
 export function classifyKubeError(what: string, err: unknown): Error {
+  if (err instanceof KubeResponseTooLargeError) return new InternalError(`${what}: ${err.message}`, { cause: err });
   if (!(err instanceof KubeStatusError)) {
     // No HTTP answer at all: connection refused or reset, DNS, TLS. The API server may come back.
     const reason = err instanceof Error ? err.message : String(err);
@@ -75,6 +90,7 @@ export function classifyKubeError(what: string, err: unknown): Error {
 async function send<T>(connection: KubeConnection, call: KubeCall, signal: AbortSignal): Promise<T> {
   const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
   const headers = payload === undefined ? call.headers : { "content-type": "application/json", ...call.headers };
+  const limit = call.maxResponseBytes ?? MAX_KUBE_RESPONSE_BYTES;
   const request = await connection.open({ ...call, headers }, signal);
   const answered = new Promise<IncomingMessage>((resolve, reject) => {
     request.once("response", resolve);
@@ -83,7 +99,15 @@ async function send<T>(connection: KubeConnection, call: KubeCall, signal: Abort
   request.end(payload);
   const response = await answered;
   const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
+  let bytes = 0;
+  for await (const chunk of response) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > limit) {
+      request.destroy();
+      throw new KubeResponseTooLargeError(`the answer exceeds ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
   const text = Buffer.concat(chunks).toString("utf8");
   const code = response.statusCode ?? 0;
   if (code < 200 || code > 299) throw new KubeStatusError(code, statusMessage(text));
