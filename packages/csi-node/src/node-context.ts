@@ -15,9 +15,9 @@ import type { StageRecorder } from "./stage-metrics.js";
 export const DEFAULT_MANAGED_NQN_PREFIX = "nqn.2000-02.com.mikrotik:";
 
 /**
- * Volumes staged by this process, by volume id → NQN: the "other staged volumes" input of
- * decideDisconnect. In memory only; after a restart the mount and holder checks still guard a
- * shared controller (start-up reconciliation from the metadata files is not built yet).
+ * Volumes staged on this node, by volume id → NQN: the "other staged volumes" input of
+ * decideDisconnect and NodeStage's one-NQN-one-volume check. In memory; main.ts seeds it at start
+ * with the volumes start-up reconciliation found claimed by staging metadata.
  */
 export class StagedVolumes {
   readonly #byVolume = new Map<string, string>();
