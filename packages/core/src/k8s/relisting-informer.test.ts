@@ -158,6 +158,17 @@ describe("RelistingInformer", () => {
     expect(h.listCalls).toBe(1);
   });
 
+  it("backs off and relists when a watch ends at once without any event, instead of reopening it in a loop", async () => {
+    const h = harness();
+    h.lists.push(listOf("10", object("a", "1")));
+    h.informer.start();
+    await until(() => h.transport.calls.length === 1, "the watch");
+    h.transport.last().done(null);
+    await until(() => h.transport.calls.length === 2, "the watch after the restart");
+    expect(h.listCalls).toBe(2);
+    expect(h.informer.status().restarts).toBe(1);
+  });
+
   it("resumes from a bookmark's resourceVersion without touching the cache", async () => {
     const h = harness();
     h.lists.push(listOf("10", object("a", "1")));

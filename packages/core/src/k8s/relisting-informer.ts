@@ -32,6 +32,9 @@ export const DEFAULT_INFORMER_TUNING: InformerTuning = Object.freeze({
   jitter: 0.2,
 });
 
+/** A watch the server ends sooner than this without any event is a failure, not its timeout (client-go's rule too). */
+const MIN_QUIET_WATCH_MS = 1_000;
+
 export type InformerTuningOverrides = Partial<Omit<InformerTuning, "watch">> & { readonly watch?: Partial<WatchDeadlines> };
 
 export interface RelistingInformerOptions<T extends KubeObject> {
@@ -222,7 +225,10 @@ export class RelistingInformer<T extends KubeObject> {
     this.#replace(list.items);
     let resourceVersion = list.metadata?.resourceVersion;
     for (;;) {
+      const began = Date.now();
+      let heard = false;
       const ended = await this.#watch(resourceVersion, signal, (event) => {
+        heard = true;
         const object = event.object as T;
         resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
         if (event.type === "ADDED" || event.type === "MODIFIED") this.#upsert(object);
@@ -230,7 +236,12 @@ export class RelistingInformer<T extends KubeObject> {
         else this.#lastActivityAt = Date.now(); // BOOKMARK: only the resourceVersion moves
       });
       if (ended === undefined || !live()) return;
-      if (ended === null) continue; // the server's timeout: resume where the watch stopped
+      if (ended === null) {
+        // A watch closed at once with nothing in it (a proxy that does not stream, an overloaded API
+        // server) would be reopened in a tight loop: count it as a failure, which backs off and relists.
+        if (!heard && Date.now() - began < MIN_QUIET_WATCH_MS) throw new Error(`watch ${this.#options.path} ended within ${MIN_QUIET_WATCH_MS} ms without an event`);
+        continue; // the server's timeout: resume where the watch stopped
+      }
       if (ended instanceof WatchStatusError && ended.statusCode === 410) {
         // Our resourceVersion is older than the server keeps: relist, which is no failure.
         this.#begin();
