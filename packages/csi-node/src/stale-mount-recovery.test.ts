@@ -65,3 +65,30 @@ asRoot("stale staging mount recovery over the fake fabric", () => {
     expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
   }, 60_000);
 });
+
+asRoot("stale staging mount recovery of an xfs volume (fake fabric)", () => {
+  // mkfs.xfs wants at least 300 MB; the backing file is sparse.
+  const rig = useNodeRig({ volume: "pvc-stale-xfs", tempPrefix: "csi-node-stale-xfs-", diskSize: "320M" });
+  const { newHost, stagingDir, stage, publish, unpublish, unstage, mountOf, resolve, fsCapability } = rig;
+
+  it("moves the staging mount although the pod's target still holds the old superblock (same XFS UUID)", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const target = join(rig.dir, "pods", "a", "mount");
+    await stage(a, staging, fsCapability("xfs"));
+    await publish(a, staging, target, fsCapability("xfs"));
+    await writeFile(join(target, "kept.txt"), "xfs survives");
+    execFileSync("sync", ["-f", target]);
+    await a.fabric.reconnect(rig.nqn, { renumber: true });
+    const after = (await resolve(a))!;
+
+    await expect(stage(a, staging, fsCapability("xfs"))).resolves.toEqual({});
+    expect((await mountOf(staging))?.majorMinor).toBe(after.majorMinor);
+    expect((await mountOf(target))?.majorMinor).toBe(after.majorMinor);
+    expect(await readFile(join(staging, "kept.txt"), "utf8")).toBe("xfs survives");
+
+    await unpublish(a, target);
+    await unstage(a, staging);
+    expect(await rig.mountsUnder()).toEqual([]);
+  }, 90_000);
+});

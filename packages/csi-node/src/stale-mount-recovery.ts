@@ -51,7 +51,11 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
       }
       const verified = await ctx.resolver.verify(current); // identity re-checked just before mounting
       if (stale !== "moved") {
-        await ctx.mounter.mount(verified.devicePath, stagingPath, metadata.fsType!, []);
+        // XFS refuses a filesystem UUID that is still mounted, and the old superblock stays mounted
+        // wherever a pod's target or a container's namespace holds it. Skipping that check is safe only
+        // once the old device is gone: nothing can write through the old superblock any more.
+        const options = metadata.fsType === "xfs" && oldDeviceDead ? ["nouuid"] : [];
+        await ctx.mounter.mount(verified.devicePath, stagingPath, metadata.fsType!, options);
         const after = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
         if (after?.majorMinor !== verified.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${verified.devicePath} after remounting`);
       }
