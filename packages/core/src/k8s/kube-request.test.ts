@@ -8,7 +8,7 @@ describe("classifyKubeError", () => {
   it.each([
     [404, NotFoundError],
     [409, AbortedError],
-    [401, InternalError],
+    [401, UnavailableError],
     [403, InternalError],
     [429, UnavailableError],
     [500, UnavailableError],
@@ -23,6 +23,9 @@ describe("classifyKubeError", () => {
     expect(classifyKubeError("read Node n1", new KubeStatusError(404, 'nodes "n1" not found')).message).toBe('read Node n1: HTTP 404 (nodes "n1" not found)');
     expect(classifyKubeError("x", new KubeStatusError(500, undefined)).message).toBe("x: HTTP 500");
     expect(classifyKubeError("x", new KubeStatusError(403, undefined)).message).toBe("x: HTTP 403: the API server refused the service account; check the chart's RBAC");
+    expect(classifyKubeError("x", new KubeStatusError(401, undefined)).message).toBe(
+      "x: HTTP 401: the API server did not accept the credentials (expired or revoked token, or a kubeconfig for another cluster)",
+    );
   });
 
   it("treats a failure without an HTTP answer as unavailable", () => {

@@ -79,9 +79,9 @@ export function classifyKubeError(what: string, err: unknown): Error {
   if (code === 404) return new NotFoundError(message, { cause: err });
   // A conflict is a lost optimistic-concurrency race: re-read and retry.
   if (code === 409) return new AbortedError(message, { cause: err });
-  if (code === 401 || code === 403) {
-    return new InternalError(`${message}: the API server refused the service account; check the chart's RBAC`, { cause: err });
-  }
+  // A token is re-read from its file every minute, so a rotated projected token recovers on its own.
+  if (code === 401) return new UnavailableError(`${message}: the API server did not accept the credentials (expired or revoked token, or a kubeconfig for another cluster)`, { cause: err });
+  if (code === 403) return new InternalError(`${message}: the API server refused the service account; check the chart's RBAC`, { cause: err });
   if (code === 429 || code >= 500) return new UnavailableError(message, { cause: err });
   // Any other 4xx means we sent something the API server cannot accept: a bug on our side.
   return new InternalError(message, { cause: err });

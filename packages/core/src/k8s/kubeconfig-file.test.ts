@@ -98,6 +98,13 @@ describe("kubeconfigFileConnection", () => {
     const refused = kubeconfigFileConnection(plugin);
     await expect(refused).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(refused).rejects.toThrow(`--kubeconfig ${plugin}: user u: "exec" credentials are not supported; use a token or a client certificate`);
+    const both = await write("both", [
+      "clusters: [{name: c, cluster: {server: 'https://k8s.example', certificate-authority-data: Q0E=, insecure-skip-tls-verify: true}}]",
+      "users: [{name: u, user: {token: t}}]",
+      "contexts: [{name: x, context: {cluster: c, user: u}}]",
+      "current-context: x",
+    ]);
+    await expect(kubeconfigFileConnection(both)).rejects.toThrow(`--kubeconfig ${both}: the cluster sets both a certificate authority and insecure-skip-tls-verify; remove one`);
     const noCa = await write("no-ca", config(`{server: 'https://k8s.example', certificate-authority: ca.pem}`, "{token: t}"));
     await expect(kubeconfigFileConnection(noCa)).rejects.toThrow(new RegExp(`^--kubeconfig ${noCa}: certificate-authority ca.pem: ENOENT`));
     const yaml = await write("broken", ["clusters: [", "  - : :"]);

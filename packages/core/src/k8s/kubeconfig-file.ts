@@ -57,13 +57,16 @@ export async function kubeconfigFileConnection(path: string): Promise<KubeConnec
   const [ca, clientCertificate, clientKey] = await Promise.all([fileOrData("certificate-authority"), fileOrData("client-certificate"), fileOrData("client-key")]);
   const token = field(user, "token");
   const tokenFile = field(user, "tokenFile");
+  const insecureSkipTlsVerify = field(cluster, "insecure-skip-tls-verify") === true;
+  // As kubectl: a CA that would silently not be checked is a mistake in the file, not a choice.
+  if (insecureSkipTlsVerify && ca !== undefined) throw fail("the cluster sets both a certificate authority and insecure-skip-tls-verify; remove one");
   try {
     return new KubeConnection({
       server,
       ca,
       clientCertificate,
       clientKey,
-      insecureSkipTlsVerify: field(cluster, "insecure-skip-tls-verify") === true,
+      insecureSkipTlsVerify,
       ...(typeof token === "string"
         ? { token: () => Promise.resolve(token) }
         : typeof tokenFile === "string"
