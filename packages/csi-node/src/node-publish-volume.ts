@@ -73,11 +73,12 @@ async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetP
 
 /**
  * SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod) allows one publish target on the node: a second pod
- * must not get the volume while the first still has it mounted (CSI spec: FAILED_PRECONDITION).
+ * must not get the volume while the first still has it mounted (CSI spec: FAILED_PRECONDITION). A mount
+ * table that cannot be read fails the call: never a second writer by mistake.
  */
 async function requireNoOtherTarget(ctx: NodeContext, metadata: StagingMetadata, targetPath: string): Promise<void> {
   for (const target of metadata.publishedTargets ?? []) {
-    if (target.path !== targetPath && (await ctx.mounter.isMountPoint(target.path).catch(() => false))) {
+    if (target.path !== targetPath && (await ctx.mounter.isMountPoint(target.path))) {
       throw new FailedPreconditionError(`volume ${metadata.volumeId} is single-node-single-writer and already published at ${target.path}`);
     }
   }
