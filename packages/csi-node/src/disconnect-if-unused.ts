@@ -1,7 +1,7 @@
 import type { Logger } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { decideDisconnect, type DisconnectDecision, type MountRef } from "./nvme/disconnect-policy.js";
-import { readDeviceUsage } from "./nvme/device-usage.js";
+import { readDeviceUsage, readMountRefs } from "./nvme/device-usage.js";
 
 /**
  * Gathers what decideDisconnect needs (an input that cannot be read stays undefined, which keeps
@@ -12,7 +12,7 @@ export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn
   if (usage.error !== undefined) logger.warn("cannot resolve the device for the disconnect decision", { nqn, error: String(usage.error) });
   let mounts: MountRef[] | undefined;
   try {
-    mounts = (await ctx.mountTable()).map((m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source }));
+    mounts = await readMountRefs(await ctx.mountTable());
   } catch (err) {
     logger.warn("cannot read the mount table for the disconnect decision", { error: String(err) });
   }

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, MetricsRegistry, ProcessExec, type Exec, type ExecResult } from "@rds-csi/core";
 import { Ssh2Transport } from "@rds-csi/core/routeros";
@@ -206,6 +206,29 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     expect(again).toMatchObject({ unmounted: [], disconnected: [], errors: [] });
   }, 90_000);
 
+  it("keeps the controller of a raw block device bind-mounted onto a file though no metadata claims it; unmounts an unclaimed one at kubelet's block place", async () => {
+    await connect(ORPHAN);
+    await connect(MOUNTED);
+    const kubeletDir = join(dir, "kubelet");
+    await mkdir(kubeletCsiPluginDir(kubeletDir), { recursive: true });
+    // A device node bound onto a file, as NodePublish of a block volume does. A VM opens it without
+    // O_EXCL, so neither holders nor an exclusive open show the user: only the bind does.
+    const inUse = join(dir, "vm-disk");
+    await writeFile(inUse, "");
+    execFileSync("mount", ["--bind", (await resolver.resolve(ORPHAN))!.devicePath, inUse]);
+    const publish = join(kubeletCsiPluginDir(kubeletDir), "volumeDevices", "publish", "pv-mounted", "pod-1");
+    await mkdir(dirname(publish), { recursive: true });
+    await writeFile(publish, "");
+    execFileSync("mount", ["--bind", (await resolver.resolve(MOUNTED))!.devicePath, publish]);
+
+    const summary = await reconcile(kubeletDir);
+
+    expect(summary).toMatchObject({ unmounted: [publish], disconnected: [MOUNTED], errors: [] });
+    expect(summary.kept.find((k) => k.nqn === ORPHAN)?.reason).toContain(inUse);
+    expect((await initiator.controllers(ORPHAN)).map((c) => c.state)).toEqual(["live"]);
+    expect(await mounted(inUse)).toBe(true);
+  }, 60_000);
+
   it("disconnects nothing when the kubelet's CSI plugin directory is missing (a wrong --kubelet-dir is not 'nothing staged')", async () => {
     await connect(ORPHAN);
     const summary = await reconcile(join(dir, "not-the-kubelet-dir"));
@@ -238,7 +261,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
 
 describe("which mounts start-up reconciliation may unmount", () => {
   const kubelet = "/var/lib/kubelet";
-  const mount = (mountPoint: string, majorMinor: string) => ({ mountPoint, majorMinor, major: Number(majorMinor.split(":")[0]) });
+  const mount = (mountPoint: string, majorMinor: string, boundDevice: string | null = null) => ({ mountPoint, majorMinor, major: Number(majorMinor.split(":")[0]), boundDevice });
   const evidence: MountEvidence = {
     devices: { present: new Set(["259:1", "259:2", "8:0"]), managed: new Map([["259:1", `${PREFIX}pvc-a`], ["259:2", `${PREFIX}pvc-b`]]) },
     claims: [{ volumeId: "pvc-b", nqn: `${PREFIX}pvc-b`, majorMinor: "259:2" }, { volumeId: "pvc-c", nqn: `${PREFIX}pvc-c`, majorMinor: "259:9" }],
@@ -246,7 +269,8 @@ describe("which mounts start-up reconciliation may unmount", () => {
     driverName: DRIVER,
   };
   const staging = (hash: string, driver = DRIVER) => `${kubelet}/plugins/kubernetes.io/csi/${driver}/${hash}/globalmount`;
-  const decide = (path: string, majorMinor: string) => decideMount(mount(path, majorMinor), mountPlaceOf(kubelet, path)!, evidence);
+  const decide = (path: string, majorMinor: string, boundDevice?: string | null) => decideMount(mount(path, majorMinor, boundDevice), mountPlaceOf(kubelet, path)!, evidence);
+  const publish = `${kubelet}/plugins/kubernetes.io/csi/volumeDevices/publish/pv/u`;
 
   it("knows kubelet's CSI places and nothing else", () => {
     expect(mountPlaceOf(kubelet, staging("h"))).toEqual({ kind: "staging", driver: DRIVER });
@@ -272,6 +296,13 @@ describe("which mounts start-up reconciliation may unmount", () => {
     expect(decide(staging("h-meta"), "259:7")).toMatchObject({ unmount: false, reason: expect.stringContaining("metadata sits beside it") });
     expect(decide(staging("h", "other.csi.example"), "259:7")).toMatchObject({ unmount: false });
     expect(decide(`${kubelet}/pods/u/volumes/kubernetes.io~csi/pv/mount`, "259:7")).toMatchObject({ unmount: false });
+  });
+
+  it("judges a bind-mounted device node (raw block target, 0:5 on devtmpfs) by the device it points to", () => {
+    expect(decide(publish, "0:5", "259:1")).toMatchObject({ unmount: true, deviceDead: false });
+    expect(decide(publish, "0:5", "259:2")).toMatchObject({ unmount: false, reason: expect.stringContaining("pvc-b") });
+    expect(decide(publish, "0:5", "8:0")).toMatchObject({ unmount: false, reason: expect.stringContaining("not a namespace of this driver") });
+    expect(decideMount({ ...mount(publish, "0:5"), boundDevice: undefined }, { kind: "block" }, evidence)).toMatchObject({ unmount: false, reason: expect.stringContaining("could not be stat'ed") });
   });
 });
 

@@ -5,7 +5,7 @@ import type { Mounter } from "./mount/mounter.js";
 import type { MountInfoEntry } from "./mount/parse-mountinfo.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
 import { decideDisconnect, type MountRef, type StagedVolumeRef } from "./nvme/disconnect-policy.js";
-import { readDeviceUsage } from "./nvme/device-usage.js";
+import { readDeviceUsage, readMountRefs } from "./nvme/device-usage.js";
 import type { NvmeInitiator } from "./nvme/nvme-initiator.js";
 import type { Sysfs } from "./nvme/sysfs.js";
 import { readStagingMetadata } from "./staging/staging-metadata.js";
@@ -93,7 +93,7 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
     let mountPoints = new Set<string>();
     try {
       table = await options.mountTable();
-      mounts = toMountRefs(table);
+      mounts = await readMountRefs(table);
       mountPoints = new Set(table.map((m) => m.mountPoint));
     } catch (err) {
       summary.errors.push(`mount table: ${String(err)}`);
@@ -135,12 +135,12 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
       if (nqn !== undefined) nqns.add(nqn);
     }
 
-    if (table !== undefined && staged !== undefined) {
+    if (table !== undefined && mounts !== undefined && staged !== undefined) {
       const devices = await readDevices(options, nqns, logger);
       const trusted: MountEvidence = { devices, claims, metadataDirs: new Set(metadataFiles.map((file) => dirname(file))), driverName: options.driverName };
-      if (await unmountOrphans(options, kubeletDir, table, trusted, summary, signal) > 0) {
+      if (await unmountOrphans(options, kubeletDir, table, mounts, trusted, summary, signal) > 0) {
         try {
-          mounts = toMountRefs(await options.mountTable());
+          mounts = await readMountRefs(await options.mountTable());
         } catch (err) {
           mounts = undefined;
           summary.errors.push(`mount table: ${String(err)}`);
@@ -239,10 +239,6 @@ async function readClaim(path: string): Promise<StagingClaim | undefined> {
   }
 }
 
-function toMountRefs(table: readonly MountInfoEntry[]): MountRef[] {
-  return table.map((m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source }));
-}
-
 /** What sysfs says about block devices: every device number that exists, and those of managed namespaces. */
 export interface BlockDevices {
   /** `MAJ:MIN` of every block device in sysfs */
@@ -303,23 +299,29 @@ export type MountDecision =
   | { readonly unmount: true; readonly deviceDead: boolean; readonly why: string }
   | { readonly unmount: false; readonly reason: string };
 
-/** Whether a mount at one of kubelet's CSI places is an orphan of this driver. Pure. */
-export function decideMount(mount: Pick<MountInfoEntry, "mountPoint" | "major" | "majorMinor">, place: MountPlace, trusted: MountEvidence): MountDecision {
+/**
+ * Whether a mount at one of kubelet's CSI places is an orphan of this driver. Pure. A bind-mounted
+ * device node (a raw block target) is judged by the device it points to, not by the filesystem that
+ * holds the node.
+ */
+export function decideMount(mount: Pick<MountInfoEntry, "mountPoint" | "major" | "majorMinor"> & Pick<MountRef, "boundDevice">, place: MountPlace, trusted: MountEvidence): MountDecision {
+  if (mount.boundDevice === undefined) return { unmount: false, reason: "the mount point could not be stat'ed (it may be a bind of a device node)" };
   // Major 0: no block device behind it (tmpfs, overlay, …): never one of our volumes.
-  if (mount.major === 0) return { unmount: false, reason: "not a block device mount" };
-  const nqn = trusted.devices.managed.get(mount.majorMinor);
+  if (mount.boundDevice === null && mount.major === 0) return { unmount: false, reason: "not a block device mount" };
+  const device = mount.boundDevice ?? mount.majorMinor;
+  const nqn = trusted.devices.managed.get(device);
   if (nqn !== undefined) {
     const claim = trusted.claims.find((c) => c.nqn === nqn);
     if (claim !== undefined) return { unmount: false, reason: `${nqn} is claimed by the staging metadata of ${claim.volumeId}` };
     return { unmount: true, deviceDead: false, why: `a namespace of ${nqn}, which no staging metadata claims` };
   }
-  if (trusted.devices.present.has(mount.majorMinor)) return { unmount: false, reason: `device ${mount.majorMinor} is not a namespace of this driver` };
+  if (trusted.devices.present.has(device)) return { unmount: false, reason: `device ${device} is not a namespace of this driver` };
   // The device is gone: only our own staging path with no metadata beside it is provably ours.
-  const claim = trusted.claims.find((c) => c.majorMinor === mount.majorMinor);
-  if (claim !== undefined) return { unmount: false, reason: `device ${mount.majorMinor} is gone but claimed by the staging metadata of ${claim.volumeId}` };
-  if (place.kind !== "staging" || place.driver !== trusted.driverName) return { unmount: false, reason: `device ${mount.majorMinor} is gone, but nothing proves the mount is this driver's` };
+  const claim = trusted.claims.find((c) => c.majorMinor === device);
+  if (claim !== undefined) return { unmount: false, reason: `device ${device} is gone but claimed by the staging metadata of ${claim.volumeId}` };
+  if (place.kind !== "staging" || place.driver !== trusted.driverName) return { unmount: false, reason: `device ${device} is gone, but nothing proves the mount is this driver's` };
   if (trusted.metadataDirs.has(dirname(mount.mountPoint))) return { unmount: false, reason: "staging metadata sits beside it" };
-  return { unmount: true, deviceDead: true, why: `device ${mount.majorMinor} is gone and no staging metadata claims this staging path` };
+  return { unmount: true, deviceDead: true, why: `device ${device} is gone and no staging metadata claims this staging path` };
 }
 
 /** Unmounts the orphans among the mounts at kubelet's CSI places: pods' and block targets before staging paths. */
@@ -327,18 +329,19 @@ async function unmountOrphans(
   options: StartupReconciliationOptions,
   kubeletDir: string,
   table: readonly MountInfoEntry[],
+  refs: readonly MountRef[],
   trusted: MountEvidence,
   summary: StartupReconciliationSummary,
   signal: AbortSignal,
 ): Promise<number> {
   const { logger } = options;
   const order = { pod: 0, block: 1, staging: 2 };
-  const candidates = new Map<string, { mount: MountInfoEntry; place: MountPlace }>();
+  const candidates = new Map<string, { mount: MountInfoEntry & Pick<MountRef, "boundDevice">; place: MountPlace }>();
   // Later lines are mounted later: the last entry at a mount point is the visible one.
-  for (const mount of table) {
+  table.forEach((mount, i) => {
     const place = mountPlaceOf(kubeletDir, mount.mountPoint);
-    if (place !== undefined) candidates.set(mount.mountPoint, { mount, place });
-  }
+    if (place !== undefined) candidates.set(mount.mountPoint, { mount: { ...mount, boundDevice: refs[i]!.boundDevice }, place });
+  });
   let unmounted = 0;
   for (const { mount, place } of [...candidates.values()].sort((a, b) => order[a.place.kind] - order[b.place.kind])) {
     signal.throwIfAborted();
@@ -352,7 +355,7 @@ async function unmountOrphans(
       await options.mounter.unmount(mount.mountPoint, { deviceDead: decision.deviceDead });
       summary.unmounted.push(mount.mountPoint);
       unmounted++;
-      logger.info("reconciliation: unmounted an orphaned mount of this driver", { mountPoint: mount.mountPoint, source: mount.source, device: mount.majorMinor, why: decision.why });
+      logger.info("reconciliation: unmounted an orphaned mount of this driver", { mountPoint: mount.mountPoint, source: mount.source, device: mount.boundDevice ?? mount.majorMinor, why: decision.why });
     } catch (err) {
       summary.errors.push(`unmount ${mount.mountPoint}: ${String(err)}`);
       summary.keptMounts.push({ mountPoint: mount.mountPoint, reason: `unmount failed: ${String(err)}` });

@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { LoopDevices } from "../mount/loop-device.testing.js";
-import { parseMountInfo } from "../mount/parse-mountinfo.js";
-import { isOpenedExclusively } from "./device-usage.js";
+import { parseMountInfo, type MountInfoEntry } from "../mount/parse-mountinfo.js";
+import { majorMinorOf } from "./device-identity.js";
+import { isOpenedExclusively, readMountRefs } from "./device-usage.js";
 
 const withLoops = LoopDevices.available() ? describe : describe.skip;
 
@@ -40,5 +41,56 @@ withLoops("isOpenedExclusively (real loop device, root)", () => {
 
   it("is undefined for a device it cannot open", async () => {
     expect(await isOpenedExclusively(`${loops.dir}/no-such-device`)).toBeUndefined();
+  });
+});
+
+withLoops("readMountRefs (real loop device, root)", () => {
+  let loops: LoopDevices;
+  beforeEach(() => {
+    loops = new LoopDevices();
+  });
+  afterEach(() => loops.cleanup());
+
+  const bindFile = async (source: string, name: string): Promise<string> => {
+    const target = `${loops.dir}/${name}`;
+    await writeFile(target, "");
+    execFileSync("mount", ["--bind", source, loops.track(target)]);
+    return target;
+  };
+
+  it("sees the device behind a bind-mounted device node, which mountinfo shows only as a file of the node's filesystem", async () => {
+    const { device } = loops.create(16 * 1024 * 1024);
+    const majorMinor = majorMinorOf((await stat(device)).rdev);
+    // As NodePublish of a raw block volume binds /dev/<dev>, and as the fake fabric's nodes (mknod elsewhere) are bound.
+    const fromDev = await bindFile(device, "publish");
+    const [major, minor] = majorMinor.split(":");
+    const node = `${loops.dir}/node`;
+    execFileSync("mknod", [node, "b", major!, minor!]);
+    const fromNode = await bindFile(node, "publish-fake");
+    const dirMount = loops.track(loops.mkdir("dir-bind"));
+    execFileSync("mount", ["--bind", loops.mkdir("dir-source"), dirMount]);
+
+    const table = parseMountInfo(await readFile("/proc/self/mountinfo", "utf8"));
+    const entry = (path: string) => table.find((m) => m.mountPoint === path)!;
+    expect(entry(fromDev)).toMatchObject({ root: device.replace("/dev", "") });
+    expect(entry(fromDev).majorMinor).not.toBe(majorMinor);
+    expect(entry(fromNode).majorMinor).not.toBe(majorMinor);
+
+    const refs = await readMountRefs(table);
+    const ref = (path: string) => refs.find((m) => m.mountPoint === path)!;
+    expect(ref(fromDev).boundDevice).toBe(majorMinor);
+    expect(ref(fromNode).boundDevice).toBe(majorMinor);
+    expect(ref(dirMount).boundDevice).toBeNull();
+    expect(refs.find((m) => m.mountPoint === "/")!.boundDevice).toBeNull();
+  });
+
+  it("is undefined (unverifiable) for a bind mount point that cannot be stat'ed; a whole filesystem is not stat'ed", async () => {
+    const missing = `${loops.dir}/gone`;
+    const entry = (root: string): MountInfoEntry => ({
+      mountId: 1, parentId: 0, major: 0, minor: 5, majorMinor: "0:5", root, mountPoint: missing,
+      mountOptions: [], optionalFields: [], fsType: "devtmpfs", source: "devtmpfs", superOptions: [],
+    });
+    expect((await readMountRefs([entry("/nvme1n1")]))[0]!.boundDevice).toBeUndefined();
+    expect((await readMountRefs([entry("/")]))[0]!.boundDevice).toBeNull();
   });
 });

@@ -1,7 +1,8 @@
 import { constants } from "node:fs";
-import { open } from "node:fs/promises";
-import type { DeviceResolver } from "./device-identity.js";
-import type { DeviceState } from "./disconnect-policy.js";
+import { open, stat } from "node:fs/promises";
+import type { MountInfoEntry } from "../mount/parse-mountinfo.js";
+import { majorMinorOf, type DeviceResolver } from "./device-identity.js";
+import type { DeviceState, MountRef } from "./disconnect-policy.js";
 import type { Sysfs } from "./sysfs.js";
 
 /** What the kernel says uses a subsystem's block device; `undefined` where it could not be read. */
@@ -37,5 +38,38 @@ export async function isOpenedExclusively(devicePath: string): Promise<boolean |
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EBUSY" ? true : undefined;
+  }
+}
+
+/** How long the stat() calls of readMountRefs may take in all (a hung network filesystem never answers). */
+export const MOUNT_STAT_DEADLINE_MS = 5_000;
+
+/**
+ * The mount table as decideDisconnect compares it, with the device each bind-mounted block device node
+ * points to. A raw block volume's target is such a bind, and mountinfo shows it only as a file of the
+ * filesystem holding the node (`0:N /nvme3n1` on devtmpfs): stat() of the mount point is the only way
+ * to see the device. A mount whose root is `/` is a whole filesystem, never a node, and is not stat'ed;
+ * a mount point that does not answer within the deadline is undefined (unverifiable).
+ */
+export async function readMountRefs(table: readonly MountInfoEntry[], deadlineMs = MOUNT_STAT_DEADLINE_MS): Promise<MountRef[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, deadlineMs, undefined)));
+  try {
+    const bound = new Map<string, Promise<string | null | undefined>>();
+    for (const m of table) {
+      if (m.root !== "/" && !bound.has(m.mountPoint)) bound.set(m.mountPoint, Promise.race([boundDeviceOf(m.mountPoint), late]));
+    }
+    return await Promise.all(table.map(async (m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source, boundDevice: m.root === "/" ? null : await bound.get(m.mountPoint)! })));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function boundDeviceOf(mountPoint: string): Promise<string | null | undefined> {
+  try {
+    const info = await stat(mountPoint);
+    return info.isBlockDevice() ? majorMinorOf(info.rdev) : null;
+  } catch {
+    return undefined;
   }
 }

@@ -10,6 +10,13 @@ export interface MountRef {
   /** `MAJ:MIN` of the mounted device (mountinfo field 3) */
   readonly majorMinor: string;
   readonly source?: string;
+  /**
+   * `MAJ:MIN` a bind-mounted block device node points to (a raw block volume's NodePublish target):
+   * mountinfo shows such a bind with the number of the filesystem holding the node (devtmpfs `0:N`),
+   * never the device's own. null: the mount point is not a block device node; undefined: it could not
+   * be stat'ed, so it may be one (see readMountRefs).
+   */
+  readonly boundDevice: string | null | undefined;
 }
 
 export interface StagedVolumeRef {
@@ -54,8 +61,10 @@ export function decideDisconnect(inputs: DisconnectInputs): DisconnectDecision {
   if (inputs.device.kind === "absent") return { disconnect: true };
   const device = inputs.device;
   if (inputs.mounts === undefined) return keep("the mount table could not be read", true);
-  const mounted = inputs.mounts.filter((m) => m.majorMinor === device.majorMinor || (m.source !== undefined && m.source === device.devicePath));
+  const mounted = inputs.mounts.filter((m) => m.majorMinor === device.majorMinor || (m.source !== undefined && m.source === device.devicePath) || m.boundDevice === device.majorMinor);
   if (mounted.length > 0) return keep(`${device.devicePath} (${device.majorMinor}) is mounted at ${mounted.map((m) => m.mountPoint).join(", ")}`);
+  const unknown = inputs.mounts.filter((m) => m.boundDevice === undefined);
+  if (unknown.length > 0) return keep(`${unknown.map((m) => m.mountPoint).join(", ")} could not be stat'ed (a bind of ${device.devicePath}'s node?)`, true);
   if (inputs.holders === undefined) return keep(`the holders of ${device.devicePath} could not be read`, true);
   if (inputs.holders.length > 0) return keep(`${device.devicePath} is held by ${inputs.holders.join(", ")}`);
   if (inputs.exclusivelyOpened === undefined) return keep(`${device.devicePath} could not be opened to check for exclusive users`, true);
