@@ -6,6 +6,7 @@ import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
 import type { ControllerInfo } from "./nvme/nvme-initiator.js";
 import { controllerLost } from "./reconnect-lost-controller.js";
 import { connectSettingsOf, readStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+import { oldDeviceAlive, oldDeviceStillPresent } from "./stale-mount-recovery.js";
 
 /** A staged volume found from a request: its metadata and the staging path it was staged at. */
 export interface LocatedVolume {
@@ -73,6 +74,11 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
     if (current === undefined) {
       if (!lost) problems.push(`namespace ${metadata.device.nsid} of ${metadata.nqn} is not present`);
     } else if (current.uuid !== metadata.device.uuid.toLowerCase()) problems.push(`namespace of ${metadata.nqn} is now ${current.uuid}, staged was ${metadata.device.uuid}`);
+    else if (current.majorMinor !== metadata.device.majorMinor) {
+      // Why the stale mounts reported below are not being moved.
+      const old = await oldDeviceStillPresent(ctx, metadata.device);
+      if (old !== undefined) problems.push(oldDeviceAlive(old, metadata.device.majorMinor));
+    }
   } catch (err) {
     problems.push(`namespace of ${metadata.nqn} cannot be resolved: ${(err as Error).message}`);
   }

@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
@@ -150,6 +150,28 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     await unstage(a, staging);
     expect(await rig.mountsUnder()).toEqual([]);
     expect(await a.fabric.namespace(rig.nqn)).toBeUndefined();
+  }, 90_000);
+
+  it("reconnects, but moves nothing while the old device still exists; recovers once it is gone", async () => {
+    const { a, staging, target, before } = await stagedAndLost();
+    // As if the old namespace device were still there: the recorded number, the same namespace UUID.
+    const oldEntry = join(a.fabric.sysfsRoot, "class", "block", "nvme90n1");
+    await mkdir(oldEntry, { recursive: true });
+    await writeFile(join(oldEntry, "dev"), `${before.majorMinor}\n`);
+    await writeFile(join(oldEntry, "uuid"), `${before.uuid}\n`);
+
+    const { watcher } = watcherOf(a);
+    expect([...(await sweep(watcher)), ...(await sweep(watcher))]).toEqual(["waiting", "waiting"]); // reconnected, then looked at as a renumbered device
+    expect(await resolve(a)).toBeDefined();
+    expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
+    expect((await mountOf(target))?.majorMinor).toBe(before.majorMinor);
+
+    await rm(oldEntry, { recursive: true });
+    expect(await sweep(watcher)).toEqual(["recovered"]);
+    expect((await mountOf(staging))?.majorMinor).toBe((await resolve(a))?.majorMinor);
+    await unpublish(a, target);
+    await unstage(a, staging);
+    expect(await rig.mountsUnder()).toEqual([]);
   }, 90_000);
 
   it("refuses to reconnect under another host NQN than the staged one, without connecting", async () => {

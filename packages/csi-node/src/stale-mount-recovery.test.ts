@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FailedPreconditionError } from "@rds-csi/core";
+import { FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
 
@@ -40,6 +40,31 @@ asRoot("stale staging mount recovery over the fake fabric", () => {
     expect((await mountOf(target))?.majorMinor).toBe(after.majorMinor);
     expect(await readFile(join(target, "kept.txt"), "utf8")).toBe("survives the renumbering");
     expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/re-bound .* restart the pod/);
+  }, 60_000);
+
+  it("leaves everything on the old device while it still exists, and recovers once it is gone", async () => {
+    const { a, staging, target, before, after } = await stagedAndRenumbered();
+    // The old namespace device is still there (e.g. its controller not yet deleted): a block device with
+    // the recorded number and the same namespace UUID. The pods' mounts on it can still be written.
+    const oldEntry = join(a.fabric.sysfsRoot, "class", "block", "nvme90n1");
+    await mkdir(oldEntry, { recursive: true });
+    await writeFile(join(oldEntry, "dev"), `${before.majorMinor}\n`);
+    await writeFile(join(oldEntry, "uuid"), `${before.uuid}\n`);
+
+    const refused = stage(a, staging);
+    await expect(refused).rejects.toThrow(UnavailableError);
+    await expect(refused).rejects.toThrow(`the old device nvme90n1 (${before.majorMinor}) still exists`);
+    expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
+    expect((await mountOf(target))?.majorMinor).toBe(before.majorMinor);
+    expect((await readStagingMetadata(staging, VOLUME))?.device.majorMinor).toBe(before.majorMinor);
+    const condition = (await stats(a, target, staging)).volumeCondition;
+    expect(condition?.abnormal).toBe(true);
+    expect(condition?.message).toContain(`the old device nvme90n1 (${before.majorMinor}) still exists; not moving the volume's mounts`);
+
+    await rm(oldEntry, { recursive: true }); // the kernel deleted it
+    await expect(stage(a, staging)).resolves.toEqual({});
+    expect((await mountOf(staging))?.majorMinor).toBe(after.majorMinor);
+    expect((await mountOf(target))?.majorMinor).toBe(after.majorMinor);
   }, 60_000);
 
   it("a stage that has to mount again keeps the recorded publish targets", async () => {

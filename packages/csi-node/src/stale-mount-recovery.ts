@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { abortableSleep, FailedPreconditionError } from "@rds-csi/core";
+import { abortableSleep, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
 import { writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
@@ -11,9 +11,10 @@ const RETRY_DELAY_MS = 200;
 /**
  * After a reconnect that renumbered the controller or replaced the device, the volume's mounts still
  * sit on the old (dead) device while the NQN now resolves to a new one. When the namespace now
- * resolves, by the same nsid **and UUID**, to another device than the one recorded in `metadata`:
- * - filesystem: if the staging mount is the recorded one, unmount it (lazily when the old device is
- *   gone) and mount the current device there with the recorded fs type;
+ * resolves, by the same nsid **and UUID**, to another device than the one recorded in `metadata`, and
+ * the old device is gone (see oldDeviceStillPresent):
+ * - filesystem: if the staging mount is the recorded one, unmount it (lazily: its device is gone) and
+ *   mount the current device there with the recorded fs type;
  * - both modes: re-bind each recorded publish target that is still a mount of the old device (the
  *   staging mount, or the device node for block) and mark it re-bound: containers started before
  *   keep the old mount in their own mount namespace, which nothing on the host can change, so
@@ -24,7 +25,9 @@ const RETRY_DELAY_MS = 200;
  *
  * Returns the new identity when it recovered, undefined when there is nothing stale to recover here
  * (no mount, a mount that is not ours, the namespace not resolved, or nothing moved): the caller goes
- * on as before. A different UUID → FailedPreconditionError: never mount another namespace.
+ * on as before. A different UUID → FailedPreconditionError: never mount another namespace. The old
+ * device still present → OldDeviceAliveError, nothing touched: the mounts on it still work, and a second
+ * filesystem instance of the same namespace beside the one the pods hold would corrupt it.
  */
 export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string, signal: AbortSignal): Promise<DeviceIdentity | undefined> {
   const kind = metadata.mode;
@@ -37,29 +40,31 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
       if (current === undefined) return undefined;
       const stale = await findStale(ctx, metadata, stagingPath, current);
       if (stale === undefined) return undefined;
+      const sameNamespace = current.uuid === metadata.device.uuid.toLowerCase();
+      const oldDevice = sameNamespace ? await oldDeviceStillPresent(ctx, metadata.device) : undefined;
+      if (oldDevice !== undefined) throw new OldDeviceAliveError(`${metadata.volumeId}: ${metadata.nqn} now resolves to ${current.devicePath} (${current.majorMinor}), but ${oldDeviceAlive(oldDevice, metadata.device.majorMinor)}`);
       if (!detected) {
         detected = true;
         ctx.staleMounts?.detected(kind);
       }
-      if (current.uuid !== metadata.device.uuid.toLowerCase()) {
+      if (!sameNamespace) {
         ctx.staleMounts?.finished(kind, "refused");
         throw uuidMismatch(metadata, current);
       }
-      const oldDeviceDead = !(await deviceExists(ctx, metadata.device.majorMinor));
       if (stale === "staging") {
-        await ctx.mounter.unmount(stagingPath, { deviceDead: oldDeviceDead });
+        await ctx.mounter.unmount(stagingPath, { deviceDead: true });
       }
       const verified = await ctx.resolver.verify(current); // identity re-checked just before mounting
       if (stale !== "moved") {
         // XFS refuses a filesystem UUID that is still mounted, and the old superblock stays mounted
-        // wherever a pod's target or a container's namespace holds it. Skipping that check is safe only
-        // once the old device is gone: nothing can write through the old superblock any more.
-        const options = metadata.fsType === "xfs" && oldDeviceDead ? ["nouuid"] : [];
+        // wherever a pod's target or a container's namespace holds it. Skipping that check is safe
+        // because the old device is gone: nothing can write through the old superblock any more.
+        const options = metadata.fsType === "xfs" ? ["nouuid"] : [];
         await ctx.mounter.mount(verified.devicePath, stagingPath, metadata.fsType!, options);
         const after = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
         if (after?.majorMinor !== verified.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${verified.devicePath} after remounting`);
       }
-      const publishedTargets = await rebindTargets(ctx, metadata, stagingPath, verified, oldDeviceDead);
+      const publishedTargets = await rebindTargets(ctx, metadata, stagingPath, verified);
       await writeStagingMetadata(stagingPath, {
         ...metadata,
         device: { majorMinor: verified.majorMinor, nsid: verified.nsid, uuid: verified.uuid },
@@ -68,7 +73,7 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
       ctx.staleMounts?.finished(kind, "recovered");
       return verified;
     } catch (err) {
-      if (err instanceof UuidMismatchError) throw err;
+      if (err instanceof UuidMismatchError || err instanceof OldDeviceAliveError) throw err;
       lastError = err;
       if (attempt < ATTEMPTS) await abortableSleep(RETRY_DELAY_MS, signal);
     }
@@ -97,14 +102,14 @@ async function findStale(ctx: NodeContext, metadata: StagingMetadata, stagingPat
  * Re-binds the recorded targets still on the old device onto the current one; keeps those already on
  * it; drops the records of targets that are gone or now hold something else (not ours to touch).
  */
-async function rebindTargets(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string, current: DeviceIdentity, oldDeviceDead: boolean): Promise<PublishedTarget[]> {
+async function rebindTargets(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string, current: DeviceIdentity): Promise<PublishedTarget[]> {
   const old = metadata.device.majorMinor;
   const kept: PublishedTarget[] = [];
   for (const target of metadata.publishedTargets ?? []) {
     const device = await deviceOfTarget(ctx, metadata, target.path);
     if (device === current.majorMinor) kept.push(target);
     if (device !== old) continue;
-    await ctx.mounter.unmount(target.path, { deviceDead: oldDeviceDead });
+    await ctx.mounter.unmount(target.path, { deviceDead: true });
     const source = metadata.mode === "block" ? current.devicePath : stagingPath;
     await ctx.mounter.bindMount(source, target.path, { readonly: target.readonly });
     if ((await deviceOfTarget(ctx, metadata, target.path)) !== current.majorMinor) {
@@ -142,10 +147,30 @@ export function uuidMismatch(metadata: StagingMetadata, current: DeviceIdentity)
   );
 }
 
-/** Whether any block device in sysfs still carries this number. */
-async function deviceExists(ctx: NodeContext, majorMinor: string): Promise<boolean> {
+/**
+ * The old device still exists: nothing is moved until it is gone, and it may go later (the kernel
+ * deleting its controller), so callers retry rather than give up.
+ */
+export class OldDeviceAliveError extends UnavailableError {}
+
+/** Why a volume whose namespace moved to a new device is left on its old one (error and volume condition). */
+export function oldDeviceAlive(name: string, majorMinor: string): string {
+  return `the old device ${name} (${majorMinor}) still exists; not moving the volume's mounts while the old filesystem or device may still be written`;
+}
+
+/**
+ * The block device that still carries the recorded device number, or undefined once the old device is
+ * provably gone. Fails closed: a device with that number counts as the old one unless its namespace UUID
+ * is positively another one. While anything (a pod's target, a container's mount namespace) holds the
+ * old device the kernel does not hand its number out again; a device of another namespace there means
+ * the old one was released. Presence alone decides, not the controller's state: a device whose
+ * controller is reconnecting becomes writable again when it comes back.
+ */
+export async function oldDeviceStillPresent(ctx: NodeContext, recorded: StagingMetadata["device"]): Promise<string | undefined> {
   for (const name of await ctx.sysfs.list("class/block")) {
-    if ((await ctx.sysfs.read(`class/block/${name}/dev`)) === majorMinor) return true;
+    if ((await ctx.sysfs.read(`class/block/${name}/dev`)) !== recorded.majorMinor) continue;
+    const uuid = await ctx.sysfs.read(`class/block/${name}/uuid`);
+    if (uuid === undefined || uuid.toLowerCase() === recorded.uuid.toLowerCase()) return name;
   }
-  return false;
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, InternalError } from "@rds-csi/core";
@@ -101,6 +101,30 @@ asRoot("stale-mount watcher over the fake fabric", () => {
     expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
     expect((await mountOf(target))?.majorMinor).toBe(before.majorMinor);
     expect(await metric(a, 'rds_csi_node_stale_mount_recoveries_total{kind="filesystem",outcome="refused"}')).toBe("1");
+  }, 60_000);
+
+  it("waits, without giving up, while the old device still exists; recovers once it is gone", async () => {
+    const { a, staging, target, before, after } = await stagedAndRenumbered();
+    // The old namespace device is still there: the recorded number with the same namespace UUID.
+    const oldEntry = join(a.fabric.sysfsRoot, "class", "block", "nvme90n1");
+    await mkdir(oldEntry, { recursive: true });
+    await writeFile(join(oldEntry, "dev"), `${before.majorMinor}\n`);
+    await writeFile(join(oldEntry, "uuid"), `${before.uuid}\n`);
+
+    const watcher = watcherOf(a.ctx, 2);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) outcomes.push(...(await watcher.sweep()).map((r) => r.outcome));
+    expect(outcomes).toEqual(["waiting", "waiting", "waiting", "waiting"]); // no backoff, never given up
+    expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
+    expect((await mountOf(target))?.majorMinor).toBe(before.majorMinor);
+    const condition = (await stats(a, staging, staging)).volumeCondition?.message;
+    expect(condition).toMatch(/stale mount: /);
+    expect(condition).toContain(`the old device nvme90n1 (${before.majorMinor}) still exists`);
+
+    await rm(oldEntry, { recursive: true }); // the kernel deleted it
+    expect((await watcher.sweep()).map((r) => r.outcome)).toEqual(["recovered"]);
+    expect((await mountOf(staging))?.majorMinor).toBe(after.majorMinor);
+    expect((await mountOf(target))?.majorMinor).toBe(after.majorMinor);
   }, 60_000);
 
   it("skips a volume whose lock an RPC holds, and recovers it on the next sweep", async () => {

@@ -2,7 +2,7 @@ import { abortableSleep, AbortedError, withDeadline, type Logger } from "@rds-cs
 import type { NodeContext } from "./node-context.js";
 import { readStagingMetadata, readStagingMetadataFile, type StagingMetadata } from "./staging/staging-metadata.js";
 import { controllerLost, HostIdentityMismatchError, reconnectLostController, ReconnectFailedError } from "./reconnect-lost-controller.js";
-import { recoverStaleStaging, UuidMismatchError } from "./stale-mount-recovery.js";
+import { OldDeviceAliveError, recoverStaleStaging, UuidMismatchError } from "./stale-mount-recovery.js";
 import { findMetadataFiles, METADATA_SCAN_DEPTH } from "./startup-reconciliation.js";
 
 export interface StaleMountWatcherOptions {
@@ -29,6 +29,7 @@ export type SweepOutcome =
   | "backoff" // skipped: failed recently
   | "refused" // the namespace's UUID (or this node's host NQN) is not the staged one; never retried for this device
   | "gave-up" // failed maxFailures times for this device; not retried until the device changes again
+  | "waiting" // the old device still exists, so nothing was moved; looked at again every sweep, never given up
   | "unreachable"; // the controller is gone and reconnecting failed; retried with capped backoff while staged
 
 export interface SweepReport {
@@ -44,6 +45,8 @@ interface Attempts {
   /** sweeps still to skip */
   skip: number;
   done: boolean;
+  /** the last run found the old device still present (logged once, not every sweep) */
+  waiting: boolean;
 }
 
 /** Per volume whose controller is gone: how reconnecting went so far. */
@@ -66,7 +69,9 @@ interface Outage {
  * and for each volume whose NQN now resolves (by identity) to another device than the recorded one it
  * takes the volume lock — skipping the volume when an RPC holds it — and runs recoverStaleStaging, the
  * same code a retried NodeStage runs. Failures back off per volume (1, 2, 4 … sweeps) and stop after
- * `maxFailures` for that device; the volume condition keeps saying what is wrong meanwhile.
+ * `maxFailures` for that device; the volume condition keeps saying what is wrong meanwhile. While the
+ * old device still exists nothing is moved ("waiting"): that is no failure, and it is looked at again
+ * every sweep until the device is gone.
  *
  * A volume whose controller is gone altogether (the kernel deleted it once `ctrl_loss_tmo` expired) is
  * connected again first (reconnectLostController), then recovered the same way. An unreachable RDS is
@@ -164,7 +169,7 @@ export class StaleMountWatcher {
     }
     let attempts = this.#attempts.get(volumeId);
     if (attempts === undefined || attempts.device !== current.majorMinor) {
-      attempts = { device: current.majorMinor, failures: 0, skip: 0, done: false };
+      attempts = { device: current.majorMinor, failures: 0, skip: 0, done: false, waiting: false };
       this.#attempts.set(volumeId, attempts);
     }
     if (attempts.done) return attempts.failures >= this.#maxFailures ? "gave-up" : "refused";
@@ -182,6 +187,13 @@ export class StaleMountWatcher {
       return "recovered";
     } catch (err) {
       if (err instanceof AbortedError) return "busy";
+      if (err instanceof OldDeviceAliveError) {
+        // Not a failure: the old device may still go away (its controller deleted), and until then
+        // its mounts work. Every sweep looks again; the volume condition says why nothing moved.
+        if (!attempts.waiting) log.warn("stale-mount watcher: not recovering while the old device exists; looking again every sweep", { error: err.message });
+        attempts.waiting = true;
+        return "waiting";
+      }
       if (err instanceof UuidMismatchError) {
         attempts.done = true;
         log.error("stale-mount watcher: refusing to recover; the NQN now resolves to another namespace", { error: err.message });
@@ -245,9 +257,15 @@ export class StaleMountWatcher {
         // Connected, but another namespace answers at this NQN: left connected (it is this volume's
         // subsystem; unstage disconnects it), never mounted, and not tried again for that device.
         this.#outages.delete(volumeId);
-        this.#attempts.set(volumeId, { device: err.majorMinor, failures: 0, skip: 0, done: true });
+        this.#attempts.set(volumeId, { device: err.majorMinor, failures: 0, skip: 0, done: true, waiting: false });
         log.error("stale-mount watcher: refusing to recover after reconnecting; the NQN now resolves to another namespace", { error: err.message });
         return "refused";
+      }
+      if (err instanceof OldDeviceAliveError) {
+        // Connected, but the old device is still there: the next sweeps wait for it as for a renumbered device.
+        this.#outages.delete(volumeId);
+        log.warn("stale-mount watcher: reconnected, but not recovering while the old device exists", { error: err.message });
+        return "waiting";
       }
       if (err instanceof ReconnectFailedError) {
         outage.failures++;
