@@ -62,8 +62,13 @@ async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetP
   await mkdir(dirname(targetPath), { recursive: true });
   await (await open(targetPath, "a")).close(); // the bind target: an empty file
   if (await ctx.mounter.isMountPoint(targetPath)) {
-    if (await deviceNumberOf(targetPath) === identity.majorMinor) return;
-    // The device behind the target changed (reconnect renumbered it): recreate the bind.
+    const bound = await deviceNumberOf(targetPath);
+    if (bound === identity.majorMinor) return;
+    // Only this volume's own stale bind is replaced (a reconnect renumbered the device): the device it
+    // was staged from, or a device that no longer exists. Anything else at the target is not ours.
+    if (bound === undefined || (bound !== metadata.device.majorMinor && (await blockDeviceExists(ctx, bound)))) {
+      throw new FailedPreconditionError(`${targetPath} is already a mount of ${bound === undefined ? "something that is not a block device" : `device ${bound}`}, not of volume ${metadata.volumeId}`);
+    }
     await ctx.mounter.unmount(targetPath);
   }
   await ctx.resolver.verify(identity);
@@ -97,6 +102,13 @@ async function recordTarget(metadata: StagingMetadata, stagingPath: string, targ
     if (await access(t.path).then(() => true, () => false)) live.push(t);
   }
   await writeStagingMetadata(stagingPath, { ...metadata, publishedTargets: [...live, target] });
+}
+
+async function blockDeviceExists(ctx: NodeContext, majorMinor: string): Promise<boolean> {
+  for (const name of await ctx.sysfs.list("class/block")) {
+    if ((await ctx.sysfs.read(`class/block/${name}/dev`)) === majorMinor) return true;
+  }
+  return false;
 }
 
 async function deviceNumberOf(path: string): Promise<string | undefined> {

@@ -1,5 +1,6 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { AlreadyExistsError, csi, FailedPreconditionError } from "@rds-csi/core";
 import { stagingMetadataPath } from "./staging/staging-metadata.js";
 import { loopsOf } from "@rds-csi/testkit";
@@ -75,6 +76,23 @@ asRoot("NodeStage/Publish over the fake fabric with real ext4", () => {
     await expect(stat(target)).rejects.toMatchObject({ code: "ENOENT" });
     await unstage(a, staging);
     expect(await loopsOf(rig.backingFile)).toEqual([]);
+  }, 60_000);
+
+  it("block publish never replaces a bind at the target that is not this volume's", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const target = join(rig.dir, "pods", "a", "block", VOLUME);
+    await stage(a, staging, blockCapability());
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, "");
+    execFileSync("mount", ["--bind", "/dev/null", target]); // someone else's bind
+    await expect(publish(a, staging, target, blockCapability())).rejects.toThrow(/is already a mount of something that is not a block device, not of volume/);
+    expect((await stat(target)).isCharacterDevice()).toBe(true);
+    execFileSync("umount", [target]);
+    await publish(a, staging, target, blockCapability());
+    expect((await stat(target)).isBlockDevice()).toBe(true);
+    await unpublish(a, target);
+    await unstage(a, staging);
   }, 60_000);
 
   it("single-node-single-writer: a second target on the node is FAILED_PRECONDITION until the first is unpublished; multi-writer allows both", async () => {
