@@ -176,10 +176,8 @@ async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsT
   const probe = await ctx.stageRecorder.time("probe", () => ctx.probe.probe(identity.devicePath, signal));
   switch (probe.kind) {
     case "empty":
-      await ctx.stageRecorder.format(fsType, async () => {
-        await ctx.resolver.verify(identity);
-        await ctx.formatter.format(identity.devicePath, fsType, signal);
-      });
+      await ctx.resolver.verify(identity); // identity re-checked just before formatting
+      await ctx.stageRecorder.format(fsType, () => ctx.formatter.format(identity.devicePath, fsType, signal));
       return;
     case "filesystem":
       if (probe.type !== fsType) throw new FailedPreconditionError(`${identity.devicePath} holds ${probe.type}, but ${fsType} was requested`);
