@@ -138,12 +138,38 @@ describe("RelistingInformer", () => {
     h.lists.push(listOf("10", object("a", "1")));
     h.informer.start();
     await until(() => h.transport.calls.length === 1, "the watch");
+    h.transport.last().event("BOOKMARK", object("", "20"));
     h.lists.splice(0, h.lists.length, listOf("30", object("a", "5")));
     h.transport.last().done(new WatchStatusError(410, "too old resource version"));
     await until(() => h.transport.calls.length === 2, "the watch after the relist");
     expect(h.transport.last().query.resourceVersion).toBe("30");
     expect(h.events).toEqual(["added a@1", "modified a@5"]);
     expect(h.informer.status().restarts).toBe(0);
+  });
+
+  it("relists at once after 410 Gone on a resumed watch, however soon it comes", async () => {
+    const h = harness();
+    h.lists.push(listOf("10"));
+    h.informer.start();
+    await until(() => h.transport.calls.length === 1, "the watch");
+    h.transport.last().event("ADDED", object("a", "15"));
+    h.transport.last().done(null);
+    await until(() => h.transport.calls.length === 2, "the resumed watch");
+    h.transport.last().done(new WatchStatusError(410, "too old resource version"));
+    await until(() => h.transport.calls.length === 3, "the watch after the relist");
+    expect(h.listCalls).toBe(2);
+    expect(h.informer.status().restarts).toBe(0);
+  });
+
+  it("backs off when the first watch after a list answers 410 Gone at once, instead of relisting in a loop", async () => {
+    const h = harness();
+    h.lists.push(listOf("10", object("a", "1")));
+    h.informer.start();
+    await until(() => h.transport.calls.length === 1, "the watch");
+    h.transport.last().done(new WatchStatusError(410, "too old resource version"));
+    await until(() => h.transport.calls.length === 2, "the watch after the restart");
+    expect(h.listCalls).toBe(2);
+    expect(h.informer.status().restarts).toBe(1);
   });
 
   it("resumes the watch from the last event's resourceVersion when the server ends it cleanly", async () => {

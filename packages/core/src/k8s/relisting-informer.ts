@@ -32,7 +32,10 @@ export const DEFAULT_INFORMER_TUNING: InformerTuning = Object.freeze({
   jitter: 0.2,
 });
 
-/** A watch the server ends sooner than this without any event is a failure, not its timeout (client-go's rule too). */
+/**
+ * A watch the server ends sooner than this without any event is a failure, not its timeout (client-go's
+ * rule too); so is a 410 this soon on the first watch after a list, which would otherwise relist at once.
+ */
 const MIN_QUIET_WATCH_MS = 1_000;
 
 export type InformerTuningOverrides = Partial<Omit<InformerTuning, "watch">> & { readonly watch?: Partial<WatchDeadlines> };
@@ -224,7 +227,7 @@ export class RelistingInformer<T extends KubeObject> {
     if (!live()) return;
     this.#replace(list.items);
     let resourceVersion = list.metadata?.resourceVersion;
-    for (;;) {
+    for (let afterList = true; ; afterList = false) {
       const began = Date.now();
       let heard = false;
       const ended = await this.#watch(resourceVersion, signal, (event) => {
@@ -236,13 +239,17 @@ export class RelistingInformer<T extends KubeObject> {
         else this.#lastActivityAt = Date.now(); // BOOKMARK: only the resourceVersion moves
       });
       if (ended === undefined || !live()) return;
+      const quiet = !heard && Date.now() - began < MIN_QUIET_WATCH_MS;
       if (ended === null) {
         // A watch closed at once with nothing in it (a proxy that does not stream, an overloaded API
         // server) would be reopened in a tight loop: count it as a failure, which backs off and relists.
-        if (!heard && Date.now() - began < MIN_QUIET_WATCH_MS) throw new Error(`watch ${this.#options.path} ended within ${MIN_QUIET_WATCH_MS} ms without an event`);
+        if (quiet) throw new Error(`watch ${this.#options.path} ended within ${MIN_QUIET_WATCH_MS} ms without an event`);
         continue; // the server's timeout: resume where the watch stopped
       }
       if (ended instanceof WatchStatusError && ended.statusCode === 410) {
+        // A resourceVersion from the list we just made cannot have been compacted away yet: a server that
+        // says so at once would have us list in a tight loop, so that counts as a failure, which backs off.
+        if (afterList && quiet) throw new Error(`watch ${this.#options.path} answered 410 within ${MIN_QUIET_WATCH_MS} ms of a fresh list: ${ended.message}`);
         // Our resourceVersion is older than the server keeps: relist, which is no failure.
         this.#begin();
         return;
