@@ -47,7 +47,7 @@ export function scratchOwner(id: string): ScratchOwner | undefined {
 }
 
 /**
- * A leftover is safe to remove when this host made it (runs on one host do not overlap) or when it is
+ * A leftover is safe to remove when this host made it (runs on one host do not overlap: run-lock.ts) or when it is
  * older than any run can last (so the run on another node that made it is over).
  */
 export function isStaleScratch(id: string, hostNqn: string, now: Date, maxRunMs: number): boolean {

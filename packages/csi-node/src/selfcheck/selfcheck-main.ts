@@ -9,6 +9,7 @@ import { loadHostIdentity } from "../nvme/host-identity.js";
 import { NvmeCliInitiator } from "../nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "../nvme/sysfs.js";
 import { DirectPatternIo } from "./pattern-io.js";
+import { acquireRunLock } from "./run-lock.js";
 import { renderJson, renderProgress, renderTable, type SelfCheckTarget } from "./render-report.js";
 import { selfcheckSettings, type SelfcheckSettings } from "./selfcheck-settings.js";
 import { StorageSelfCheck, type SelfCheckReport } from "./storage-self-check.js";
@@ -64,6 +65,17 @@ export async function selfcheckMain(argv: readonly string[], env: NodeJS.Process
 }
 
 async function runCheck(config: ConfigOf<SelfcheckSettings>, connection: Awaited<ReturnType<typeof resolveRdsConnection>>, nvmeAddress: string): Promise<SelfCheckReport> {
+  // Every step at its deadline, with room: a scratch object (or run lock) older than this belongs to no live run.
+  const maxRunMs = 2 * (20 * TIMEOUTS.rdsMs + 3 * config.copyTimeout + 10 * TIMEOUTS.attachMs + 4 * TIMEOUTS.ioMs + config.dropWait);
+  const releaseLock = await acquireRunLock(join(config.etcDir, "nvme", "rds-csi-selfcheck.lock"), maxRunMs);
+  try {
+    return await checkOnce(config, connection, nvmeAddress, maxRunMs);
+  } finally {
+    await releaseLock();
+  }
+}
+
+async function checkOnce(config: ConfigOf<SelfcheckSettings>, connection: Awaited<ReturnType<typeof resolveRdsConnection>>, nvmeAddress: string, maxRunMs: number): Promise<SelfCheckReport> {
   const logger = createLogger({ level: config.logLevel, component: "rds-csi-node-selfcheck", stream: process.stderr });
   const layout = new VolumeLayout({ basePath: config.basePath, nqnPrefix: config.nqnPrefix });
   // The check proves the strategy; the client's trust label plays no part in it.
@@ -92,8 +104,7 @@ async function runCheck(config: ConfigOf<SelfcheckSettings>, connection: Awaited
       nvme: { address: nvmeAddress, port: config.nvmePort },
       sizeBytes,
       timeouts: { ...TIMEOUTS, copyMs: config.copyTimeout, dropWaitMs: config.dropWait },
-      // Every step at its deadline, with room: a scratch object older than this belongs to no live run.
-      maxRunMs: 2 * (20 * TIMEOUTS.rdsMs + 3 * config.copyTimeout + 10 * TIMEOUTS.attachMs + 4 * TIMEOUTS.ioMs + config.dropWait),
+      maxRunMs,
       ...(config.output === "table" ? { onStep: (record) => process.stderr.write(renderProgress(record)) } : {}),
     });
     return await check.run(stop.signal);
