@@ -1,5 +1,7 @@
 import http from "node:http";
 import https from "node:https";
+import { isIPv4 } from "node:net";
+import { InvalidArgumentError } from "../errors.js";
 
 export interface KubeConnectionOptions {
   /** The API server's URL, e.g. `https://10.96.0.1:443`; a path prefix (an API proxy's) is kept. */
@@ -36,7 +38,13 @@ export class KubeConnection {
   constructor(options: KubeConnectionOptions) {
     this.server = new URL(options.server);
     if (this.server.protocol !== "https:" && this.server.protocol !== "http:") {
-      throw new Error(`the API server URL ${options.server} is neither https: nor http:`);
+      throw new InvalidArgumentError(`the API server URL ${options.server} is neither https: nor http:`);
+    }
+    // Plain HTTP would carry the token or the client key in cleartext; only a server on this host
+    // (`kubectl proxy`, a test's fake API server) is reached without crossing a network.
+    const credentials = options.token !== undefined || options.clientCertificate !== undefined || options.clientKey !== undefined;
+    if (this.server.protocol === "http:" && credentials && !isLoopback(this.server.hostname)) {
+      throw new InvalidArgumentError(`the API server ${options.server} is plain http: on a host other than this one, which would send the credentials in cleartext; use https:`);
     }
     this.#agent =
       this.server.protocol === "https:"
@@ -85,4 +93,10 @@ export class KubeConnection {
   close(): void {
     this.#agent.destroy();
   }
+}
+
+/** 127.0.0.0/8, ::1 or localhost; `hostname` as a URL gives it (IPv6 in brackets, IPv4 normalized). */
+function isLoopback(hostname: string): boolean {
+  if (hostname === "localhost" || hostname === "[::1]") return true;
+  return isIPv4(hostname) && hostname.startsWith("127.");
 }

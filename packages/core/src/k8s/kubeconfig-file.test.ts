@@ -105,6 +105,8 @@ describe("kubeconfigFileConnection", () => {
       "current-context: x",
     ]);
     await expect(kubeconfigFileConnection(both)).rejects.toThrow(`--kubeconfig ${both}: the cluster sets both a certificate authority and insecure-skip-tls-verify; remove one`);
+    const cleartext = await write("cleartext", config(`{server: 'http://k8s.example:8080'}`, "{token: t}"));
+    await expect(kubeconfigFileConnection(cleartext)).rejects.toThrow(`--kubeconfig ${cleartext}: the API server http://k8s.example:8080 is plain http:`);
     const noCa = await write("no-ca", config(`{server: 'https://k8s.example', certificate-authority: ca.pem}`, "{token: t}"));
     await expect(kubeconfigFileConnection(noCa)).rejects.toThrow(new RegExp(`^--kubeconfig ${noCa}: certificate-authority ca.pem: ENOENT`));
     const yaml = await write("broken", ["clusters: [", "  - : :"]);
