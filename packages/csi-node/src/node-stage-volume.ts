@@ -156,6 +156,7 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         hostNqn: ctx.host.hostNqn,
         mode,
         fsType,
+        ...(fsType !== null && { mountFlags }), // recovery mounts a new device the same way
         device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
         stagedAt: new Date().toISOString(),
         ...tuning, // a reconnect after the kernel gave up on the controller asks for the same

@@ -42,6 +42,23 @@ asRoot("stale staging mount recovery over the fake fabric", () => {
     expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/re-bound .* restart the pod/);
   }, 60_000);
 
+  it("mounts the renumbered device with the stage's mount flags", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const capability = { ...rig.fsCapability(), mount: { fsType: "ext4", mountFlags: ["noatime"], volumeMountGroup: "" } };
+    await stage(a, staging, capability);
+    expect((await mountOf(staging))?.mountOptions).toContain("noatime");
+    expect((await readStagingMetadata(staging, VOLUME))?.mountFlags).toEqual(["noatime"]);
+    await a.fabric.reconnect(rig.nqn, { renumber: true });
+    const after = (await resolve(a))!;
+
+    await expect(stage(a, staging, capability)).resolves.toEqual({});
+    const remounted = await mountOf(staging);
+    expect(remounted?.majorMinor).toBe(after.majorMinor);
+    expect(remounted?.mountOptions).toContain("noatime");
+    expect((await readStagingMetadata(staging, VOLUME))?.mountFlags).toEqual(["noatime"]); // kept for the next recovery
+  }, 60_000);
+
   it("leaves everything on the old device while it still exists, and recovers once it is gone", async () => {
     const { a, staging, target, before, after } = await stagedAndRenumbered();
     // The old namespace device is still there (e.g. its controller not yet deleted): a block device with

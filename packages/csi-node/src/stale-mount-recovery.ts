@@ -14,7 +14,7 @@ const RETRY_DELAY_MS = 200;
  * resolves, by the same nsid **and UUID**, to another device than the one recorded in `metadata`, and
  * the old device is gone (see oldDeviceStillPresent):
  * - filesystem: if the staging mount is the recorded one, unmount it (lazily: its device is gone) and
- *   mount the current device there with the recorded fs type;
+ *   mount the current device there with the recorded fs type and mount options;
  * - both modes: re-bind each recorded publish target that is still a mount of the old device (the
  *   staging mount, or the device node for block) and mark it re-bound: containers started before
  *   keep the old mount in their own mount namespace, which nothing on the host can change, so
@@ -56,11 +56,13 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
       }
       const verified = await ctx.resolver.verify(current); // identity re-checked just before mounting
       if (stale !== "moved") {
-        // XFS refuses a filesystem UUID that is still mounted, and the old superblock stays mounted
-        // wherever a pod's target or a container's namespace holds it. Skipping that check is safe
-        // because the old device is gone: nothing can write through the old superblock any more.
-        const options = metadata.fsType === "xfs" ? ["nouuid"] : [];
-        await ctx.mounter.mount(verified.devicePath, stagingPath, metadata.fsType!, options);
+        // Mounted as the stage mounted it. XFS refuses a filesystem UUID that is still mounted, and the
+        // old superblock stays mounted wherever a pod's target or a container's namespace holds it.
+        // Skipping that check is safe because the old device is gone: nothing can write through the old
+        // superblock any more.
+        const options = [...(metadata.mountFlags ?? [])];
+        if (metadata.fsType === "xfs" && !options.includes("nouuid")) options.push("nouuid");
+        await ctx.mounter.mount(verified.devicePath, stagingPath, metadata.fsType!, options, signal);
         const after = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
         if (after?.majorMinor !== verified.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${verified.devicePath} after remounting`);
       }

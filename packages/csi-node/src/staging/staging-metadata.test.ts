@@ -103,6 +103,16 @@ describe("staging metadata", () => {
     await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/field "ctrlLossTmo"/);
   });
 
+  it("records the staging mount's options; metadata without them reads as no options", async () => {
+    await writeStagingMetadata(staging, { ...sample, mountFlags: ["noatime", "data=ordered"] });
+    expect(await readStagingMetadata(staging, "pvc-1234")).toEqual({ ...sample, mountFlags: ["noatime", "data=ordered"] });
+    await writeStagingMetadata(staging, sample);
+    expect((await readStagingMetadata(staging, "pvc-1234"))?.mountFlags).toBeUndefined();
+    await expect(writeStagingMetadata(staging, { ...sample, mountFlags: ["noatime,nodev"] })).rejects.toThrow(/field "mountFlags"/);
+    writeFileSync(stagingMetadataPath(staging, "pvc-1234"), JSON.stringify({ version: 1, ...sample, mountFlags: "noatime" }));
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/field "mountFlags"/);
+  });
+
   it("refuses to write invalid metadata and leaves nothing behind", async () => {
     await expect(writeStagingMetadata(staging, { ...sample, port: 0 })).rejects.toThrow(StagingMetadataError);
     expect(readdirSync(dirname(staging))).toEqual(["globalmount"]);

@@ -16,6 +16,11 @@ export interface StagingMetadata {
   readonly mode: "filesystem" | "block";
   /** The filesystem for `filesystem` mode; null for `block`. */
   readonly fsType: FsType | null;
+  /**
+   * The options the staging mount was made with, so a remount onto a new device (stale-mount recovery)
+   * mounts it the same way. Absent in metadata written before they were recorded: no options.
+   */
+  readonly mountFlags?: readonly string[];
   readonly device: {
     /** "major:minor" of the block device at stage time. */
     readonly majorMinor: string;
@@ -202,6 +207,10 @@ function validate(path: string, value: unknown): StagingMetadata {
   const fsType = o["fsType"];
   if (mode === "filesystem" && !(typeof fsType === "string" && isFsType(fsType))) fail(`field "fsType" must be a supported filesystem in filesystem mode`);
   if (mode === "block" && fsType !== null) fail(`field "fsType" must be null in block mode`);
+  const mountFlags = o["mountFlags"];
+  if (mountFlags !== undefined && !(Array.isArray(mountFlags) && mountFlags.every(isMountFlag))) {
+    fail(`field "mountFlags" must be a list of non-empty options without commas or whitespace`);
+  }
   const device = o["device"];
   if (typeof device !== "object" || device === null) fail(`field "device" must be an object`);
   const d = device as Record<string, unknown>;
@@ -225,11 +234,17 @@ function validate(path: string, value: unknown): StagingMetadata {
     volumeId, nqn, address, port: port as number, hostNqn,
     mode: mode as "filesystem" | "block",
     fsType: (fsType ?? null) as FsType | null,
+    ...(mountFlags !== undefined && { mountFlags: [...(mountFlags as string[])] }),
     device: { majorMinor: d["majorMinor"] as string, nsid: d["nsid"] as number, uuid: d["uuid"] as string },
     stagedAt,
     ...(targets !== undefined && { publishedTargets: (targets as PublishedTarget[]).map(({ path: target, readonly, reboundAt }) => ({ path: target, readonly, ...(reboundAt !== undefined && { reboundAt }) })) }),
     ...settings,
   };
+}
+
+/** One mount option as the mounter takes it: a comma or whitespace would change what mount(8) reads. */
+function isMountFlag(value: unknown): value is string {
+  return typeof value === "string" && value !== "" && !/[,\s\0]/.test(value);
 }
 
 function isPublishedTarget(value: unknown): value is PublishedTarget {
