@@ -35,13 +35,14 @@ describe("StateStore", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("reads back what it wrote, leaves no temporary file and keeps the file private", async () => {
+  it("reads back what it wrote, leaves no temporary file and keeps the files private", async () => {
     const store = new StateStore(dir);
     expect(await store.load()).toBeUndefined();
     await store.save(state);
     expect(await store.load()).toEqual(state);
-    expect(await readdir(dir)).toEqual(["state.json"]);
+    expect((await readdir(dir)).sort()).toEqual(["state.journal", "state.json"]);
     expect((await stat(store.path)).mode & 0o777).toBe(0o600);
+    expect((await stat(store.journalPath)).mode & 0o777).toBe(0o600);
   });
 
   it("keeps the order of saves: the last one called is the one on disk", async () => {
@@ -100,6 +101,28 @@ describe("StateStore", () => {
     expect(await readFile(store.path, "utf8")).toBe(`${JSON.stringify({ ...state, journalSeq: 0 }, null, 2)}\n`);
     const loaded = await new StateStore(dir).load();
     expect(loaded).toEqual({ ...state, nextDiskId: 4, disks: [{ ...disk, comment: "changed" }] });
+  });
+
+  it("has the journal before the first change: created with the snapshot and on loading a saved state, never by an append", async () => {
+    const store = new StateStore(dir);
+    expect(await store.load()).toBeUndefined();
+    expect(await readdir(dir)).toEqual([]); // nothing to journal against yet
+    await store.save(state);
+    expect((await stat(store.journalPath)).size).toBe(0);
+
+    await rm(store.journalPath);
+    const reloaded = new StateStore(dir);
+    expect(await reloaded.load()).toEqual(state);
+    expect((await stat(reloaded.journalPath)).size).toBe(0);
+
+    // A journal that went away is not silently made again by an append; the next change writes a
+    // snapshot instead, which brings the journal back.
+    await rm(reloaded.journalPath);
+    await expect(reloaded.record(change(1), () => state)).rejects.toThrow("ENOENT");
+    const current = { ...state, nextDiskId: 5 };
+    await reloaded.record(change(2), () => current);
+    expect((await stat(reloaded.journalPath)).size).toBe(0);
+    expect(await new StateStore(dir).load()).toEqual(current);
   });
 
   it("ignores a last journal line cut short by a crash, and refuses a broken line before it", async () => {

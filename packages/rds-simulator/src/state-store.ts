@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import { open, readFile, rename, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { applyChanges, decodeChange, decodeSnapshot, InvalidStateError, type PersistedState, type StateChange } from "./persisted-state.js";
@@ -17,6 +18,11 @@ const MIN_COMPACT_BYTES = 64 * 1024;
  * cost per command constant on average. The snapshot names the last journal line it holds, so lines
  * left behind by a crash between the rename and the truncation are skipped when the state is loaded; a
  * last line cut short by a crash was never acknowledged and is ignored.
+ *
+ * The journal is created, and the directory flushed, with every snapshot and when a saved state is
+ * loaded; a line is only ever appended to a journal made that way, never to one the append creates. So
+ * the flush of the file alone makes a line durable, the first after a snapshot included: a new file's
+ * directory entry is not on disk until the directory is flushed, and a power loss could lose it whole.
  *
  * Writes are chained, so two never interleave and the order of the calls is the order on disk.
  */
@@ -49,6 +55,9 @@ export class StateStore {
     const { state, journalSeq } = decodeSnapshot(json);
     const changes = this.#decodeJournal((await readIfPresent(this.journalPath)) ?? "").filter((change) => change.seq > journalSeq);
     this.#seq = changes.reduce((last, change) => Math.max(last, change.seq), journalSeq);
+    // The next append needs a journal whose entry is on disk, whoever made it (or lost it) before.
+    await this.#createJournal();
+    await this.#syncDir();
     return applyChanges(state, changes);
   }
 
@@ -72,8 +81,9 @@ export class StateStore {
       }
       const line = `${JSON.stringify({ ...change, seq })}\n`;
       try {
-        // Opened per line, so a state directory that went away fails the write instead of going unnoticed.
-        const journal = await open(this.journalPath, "a", 0o600);
+        // Opened per line and never created here, so a journal or state directory that went away fails the
+        // write instead of going unnoticed (or into a file whose directory entry may not survive a power loss).
+        const journal = await open(this.journalPath, constants.O_WRONLY | constants.O_APPEND);
         try {
           await journal.write(line);
           await journal.datasync();
@@ -107,19 +117,29 @@ export class StateStore {
     } finally {
       await handle.close();
     }
+    await this.#createJournal();
     await rename(temporary, this.path);
-    // The rename must be on disk before the journal lines it replaces are dropped.
+    // The rename must be on disk before the journal lines it replaces are dropped; the same flush makes
+    // the journal's entry durable.
+    await this.#syncDir();
+    this.#snapshotBytes = Buffer.byteLength(text);
+    await truncate(this.journalPath, 0);
+    this.#journalBytes = 0;
+  }
+
+  /** Creates the journal when it is missing, keeping its lines when it is not; durable after `#syncDir`. */
+  async #createJournal(): Promise<void> {
+    // 0600: like the snapshot, the state directory's files are the simulator's alone.
+    await (await open(this.journalPath, "a", 0o600)).close();
+  }
+
+  async #syncDir(): Promise<void> {
     const dir = await open(this.#dir, "r");
     try {
       await dir.sync();
     } finally {
       await dir.close();
     }
-    this.#snapshotBytes = Buffer.byteLength(text);
-    await truncate(this.journalPath, 0).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw err;
-    });
-    this.#journalBytes = 0;
   }
 
   #decodeJournal(text: string): StateChange[] {
