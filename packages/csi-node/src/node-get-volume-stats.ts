@@ -43,7 +43,7 @@ export async function locateStagedVolume(ctx: NodeContext, volumeId: string, vol
 /**
  * NodeGetVolumeStats: bytes and inodes (statfs) of a filesystem volume, size (sysfs) of a block
  * volume, and a volume condition that says what is wrong: the connection is lost (controller gone:
- * the node reconnects), the controller is not live (the kernel is reconnecting), the mount is stale (its device is no longer the one the NQN resolves to), or the filesystem went read-only.
+ * the node reconnects), the controller is not live (the kernel is reconnecting), the mount is stale (its device is no longer the one the NQN resolves to), the filesystem went read-only, or a NodeUnstage began and did not finish.
  * Never takes the volume lock (stats must not queue behind a long stage) and never changes anything.
  */
 export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetVolumeStatsRequest, call: CallContext): Promise<csi.NodeGetVolumeStatsResponse> {
@@ -60,6 +60,9 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
   });
 
   const problems: string[] = [];
+  if (metadata.unstagingSince !== undefined) {
+    problems.push(`being unstaged since ${metadata.unstagingSince}: a NodeUnstage did not finish and kubelet retries it; the node does not reconnect or remount the volume meanwhile`);
+  }
   const controllers = await ctx.initiator.controllers(metadata.nqn);
   const lost = controllerLost(controllers);
   if (lost) problems.push(connectionLost(ctx, metadata, controllers));
@@ -143,7 +146,9 @@ function connectionLost(ctx: NodeContext, metadata: StagingMetadata, controllers
   const what = controllers.length === 0 ? "no controller is left" : `controller ${controllers.map((c) => `${c.name} is ${c.state}`).join(", ")}`;
   const why = ctrlLossTmo === -1 ? "it was disconnected" : `the kernel gives up after ctrl_loss_tmo ${ctrlLossTmo} s`;
   const next =
-    metadata.hostNqn === ctx.host.hostNqn
+    metadata.unstagingSince !== undefined
+      ? "not reconnecting: the volume is being unstaged"
+      : metadata.hostNqn === ctx.host.hostNqn
       ? "I/O fails until the node reconnects; it keeps retrying and remounts once the RDS answers"
       : `not reconnecting: staged as host ${metadata.hostNqn}, but this node is now ${ctx.host.hostNqn}`;
   return `NVMe/TCP connection lost: ${what} for ${metadata.nqn} at ${metadata.address}:${metadata.port} (${why}); ${next}`;

@@ -75,7 +75,11 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
 
   return ctx.locks.run(volumeId, call.signal, async (signal) => {
     // look up
-    const existing = await record.time("metadata_read", () => readStagingMetadata(stagingPath, volumeId));
+    const recorded = await record.time("metadata_read", () => readStagingMetadata(stagingPath, volumeId));
+    // Left by a NodeUnstage that failed part-way: kubelet wants the volume again, so it is staged as
+    // usual, and whatever metadata this call writes (recovery's included) no longer says "unstaging".
+    const unstaging = recorded?.unstagingSince !== undefined;
+    const existing = unstaging ? { ...recorded!, unstagingSince: undefined } : recorded;
     if (existing !== undefined) {
       if (existing.nqn !== target.nqn || existing.mode !== mode || existing.fsType !== fsType) {
         // CSI: staged at this path, but incompatible with the request → ALREADY_EXISTS.
@@ -84,6 +88,7 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         );
       }
       if (await record.time("live_check", () => stagedAndLive(ctx, existing, stagingPath))) {
+        if (unstaging) await record.time("metadata_write", () => writeStagingMetadata(stagingPath, existing));
         ctx.staged.add(volumeId, existing.nqn);
         return {};
       }

@@ -3,11 +3,12 @@ import { disconnectIfUnused } from "./disconnect-if-unused.js";
 import type { NodeContext } from "./node-context.js";
 import { requireAbsolutePath, requireField } from "./node-validation.js";
 import { controllerLost } from "./reconnect-lost-controller.js";
-import { readStagingMetadata, removeStagingMetadata } from "./staging/staging-metadata.js";
+import { readStagingMetadata, removeStagingMetadata, writeStagingMetadata } from "./staging/staging-metadata.js";
 
 /**
- * NodeUnstageVolume, driven by the staging metadata: unmount, disconnect when nothing else uses the
- * controller, verify it is gone, remove the metadata. No metadata → nothing of ours is there → OK.
+ * NodeUnstageVolume, driven by the staging metadata: mark it as being unstaged, unmount, disconnect
+ * when nothing else uses the controller, verify it is gone, remove the metadata. No metadata → nothing
+ * of ours is there → OK.
  */
 export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnstageVolumeRequest, call: CallContext): Promise<csi.NodeUnstageVolumeResponse> {
   const volumeId = requireField("volume_id", request.volumeId);
@@ -17,6 +18,9 @@ export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnsta
   return ctx.locks.run(volumeId, call.signal, async (signal) => {
     const metadata = await readStagingMetadata(stagingPath, volumeId);
     if (metadata === undefined) return {};
+    // Marked before anything changes: should a step below fail, kubelet retries the unstage, and until
+    // then the stale-mount watcher must not reconnect or remount what is being torn down.
+    if (metadata.unstagingSince === undefined) await writeStagingMetadata(stagingPath, { ...metadata, unstagingSince: new Date().toISOString() });
 
     if (metadata.mode === "filesystem") {
       // Lazy unmount only once no controller can bring the device back: one that is merely not live

@@ -28,11 +28,14 @@ export class HostIdentityMismatchError extends FailedPreconditionError {}
  * address, port and NQN, this node's host identity (which must be the recorded host NQN) and the
  * recorded connect settings — then waits, bounded, for the namespace and checks it is the staged one
  * (same nsid and UUID; another UUID → UuidMismatchError, never mounted). Returns the namespace once
- * back, or undefined when a controller is there (nothing to reconnect). Moving the mounts onto the new
- * device is recoverStaleStaging's job; the caller holds the volume lock and runs it next.
+ * back, or undefined when there is nothing to reconnect: a controller is there, or the volume is being
+ * unstaged (its disconnect may be what removed the controller; kubelet retries the unstage, and only a
+ * NodeStage brings it back). Moving the mounts onto the new device is recoverStaleStaging's job; the
+ * caller holds the volume lock and runs it next.
  */
 export async function reconnectLostController(ctx: NodeContext, metadata: StagingMetadata, signal: AbortSignal): Promise<DeviceIdentity | undefined> {
   const { nqn, address, port } = metadata;
+  if (metadata.unstagingSince !== undefined) return undefined;
   if (!controllerLost(await ctx.initiator.controllers(nqn))) return undefined;
   if (metadata.hostNqn !== ctx.host.hostNqn) {
     ctx.staleMounts?.reconnected("refused");

@@ -30,6 +30,7 @@ export type SweepOutcome =
   | "refused" // the namespace's UUID (or this node's host NQN) is not the staged one; never retried for this device
   | "gave-up" // failed maxFailures times for this device; not retried until the device changes again
   | "waiting" // the old device still exists, so nothing was moved; looked at again every sweep, never given up
+  | "unstaging" // a NodeUnstage began and has not finished: kubelet retries it; nothing is reconnected or remounted
   | "unreachable"; // the controller is gone and reconnecting failed; retried with capped backoff while staged
 
 export interface SweepReport {
@@ -77,6 +78,11 @@ interface Outage {
  * connected again first (reconnectLostController), then recovered the same way. An unreachable RDS is
  * not a broken volume: those reconnects back off up to `reconnectBackoffCapMs` and never give up while
  * the volume is staged, and are logged when the situation changes, not at every attempt.
+ *
+ * A volume whose metadata says it is being unstaged (a NodeUnstage failed or died after it began) is
+ * left alone: its unmount or disconnect may be half done and kubelet retries the unstage, so bringing
+ * it back would only churn connections, and could attach an RWO volume that is already moving to
+ * another node. Only a NodeStage, which clears the mark, makes it the watcher's again.
  */
 export class StaleMountWatcher {
   readonly #options: StaleMountWatcherOptions;
@@ -160,6 +166,11 @@ export class StaleMountWatcher {
     const { ctx, logger } = this.#options;
     const volumeId = metadata.volumeId;
     // Cheap looks without the lock; recovery looks again under it.
+    if (metadata.unstagingSince !== undefined) {
+      this.#attempts.delete(volumeId);
+      this.#outages.delete(volumeId);
+      return "unstaging";
+    }
     if (controllerLost(await ctx.initiator.controllers(metadata.nqn))) return this.#reconnect(metadata, stagingPath);
     if (this.#outages.delete(volumeId)) logger.info("stale-mount watcher: the volume's NVMe controller is back", { volume_id: volumeId });
     const current = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
@@ -182,7 +193,8 @@ export class StaleMountWatcher {
     try {
       const recovered = await this.#underLock(volumeId, stagingPath, (now, signal) => recoverStaleStaging(ctx, now, stagingPath, signal));
       this.#attempts.delete(volumeId);
-      if (recovered === undefined) return "current";
+      if (recovered === "unstaging") return "unstaging";
+      if (recovered === "unstaged" || recovered === undefined) return "current";
       log.info("stale-mount watcher: volume moved onto its namespace's current device", { stagingPath, device: recovered.devicePath, majorMinor: recovered.majorMinor });
       return "recovered";
     } catch (err) {
@@ -238,7 +250,8 @@ export class StaleMountWatcher {
         moved: await recoverStaleStaging(ctx, now, stagingPath, signal),
       }));
       this.#outages.delete(volumeId);
-      if (done === undefined) return "current";
+      if (done === "unstaging") return "unstaging";
+      if (done === "unstaged") return "current";
       log.info("stale-mount watcher: reconnected the volume's controller and recovered its mounts", {
         failedAttempts: outage.failures,
         outageSeconds: Math.round((Date.now() - outage.since) / 1000),
@@ -287,14 +300,22 @@ export class StaleMountWatcher {
     }
   }
 
-  /** Runs `work` on the metadata recorded now, under the volume lock, with the watcher's deadline; undefined when unstaged since the scan. */
-  async #underLock<T>(volumeId: string, stagingPath: string, work: (metadata: StagingMetadata, signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs `work` on the metadata recorded now, under the volume lock, with the watcher's deadline;
+   * "unstaged" or "unstaging" instead when a NodeUnstage finished or began since the scan.
+   */
+  async #underLock<T extends object | undefined>(
+    volumeId: string,
+    stagingPath: string,
+    work: (metadata: StagingMetadata, signal: AbortSignal) => Promise<T>,
+  ): Promise<T | "unstaged" | "unstaging"> {
     const { ctx } = this.#options;
     return withDeadline(this.#stopping.signal, this.#timeoutMs, (deadline) =>
       ctx.locks.run(volumeId, deadline, async (signal) => {
         // Unstaged (or restaged) since the scan: act only on what is recorded now.
         const now = await readStagingMetadata(stagingPath, volumeId);
-        return now === undefined ? undefined : work(now, signal);
+        if (now === undefined) return "unstaged";
+        return now.unstagingSince === undefined ? work(now, signal) : "unstaging";
       }),
     );
   }

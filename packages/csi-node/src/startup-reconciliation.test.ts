@@ -229,6 +229,36 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     expect(await mounted(inUse)).toBe(true);
   }, 60_000);
 
+  it("a volume whose NodeUnstage began and did not finish stays claimed: kubelet retries the unstage, reconciliation undoes nothing of it", async () => {
+    await connect(CLAIMED);
+    await connect(MOUNTED);
+    const kubeletDir = join(dir, "kubelet");
+    const metadataOf = async (slot: string, nqn: string, staging: string) => {
+      const device = (await resolver.resolve(nqn))!;
+      await writeStagingMetadata(staging, {
+        volumeId: slot, nqn, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
+        device: { majorMinor: device.majorMinor, nsid: device.nsid, uuid: device.uuid }, stagedAt: new Date().toISOString(),
+        unstagingSince: new Date().toISOString(),
+      });
+    };
+    // Unmounted, then the disconnect failed.
+    const unmounted = stagingPathOf(kubeletDir, "unm0unted");
+    await mkdir(unmounted, { recursive: true });
+    await metadataOf("pvc-claimed", CLAIMED, unmounted);
+    // Marked, then the plugin died before the unmount.
+    const stillMounted = stagingPathOf(kubeletDir, "m0unted");
+    await mountVolume(MOUNTED, stillMounted);
+    await metadataOf("pvc-mounted", MOUNTED, stillMounted);
+
+    const summary = await reconcile(kubeletDir);
+
+    expect(summary.claimed.map((c) => c.volumeId).sort()).toEqual(["pvc-claimed", "pvc-mounted"]);
+    expect(summary).toMatchObject({ unmounted: [], disconnected: [], invalidMetadata: [], errors: [] });
+    expect(await mounted(stillMounted)).toBe(true);
+    expect((await initiator.controllers(CLAIMED)).map((c) => c.state)).toEqual(["live"]);
+    expect((await initiator.controllers(MOUNTED)).map((c) => c.state)).toEqual(["live"]);
+  }, 60_000);
+
   it("disconnects nothing when the kubelet's CSI plugin directory is missing (a wrong --kubelet-dir is not 'nothing staged')", async () => {
     await connect(ORPHAN);
     const summary = await reconcile(join(dir, "not-the-kubelet-dir"));

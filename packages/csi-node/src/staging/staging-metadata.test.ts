@@ -113,6 +113,15 @@ describe("staging metadata", () => {
     await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/field "mountFlags"/);
   });
 
+  it("records when an unstage began; rewriting without it clears the mark", async () => {
+    await writeStagingMetadata(staging, { ...sample, unstagingSince: "2024-05-03T09:00:00.000Z" });
+    expect(await readStagingMetadata(staging, "pvc-1234")).toEqual({ ...sample, unstagingSince: "2024-05-03T09:00:00.000Z" });
+    await writeStagingMetadata(staging, { ...sample, unstagingSince: undefined });
+    expect(await readStagingMetadata(staging, "pvc-1234")).toStrictEqual(sample);
+    writeFileSync(stagingMetadataPath(staging, "pvc-1234"), JSON.stringify({ version: 1, ...sample, unstagingSince: "soon" }));
+    await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/field "unstagingSince" is not a date/);
+  });
+
   it("refuses to write invalid metadata and leaves nothing behind", async () => {
     await expect(writeStagingMetadata(staging, { ...sample, port: 0 })).rejects.toThrow(StagingMetadataError);
     expect(readdirSync(dirname(staging))).toEqual(["globalmount"]);

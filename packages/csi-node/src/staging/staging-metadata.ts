@@ -42,6 +42,12 @@ export interface StagingMetadata {
   readonly ctrlLossTmo?: number;
   readonly reconnectDelay?: number;
   readonly keepAliveTmo?: number;
+  /**
+   * ISO-8601: when a NodeUnstage began, written before it changes anything. Until the metadata is
+   * removed, the unstage may have unmounted or disconnected part of the volume and kubelet will retry
+   * it, so nothing reconnects or remounts it on its own; a NodeStage (kubelet wants it back) clears it.
+   */
+  readonly unstagingSince?: string;
 }
 
 /** The connect settings to reconnect a staged volume with: the recorded ones, else the StorageClass defaults. */
@@ -223,6 +229,8 @@ function validate(path: string, value: unknown): StagingMetadata {
   if (targets !== undefined && !(Array.isArray(targets) && targets.every(isPublishedTarget))) {
     fail(`field "publishedTargets" must be a list of {path (absolute), readonly, reboundAt?}`);
   }
+  const unstagingSince = o["unstagingSince"];
+  if (unstagingSince !== undefined && (typeof unstagingSince !== "string" || Number.isNaN(Date.parse(unstagingSince)))) fail(`field "unstagingSince" is not a date`);
   const settings: Partial<Record<keyof typeof CONNECT_SETTING_MIN, number>> = {};
   for (const [field, min] of Object.entries(CONNECT_SETTING_MIN) as [keyof typeof CONNECT_SETTING_MIN, number][]) {
     const v = o[field];
@@ -239,6 +247,7 @@ function validate(path: string, value: unknown): StagingMetadata {
     stagedAt,
     ...(targets !== undefined && { publishedTargets: (targets as PublishedTarget[]).map(({ path: target, readonly, reboundAt }) => ({ path: target, readonly, ...(reboundAt !== undefined && { reboundAt }) })) }),
     ...settings,
+    ...(unstagingSince !== undefined && { unstagingSince: unstagingSince as string }),
   };
 }
 
