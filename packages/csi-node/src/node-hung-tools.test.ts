@@ -145,6 +145,42 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
   }, 60_000);
 
+  it("umount hangs and the caller gives up: the unstage ends with the caller's reason, umount is killed, mount, metadata and controller kept; a later unstage converges", async () => {
+    const umount = await hangingTool("umount", "/bin/umount", { stage: "before" });
+    // A deadline (3 attempts of it) that only a caller ignoring its cancellation would wait out.
+    const a = await hostWith(umount, 10_000);
+    const staging = await stagingDir("a");
+    await stage(a, staging);
+    // The lock lets go of an aborted call at once; what the call itself still runs is seen here.
+    const unmounts: Promise<void>[] = [];
+    const unmount = a.ctx.mounter.unmount.bind(a.ctx.mounter);
+    a.ctx.mounter.unmount = (...args) => {
+      const run = unmount(...args);
+      unmounts.push(run);
+      return run;
+    };
+    await umount.hang();
+
+    const kubelet = new AbortController();
+    const reason = new DOMException("kubelet gave up on NodeUnstageVolume", "AbortError");
+    const failed = a.node.nodeUnstageVolume({ volumeId: VOLUME, stagingTargetPath: staging }, { ...call(), signal: kubelet.signal });
+    await untilHanging(umount);
+    kubelet.abort(reason);
+    await expect(failed).rejects.toBe(reason);
+    await expect(unmounts[0]).rejects.toBe(reason); // not FAILED_PRECONDITION after every attempt ran out
+    expect(unmounts).toHaveLength(1);
+    expect(await umount.leftovers()).toEqual([]);
+    expect(await mountsAt(staging)).toBe(1);
+    expect(await controllers(a)).toBe(1);
+    expect(await readStagingMetadata(staging, VOLUME)).toBeDefined();
+
+    await umount.release();
+    await unstage(a, staging);
+    expect(await mountsAt(staging)).toBe(0);
+    expect(await controllers(a)).toBe(0);
+    expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
+  }, 60_000);
+
   it("while a stage hangs on mount: a second NodeStage of that volume is ABORTED at once, stats of another volume and capabilities answer; the stage ends once mount does", async () => {
     const otherNqn = `nqn.2000-02.com.mikrotik:${OTHER}`;
     await rig.routerOs(

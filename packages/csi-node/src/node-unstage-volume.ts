@@ -26,7 +26,7 @@ export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnsta
       // Lazy unmount only once no controller can bring the device back: one that is merely not live
       // (connecting, resetting) may still flush what a detached mount holds, after this volume moved on.
       const deviceDead = controllerLost(await ctx.initiator.controllers(metadata.nqn));
-      await ctx.mounter.unmount(stagingPath, { deviceDead });
+      await ctx.mounter.unmount(stagingPath, { deviceDead, signal });
     }
     const decision = await disconnectIfUnused(ctx, volumeId, metadata.nqn, signal, logger);
     if (!decision.disconnect && decision.unverifiable) {

@@ -52,7 +52,7 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
         throw uuidMismatch(metadata, current);
       }
       if (stale === "staging") {
-        await ctx.mounter.unmount(stagingPath, { deviceDead: true });
+        await ctx.mounter.unmount(stagingPath, { deviceDead: true, signal });
       }
       const verified = await ctx.resolver.verify(current); // identity re-checked just before mounting
       if (stale !== "moved") {

@@ -1,8 +1,7 @@
 import { readFile, realpath } from "node:fs/promises";
 import { resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { ExecTimeoutError, FailedPreconditionError, InternalError, InvalidArgumentError, type Exec, type ExecResult } from "@rds-csi/core";
-import { assertAbsolutePath, type Mounter } from "./mounter.js";
+import { abortableSleep, ExecTimeoutError, FailedPreconditionError, InternalError, InvalidArgumentError, type Exec, type ExecResult } from "@rds-csi/core";
+import { assertAbsolutePath, type Mounter, type UnmountOptions } from "./mounter.js";
 import { parseMountInfo, type MountInfoEntry } from "./parse-mountinfo.js";
 
 export interface ExecMounterOptions {
@@ -86,14 +85,17 @@ export class ExecMounter implements Mounter {
    *   is about to disconnect it anyway; on a live device it would hide a mount that still writes.
    * - otherwise → FailedPrecondition naming the target: something still uses it; the CO retries.
    * `--force` is never used: it is meant for unreachable NFS servers and does nothing useful here.
+   * The caller's `signal` kills a running `umount` and cuts a pause short: the caller gets its reason
+   * at once instead of after every attempt.
    */
-  async unmount(target: string, options: { readonly deviceDead?: boolean } = {}): Promise<void> {
+  async unmount(target: string, options: UnmountOptions = {}): Promise<void> {
     assertAbsolutePath("unmount target", target);
+    const { signal } = options;
     let last = "";
     for (let attempt = 1; attempt <= this.settings.unmountAttempts; attempt++) {
       if (!(await this.isMountPoint(target))) return;
       try {
-        const result = await this.exec.run("umount", [target], { timeoutMs: this.settings.timeoutMs });
+        const result = await this.exec.run("umount", [target], { timeoutMs: this.settings.timeoutMs, ...(signal !== undefined && { signal }) });
         if (result.code === 0) {
           if (!(await this.isMountPoint(target))) return;
           last = "still mounted after umount (stacked mounts)";
@@ -105,7 +107,7 @@ export class ExecMounter implements Mounter {
         if (!(err instanceof ExecTimeoutError)) throw err;
         last = err.message;
       }
-      if (attempt < this.settings.unmountAttempts) await sleep(this.settings.unmountRetryDelayMs);
+      if (attempt < this.settings.unmountAttempts) await abortableSleep(this.settings.unmountRetryDelayMs, signal ?? new AbortController().signal);
     }
     if (!(await this.isMountPoint(target))) return;
     if (!options.deviceDead) {
@@ -113,7 +115,7 @@ export class ExecMounter implements Mounter {
         `unmount of ${target} failed after ${this.settings.unmountAttempts} attempts: ${last}`,
       );
     }
-    await this.run("umount", ["--lazy", target], `lazy unmount of ${target}`);
+    await this.run("umount", ["--lazy", target], `lazy unmount of ${target}`, signal);
   }
 
   async mountsOf(target: string): Promise<MountInfoEntry[]> {

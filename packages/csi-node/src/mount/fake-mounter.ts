@@ -1,5 +1,5 @@
 import { FailedPreconditionError } from "@rds-csi/core";
-import { assertAbsolutePath, type Mounter } from "./mounter.js";
+import { assertAbsolutePath, type Mounter, type UnmountOptions } from "./mounter.js";
 import type { MountInfoEntry } from "./parse-mountinfo.js";
 
 /**
@@ -25,8 +25,9 @@ export class FakeMounter implements Mounter {
     this.add(under?.source ?? source, target, under?.fsType ?? "none", [options.readonly ? "ro" : "rw"], "/");
   }
 
-  async unmount(target: string, options: { readonly deviceDead?: boolean } = {}): Promise<void> {
+  async unmount(target: string, options: UnmountOptions = {}): Promise<void> {
     assertAbsolutePath("unmount target", target);
+    options.signal?.throwIfAborted();
     const index = this.table.findLastIndex((entry) => entry.mountPoint === target);
     if (index < 0) return;
     if (this.busy.has(target) && !options.deviceDead) throw new FailedPreconditionError(`unmount of ${target}: target is busy`);

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { appendFileSync, readFileSync, statfsSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statfsSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FailedPreconditionError, InternalError, ProcessExec } from "@rds-csi/core";
 import { ExecMounter } from "./exec-mounter.js";
@@ -195,6 +196,35 @@ describe("ExecMounter argument checks", () => {
     await expect(m.mount("/dev/x", "/mnt", "ext4", ["a,b"])).rejects.toThrow(/comma/);
     await expect(m.mount("/dev/x", "/mnt", "ext4; rm", [])).rejects.toThrow(/fs type/);
     expect(runs).toEqual([]);
+  });
+});
+
+describe("ExecMounter unmount under the caller's signal", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "rds-csi-unmount-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("hands the signal to umount and ends the pause between attempts when the caller gives up", async () => {
+    const mountInfoPath = join(dir, "mountinfo");
+    writeFileSync(mountInfoPath, "36 35 259:3 / /var/lib/kubelet/staging rw,relatime shared:1 - ext4 /dev/nvme1n1 rw\n");
+    const caller = new AbortController();
+    const reason = new Error("the caller gave up");
+    const runs: (AbortSignal | undefined)[] = [];
+    const busy = new ExecMounter(
+      {
+        run: async (_file, _args, options) => {
+          runs.push(options.signal);
+          setImmediate(() => caller.abort(reason)); // during the pause that follows
+          return { code: 32, signal: null, stdout: "", stderr: "umount: target is busy.", durationMs: 1 };
+        },
+      },
+      // A pause no caller waits out: only the abort ends it.
+      { mountInfoPath, unmountAttempts: 3, unmountRetryDelayMs: 3_600_000 },
+    );
+    await expect(busy.unmount("/var/lib/kubelet/staging", { signal: caller.signal })).rejects.toBe(reason);
+    expect(runs).toEqual([caller.signal]);
   });
 });
 

@@ -23,11 +23,18 @@ export interface Mounter {
    * A busy target is retried a bounded number of times; only when `deviceDead` is set (the caller has
    * established that the backing device is gone, so no data can still be flushed) does it escalate to
    * a lazy unmount. Otherwise a still-busy target is an error.
+   * `signal` ends a run still going and the pauses between attempts when the caller gives up; the run
+   * rejects with its reason, and the target may or may not have been unmounted by then.
    */
-  unmount(target: string, options?: { readonly deviceDead?: boolean }): Promise<void>;
+  unmount(target: string, options?: UnmountOptions): Promise<void>;
   /** Every mount stacked at `target`, oldest first (empty when none). */
   mountsOf(target: string): Promise<MountInfoEntry[]>;
   isMountPoint(target: string): Promise<boolean>;
+}
+
+export interface UnmountOptions {
+  readonly deviceDead?: boolean;
+  readonly signal?: AbortSignal;
 }
 
 /** Refuses a path that is not absolute or could be taken for an option. */
