@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
-import { createLogger } from "../observability/logger.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import { memoryLogger } from "../testing/memory-logger.js";
 import { WatchStatusError, type WatchEvent, type WatchTransport } from "./deadline-watch.js";
 import type { KubeList, KubeObject } from "./kube-objects.js";
 import { RelistingInformer, keyOf, type InformerEvent } from "./relisting-informer.js";
@@ -59,7 +60,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((informer) => informer.stop()));
 });
 
-function harness(tuning: ConstructorParameters<typeof RelistingInformer>[0]["tuning"] = {}): Harness {
+function harness(tuning: ConstructorParameters<typeof RelistingInformer>[0]["tuning"] = {}, logger: Logger = silent): Harness {
   const transport = new ScriptedWatch();
   const h: Harness = {
     transport,
@@ -71,7 +72,7 @@ function harness(tuning: ConstructorParameters<typeof RelistingInformer>[0]["tun
   const informer = new RelistingInformer<ConfigMap>({
     resource: "configmaps",
     path: "/api/v1/configmaps",
-    logger: silent,
+    logger,
     transport,
     tuning: { backoffInitialMs: 10, backoffMaxMs: 20, jitter: 0, ...tuning },
     list: async (signal) => {
@@ -193,6 +194,26 @@ describe("RelistingInformer", () => {
     await until(() => h.transport.calls.length === 2, "the watch after the restart");
     expect(h.listCalls).toBe(2);
     expect(h.informer.status().restarts).toBe(1);
+  });
+
+  it("keeps growing the backoff while lists succeed but every watch ends at once; a healthy watch resets it", async () => {
+    const log = memoryLogger();
+    const h = harness({ backoffInitialMs: 5, backoffMaxMs: 1_000 }, log.logger);
+    h.lists.push(listOf("10", object("a", "1")));
+    h.informer.start();
+    for (let n = 1; n <= 4; n++) {
+      await until(() => h.transport.calls.length === n, `watch ${n}`);
+      h.transport.last().done(null);
+    }
+    await until(() => h.transport.calls.length === 5, "watch 5");
+    const delays = () => log.lines().filter((l) => l.message === "informer failed; restarting").map((l) => l.delay_ms);
+    expect(delays()).toEqual([5, 10, 20, 40]);
+    h.transport.last().event("ADDED", object("b", "11")); // this watch works
+    h.transport.last().done(null);
+    await until(() => h.transport.calls.length === 6, "the resumed watch");
+    h.transport.last().done(null);
+    await until(() => h.transport.calls.length === 7, "watch 7");
+    expect(delays()).toEqual([5, 10, 20, 40, 5]);
   });
 
   it("resumes from a bookmark's resourceVersion without touching the cache", async () => {

@@ -240,6 +240,9 @@ export class RelistingInformer<T extends KubeObject> {
       });
       if (ended === undefined || !live()) return;
       const quiet = !heard && Date.now() - began < MIN_QUIET_WATCH_MS;
+      // The backoff is reset by a watch that proved healthy, not by a list: a server that lists fine but
+      // cannot watch would otherwise be retried at the first backoff step forever.
+      if (!quiet) this.#failures = 0;
       if (ended === null) {
         // A watch closed at once with nothing in it (a proxy that does not stream, an overloaded API
         // server) would be reopened in a tight loop: count it as a failure, which backs off and relists.
@@ -312,7 +315,6 @@ export class RelistingInformer<T extends KubeObject> {
     for (const item of fresh.values()) this.#upsert(item);
     this.#lastListAt = now;
     this.#lastActivityAt = now;
-    this.#failures = 0;
     this.#lastError = undefined;
     if (!this.#synced) {
       this.#synced = true;
