@@ -181,6 +181,38 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
   }, 60_000);
 
+  it("umount hangs and the caller gives up on NodeUnpublish: the call ends with the caller's reason, umount is killed, the pod's target stays; a later unpublish converges", async () => {
+    const umount = await hangingTool("umount", "/bin/umount", { stage: "before" });
+    const a = await hostWith(umount, 10_000);
+    const staging = await stagingDir("a");
+    const target = `${rig.dir}/pods/a/mount`;
+    await stage(a, staging);
+    await rig.publish(a, staging, target);
+    const unmounts: Promise<void>[] = [];
+    const unmount = a.ctx.mounter.unmount.bind(a.ctx.mounter);
+    a.ctx.mounter.unmount = (...args) => {
+      const run = unmount(...args);
+      unmounts.push(run);
+      return run;
+    };
+    await umount.hang();
+
+    const kubelet = new AbortController();
+    const reason = new DOMException("kubelet gave up on NodeUnpublishVolume", "AbortError");
+    const failed = a.node.nodeUnpublishVolume({ volumeId: VOLUME, targetPath: target }, { ...call(), signal: kubelet.signal });
+    await untilHanging(umount);
+    kubelet.abort(reason);
+    await expect(failed).rejects.toBe(reason);
+    await expect(unmounts[0]).rejects.toBe(reason); // not FAILED_PRECONDITION after every attempt ran out
+    expect(await umount.leftovers()).toEqual([]);
+    expect(await mountsAt(target)).toBe(1);
+
+    await umount.release();
+    await rig.unpublish(a, target);
+    expect(await mountsAt(target)).toBe(0);
+    await unstage(a, staging);
+  }, 60_000);
+
   it("while a stage hangs on mount: a second NodeStage of that volume is ABORTED at once, stats of another volume and capabilities answer; the stage ends once mount does", async () => {
     const otherNqn = `nqn.2000-02.com.mikrotik:${OTHER}`;
     await rig.routerOs(

@@ -8,13 +8,13 @@ export async function nodeUnpublishVolume(ctx: NodeContext, request: csi.NodeUnp
   const volumeId = requireField("volume_id", request.volumeId);
   const targetPath = requireAbsolutePath("target_path", request.targetPath);
 
-  return ctx.locks.run(volumeId, call.signal, async () => {
+  return ctx.locks.run(volumeId, call.signal, async (signal) => {
     const info = await stat(targetPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return undefined;
       throw err;
     });
     if (info === undefined) return {};
-    await ctx.mounter.unmount(targetPath);
+    await ctx.mounter.unmount(targetPath, { signal }); // abandoned with the call: a retry owns the lock next
     try {
       if (info.isDirectory()) await rmdir(targetPath);
       else await rm(targetPath, { force: true });
