@@ -28,6 +28,17 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
   const hostWith = (tool: HangingTool, toolTimeoutMs = TOOL_TIMEOUT_MS) => newHost("node-a", { pathPrefix: [tool.dir], toolTimeoutMs });
   const controllers = async (host: TestHost, nqn = rig.nqn) => (await host.fabric.namespace(nqn))?.controllers.length ?? 0;
   const mountsAt = async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).length;
+  /** The lock lets go of an aborted call at once; what the call itself still runs is seen here. */
+  const recordUnmounts = (host: TestHost): Promise<void>[] => {
+    const runs: Promise<void>[] = [];
+    const unmount = host.ctx.mounter.unmount.bind(host.ctx.mounter);
+    host.ctx.mounter.unmount = (...args) => {
+      const run = unmount(...args);
+      runs.push(run);
+      return run;
+    };
+    return runs;
+  };
   const digest = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 
   // Before the rig's clean-up: a hang left behind would keep a device or mount busy. Every test also
@@ -151,14 +162,7 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     const a = await hostWith(umount, 10_000);
     const staging = await stagingDir("a");
     await stage(a, staging);
-    // The lock lets go of an aborted call at once; what the call itself still runs is seen here.
-    const unmounts: Promise<void>[] = [];
-    const unmount = a.ctx.mounter.unmount.bind(a.ctx.mounter);
-    a.ctx.mounter.unmount = (...args) => {
-      const run = unmount(...args);
-      unmounts.push(run);
-      return run;
-    };
+    const unmounts = recordUnmounts(a);
     await umount.hang();
 
     const kubelet = new AbortController();
@@ -188,13 +192,7 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     const target = `${rig.dir}/pods/a/mount`;
     await stage(a, staging);
     await rig.publish(a, staging, target);
-    const unmounts: Promise<void>[] = [];
-    const unmount = a.ctx.mounter.unmount.bind(a.ctx.mounter);
-    a.ctx.mounter.unmount = (...args) => {
-      const run = unmount(...args);
-      unmounts.push(run);
-      return run;
-    };
+    const unmounts = recordUnmounts(a);
     await umount.hang();
 
     const kubelet = new AbortController();
