@@ -84,13 +84,15 @@ withLoops("readMountRefs (real loop device, root)", () => {
     expect(refs.find((m) => m.mountPoint === "/")!.boundDevice).toBeNull();
   });
 
-  it("is undefined (unverifiable) for a bind mount point that cannot be stat'ed; a whole filesystem is not stat'ed", async () => {
+  it("is undefined (unverifiable) for a bind mount point that cannot be stat'ed; a whole filesystem or a network filesystem is not stat'ed", async () => {
     const missing = `${loops.dir}/gone`;
-    const entry = (root: string): MountInfoEntry => ({
+    const entry = (root: string, fsType = "devtmpfs"): MountInfoEntry => ({
       mountId: 1, parentId: 0, major: 0, minor: 5, majorMinor: "0:5", root, mountPoint: missing,
-      mountOptions: [], optionalFields: [], fsType: "devtmpfs", source: "devtmpfs", superOptions: [],
+      mountOptions: [], optionalFields: [], fsType, source: fsType, superOptions: [],
     });
     expect((await readMountRefs([entry("/nvme1n1")]))[0]!.boundDevice).toBeUndefined();
     expect((await readMountRefs([entry("/")]))[0]!.boundDevice).toBeNull();
+    // A network filesystem never holds a bound device node, and its stat() may never return: not asked.
+    for (const fsType of ["nfs4", "cifs", "fuse.sshfs"]) expect((await readMountRefs([entry("/export/sub", fsType)]))[0]!.boundDevice).toBeNull();
   });
 });

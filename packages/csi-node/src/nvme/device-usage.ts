@@ -45,10 +45,18 @@ export async function isOpenedExclusively(devicePath: string): Promise<boolean |
 export const MOUNT_STAT_DEADLINE_MS = 5_000;
 
 /**
+ * Filesystems a device node is never bound from, and whose stat() can block a libuv thread for good
+ * when their server is gone: not stat'ed at all, so a dead NFS share cannot use up the plugin's
+ * threads one unstage at a time.
+ */
+const NETWORK_FILESYSTEM = /^(?:nfs4?|cifs|smb3|ceph|glusterfs|9p|fuse(?:\..+)?|fuseblk)$/;
+
+/**
  * The mount table as decideDisconnect compares it, with the device each bind-mounted block device node
  * points to. A raw block volume's target is such a bind, and mountinfo shows it only as a file of the
  * filesystem holding the node (`0:N /nvme3n1` on devtmpfs): stat() of the mount point is the only way
- * to see the device. A mount whose root is `/` is a whole filesystem, never a node, and is not stat'ed;
+ * to see the device. A mount whose root is `/` is a whole filesystem, never a node, and is not stat'ed,
+ * nor is a mount of a network filesystem;
  * a mount point that does not answer within the deadline is undefined (unverifiable).
  */
 export async function readMountRefs(table: readonly MountInfoEntry[], deadlineMs = MOUNT_STAT_DEADLINE_MS): Promise<MountRef[]> {
@@ -57,12 +65,16 @@ export async function readMountRefs(table: readonly MountInfoEntry[], deadlineMs
   try {
     const bound = new Map<string, Promise<string | null | undefined>>();
     for (const m of table) {
-      if (m.root !== "/" && !bound.has(m.mountPoint)) bound.set(m.mountPoint, Promise.race([boundDeviceOf(m.mountPoint), late]));
+      if (mayBeDeviceNode(m) && !bound.has(m.mountPoint)) bound.set(m.mountPoint, Promise.race([boundDeviceOf(m.mountPoint), late]));
     }
-    return await Promise.all(table.map(async (m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source, boundDevice: m.root === "/" ? null : await bound.get(m.mountPoint)! })));
+    return await Promise.all(table.map(async (m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source, boundDevice: mayBeDeviceNode(m) ? await bound.get(m.mountPoint)! : null })));
   } finally {
     clearTimeout(timer);
   }
+}
+
+function mayBeDeviceNode(m: MountInfoEntry): boolean {
+  return m.root !== "/" && !NETWORK_FILESYSTEM.test(m.fsType);
 }
 
 async function boundDeviceOf(mountPoint: string): Promise<string | null | undefined> {
