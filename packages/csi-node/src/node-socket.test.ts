@@ -1,7 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readMountTable } from "./node-context.js";
-import { kubeletView, mountCount, useNodeProcesses } from "./testing/node-process.js";
+import { kubeletView, mountCount, useNodeProcesses, type ProcessHost } from "./testing/node-process.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
 
 // The node plugin as a process over its unix socket, real loop devices and mounts: root only.
@@ -60,6 +61,35 @@ asRoot("the node plugin over its socket", () => {
     expect(await outcome(volume.unstage(plugin))).toBe(status.OK);
     expect(await mountCount(volume.stagingPath)).toBe(0);
     expect(await host.fabric.namespace(rig.nqn)).toBeUndefined();
+  }, 90_000);
+
+  it.each([
+    { fault: "a reconnect that renumbers the device", inflict: (host: ProcessHost) => host.fabric.reconnect(rig.nqn, { renumber: true }) },
+    { fault: "the kernel giving up on the controller (ctrl_loss_tmo)", inflict: (host: ProcessHost) => host.fabric.loseControllerForGood(rig.nqn) },
+  ])("the running plugin recovers by itself after $fault: staging remounted, the pod's target re-bound, data intact", async ({ inflict }) => {
+    const host = await plugins.newHost("node-a");
+    const plugin = await plugins.start(host, { env: { STALE_MOUNT_CHECK_INTERVAL: "200ms" } });
+    const volume = kubeletView(host, VOLUME, rig.nqn);
+    await volume.stage(plugin);
+    await volume.publish(plugin, "pod-1");
+    await writeFile(join(volume.targetPath("pod-1"), "data.txt"), "kept");
+    execFileSync("sync", ["-f", volume.targetPath("pod-1")]);
+    const before = (await readMountTable()).find((m) => m.mountPoint === volume.stagingPath)!.majorMinor;
+
+    await inflict(host);
+    // No RPC from here on: only the plugin's own watcher can move the mounts.
+    const onNewDevice = async (path: string) => {
+      const now = (await readMountTable()).filter((m) => m.mountPoint === path).at(-1)?.majorMinor;
+      return now !== undefined && now !== before;
+    };
+    for (let i = 0; i < 300 && !((await onNewDevice(volume.stagingPath)) && (await onNewDevice(volume.targetPath("pod-1")))); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await onNewDevice(volume.stagingPath)).toBe(true);
+    expect(await onNewDevice(volume.targetPath("pod-1"))).toBe(true);
+    expect(await readFile(join(volume.targetPath("pod-1"), "data.txt"), "utf8")).toBe("kept");
+
+    await volume.unpublish(plugin, "pod-1");
+    await volume.unstage(plugin);
+    expect(await rig.mountsUnder()).toEqual([]);
   }, 90_000);
 
   it("concurrent stages and unstages of different volumes all succeed", async () => {

@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly pathPrefix?: readonly string[];
   /** The nvme-cli the plugin runs (default: the fabric's shim). */
   readonly nvmeCli?: string;
+  /** More settings of the plugin, by environment variable. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -73,6 +75,7 @@ export function useNodeProcesses(rig: () => { readonly dir: string; readonly sim
       NVME_CLI: options.nvmeCli ?? host.shim,
       NAMESPACE_TIMEOUT: "10s",
       LOG_LEVEL: "debug",
+      ...options.env,
     });
     processes.push(plugin);
     return plugin;
