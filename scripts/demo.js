@@ -2,7 +2,8 @@
 // controller as its own process against it (a fake API server stands in for Kubernetes), then drives the
 // controller over its unix socket the way external-provisioner, -attacher and -resizer do. As root, two
 // node plugins (each on its own fake NVMe/TCP fabric over loop devices) then attach the volume the way
-// kubelet does: node A formats, mounts and writes it; node B attaches the same disk and reads the file
+// kubelet does: node A formats, mounts and writes it, then loses the NVMe/TCP controller for good (an
+// outage past ctrl_loss_tmo) and recovers by itself; node B attaches the same disk and reads the file
 // back. Last, the reconciler answers who it is (it has no other work yet).
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -67,14 +68,24 @@ try {
   const publishContext = await publish("demo-node");
   if (process.getuid?.() === 0 && hasLosetup()) {
     const nodeA = await startNodeOnFabric("demo-node", sim.controlUrl);
-    const staging = join(dir, "kubelet-demo-node", "staging");
-    const target = join(dir, "kubelet-demo-node", "pod-a", "mount");
+    const { staging, target } = kubeletPaths("demo-node", volume.volumeId, "pod-a");
     const nodeCall = { volumeId: volume.volumeId, publishContext, volumeContext: volume.volumeContext, volumeCapability: capability, stagingTargetPath: staging };
     await callUnary(nodeA.rpc, nodeA.rpc.nodeStageVolume, csi.NodeStageVolumeRequest.fromPartial(nodeCall));
     await callUnary(nodeA.rpc, nodeA.rpc.nodePublishVolume, csi.NodePublishVolumeRequest.fromPartial({ ...nodeCall, targetPath: target }));
     await writeFile(join(target, "hello.txt"), "written on demo-node\n");
-    const stats = await callUnary(nodeA.rpc, nodeA.rpc.nodeGetVolumeStats, csi.NodeGetVolumeStatsRequest.fromPartial({ volumeId: volume.volumeId, volumePath: target, stagingTargetPath: staging }));
-    console.log(`demo-node: NodeStage (NVMe/TCP connect, mkfs.ext4, mount) + NodePublish (bind mount into the pod); wrote hello.txt; condition: ${stats.volumeCondition?.message}`);
+    execFileSync("sync", ["-f", target]);
+    const condition = async () =>
+      (await callUnary(nodeA.rpc, nodeA.rpc.nodeGetVolumeStats, csi.NodeGetVolumeStatsRequest.fromPartial({ volumeId: volume.volumeId, volumePath: staging, stagingTargetPath: staging }))).volumeCondition?.message;
+    console.log(`demo-node: NodeStage (NVMe/TCP connect, mkfs.ext4, mount) + NodePublish (bind mount into the pod); wrote hello.txt; condition: ${await condition()}`);
+
+    // An RDS outage longer than ctrl_loss_tmo: the kernel deletes the controller and its device.
+    const deviceOf = (path) => readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((line) => line.split(" ")).filter((f) => f[4] === path).at(-1)?.[2];
+    const before = deviceOf(staging);
+    await nodeA.fabric.loseControllerForGood(publishContext.nvme_nqn);
+    console.log(`demo-node: the kernel gave up on the NVMe/TCP controller (ctrl_loss_tmo) — condition: ${await condition()}`);
+    const moved = (path) => ![undefined, before].includes(deviceOf(path));
+    await until(async () => moved(staging) && moved(target), "the node's stale-mount watcher did not recover the volume within 30 s");
+    console.log(`demo-node: recovered by itself, no RPC: reconnected, staging moved from device ${before} to ${deviceOf(staging)}, the pod's target re-bound; hello.txt reads ${JSON.stringify(await readFile(join(target, "hello.txt"), "utf8"))}`);
     await callUnary(nodeA.rpc, nodeA.rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, targetPath: target }));
     await callUnary(nodeA.rpc, nodeA.rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId: volume.volumeId, stagingTargetPath: staging }));
     await unpublish("demo-node");
@@ -82,8 +93,7 @@ try {
 
     const contextB = await publish("demo-node-b");
     const nodeB = await startNodeOnFabric("demo-node-b", sim.controlUrl);
-    const stagingB = join(dir, "kubelet-demo-node-b", "staging");
-    const targetB = join(dir, "kubelet-demo-node-b", "pod-b", "mount");
+    const { staging: stagingB, target: targetB } = kubeletPaths("demo-node-b", volume.volumeId, "pod-b");
     const callB = { ...nodeCall, publishContext: contextB, stagingTargetPath: stagingB };
     await callUnary(nodeB.rpc, nodeB.rpc.nodeStageVolume, csi.NodeStageVolumeRequest.fromPartial(callB));
     await callUnary(nodeB.rpc, nodeB.rpc.nodePublishVolume, csi.NodePublishVolumeRequest.fromPartial({ ...callB, targetPath: targetB, readonly: true }));
@@ -133,9 +143,19 @@ async function startNodeOnFabric(nodeId, simulatorUrl) {
     SYSFS_ROOT: fabric.sysfsRoot,
     DEV_ROOT: fabric.devRoot,
     NVME_CLI: await fabric.writeShim(),
+    STALE_MOUNT_CHECK_INTERVAL: "1s", // 15 s by default; the demo does not want to wait
   });
   cleanups.push(() => stopService(nodeId, service));
-  return { rpc: service.clients.node };
+  return { rpc: service.clients.node, fabric };
+}
+
+/** Where kubelet would stage and publish the volume on `nodeId` (the node plugin scans the staging side). */
+function kubeletPaths(nodeId, volumeId, pod) {
+  const kubelet = join(dir, `kubelet-${nodeId}`);
+  return {
+    staging: join(kubelet, "plugins/kubernetes.io/csi/rds.csi.srvlab.io", volumeId, "globalmount"),
+    target: join(kubelet, "pods", pod, "volumes/kubernetes.io~csi", volumeId, "mount"),
+  };
 }
 
 /** After a failure half-way: nothing of the demo stays mounted. */
@@ -158,10 +178,10 @@ async function stopService(name, service) {
   if (code !== 0) console.error(`${name} exited with ${code} on SIGTERM:\n${service.output().stderr}`);
 }
 
-async function until(condition) {
+async function until(condition, failure = "the controller did not become ready within 30 s") {
   const deadline = Date.now() + 30_000;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("the controller did not become ready within 30 s");
+    if (Date.now() > deadline) throw new Error(failure);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
