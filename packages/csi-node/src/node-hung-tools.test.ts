@@ -39,6 +39,30 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     };
     return runs;
   };
+  /** The failed unstage changed nothing: mount, controller and metadata are as the stage left them. */
+  const expectStillStaged = async (host: TestHost, staging: string) => {
+    expect(await mountsAt(staging)).toBe(1);
+    expect(await controllers(host)).toBe(1);
+    expect(await readStagingMetadata(staging, VOLUME)).toBeDefined();
+  };
+  const expectUnstaged = async (host: TestHost, staging: string) => {
+    expect(await mountsAt(staging)).toBe(0);
+    expect(await controllers(host)).toBe(0);
+    expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
+  };
+  /**
+   * Starts an RPC, and gives up on it as kubelet does once `tool` hangs: the RPC and the unmount it was
+   * running both end with the caller's reason, not FAILED_PRECONDITION after every attempt ran out.
+   */
+  const giveUpWhileHanging = async (tool: HangingTool, unmounts: Promise<void>[], rpc: string, start: (signal: AbortSignal) => Promise<unknown>) => {
+    const kubelet = new AbortController();
+    const reason = new DOMException(`kubelet gave up on ${rpc}`, "AbortError");
+    const failed = start(kubelet.signal);
+    await untilHanging(tool);
+    kubelet.abort(reason);
+    await expect(failed).rejects.toBe(reason);
+    await expect(unmounts[0]).rejects.toBe(reason);
+  };
   const digest = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 
   // Before the rig's clean-up: a hang left behind would keep a device or mount busy. Every test also
@@ -145,15 +169,11 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     await expect(failed).rejects.toBeInstanceOf(FailedPreconditionError);
     await expect(failed).rejects.toThrow(`umount did not exit within ${TOOL_TIMEOUT_MS} ms and was killed`);
     expect(await umount.leftovers()).toEqual([]);
-    expect(await mountsAt(staging)).toBe(1);
-    expect(await controllers(a)).toBe(1);
-    expect(await readStagingMetadata(staging, VOLUME)).toBeDefined();
+    await expectStillStaged(a, staging);
 
     await umount.release();
     await unstage(a, staging);
-    expect(await mountsAt(staging)).toBe(0);
-    expect(await controllers(a)).toBe(0);
-    expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
+    await expectUnstaged(a, staging);
   }, 60_000);
 
   it("umount hangs and the caller gives up: the unstage ends with the caller's reason, umount is killed, mount, metadata and controller kept; a later unstage converges", async () => {
@@ -165,24 +185,14 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     const unmounts = recordUnmounts(a);
     await umount.hang();
 
-    const kubelet = new AbortController();
-    const reason = new DOMException("kubelet gave up on NodeUnstageVolume", "AbortError");
-    const failed = a.node.nodeUnstageVolume({ volumeId: VOLUME, stagingTargetPath: staging }, { ...call(), signal: kubelet.signal });
-    await untilHanging(umount);
-    kubelet.abort(reason);
-    await expect(failed).rejects.toBe(reason);
-    await expect(unmounts[0]).rejects.toBe(reason); // not FAILED_PRECONDITION after every attempt ran out
+    await giveUpWhileHanging(umount, unmounts, "NodeUnstageVolume", (signal) => a.node.nodeUnstageVolume({ volumeId: VOLUME, stagingTargetPath: staging }, { ...call(), signal }));
     expect(unmounts).toHaveLength(1);
     expect(await umount.leftovers()).toEqual([]);
-    expect(await mountsAt(staging)).toBe(1);
-    expect(await controllers(a)).toBe(1);
-    expect(await readStagingMetadata(staging, VOLUME)).toBeDefined();
+    await expectStillStaged(a, staging);
 
     await umount.release();
     await unstage(a, staging);
-    expect(await mountsAt(staging)).toBe(0);
-    expect(await controllers(a)).toBe(0);
-    expect(await readStagingMetadata(staging, VOLUME)).toBeUndefined();
+    await expectUnstaged(a, staging);
   }, 60_000);
 
   it("umount hangs and the caller gives up on NodeUnpublish: the call ends with the caller's reason, umount is killed, the pod's target stays; a later unpublish converges", async () => {
@@ -195,13 +205,7 @@ asRoot("NodeStage / NodeUnstage with a hung tool", () => {
     const unmounts = recordUnmounts(a);
     await umount.hang();
 
-    const kubelet = new AbortController();
-    const reason = new DOMException("kubelet gave up on NodeUnpublishVolume", "AbortError");
-    const failed = a.node.nodeUnpublishVolume({ volumeId: VOLUME, targetPath: target }, { ...call(), signal: kubelet.signal });
-    await untilHanging(umount);
-    kubelet.abort(reason);
-    await expect(failed).rejects.toBe(reason);
-    await expect(unmounts[0]).rejects.toBe(reason); // not FAILED_PRECONDITION after every attempt ran out
+    await giveUpWhileHanging(umount, unmounts, "NodeUnpublishVolume", (signal) => a.node.nodeUnpublishVolume({ volumeId: VOLUME, targetPath: target }, { ...call(), signal }));
     expect(await umount.leftovers()).toEqual([]);
     expect(await mountsAt(target)).toBe(1);
 
