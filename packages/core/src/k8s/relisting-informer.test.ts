@@ -162,17 +162,6 @@ describe("RelistingInformer", () => {
     expect(h.informer.status().restarts).toBe(0);
   });
 
-  it("backs off when the first watch after a list answers 410 Gone at once, instead of relisting in a loop", async () => {
-    const h = harness();
-    h.lists.push(listOf("10", object("a", "1")));
-    h.informer.start();
-    await until(() => h.transport.calls.length === 1, "the watch");
-    h.transport.last().done(new WatchStatusError(410, "too old resource version"));
-    await until(() => h.transport.calls.length === 2, "the watch after the restart");
-    expect(h.listCalls).toBe(2);
-    expect(h.informer.status().restarts).toBe(1);
-  });
-
   it("resumes the watch from the last event's resourceVersion when the server ends it cleanly", async () => {
     const h = harness();
     h.lists.push(listOf("10"));
@@ -185,12 +174,15 @@ describe("RelistingInformer", () => {
     expect(h.listCalls).toBe(1);
   });
 
-  it("backs off and relists when a watch ends at once without any event, instead of reopening it in a loop", async () => {
+  it.each([
+    ["the first watch after a list answers 410 Gone at once, instead of relisting in a loop", new WatchStatusError(410, "too old resource version")],
+    ["a watch ends at once without any event, instead of reopening it in a loop", null],
+  ])("backs off and relists when %s", async (_case, end) => {
     const h = harness();
     h.lists.push(listOf("10", object("a", "1")));
     h.informer.start();
     await until(() => h.transport.calls.length === 1, "the watch");
-    h.transport.last().done(null);
+    h.transport.last().done(end);
     await until(() => h.transport.calls.length === 2, "the watch after the restart");
     expect(h.listCalls).toBe(2);
     expect(h.informer.status().restarts).toBe(1);
