@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { AlreadyExistsError, csi, FailedPreconditionError, type CallContext } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
+import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
 import { majorMinorOf } from "./nvme/device-identity.js";
 import { readStagingMetadata, writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
 
@@ -66,7 +67,7 @@ async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetP
     if (bound === identity.majorMinor) return;
     // Only this volume's own stale bind is replaced (a reconnect renumbered the device): the device it
     // was staged from, or a device that no longer exists. Anything else at the target is not ours.
-    if (bound === undefined || (bound !== metadata.device.majorMinor && (await blockDeviceExists(ctx, bound)))) {
+    if (bound === undefined || (bound !== metadata.device.majorMinor && (await readBlockDeviceNumbers(ctx.sysfs)).has(bound))) {
       throw new FailedPreconditionError(`${targetPath} is already a mount of ${bound === undefined ? "something that is not a block device" : `device ${bound}`}, not of volume ${metadata.volumeId}`);
     }
     await ctx.mounter.unmount(targetPath);
@@ -102,13 +103,6 @@ async function recordTarget(metadata: StagingMetadata, stagingPath: string, targ
     if (await access(t.path).then(() => true, () => false)) live.push(t);
   }
   await writeStagingMetadata(stagingPath, { ...metadata, publishedTargets: [...live, target] });
-}
-
-async function blockDeviceExists(ctx: NodeContext, majorMinor: string): Promise<boolean> {
-  for (const name of await ctx.sysfs.list("class/block")) {
-    if ((await ctx.sysfs.read(`class/block/${name}/dev`)) === majorMinor) return true;
-  }
-  return false;
 }
 
 async function deviceNumberOf(path: string): Promise<string | undefined> {

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { abortableSleep, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
+import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
 import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
 import { writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
 
@@ -169,8 +170,7 @@ export function oldDeviceAlive(name: string, majorMinor: string): string {
  * controller is reconnecting becomes writable again when it comes back.
  */
 export async function oldDeviceStillPresent(ctx: NodeContext, recorded: StagingMetadata["device"]): Promise<string | undefined> {
-  for (const name of await ctx.sysfs.list("class/block")) {
-    if ((await ctx.sysfs.read(`class/block/${name}/dev`)) !== recorded.majorMinor) continue;
+  for (const name of (await readBlockDeviceNumbers(ctx.sysfs)).get(recorded.majorMinor) ?? []) {
     const uuid = await ctx.sysfs.read(`class/block/${name}/uuid`);
     if (uuid === undefined || uuid.toLowerCase() === recorded.uuid.toLowerCase()) return name;
   }

@@ -5,6 +5,7 @@ import type { Mounter } from "./mount/mounter.js";
 import type { MountInfoEntry } from "./mount/parse-mountinfo.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
 import { decideDisconnect, type MountRef, type StagedVolumeRef } from "./nvme/disconnect-policy.js";
+import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
 import { readDeviceUsage, readMountRefs } from "./nvme/device-usage.js";
 import type { NvmeInitiator } from "./nvme/nvme-initiator.js";
 import type { Sysfs } from "./nvme/sysfs.js";
@@ -248,11 +249,7 @@ export interface BlockDevices {
 }
 
 async function readDevices(options: StartupReconciliationOptions, nqns: ReadonlySet<string>, logger: Logger): Promise<BlockDevices> {
-  const present = new Set<string>();
-  for (const name of await options.sysfs.list("class/block")) {
-    const dev = await options.sysfs.read(`class/block/${name}/dev`);
-    if (dev !== undefined) present.add(dev);
-  }
+  const present = new Set((await readBlockDeviceNumbers(options.sysfs)).keys());
   const managed = new Map<string, string>();
   for (const nqn of nqns) {
     if (options.managedNqnPrefix === "" || !nqn.startsWith(options.managedNqnPrefix)) continue;
