@@ -9,3 +9,4 @@ export * from "./create-rds-client.js";
 export * from "./host-key-verifier.js";
 export * from "./disk-comment.js";
 export { parsePrintDetail, type RouterOsRecord } from "./parse-print-detail.js";
+export { parseKeyValueLines } from "./parse-key-value-lines.js";
