@@ -6,3 +6,4 @@ export * from "./shipped-package.js";
 export * from "./latency-stats.js";
 export * from "./fake-apiserver/index.js";
 export * from "./fake-nvme/index.js";
+export * from "./bench/index.js";
