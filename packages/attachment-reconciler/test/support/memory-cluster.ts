@@ -2,10 +2,10 @@ import { Writable } from "node:stream";
 import { createLogger, MetricsRegistry, NotFoundError, type Logger } from "@rds-csi/core";
 import type { EventRecord, EventRecorder, PersistentVolume, VolumeAttachment } from "@rds-csi/core/k8s";
 import type { RdsClient, RdsVolume } from "@rds-csi/core/routeros";
-import type { ClusterNode, NodeLease, Taint } from "../cluster-objects.js";
-import type { ClusterView } from "../cluster-view.js";
-import type { ClusterWrites } from "../cluster-writes.js";
-import { ReconcilerMetrics } from "../reconciler-metrics.js";
+import type { ClusterNode, NodeLease, Taint } from "../../src/cluster-objects.js";
+import type { ClusterView } from "../../src/cluster-view.js";
+import type { ClusterWrites } from "../../src/cluster-writes.js";
+import { ReconcilerMetrics } from "../../src/reconciler-metrics.js";
 
 // Test support: the cluster and the RDS as plain in-memory state, for unit tests of the reconciler's
 // decisions (the scenario tests run the real processes against the fake API server and the simulator).
