@@ -14,6 +14,7 @@ export * from "./csi/endpoint.js";
 export * from "./csi/error-status.js";
 export * from "./csi/grpc-server.js";
 export * from "./csi/identity-service.js";
+export * from "./csi/plugin-capabilities.js";
 export * from "./csi/unary-handler.js";
 export * as csi from "./csi/generated/csi/v1/csi.js";
 export * from "./observability/logger.js";

@@ -1,4 +1,4 @@
-import { csi, csiService, OperationLocks, ProcessExec, runService, stringSetting } from "@rds-csi/core";
+import { csi, csiService, OperationLocks, pluginCapabilities, ProcessExec, runService, stringSetting } from "@rds-csi/core";
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
 import { FilesystemProbe } from "./mount/probe-filesystem.js";
@@ -86,7 +86,8 @@ await runService({
     const watcher = new StaleMountWatcher({ ctx: context, metadataRoots: [kubeletCsiPluginDir(config.kubeletDir)], logger, intervalMs: config.staleMountCheckInterval });
     if (config.staleMountCheckInterval > 0) watcher.start();
     return {
-      capabilities: [],
+      // The same set as the controller's (CSI: regardless of which services an instance serves).
+      capabilities: pluginCapabilities({ topology: topology !== undefined }),
       services: [csiService(csi.NodeService, node)],
       ready: readiness.check,
       stop: async () => {
