@@ -32,6 +32,7 @@ export * from "./volume/fs-type.js";
 export * from "./volume/storage-class-parameters.js";
 export * from "./volume/volume-context.js";
 export * from "./volume/publish-context.js";
+export * from "./volume/mount-options.js";
 export * from "./resilience/keyed-sequencer.js";
 export * from "./resilience/with-deadline.js";
 export * from "./resilience/abortable-sleep.js";

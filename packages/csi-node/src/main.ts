@@ -1,3 +1,5 @@
+import { realpath } from "node:fs/promises";
+import { resolve } from "node:path";
 import { csi, csiService, OperationLocks, pluginCapabilities, ProcessExec, runService, stringSetting } from "@rds-csi/core";
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
@@ -64,6 +66,8 @@ await runService({
     const topology = config.topologyKey !== "" && config.topologyValue !== "" ? { [config.topologyKey]: config.topologyValue } : undefined;
     const context: NodeContext = {
       nodeId: config.nodeId,
+      // As the kernel records mount points; a missing directory fails every path check, naming it.
+      kubeletDir: await realpath(config.kubeletDir).catch(() => resolve(config.kubeletDir)),
       maxVolumesPerNode: config.maxVolumesPerNode,
       topology,
       host,
