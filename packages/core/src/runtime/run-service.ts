@@ -107,6 +107,8 @@ export async function runService<S extends SettingSpecs & CommonSpecs>(
   } catch (err) {
     logger.error("start-up failed", { error: err instanceof Error ? err.message : String(err) });
     process.stderr.write(`${main.program}: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(EXIT_START_FAILED);
+    // A setting found wrong only once `start` read the files it names (a malformed key, no host key
+    // rule) is as much a bad setting as one loadConfig refused.
+    process.exit(err instanceof ConfigError ? EXIT_BAD_CONFIG : EXIT_START_FAILED);
   }
 }
