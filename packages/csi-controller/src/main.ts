@@ -20,7 +20,7 @@ await runService({
   settings: controllerSettings(),
   async start({ config, logger, metrics }) {
     const resolved = await resolveControllerConfig(config);
-    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig));
+    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig, "rds-csi-controller"));
     const { transport, rds } = createRdsClient({
       connection: resolved.connection,
       layout: resolved.layout,
