@@ -14,6 +14,7 @@ export * from "./csi/endpoint.js";
 export * from "./csi/error-status.js";
 export * from "./csi/grpc-server.js";
 export * from "./csi/identity-service.js";
+export * from "./csi/plugin-capabilities.js";
 export * from "./csi/unary-handler.js";
 export * from "./csi/request-limits.js";
 // Shown in messages of every layer, not only RouterOS's.
@@ -34,6 +35,7 @@ export * from "./volume/fs-type.js";
 export * from "./volume/storage-class-parameters.js";
 export * from "./volume/volume-context.js";
 export * from "./volume/publish-context.js";
+export * from "./volume/mount-options.js";
 export * from "./resilience/keyed-sequencer.js";
 export * from "./resilience/with-deadline.js";
 export * from "./resilience/abortable-sleep.js";
