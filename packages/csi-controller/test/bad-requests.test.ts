@@ -5,8 +5,8 @@ import { csi, FS_TYPE_PARAMETER, GiB, REQUEST_LIMITS } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callRawUnary, callUnary, connectCsi, type CsiClients } from "@rds-csi/testkit";
 import { statusOf } from "./sanity/grpc-status.js";
-import { FakePublishArbiter } from "./testing/fake-publish-arbiter.js";
-import { startInProcessController, type InProcessController } from "./testing/in-process-controller.js";
+import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
+import { startInProcessController, type InProcessController } from "./support/in-process-controller.js";
 
 const key = generateEd25519KeyPair();
 const Mode = csi.VolumeCapability_AccessMode_Mode;
