@@ -1,7 +1,7 @@
-// `pnpm build` with progress: generates the CSI TypeScript from the proto, then runs `tsc --build
-// --verbose` and turns its chatter into one line per project ("[3/9] compiling packages/core"), with
-// the time each took, so a first build (about a minute on 2 cores) never sits silent. Compiler errors
-// are passed through as they are; the exit code is tsc's.
+// `pnpm build` with progress: generates the CSI TypeScript from the proto, prunes stale outputs
+// (scripts/prune-stale-outputs.js), then runs `tsc --build --verbose` and turns its chatter into one
+// line per project ("[3/9] packages/core compiled in 11.3 s"), so a first build (about a minute on 2
+// cores) never sits silent. Compiler errors are passed through as they are; the exit code is tsc's.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,8 @@ function run(command, args, onLine) {
 console.log("build: generating the CSI types from proto/csi/v1/csi.proto");
 const generated = await run("pnpm", ["--silent", "run", "generate"], (line) => line.trim() && console.log(`  ${line}`));
 if (generated !== 0) process.exit(generated);
+const pruned = await run(process.execPath, [fileURLToPath(new URL("prune-stale-outputs.js", import.meta.url))], (line) => line.trim() && console.log(`  ${line}`));
+if (pruned !== 0) process.exit(pruned);
 
 const projects = [];
 let listing = false;
