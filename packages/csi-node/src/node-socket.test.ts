@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { callAsKubeletWould } from "@rds-csi/testkit";
 import { readMountTable } from "./node-context.js";
 import { kubeletView, mountCount, useNodeProcesses, type ProcessHost } from "./testing/node-process.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
@@ -87,8 +88,10 @@ asRoot("the node plugin over its socket", () => {
     expect(await onNewDevice(volume.targetPath("pod-1"))).toBe(true);
     expect(await readFile(join(volume.targetPath("pod-1"), "data.txt"), "utf8")).toBe("kept");
 
-    await volume.unpublish(plugin, "pod-1");
-    await volume.unstage(plugin);
+    // The watcher may still hold the volume's lock while it writes the recovered metadata: kubelet
+    // retries an ABORTED call, so the test does too.
+    await callAsKubeletWould(() => volume.unpublish(plugin, "pod-1"));
+    await callAsKubeletWould(() => volume.unstage(plugin));
     expect(await rig.mountsUnder()).toEqual([]);
   }, 90_000);
 

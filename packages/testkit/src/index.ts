@@ -8,3 +8,4 @@ export * from "./latency-stats.js";
 export * from "./fake-apiserver/index.js";
 export * from "./fake-nvme/index.js";
 export * from "./bench/index.js";
+export * from "./system/index.js";
