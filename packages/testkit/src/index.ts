@@ -4,6 +4,7 @@ export * from "./entry-point-contract.js";
 export * from "./service-process.js";
 export * from "./free-port.js";
 export * from "./scrape-metrics.js";
+export * from "./shipped-package.js";
 export * from "./latency-stats.js";
 export * from "./fake-apiserver/index.js";
 export * from "./fake-nvme/index.js";
