@@ -10,3 +10,4 @@ export * from "./fake-apiserver/index.js";
 export * from "./fake-nvme/index.js";
 export * from "./bench/index.js";
 export * from "./system/index.js";
+export * from "./free-port.js";
