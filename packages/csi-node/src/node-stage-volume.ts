@@ -14,9 +14,10 @@ import {
   type FsType,
 } from "@rds-csi/core";
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
+import { filesystemUuidOf } from "./mount/probe-filesystem.js";
 import type { NodeContext } from "./node-context.js";
 import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
-import type { DeviceIdentity } from "./nvme/device-identity.js";
+import { recordedDevice, type DeviceIdentity } from "./nvme/device-identity.js";
 import { readStagingMetadata, writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
 import { recoverStaleStaging } from "./stale-mount-recovery.js";
 
@@ -127,6 +128,7 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         return {};
       }
 
+      let filesystemUuid: string | undefined;
       if (fsType !== null) {
         await mkdir(stagingPath, { recursive: true });
         const current = await ctx.mounter.mountsOf(stagingPath);
@@ -149,6 +151,8 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         // read back
         const after = await ctx.mounter.mountsOf(stagingPath);
         if (after.at(-1)?.majorMinor !== identity.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${identity.devicePath} after mounting`);
+        // What recognises this volume's data when its namespace comes back with another UUID (or none).
+        filesystemUuid = await filesystemUuidOf(ctx.probe, identity.devicePath, signal);
       } else {
         await ctx.resolver.verify(identity);
       }
@@ -162,7 +166,8 @@ export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVo
         mode,
         fsType,
         ...(fsType !== null && { mountFlags }), // recovery mounts a new device the same way
-        device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
+        device: recordedDevice(identity),
+        ...(filesystemUuid !== undefined && { filesystemUuid }),
         stagedAt: new Date().toISOString(),
         ...tuning, // a reconnect after the kernel gave up on the controller asks for the same
         // Staged again over old metadata: its pods' targets stay recorded, so stats still name them stale.
@@ -198,7 +203,7 @@ async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsT
 /** True when the recorded device still resolves by identity and (filesystem) is mounted at the staging path. */
 async function stagedAndLive(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string): Promise<boolean> {
   const identity = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid).catch(() => undefined);
-  if (identity === undefined || identity.majorMinor !== metadata.device.majorMinor || identity.uuid !== metadata.device.uuid.toLowerCase()) return false;
+  if (identity === undefined || identity.majorMinor !== metadata.device.majorMinor) return false;
   if (metadata.mode === "block") return true;
   const mounts = await ctx.mounter.mountsOf(stagingPath);
   return mounts.at(-1)?.majorMinor === metadata.device.majorMinor;

@@ -112,7 +112,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     await writeStagingMetadata(staging, {
       volumeId: "pvc-claimed", nqn: CLAIMED, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn,
       mode: "filesystem", fsType: "ext4",
-      device: { majorMinor: claimed.majorMinor, nsid: claimed.nsid, uuid: claimed.uuid },
+      device: { majorMinor: claimed.majorMinor, nsid: claimed.nsid, uuid: claimed.uuid ?? "" },
       stagedAt: new Date().toISOString(),
     });
     // A mount of an unclaimed volume (e.g. metadata lost): the device is in use, never disconnected.
@@ -176,7 +176,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     const claimed = (await resolver.resolve(CLAIMED))!;
     await writeStagingMetadata(claimedPath, {
       volumeId: "pvc-claimed", nqn: CLAIMED, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
-      device: { majorMinor: claimedDevice, nsid: claimed.nsid, uuid: claimed.uuid }, stagedAt: new Date().toISOString(),
+      device: { majorMinor: claimedDevice, nsid: claimed.nsid, uuid: claimed.uuid ?? "" }, stagedAt: new Date().toISOString(),
     });
     // Foreign NQN mounted even at our staging place: not provably ours.
     const foreign = stagingPathOf(kubeletDir, "f0re1gn");
@@ -237,7 +237,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
       const device = (await resolver.resolve(nqn))!;
       await writeStagingMetadata(staging, {
         volumeId: slot, nqn, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
-        device: { majorMinor: device.majorMinor, nsid: device.nsid, uuid: device.uuid }, stagedAt: new Date().toISOString(),
+        device: { majorMinor: device.majorMinor, nsid: device.nsid, uuid: device.uuid ?? "" }, stagedAt: new Date().toISOString(),
         unstagingSince: new Date().toISOString(),
       });
     };
