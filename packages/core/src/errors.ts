@@ -44,6 +44,15 @@ export class AbortedError extends CsiError {
   override readonly name: string = "AbortedError";
 }
 
+/**
+ * A write lost a race with another writer: a stale `resourceVersion` or `uid` precondition, or a JSON
+ * patch whose `test` no longer holds. Re-read the object and decide again; it maps to ABORTED like any
+ * other "retry" outcome.
+ */
+export class ConflictError extends AbortedError {
+  override readonly name: string = "ConflictError";
+}
+
 /** Something failed that the caller cannot fix; the message is safe to return. */
 export class InternalError extends CsiError {
   override readonly name: string = "InternalError";

@@ -2,16 +2,18 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, GiB, loadConfig, MiB, TiB } from "@rds-csi/core";
+import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { resolveControllerConfig } from "./controller-config.js";
 import { controllerSettings } from "./controller-settings.js";
 
 let dir: string;
 let keyFile: string;
+const key = generateEd25519KeyPair();
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-config-"));
   keyFile = join(dir, "id_ed25519");
-  await writeFile(keyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\nnot parsed here\n-----END OPENSSH PRIVATE KEY-----\n");
+  await writeFile(keyFile, key.private);
 });
 
 afterEach(async () => {
@@ -91,12 +93,12 @@ describe("controller settings", () => {
 
   it("reads the key, passphrase and known_hosts files, and names a file it cannot read without its content", async () => {
     const knownHosts = join(dir, "known_hosts");
-    await writeFile(knownHosts, "10.0.0.5 ssh-ed25519 AAAA\n");
+    await writeFile(knownHosts, `10.0.0.5 ${key.public}\n`);
     const passphrase = join(dir, "passphrase");
     await writeFile(passphrase, "s3cret\n");
     const base = { RDS_ADDRESS: "10.0.0.5", RDS_PRIVATE_KEY_FILE: keyFile, RDS_KNOWN_HOSTS_FILE: knownHosts, RDS_PRIVATE_KEY_PASSPHRASE_FILE: passphrase };
     const resolved = await resolveControllerConfig(loadConfig(controllerSettings(), [], base));
-    expect(resolved.connection.hostKey).toEqual({ knownHosts: "10.0.0.5 ssh-ed25519 AAAA\n" });
+    expect(resolved.connection.hostKey).toEqual({ knownHosts: `10.0.0.5 ${key.public}\n` });
     expect(resolved.connection.auth).toMatchObject({ passphrase: "s3cret" });
     const missing = join(dir, "no-such-key");
     await expect(resolveControllerConfig(loadConfig(controllerSettings(), [], { ...base, RDS_PRIVATE_KEY_FILE: missing }))).rejects.toThrow(

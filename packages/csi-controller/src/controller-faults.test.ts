@@ -136,6 +136,20 @@ describe("controller faults against the simulated RDS", () => {
     expect(sim.disks()).toEqual([]);
     expect(imageFiles()).toEqual([]);
   });
+
+  it("finishes a delete that stopped between removing the disk and removing its file", async () => {
+    const { volume } = await createVolume("half-deleted");
+    const request = csi.DeleteVolumeRequest.fromPartial({ volumeId: volume!.volumeId });
+    // The disk goes, then every /file command fails: the first delete stops with the file left behind.
+    sim.faults.errorReply({ text: "failure: simulator I/O error", count: 100, match: { contains: "/file" } });
+    expect((await statusOf(callUnary(clients.controller, clients.controller.deleteVolume, request))).status).not.toBe("OK");
+    expect(sim.disks()).toEqual([]);
+    expect(imageFiles()).toHaveLength(1);
+    sim.faults.reset();
+    // The retry finds no disk and still removes the file, whose path follows from the volume id.
+    await callUnary(clients.controller, clients.controller.deleteVolume, request);
+    expect(imageFiles()).toEqual([]);
+  });
 });
 
 async function waitFor(condition: () => boolean): Promise<void> {

@@ -208,6 +208,12 @@ describe("rds-csi controller behaviour over its socket", () => {
       details: expect.stringContaining("volume_capabilities[0].mount.mount_flags"),
     });
     await create({ volumeCapabilities: [withFlags] });
+    // The node's own check (core checkMountOptions), here before anything exists on the RDS.
+    const unknown = csi.VolumeCapability.fromPartial({ mount: { mountFlags: ["noatime", "nouuid"] }, accessMode: { mode: Mode.SINGLE_NODE_WRITER } });
+    await expect(statusOf(c.createVolume(request({ name: "pvc-bad-option", volumeCapabilities: [unknown] })))).resolves.toMatchObject({
+      status: "INVALID_ARGUMENT",
+      details: 'volume_capabilities[0].mount.mount_flags[1]: mount option "nouuid" for ext4: it is not a known ext4 mount option (see docs/mount-options.md)',
+    });
   });
 
   it("asks the node to grow a filesystem on every expand, also a repeated one, and never for raw block", async () => {

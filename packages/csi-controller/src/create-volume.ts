@@ -1,5 +1,6 @@
 import {
   AlreadyExistsError,
+  checkMountOptions,
   csi,
   DEFAULT_FS_TYPE,
   FS_TYPE_PARAMETER,
@@ -52,7 +53,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
   const parameters = parseStorageClassParameters(request.parameters, deps.parameterDefaults);
   parseMigrationWindow(request.parameters);
   const fsType = filesystemOf(capabilities, parameters.fsType);
-  checkMountOptions(capabilities, parameters.mountOptionsPolicy);
+  checkMountFlags(capabilities, fsType, parameters.mountOptionsPolicy);
   if (Object.keys(request.mutableParameters).length > 0) {
     throw new InvalidArgumentError("mutable_parameters are not supported: this driver has no modifiable volume attributes");
   }
@@ -128,14 +129,15 @@ function filesystemOf(capabilities: readonly CheckedCapability[], fromParameters
   return fromCapability ?? fromParameters ?? DEFAULT_FS_TYPE;
 }
 
-function checkMountOptions(capabilities: readonly CheckedCapability[], policy: MountOptionsPolicy): void {
-  if (policy === "allow") return;
-  const index = capabilities.findIndex((capability) => capability.mountFlags.length > 0);
-  if (index >= 0) {
-    throw new InvalidArgumentError(
-      `volume_capabilities[${index}].mount.mount_flags: mount options are forbidden for this StorageClass (mountOptionsPolicy=forbid)`,
-    );
-  }
+/**
+ * Mount flags are known here for mount capabilities: refused now (policy and the filesystem's accepted
+ * options, the node's own check in core) rather than after the node connected and formatted the volume.
+ */
+function checkMountFlags(capabilities: readonly CheckedCapability[], fsType: FsType | undefined, policy: MountOptionsPolicy): void {
+  capabilities.forEach((capability, i) => {
+    if (capability.accessType !== "mount" || fsType === undefined) return;
+    checkMountOptions({ fsType, flags: capability.mountFlags, policy, field: `volume_capabilities[${i}].mount.mount_flags` });
+  });
 }
 
 /**

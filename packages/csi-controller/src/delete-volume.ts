@@ -4,9 +4,11 @@ import { requireVolumeId } from "./request-fields.js";
 
 /**
  * DeleteVolume: removes the disk and its backing file. A volume that is already gone is deleted (CSI:
- * the CO retries deletes). A volume still published to a node is refused: that node may have it
- * connected, and removing the export under it fails its I/O. Snapshots are independent copies, so they
- * do not hold their source back.
+ * the CO retries deletes) — but its file may not be: a delete that stopped between removing the disk
+ * and removing the file left the file behind, so the RDS client is asked to finish even when no disk is
+ * left. A volume still published to a node is refused: that node may have it connected, and removing
+ * the export under it fails its I/O. Snapshots are independent copies, so they do not hold their source
+ * back.
  */
 export async function deleteVolume(
   deps: ControllerDependencies,
@@ -15,10 +17,11 @@ export async function deleteVolume(
 ): Promise<csi.DeleteVolumeResponse> {
   const id = requireVolumeId(request.volumeId, "volume_id");
   return deps.volumeLocks.run(id, context.signal, async (signal) => {
-    if ((await deps.rds.getVolume(id, signal)) === undefined) return {};
-    const nodes = await deps.arbiter.publishedNodes(id);
-    if (nodes.length > 0) {
-      throw new FailedPreconditionError(`volume ${id} is still published to node(s) ${nodes.join(", ")}; unpublish it before deleting it`);
+    if ((await deps.rds.getVolume(id, signal)) !== undefined) {
+      const nodes = await deps.arbiter.publishedNodes(id);
+      if (nodes.length > 0) {
+        throw new FailedPreconditionError(`volume ${id} is still published to node(s) ${nodes.join(", ")}; unpublish it before deleting it`);
+      }
     }
     await deps.rds.deleteVolume(id, signal);
     context.logger.info("volume deleted", { volume_id: id });

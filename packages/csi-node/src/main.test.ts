@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeEntryPoint, startServiceProcess } from "@rds-csi/testkit";
+import { pluginCapabilities } from "@rds-csi/core";
+import { callUnary, describeEntryPoint, startServiceProcess } from "@rds-csi/testkit";
 
 const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -22,6 +23,22 @@ describe("bin/rds-csi-node", () => {
     dir = await mkdtemp(join(tmpdir(), "rds-csi-node-launcher-"));
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  // CSI GetPluginCapabilities: every instance of a version answers the same set, whichever services it
+  // serves; tools decide from the node's answer whether ControllerPublish is called at all.
+  it.each([
+    ["without a topology", {}, false],
+    ["with a topology segment", { TOPOLOGY_KEY: "topology.rds.csi.srvlab.io/rds", TOPOLOGY_VALUE: "rack1" }, true],
+  ])("answers GetPluginCapabilities exactly as the controller does, %s", async (_name, topologyEnv, topology) => {
+    const main = fileURLToPath(new URL("./main.js", import.meta.url));
+    const service = await startServiceProcess(main, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], { NODE_ID: "node-a", ETC_DIR: dir, KUBELET_DIR: dir, ...topologyEnv });
+    try {
+      const { identity } = service.clients;
+      expect((await callUnary(identity, identity.getPluginCapabilities, {})).capabilities).toEqual(pluginCapabilities({ topology }));
+    } finally {
+      expect(await service.stop("SIGTERM")).toBe(0);
+    }
+  });
 
   it("starts the plugin with the V8 flag it runs with in production", async () => {
     const launcher = fileURLToPath(new URL("../bin/rds-csi-node", import.meta.url));

@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { csi, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "@rds-csi/core";
 import { readMountTable } from "./node-context.js";
+import { kubeletCsiPluginDir } from "./startup-reconciliation.js";
 import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
@@ -51,7 +52,7 @@ asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
     expect((await stats(a, staging, staging)).volumeCondition?.abnormal).toBe(false);
 
     // not a path of this volume / not staged here → NOT_FOUND
-    await expect(stats(a, rig.dir, staging)).rejects.toThrow(NotFoundError);
+    await expect(stats(a, join(rig.dir, "pods"), staging)).rejects.toThrow(NotFoundError);
     await expect(a.node.nodeGetVolumeStats({ volumeId: "pvc-other", volumePath: target, stagingTargetPath: staging }, call())).rejects.toThrow(NotFoundError);
     await expect(expand(a, target, join(rig.dir, "nowhere", "globalmount"), to * MiB)).rejects.toThrow(NotFoundError);
 
@@ -115,6 +116,25 @@ asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
     await rig.routerOs(`/disk set [find slot="${VOLUME}"] file-size=96M`);
     expect(await expand(a, target, staging, 96n * MiB, blockCapability())).toEqual({ capacityBytes: 96n * MiB });
     expect(bytesOf(await stats(a, target, staging)).total).toBe(96n * MiB);
+    await unpublish(a, target);
+    await unstage(a, staging);
+  }, 60_000);
+
+  // Issue 9 item 3: kubelet asks for a block volume's stats with only volume_id and its block publish path.
+  it("block: stats and expand find the volume from kubelet's block publish path alone (no staging path)", async () => {
+    const a = await newHost("node-a");
+    const devices = join(kubeletCsiPluginDir(rig.dir), "volumeDevices");
+    const staging = join(devices, "staging", "pv-block");
+    const target = join(devices, "publish", "pv-block", "pod-uid-1");
+    await mkdir(staging, { recursive: true });
+    await stage(a, staging, blockCapability());
+    await publish(a, staging, target, blockCapability());
+    const alone = (path: string) => a.node.nodeGetVolumeStats({ volumeId: VOLUME, volumePath: path, stagingTargetPath: "" }, call());
+    expect(await alone(target)).toEqual({ usage: [{ unit: csi.VolumeUsage_Unit.BYTES, total: 64n * MiB, available: 0n, used: 0n }], volumeCondition: { abnormal: false, message: "volume is healthy" } });
+    await rig.routerOs(`/disk set [find slot="${VOLUME}"] file-size=96M`);
+    expect(await expand(a, target, "", 96n * MiB, blockCapability())).toEqual({ capacityBytes: 96n * MiB });
+    expect(bytesOf(await alone(target)).total).toBe(96n * MiB);
+    await expect(a.node.nodeGetVolumeStats({ volumeId: "pvc-other", volumePath: target, stagingTargetPath: "" }, call())).rejects.toThrow(NotFoundError);
     await unpublish(a, target);
     await unstage(a, staging);
   }, 60_000);

@@ -5,6 +5,7 @@ import { createLogger, InternalError } from "@rds-csi/core";
 import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-metadata.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
+import { kubeletCsiPluginDir } from "./startup-reconciliation.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -30,7 +31,7 @@ asRoot("NodeUnstage that fails part-way: the volume stays marked as being unstag
   const { newHost, stagingDir, stage, unstage, stats, mountOf, resolve } = rig;
 
   const sweep = async (host: TestHost) =>
-    (await new StaleMountWatcher({ ctx: host.ctx, metadataRoots: [rig.dir], logger: quiet, intervalMs: 20 }).sweep()).map((r) => r.outcome);
+    (await new StaleMountWatcher({ ctx: host.ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger: quiet, intervalMs: 20 }).sweep()).map((r) => r.outcome);
 
   /** Filesystem volume staged on node-a, then an unstage whose disconnect fails: unmounted, metadata kept. */
   const halfUnstaged = async (when: "before" | "after") => {

@@ -1,7 +1,8 @@
-import { InternalError, UnavailableError, type CallContext, type csi } from "@rds-csi/core";
+import { csi, InternalError, UnavailableError, type CallContext } from "@rds-csi/core";
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
 import type { NodeContext } from "./node-context.js";
-import { requireAbsolutePath, requireField } from "./node-validation.js";
+import { requireNodeCapability } from "./node-get-capabilities.js";
+import { requireField, requireKubeletPath } from "./node-validation.js";
 import { controllerLost } from "./reconnect-lost-controller.js";
 import { readStagingMetadata, removeStagingMetadata, writeStagingMetadata } from "./staging/staging-metadata.js";
 
@@ -11,8 +12,9 @@ import { readStagingMetadata, removeStagingMetadata, writeStagingMetadata } from
  * of ours is there → OK.
  */
 export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnstageVolumeRequest, call: CallContext): Promise<csi.NodeUnstageVolumeResponse> {
+  requireNodeCapability(csi.NodeServiceCapability_RPC_Type.STAGE_UNSTAGE_VOLUME, "NodeUnstageVolume");
   const volumeId = requireField("volume_id", request.volumeId);
-  const stagingPath = requireAbsolutePath("staging_target_path", request.stagingTargetPath);
+  const stagingPath = await requireKubeletPath(ctx.kubeletDir, "staging_target_path", request.stagingTargetPath);
   const logger = call.logger.child({ volume_id: volumeId });
 
   return ctx.locks.run(volumeId, call.signal, async (signal) => {

@@ -8,6 +8,7 @@ import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-meta
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 import { readAt, writeAt } from "./testing/block-io.js";
 import { useNodeRig, type TestHost } from "./testing/node-test-rig.js";
+import { kubeletCsiPluginDir } from "./startup-reconciliation.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -25,7 +26,7 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
       for (const line of chunk.toString("utf8").split("\n")) if (line !== "") lines.push(JSON.parse(line) as { level: string; message: string });
     });
     const logger = createLogger({ level: "info", component: "test", stream });
-    return { watcher: new StaleMountWatcher({ ctx: host.ctx, metadataRoots: [rig.dir], logger, intervalMs: 20 }), lines };
+    return { watcher: new StaleMountWatcher({ ctx: host.ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger, intervalMs: 20 }), lines };
   };
   const sweep = async (watcher: StaleMountWatcher) => (await watcher.sweep()).map((r) => r.outcome);
   const editMetadata = async (staging: string, change: (recorded: Record<string, unknown> & { device: { uuid: string }; filesystemUuid?: string }) => void) => {

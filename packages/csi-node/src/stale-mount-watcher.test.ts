@@ -9,6 +9,7 @@ import { readStagingMetadata, stagingMetadataPath } from "./staging/staging-meta
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 import { readAt, writeAt } from "./testing/block-io.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
+import { kubeletCsiPluginDir } from "./startup-reconciliation.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -21,7 +22,7 @@ asRoot.each(["native-multipath", "no-multipath"] as const)("stale-mount watcher 
   const { newHost, stagingDir, stage, publish, unpublish, unstage, blockCapability, stats, mountOf, resolve, metric } = rig;
 
   const watcherOf = (ctx: NodeContext, maxFailures?: number) =>
-    new StaleMountWatcher({ ctx, metadataRoots: [rig.dir], logger: quiet, intervalMs: 20, ...(maxFailures !== undefined && { maxFailures }) });
+    new StaleMountWatcher({ ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger: quiet, intervalMs: 20, ...(maxFailures !== undefined && { maxFailures }) });
 
   /** Stage + publish (filesystem), a synced file, then a reconnect that renumbers the device. */
   const stagedAndRenumbered = async () => {

@@ -104,8 +104,8 @@ export class CommandExecutor {
     switch (command.action) {
       case "print":
         return command.menu === "disk"
-          ? printDisks(model, command.detail, command.where, width)
-          : printFiles(model, command.detail, command.where, width);
+          ? printDisks(model, command.format, command.where, width)
+          : printFiles(model, command.format, command.where, width);
       case "add":
         await addDisk(command.args, model);
         return "";

@@ -3,7 +3,7 @@ import { parseCommand } from "./command-parser.js";
 describe("parseCommand", () => {
   it("reads /disk print detail with a where clause of = and ~ joined by and", () => {
     const command = parseCommand('/disk print detail where slot="a" and file-path~"^/raid10/"');
-    expect(command).toMatchObject({ menu: "disk", action: "print", detail: true });
+    expect(command).toMatchObject({ menu: "disk", action: "print", format: "detail" });
     expect(command?.action === "print" && command.where.map((c) => [c.property, c.operator, c.value])).toEqual([
       ["slot", "=", "a"],
       ["file-path", "~", "^/raid10/"],
@@ -11,9 +11,15 @@ describe("parseCommand", () => {
   });
 
   it("accepts the path written with slashes, without the leading slash, and without-paging", () => {
-    expect(parseCommand("/disk/print detail")).toMatchObject({ menu: "disk", action: "print", detail: true });
-    expect(parseCommand("file print without-paging detail")).toMatchObject({ menu: "file", action: "print", detail: true });
-    expect(parseCommand("/ disk print")).toMatchObject({ menu: "disk", action: "print", detail: false, where: [] });
+    expect(parseCommand("/disk/print detail")).toMatchObject({ menu: "disk", action: "print", format: "detail" });
+    expect(parseCommand("file print without-paging detail")).toMatchObject({ menu: "file", action: "print", format: "detail" });
+    expect(parseCommand("/ disk print")).toMatchObject({ menu: "disk", action: "print", format: "plain", where: [] });
+  });
+
+  it("reads the print formats: terse, and as-value, which wins over the others", () => {
+    expect(parseCommand('/disk print terse where slot="a"')).toMatchObject({ action: "print", format: "terse" });
+    expect(parseCommand("/file print detail terse")).toMatchObject({ action: "print", format: "terse" });
+    expect(parseCommand("/disk print terse as-value")).toMatchObject({ action: "print", format: "as-value" });
   });
 
   it("treats conditions written side by side as joined by and", () => {

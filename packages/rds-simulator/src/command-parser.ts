@@ -24,8 +24,15 @@ export type ArgumentValue =
 
 export type Arguments = ReadonlyMap<string, ArgumentValue>;
 
+/**
+ * How `print` lays records out (MikroTik manual, "Console", print parameters): `plain` (columns, not
+ * simulated), `detail` (wrapped at the console width), `terse` (one record per line, never wrapped), or
+ * `as-value` (values for a script: on a console line outside `:put [...]` it prints nothing).
+ */
+export type PrintFormat = "plain" | "detail" | "terse" | "as-value";
+
 export type ParsedCommand =
-  | { readonly menu: Menu; readonly action: "print"; readonly detail: boolean; readonly where: readonly Condition[] }
+  | { readonly menu: Menu; readonly action: "print"; readonly format: PrintFormat; readonly where: readonly Condition[] }
   | { readonly menu: "disk"; readonly action: "add"; readonly args: Arguments }
   | { readonly menu: "disk"; readonly action: "set"; readonly target: Target; readonly args: Arguments }
   | { readonly menu: Menu; readonly action: "remove"; readonly target: Target };
@@ -145,25 +152,25 @@ function splitPath(token: Token): Segment[] {
   return segments;
 }
 
+const PRINT_OPTIONS: ReadonlySet<string> = new Set(["detail", "terse", "as-value", "without-paging"]);
+
 function parsePrint(cursor: TokenCursor, menu: Menu, properties: ReadonlySet<string>): ParsedCommand {
-  let detail = false;
-  let withoutPaging = false;
+  const options = new Set<string>();
+  let where: Condition[] = [];
   for (let token = cursor.peek(); token !== undefined; token = cursor.peek()) {
-    if (token.kind === "word" && token.text === "detail" && !detail) {
-      detail = true;
-    } else if (token.kind === "word" && token.text === "without-paging" && !withoutPaging) {
-      withoutPaging = true;
+    if (token.kind === "word" && PRINT_OPTIONS.has(token.text) && !options.has(token.text)) {
+      options.add(token.text);
+      cursor.next();
     } else if (token.kind === "word" && token.text === "where") {
       cursor.next();
-      const where = parseConditions(cursor, properties);
+      where = parseConditions(cursor, properties);
       expectEnd(cursor);
-      return { menu, action: "print", detail, where };
     } else {
       throw expectedEndOfCommand(token.column);
     }
-    cursor.next();
   }
-  return { menu, action: "print", detail, where: [] };
+  const format: PrintFormat = options.has("as-value") ? "as-value" : options.has("terse") ? "terse" : options.has("detail") ? "detail" : "plain";
+  return { menu, action: "print", format, where };
 }
 
 function parseArguments(cursor: TokenCursor, allowed: ReadonlySet<string>, properties: ReadonlySet<string>): Arguments {

@@ -142,7 +142,7 @@ describe("/disk over SSH", () => {
     expect(await run(`/disk remove [find slot="${ID}"]`)).toBe("");
     expect(await run(`/disk print detail where slot="${ID}"`)).toBe("");
     expect((await stat(`${t.stateDir}/files/raid10/vols/${ID}.img`)).size).toBe(10 * GiB);
-    expect(await run(`/file print detail where name="raid10/vols/${ID}.img"`)).toContain("size=10 737 418 240");
+    expect(await run(`/file print detail where name="raid10/vols/${ID}.img"`)).toContain("size=10.0GiB");
   });
 
   it("does nothing, silently, when [find] selects nothing; a missing name is no such item", async () => {
@@ -194,9 +194,25 @@ describe("/disk over SSH", () => {
     expect(t.sim.disks().map((disk) => disk.slot)).toEqual([ID]);
   });
 
-  it("answers print without detail with a failure", async () => {
-    expect(await run("/disk print")).toBe('failure: the simulator only implements "print detail"\r\n');
-    expect(await run("/file print")).toBe('failure: the simulator only implements "print detail"\r\n');
+  it("answers a plain print with a failure, and print as-value outside a script with nothing", async () => {
+    await run(ADD_VOLUME);
+    expect(await run("/disk print")).toBe('failure: the simulator only implements "print detail" and "print terse"\r\n');
+    expect(await run("/file print")).toBe('failure: the simulator only implements "print detail" and "print terse"\r\n');
+    expect(await run("/disk print as-value")).toBe("");
+    expect(await run("/disk print detail as-value")).toBe("");
+  });
+
+  it("prints terse: one unquoted record per line, however narrow the console", async () => {
+    await run(`/disk add type=file slot="${ID}" file-path="/raid10/vols/${ID}.img" file-size=1G comment="rds-csi:v1 kind:volume"`);
+    const narrow = await t.connect("+ct20w");
+    const output = (await narrow.exec(`/disk print terse where slot="${ID}"`)).stdout;
+    expect(output.split("\r\n")).toEqual([
+      ` 1 B comment=rds-csi:v1 kind:volume type=file slot=${ID} slot-default= parent= fs=- model=/raid10/vols/${ID}.img ` +
+        `size=1 073 741 824 mount-filesystem=no mount-read-only=no compress=no sector-size=512 raid-master=none nvme-tcp-export=no ` +
+        `iscsi-export=no nfs-sharing=no smb-sharing=no media-sharing=no media-interface=none swap=no file-path=/raid10/vols/${ID}.img ` +
+        "file-size=1024.0MiB file-offset=0",
+      "",
+    ]);
   });
 
   it("answers syntax errors on stdout with exit status 0, or 1 when errorExitStatus says so", async () => {

@@ -1,10 +1,10 @@
-import type { Target } from "./command-parser.js";
 import { DISK_FLAGS, diskRecord, POOL_ONLY_PROPERTIES, poolRecord } from "./disk-records.js";
 import type { DiskItem } from "./disk-table.js";
-import { formatPrintDetail, type NumberedRecord } from "./format-print-detail.js";
+import type { NumberedRecord } from "./format-print-detail.js";
+import { formatPrint } from "./format-print.js";
+import type { PrintFormat, Target } from "./command-parser.js";
 import { requiredValue, selectItems, valueLookup, type ItemIndex } from "./item-target.js";
 import type { RdsModel } from "./rds-model.js";
-import { failure } from "./routeros-error.js";
 import { matchesAll, type Condition } from "./where-clause.js";
 
 /** The size of a disk is the size of its file. */
@@ -13,12 +13,11 @@ export function diskSize(model: RdsModel, disk: DiskItem): number {
 }
 
 /**
- * `/disk print detail [where ...]`: the pool first (index 0), then the file disks in creation order,
+ * `/disk print detail|terse [where ...]`: the pool first (index 0), then the file disks in creation order,
  * numbered as a full print numbers them. Only the disks the conditions can match are formatted, so
  * `where slot=...` costs the same however many disks there are.
  */
-export function printDisks(model: RdsModel, detail: boolean, where: readonly Condition[], width: number): string {
-  if (!detail) throw failure('the simulator only implements "print detail"');
+export function printDisks(model: RdsModel, format: PrintFormat, where: readonly Condition[], width: number): string {
   const records: NumberedRecord[] = [];
   const pool = poolRecord(model.pool);
   if (matchesAll(where, valueLookup(pool))) records.push({ ...pool, index: 0 });
@@ -27,7 +26,7 @@ export function printDisks(model: RdsModel, detail: boolean, where: readonly Con
     const record = index.record(disk);
     if (matchesAll(where, valueLookup(record))) records.push({ ...record, index: model.disks.position(disk) + 1 });
   }
-  return formatPrintDetail(records, DISK_FLAGS, width);
+  return formatPrint(records, DISK_FLAGS, format, width);
 }
 
 /** The file disks a target selects; the pool record is printed but never changed. */

@@ -87,18 +87,19 @@ describe("disk records", () => {
 describe("file records", () => {
   const at = "2026-11-26T10:00:00.000Z";
 
-  it("prints a file with its extension type, exact size and timestamp", () => {
+  it("prints a file as RouterOS 7 does: bare name and type, size rounded, timestamp", () => {
     const record = fileRecord({ name: "raid10/vols/pvc-1.img", type: "file", size: 10737418240, lastModified: at });
     expect(record.fields.map((field) => `${field.name}=${field.text}`)).toEqual([
-      'name="raid10/vols/pvc-1.img"',
-      'type=".img file"',
-      "size=10 737 418 240",
+      "name=raid10/vols/pvc-1.img",
+      "type=.img file",
+      "size=10.0GiB",
       "last-modified=2026-11-26 10:00:00",
     ]);
+    expect(fileRecord({ name: "raid10/small", type: "file", size: 512, lastModified: at }).fields[2]?.text).toBe("512");
   });
 
   it("types a file without extension as file, and a directory as directory without size", () => {
-    expect(fileRecord({ name: "raid10/blob", type: "file", size: 1, lastModified: at }).fields[1]?.text).toBe('"file"');
+    expect(fileRecord({ name: "raid10/blob", type: "file", size: 1, lastModified: at }).fields[1]?.text).toBe("file");
     const directory = fileRecord({ name: "raid10/vols", type: "directory", size: 0, lastModified: at });
     expect(names(directory.fields)).toEqual(["name", "type", "last-modified"]);
     expect([...FILE_PROPERTIES].sort()).toEqual(["last-modified", "name", "size", "type"]);

@@ -19,21 +19,25 @@ describe("/file over SSH", () => {
     await t.cleanup();
   });
 
-  it("prints directories and files with exact sizes and timestamps", async () => {
+  it("prints directories and files as RouterOS 7 does: bare names, rounded sizes, timestamps", async () => {
     expect(lines(await run("/file print detail"))).toEqual([
-      ' 0 name="raid10/vols" type="directory" last-modified=2026-11-26 10:00:00',
+      " 0 name=raid10/vols type=directory last-modified=2026-11-26 10:00:00",
       " ",
-      ' 1 name="raid10/vols/pvc-1.img" type=".img file" size=1 073 741 824',
+      " 1 name=raid10/vols/pvc-1.img type=.img file size=1024.0MiB",
       "   last-modified=2026-11-26 10:00:00",
       " ",
-      ' 2 name="raid10/vols/pvc-2.img" type=".img file" size=2 147 483 648',
+      " 2 name=raid10/vols/pvc-2.img type=.img file size=2.0GiB",
       "   last-modified=2026-11-26 10:00:00",
+      "",
+    ]);
+    expect(lines(await run('/file print terse where name="raid10/vols/pvc-2.img"'))).toEqual([
+      " 2 name=raid10/vols/pvc-2.img type=.img file size=2.0GiB last-modified=2026-11-26 10:00:00",
       "",
     ]);
   });
 
   it("selects by exact name and by regular expression, keeping the full list's numbers", async () => {
-    expect(await run('/file print detail where name="raid10/vols/pvc-2.img"')).toMatch(/^ 2 name="raid10\/vols\/pvc-2.img"/u);
+    expect(await run('/file print detail where name="raid10/vols/pvc-2.img"')).toMatch(/^ 2 name=raid10\/vols\/pvc-2.img /u);
     const listed = lines(await run(String.raw`/file print detail where name~"^raid10/vols/[^/]+\\.img$"`));
     expect(listed.filter((line) => line.startsWith(" 1 ") || line.startsWith(" 2 "))).toHaveLength(2);
     expect(await run('/file print detail where name~"^raid10/vols/" and type="directory"')).toBe("");

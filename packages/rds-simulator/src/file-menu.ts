@@ -1,21 +1,19 @@
-import type { Target } from "./command-parser.js";
+import type { PrintFormat, Target } from "./command-parser.js";
 import { fileRecord } from "./file-records.js";
 import type { FileEntry } from "./file-table.js";
-import { formatPrintDetail } from "./format-print-detail.js";
+import { formatPrint } from "./format-print.js";
 import { requiredValue, selectItems, valueLookup, type ItemIndex } from "./item-target.js";
 import type { RdsModel } from "./rds-model.js";
-import { failure } from "./routeros-error.js";
 import { matchesAll, type Condition } from "./where-clause.js";
 
-/** `/file print detail [where ...]`: files and directories by name, numbered from 0 as a full print numbers them. */
-export function printFiles(model: RdsModel, detail: boolean, where: readonly Condition[], width: number): string {
-  if (!detail) throw failure('the simulator only implements "print detail"');
+/** `/file print detail|terse [where ...]`: files and directories by name, numbered from 0 as a full print numbers them. */
+export function printFiles(model: RdsModel, format: PrintFormat, where: readonly Condition[], width: number): string {
   const index = files(model);
   const records = index
     .candidates(where)
     .map((entry) => ({ ...index.record(entry), index: model.files.position(entry.name) }))
     .filter((record) => matchesAll(where, valueLookup(record)));
-  return formatPrintDetail(records, [], width);
+  return formatPrint(records, [], format, width);
 }
 
 export function selectFiles(model: RdsModel, target: Target): FileEntry[] {

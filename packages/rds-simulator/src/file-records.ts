@@ -1,19 +1,19 @@
 import type { FileEntry } from "./file-table.js";
-import { bareField, bytesField, quotedField, type RecordDraft } from "./record-fields.js";
+import { bareField, fileSizeField, type RecordDraft } from "./record-fields.js";
 
 /** Every property a `/file` record can print. */
 export const FILE_PROPERTIES: ReadonlySet<string> = new Set(["name", "type", "size", "last-modified"]);
 
 /**
- * A `/file print detail` record: `name="raid10/vols/x.img" type=".img file" size=10 737 418 240
- * last-modified=2026-11-26 10:00:00`; a directory has no size. RouterOS names a file's type after its
- * extension.
+ * A `/file print detail` record as RouterOS 7 prints one (MikroTik manual, "Files"): `name=raid10/vols/x.img
+ * type=.img file size=10.0GiB last-modified=2026-11-26 10:00:00` — name and type bare, the size rounded;
+ * a directory has no size. RouterOS names a file's type after its extension.
  */
 export function fileRecord(entry: FileEntry): RecordDraft {
   const fields =
     entry.type === "directory"
-      ? [quotedField("name", entry.name), quotedField("type", "directory")]
-      : [quotedField("name", entry.name), quotedField("type", fileType(entry.name)), bytesField("size", entry.size)];
+      ? [bareField("name", entry.name), bareField("type", "directory")]
+      : [bareField("name", entry.name), bareField("type", fileType(entry.name)), fileSizeField("size", entry.size)];
   return { flags: "", comment: "", fields: [...fields, bareField("last-modified", formatTimestamp(entry.lastModified))] };
 }
 

@@ -29,17 +29,34 @@ export const CRLF = "\r\n";
  */
 export function formatPrintDetail(records: readonly NumberedRecord[], flags: readonly FlagDefinition[], width: number): string {
   if (records.length === 0) return "";
-  const used = flags.filter((flag) => records.some((record) => record.flags.includes(flag.letter)));
-  const indexWidth = Math.max(2, ...records.map((record) => String(record.index).length));
+  const prefixes = recordPrefixes(records, flags);
   const lines: string[] = [];
-  if (used.length > 0) lines.push(`Flags: ${used.map((flag) => `${flag.letter} - ${flag.name}`).join("; ")}`);
+  if (prefixes.legend.length > 0) lines.push(`Flags: ${prefixes.legend.map((flag) => `${flag.letter} - ${flag.name}`).join("; ")}`);
   records.forEach((record, position) => {
     if (position > 0) lines.push(" ");
-    const flagColumn = used.map((flag) => (record.flags.includes(flag.letter) ? flag.letter : " ")).join("");
-    const prefix = `${String(record.index).padStart(indexWidth)} ${flagColumn === "" ? "" : `${flagColumn} `}`;
-    lines.push(...layoutRecord(record, prefix, width));
+    lines.push(...layoutRecord(record, prefixes.of(record), width));
   });
   return lines.map((line) => `${line}${CRLF}`).join("");
+}
+
+/**
+ * What starts each record's first line: the index right-aligned (at least two columns), then one column
+ * per flag present in the printed records (the letter or a space). `print detail` names those flags in a
+ * `Flags:` legend; `print terse` prints the columns without a legend.
+ */
+export function recordPrefixes(
+  records: readonly NumberedRecord[],
+  flags: readonly FlagDefinition[],
+): { readonly legend: readonly FlagDefinition[]; readonly of: (record: NumberedRecord) => string } {
+  const legend = flags.filter((flag) => records.some((record) => record.flags.includes(flag.letter)));
+  const indexWidth = Math.max(2, ...records.map((record) => String(record.index).length));
+  return {
+    legend,
+    of: (record) => {
+      const flagColumn = legend.map((flag) => (record.flags.includes(flag.letter) ? flag.letter : " ")).join("");
+      return `${String(record.index).padStart(indexWidth)} ${flagColumn === "" ? "" : `${flagColumn} `}`;
+    },
+  };
 }
 
 function layoutRecord(record: RecordDraft, prefix: string, width: number): string[] {

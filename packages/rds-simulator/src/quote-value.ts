@@ -16,3 +16,16 @@ export function quoteRouterOsString(value: string): string {
 export function isBareSafe(value: string): boolean {
   return /^[\x21-\x7e]+$/u.test(value) && !/["\\$=]/u.test(value);
 }
+
+/**
+ * A string as `print terse` shows it: unquoted, so a value with spaces reads on until the next `key=`.
+ * How terse shows bytes outside printable ASCII is not documented; they are written `\HH`, so a record
+ * always stays on its one line.
+ */
+export function terseString(value: string): string {
+  let out = "";
+  for (const byte of Buffer.from(value, "utf8")) {
+    out += byte < 0x20 || byte >= 0x7f ? `\\${byte.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(byte);
+  }
+  return out;
+}

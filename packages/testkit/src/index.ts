@@ -5,3 +5,5 @@ export * from "./service-process.js";
 export * from "./latency-stats.js";
 export * from "./fake-apiserver/index.js";
 export * from "./fake-nvme/index.js";
+export * from "./bench/index.js";
+export * from "./system/index.js";

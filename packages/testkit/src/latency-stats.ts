@@ -1,3 +1,5 @@
+import type { Figure } from "./bench/figure.js";
+
 /** Summary of a benchmark's latency samples, in milliseconds. */
 export interface LatencyStats {
   readonly count: number;
@@ -18,6 +20,18 @@ export function formatStats(stats: LatencyStats): string {
 
 /** What a `*.bench.js` module's `run()` returns to scripts/bench.js. */
 export interface BenchReport {
+  /** Free-form detail printed under the benchmark's heading. */
   readonly lines: readonly string[];
+  /** The figures with their targets: the report and the exit code are computed from these. */
+  readonly figures?: readonly Figure[];
+  /** Latency samples drawn in the report's chart. */
+  readonly distributions?: readonly Distribution[];
+  /** Failures that are not a figure (a leak, a wrong result): each one fails the run. */
   readonly missedTargets?: readonly string[];
+}
+
+/** Latency samples of one operation, for the chart. */
+export interface Distribution {
+  readonly label: string;
+  readonly samplesMs: readonly number[];
 }

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { KubeConnection } from "./kube-connection.js";
-import { MAX_KUBE_RESPONSE_BYTES, statusMessage } from "./kube-request.js";
+import { MAX_KUBE_RESPONSE_BYTES, parseStatus } from "./kube-request.js";
 
 export interface WatchDeadlines {
   /** The response headers must arrive within this, or the attempt fails. */
@@ -91,7 +91,7 @@ export class DeadlineWatch implements WatchTransport {
             const chunks: Buffer[] = [];
             response.on("data", (chunk: Buffer) => chunks.push(chunk));
             response.on("end", () => {
-              const detail = statusMessage(Buffer.concat(chunks).toString("utf8"));
+              const detail = parseStatus(Buffer.concat(chunks).toString("utf8")).message;
               settle(new WatchStatusError(code, `watch ${path}: HTTP ${code}${detail ? ` (${detail})` : ""}`));
             });
             return;

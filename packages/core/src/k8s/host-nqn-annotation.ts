@@ -39,7 +39,7 @@ export async function publishHostNqn(options: PublishHostNqnOptions): Promise<bo
   const consequence = "the controller cannot grant this node's host NQN, so host access control cannot be used with this node";
   let client: KubeClient;
   try {
-    client = new KubeClient(await loadKubeConnection(options.source));
+    client = new KubeClient(await loadKubeConnection(options.source, "rds-csi-node"));
   } catch (err) {
     logger.warn(`no Kubernetes API access; ${consequence}`, { node_id: nodeName, error: (err as Error).message });
     return false;

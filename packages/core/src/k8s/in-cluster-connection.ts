@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { KubeConnection } from "./kube-connection.js";
+import { KubeConnection, type KubeConnectionOptions } from "./kube-connection.js";
 
 /** Where Kubernetes mounts a pod's service-account token and the cluster's CA. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -14,7 +14,11 @@ const TOKEN_REREAD_MS = 60_000;
  * account's CA and token from their mounted files. Fails at start-up, naming what is missing, rather
  * than failing every later call.
  */
-export async function inClusterConnection(env: NodeJS.ProcessEnv = process.env, dir: string = SERVICE_ACCOUNT_DIR): Promise<KubeConnection> {
+export async function inClusterConnection(
+  env: NodeJS.ProcessEnv = process.env,
+  dir: string = SERVICE_ACCOUNT_DIR,
+  identity: Pick<KubeConnectionOptions, "userAgent"> = {},
+): Promise<KubeConnection> {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
@@ -24,7 +28,7 @@ export async function inClusterConnection(env: NodeJS.ProcessEnv = process.env, 
   }
   const tokenFile = join(dir, "token");
   const [ca] = await Promise.all([readServiceAccountFile(join(dir, "ca.crt")), readServiceAccountFile(tokenFile)]);
-  return new KubeConnection({ server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, ca, token: rereadEvery(tokenFile, TOKEN_REREAD_MS) });
+  return new KubeConnection({ server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, ca, token: rereadEvery(tokenFile, TOKEN_REREAD_MS), ...identity });
 }
 
 async function readServiceAccountFile(path: string): Promise<string> {

@@ -5,6 +5,7 @@ export * from "./kube-connection.js";
 export * from "./kube-config-source.js";
 export * from "./kube-request.js";
 export * from "./kube-client.js";
+export * from "./json-patch-ops.js";
 export * from "./deadline-watch.js";
 export * from "./relisting-informer.js";
 export * from "./timestamp.js";

@@ -1,4 +1,6 @@
 import type { KubeConnection } from "./kube-connection.js";
+import { InvalidArgumentError } from "../errors.js";
+import type { JsonPatchOperation } from "./json-patch-ops.js";
 import type { KubeList, KubeObject } from "./kube-objects.js";
 import { DEFAULT_KUBE_REQUEST_TIMEOUT_MS, KubeStatusError, kubeRequest } from "./kube-request.js";
 
@@ -7,6 +9,16 @@ export interface ListOptions {
   readonly fieldSelector?: string;
   /** deadline of each page's request; the caller's signal bounds the whole list */
   readonly timeoutMs?: number;
+}
+
+/** meta/v1 DeleteOptions, the parts a controller uses. */
+export interface DeleteOptions {
+  /** the delete happens only if the object still has this uid / resourceVersion; otherwise ConflictError */
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string };
+  /** what happens to dependents (ownerReferences); the server's default depends on the kind */
+  readonly propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  /** 0 with a Pod: deleted at once, without waiting for the kubelet (a force delete) */
+  readonly gracePeriodSeconds?: number;
 }
 
 /** Objects per list page: big lists arrive in bounded pieces, as client-go's pager fetches them. */
@@ -57,7 +69,40 @@ export class KubeClient {
     return kubeRequest<T>(this.connection, what, { method: "POST", path, body }, signal);
   }
 
-  /** A JSON merge patch (RFC 7386): objects merge, `null` removes a key, anything else replaces. */
+  /**
+   * PUT: replaces the object (the `/status` path replaces its status). Refused before sending unless the
+   * object carries the resourceVersion it was read at, so an update never overwrites a change it has
+   * not seen; a stale one is a ConflictError (re-read, decide again).
+   */
+  update<T extends KubeObject>(what: string, path: string, object: T, signal: AbortSignal): Promise<T> {
+    if (!object.metadata?.resourceVersion) {
+      return Promise.reject(new InvalidArgumentError(`${what}: an update must carry the metadata.resourceVersion it was read at`));
+    }
+    return kubeRequest<T>(this.connection, what, { method: "PUT", path, body: object }, signal);
+  }
+
+  /**
+   * DELETE with preconditions and propagation policy. Answers with the object (still there with a
+   * deletionTimestamp while finalizers hold it, or its last state) or a Success `Status`, by kind.
+   */
+  delete(what: string, path: string, signal: AbortSignal, options: DeleteOptions = {}): Promise<KubeObject> {
+    return kubeRequest<KubeObject>(this.connection, what, { method: "DELETE", path, body: { apiVersion: "v1", kind: "DeleteOptions", ...options } }, signal);
+  }
+
+  /**
+   * An RFC 6902 JSON patch. For lists other controllers also write (finalizers, taints) build it with
+   * `listItemAddition` / `listItemRemoval`: their `test` ops make the patch fail (ConflictError) when the
+   * list changed since it was read, where a merge patch would silently replace the whole list.
+   */
+  jsonPatch<T extends KubeObject>(what: string, path: string, operations: readonly JsonPatchOperation[], signal: AbortSignal): Promise<T> {
+    if (operations.length === 0) return Promise.reject(new InvalidArgumentError(`${what}: an empty JSON patch`));
+    return kubeRequest<T>(this.connection, what, { method: "PATCH", path, body: operations, headers: { "content-type": "application/json-patch+json" } }, signal);
+  }
+
+  /**
+   * A JSON merge patch (RFC 7386): objects merge, `null` removes a key, anything else replaces, lists
+   * included; so never for a list someone else also writes (see `jsonPatch`).
+   */
   mergePatch<T extends KubeObject>(what: string, path: string, patch: object, signal: AbortSignal): Promise<T> {
     return kubeRequest<T>(this.connection, what, { method: "PATCH", path, body: patch, headers: { "content-type": "application/merge-patch+json" } }, signal);
   }

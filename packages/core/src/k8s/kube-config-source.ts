@@ -31,7 +31,10 @@ export function kubeConfigSetting(): Setting<KubeConfigSource> {
   };
 }
 
-/** The connection `source` describes; InvalidArgumentError naming the setting when it cannot be made. */
-export function loadKubeConnection(source: KubeConfigSource): Promise<KubeConnection> {
-  return source.kind === IN_CLUSTER ? inClusterConnection() : kubeconfigFileConnection(source.path);
+/**
+ * The connection `source` describes; InvalidArgumentError naming the setting when it cannot be made.
+ * `userAgent` names the service in the API server's audit log.
+ */
+export function loadKubeConnection(source: KubeConfigSource, userAgent: string): Promise<KubeConnection> {
+  return source.kind === IN_CLUSTER ? inClusterConnection(process.env, undefined, { userAgent }) : kubeconfigFileConnection(source.path, { userAgent });
 }

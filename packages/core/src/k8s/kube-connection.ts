@@ -15,6 +15,11 @@ export interface KubeConnectionOptions {
   readonly insecureSkipTlsVerify?: boolean;
   /** The bearer token, asked for on every request: a service-account token is rotated under us. */
   readonly token?: () => Promise<string | undefined>;
+  /**
+   * Sent as User-Agent: the service's name, so the API server's audit log (and the fake API server's
+   * request record, which the RBAC test compares with the chart's rules) tells the services apart.
+   */
+  readonly userAgent?: string;
 }
 
 export interface KubeHttpRequest {
@@ -34,6 +39,7 @@ export class KubeConnection {
   readonly server: URL;
   readonly #agent: http.Agent;
   readonly #token: (() => Promise<string | undefined>) | undefined;
+  readonly #userAgent: string;
 
   constructor(options: KubeConnectionOptions) {
     this.server = new URL(options.server);
@@ -57,6 +63,7 @@ export class KubeConnection {
           })
         : new http.Agent({ keepAlive: true });
     this.#token = options.token;
+    this.#userAgent = options.userAgent ?? "rds-csi";
   }
 
   /** The URL of an API path with its query (unset values left out). */
@@ -73,7 +80,7 @@ export class KubeConnection {
   async open(request: KubeHttpRequest, signal: AbortSignal): Promise<http.ClientRequest> {
     const token = await this.#token?.();
     signal.throwIfAborted();
-    const headers: Record<string, string> = { accept: "application/json", ...request.headers };
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": this.#userAgent, ...request.headers };
     if (token) headers.authorization = `Bearer ${token}`;
     const url = this.url(request.path, request.query);
     const transport = url.protocol === "https:" ? https : http;

@@ -9,6 +9,7 @@ export interface ObjectMeta {
   readonly resourceVersion?: string;
   readonly creationTimestamp?: string;
   readonly deletionTimestamp?: string;
+  readonly finalizers?: readonly string[];
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
 }
@@ -33,7 +34,18 @@ export interface VolumeAttachment extends KubeObject {
       readonly inlineVolumeSpec?: { readonly csi?: { readonly driver?: string; readonly volumeHandle?: string } };
     };
   };
-  readonly status?: { readonly attached?: boolean; readonly attachError?: { readonly message?: string } | null };
+  readonly status?: {
+    readonly attached?: boolean;
+    readonly attachmentMetadata?: Readonly<Record<string, string>>;
+    readonly attachError?: VolumeError | null;
+    readonly detachError?: VolumeError | null;
+  };
+}
+
+/** storage/v1 VolumeError: `time` is a metav1.Time (RFC 3339, seconds). */
+export interface VolumeError {
+  readonly time?: string;
+  readonly message?: string;
 }
 
 export interface PersistentVolume extends KubeObject {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { AbortedError, InternalError, NotFoundError, UnavailableError } from "../errors.js";
+import { AbortedError, AlreadyExistsError, ConflictError, InternalError, NotFoundError, UnavailableError } from "../errors.js";
 import { KubeConnection } from "./kube-connection.js";
 import { classifyKubeError, KubeStatusError, kubeRequest } from "./kube-request.js";
 
@@ -14,9 +14,18 @@ describe("classifyKubeError", () => {
     [500, UnavailableError],
     [503, UnavailableError],
     [400, InternalError],
-    [422, InternalError],
   ])("HTTP %i becomes %p", (code, type) => {
     expect(classifyKubeError("read Node n1", new KubeStatusError(code, undefined))).toBeInstanceOf(type);
+  });
+
+  it("tells the 409s and 422s apart by Status.reason and details", () => {
+    expect(classifyKubeError("create VA", new KubeStatusError(409, "exists", { reason: "AlreadyExists" }))).toBeInstanceOf(AlreadyExistsError);
+    expect(classifyKubeError("update VA", new KubeStatusError(409, "modified", { reason: "Conflict" }))).toBeInstanceOf(ConflictError);
+    // a JSON patch that does not apply (failed test): no object was validated, details has no kind
+    expect(classifyKubeError("patch VA", new KubeStatusError(422, "rejected", { reason: "Invalid" }))).toBeInstanceOf(ConflictError);
+    const invalid = classifyKubeError("update VA", new KubeStatusError(422, "spec: field is immutable", { reason: "Invalid", detailsKind: "VolumeAttachment" }));
+    expect(invalid).toBeInstanceOf(InternalError);
+    expect(invalid).not.toBeInstanceOf(ConflictError);
   });
 
   it("quotes the Status message and tells what to check when the service account is refused", () => {

@@ -98,6 +98,10 @@ describe("kubeconfigFileConnection", () => {
     const refused = kubeconfigFileConnection(plugin);
     await expect(refused).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(refused).rejects.toThrow(`--kubeconfig ${plugin}: user u: "exec" credentials are not supported; use a token or a client certificate`);
+    const proxied = await write("proxied", config(`{server: '${url}', proxy-url: 'http://proxy:3128', tls-server-name: api.example}`, "{token: t}"));
+    await expect(kubeconfigFileConnection(proxied)).rejects.toThrow(`--kubeconfig ${proxied}: cluster c: "proxy-url", "tls-server-name" not supported by this client; remove them`);
+    const impersonating = await write("impersonating", config(`{server: '${url}', extensions: []}`, "{token: t, as: admin}"));
+    await expect(kubeconfigFileConnection(impersonating)).rejects.toThrow(`--kubeconfig ${impersonating}: user u: "as" not supported by this client; remove it`);
     const both = await write("both", [
       "clusters: [{name: c, cluster: {server: 'https://k8s.example', certificate-authority-data: Q0E=, insecure-skip-tls-verify: true}}]",
       "users: [{name: u, user: {token: t}}]",

@@ -1,16 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { KubeConnection } from "./kube-connection.js";
+import { KubeConnection, type KubeConnectionOptions } from "./kube-connection.js";
 
 /**
  * The connection a kubeconfig file's current context describes (development, tests, a controller run
  * outside the cluster). Understood: the cluster's `server`, CA (`certificate-authority[-data]`) and
  * `insecure-skip-tls-verify`; the user's `token`, `tokenFile` and client certificate
- * (`client-certificate[-data]`, `client-key[-data]`). Credential plugins (`exec`, `auth-provider`) and
- * basic auth are refused by name: the services run in-cluster, where none of them applies.
+ * (`client-certificate[-data]`, `client-key[-data]`). Any other key of the cluster or user is refused
+ * by name at start-up rather than silently ignored (a `proxy-url` not used, a `tls-server-name` not
+ * checked): credential plugins (`exec`, `auth-provider`), basic auth, impersonation (`as*`), proxies,
+ * `tls-server-name`. Ignored on purpose: `extensions` (information for tools), `disable-compression`
+ * (this client never asks for compression), the context's `namespace` (each service names its own).
  */
-export async function kubeconfigFileConnection(path: string): Promise<KubeConnection> {
+export async function kubeconfigFileConnection(path: string, identity: Pick<KubeConnectionOptions, "userAgent"> = {}): Promise<KubeConnection> {
   const fail = (message: string, cause?: unknown): InvalidArgumentError =>
     new InvalidArgumentError(`--kubeconfig ${path}: ${message}`, cause === undefined ? undefined : { cause });
   let text: string;
@@ -39,9 +42,13 @@ export async function kubeconfigFileConnection(path: string): Promise<KubeConnec
   if (typeof server !== "string") throw fail(`cluster ${String(clusterName)} has no server`);
   const userName = field(context, "user");
   const user = typeof userName === "string" ? (named(config, "users", userName, "user") ?? {}) : {};
-  for (const unsupported of ["exec", "auth-provider", "username"]) {
+  for (const unsupported of ["exec", "auth-provider", "username", "password"]) {
     if (field(user, unsupported) !== undefined) throw fail(`user ${String(userName)}: "${unsupported}" credentials are not supported; use a token or a client certificate`);
   }
+  const unknownCluster = unknownKeys(cluster, CLUSTER_KEYS);
+  if (unknownCluster.length > 0) throw fail(`cluster ${String(clusterName)}: ${quoted(unknownCluster)} not supported by this client; remove ${unknownCluster.length > 1 ? "them" : "it"}`);
+  const unknownUser = unknownKeys(user, USER_KEYS);
+  if (unknownUser.length > 0) throw fail(`user ${String(userName)}: ${quoted(unknownUser)} not supported by this client; remove ${unknownUser.length > 1 ? "them" : "it"}`);
 
   const fileOrData = async (key: string): Promise<Buffer | undefined> => {
     const data = field(cluster, `${key}-data`) ?? field(user, `${key}-data`);
@@ -67,6 +74,7 @@ export async function kubeconfigFileConnection(path: string): Promise<KubeConnec
       clientCertificate,
       clientKey,
       insecureSkipTlsVerify,
+      ...identity,
       ...(typeof token === "string"
         ? { token: () => Promise.resolve(token) }
         : typeof tokenFile === "string"
@@ -76,6 +84,17 @@ export async function kubeconfigFileConnection(path: string): Promise<KubeConnec
   } catch (err) {
     throw fail((err as Error).message, err);
   }
+}
+
+const CLUSTER_KEYS = new Set(["server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify", "disable-compression", "extensions"]);
+const USER_KEYS = new Set(["token", "tokenFile", "client-certificate", "client-certificate-data", "client-key", "client-key-data", "extensions"]);
+
+function unknownKeys(value: unknown, known: ReadonlySet<string>): string[] {
+  return typeof value === "object" && value !== null ? Object.keys(value).filter((key) => !known.has(key)) : [];
+}
+
+function quoted(keys: readonly string[]): string {
+  return keys.map((key) => `"${key}"`).join(", ");
 }
 
 function field(value: unknown, key: string): unknown {

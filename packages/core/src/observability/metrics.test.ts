@@ -76,6 +76,14 @@ describe("MetricsRegistry", () => {
     expect(() => metrics.histogram({ name: "latency", help: "h" })).toThrow('metric name "latency" must be');
   });
 
+  it("takes a unitless <subsystem>_<name> for a gauge of a state or a count, and for nothing else", async () => {
+    const metrics = new MetricsRegistry();
+    metrics.gauge({ name: "reconciler_leader", help: "h" }).set(1);
+    expect(await metrics.metrics()).toContain("rds_csi_reconciler_leader 1");
+    expect(() => metrics.histogram({ name: "reconciler_latency", help: "h" })).toThrow('metric name "reconciler_latency" must be');
+    expect(() => metrics.gauge({ name: "reconciler__leader", help: "h" })).toThrow('metric name "reconciler__leader" must be');
+  });
+
   it("collects Node process metrics into its own registry under the same prefix", async () => {
     const metrics = new MetricsRegistry();
     metrics.collectProcessMetrics();

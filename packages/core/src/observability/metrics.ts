@@ -3,6 +3,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Collec
 const PREFIX = "rds_csi_";
 // <subsystem>_<name>_<unit>: at least three lowercase words joined by single underscores.
 const NAME_SHAPE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+){2,}$/;
+// A gauge of a state or a count of things has no unit (Prometheus' own `up`): <subsystem>_<name> will do.
+const UNITLESS_GAUGE_SHAPE = /^[a-z][a-z0-9]*_[a-z0-9]+$/;
 
 export interface MetricOptions<L extends string> {
   /** without the rds_csi_ prefix, e.g. "grpc_requests_total" */
@@ -30,7 +32,8 @@ export class MetricsRegistry {
   }
 
   gauge<L extends string = never>(options: MetricOptions<L> & { readonly collect?: CollectFunction<Gauge<L>> }): Gauge<L> {
-    return new Gauge({ ...this.#common(options), name: this.#prefixed(options.name), collect: options.collect });
+    const name = UNITLESS_GAUGE_SHAPE.test(options.name) ? PREFIX + options.name : this.#prefixed(options.name);
+    return new Gauge({ ...this.#common(options), name, collect: options.collect });
   }
 
   histogram<L extends string = never>(options: MetricOptions<L> & { readonly buckets?: readonly number[] }): Histogram<L> {

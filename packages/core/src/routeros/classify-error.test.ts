@@ -87,7 +87,7 @@ describe("routerOsError", () => {
   it("names the command by its path only, never its values", () => {
     const error = routerOsError("no such item\n", "", 0, removeDisk("pvc-secret-looking-1").text);
     expect(error?.message).toBe("RouterOS /disk remove failed: no such item");
-    expect(routerOsError("no such item\n", "", 0, PRINT)?.message).toBe("RouterOS /disk print detail failed: no such item");
+    expect(routerOsError("no such item\n", "", 0, PRINT)?.message).toBe("RouterOS /disk print terse failed: no such item");
   });
 
   it("treats unexplained text on stderr as Internal", () => {

@@ -4,6 +4,7 @@ import {
   addDisk,
   copyDisk,
   printDiskBySlot,
+  printDisksUsingFile,
   printFile,
   printFileDisks,
   printFilesUnder,
@@ -24,9 +25,9 @@ const HOST_B = "nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-0000-0000-0000-00000000
 
 describe("command builder: the commands of the protocol doc", () => {
   it.each<[string, RouterOsCommand, string, string, boolean]>([
-    ["one disk", printDiskBySlot(SLOT), `/disk print detail where slot="${SLOT}"`, "disk-print", false],
-    ["every file disk", printFileDisks(), '/disk print detail where type="file"', "disk-print", false],
-    ["pool capacity", printPool("raid10"), '/disk print detail where mount-point="raid10"', "disk-print", false],
+    ["one disk", printDiskBySlot(SLOT), `/disk print terse where slot="${SLOT}"`, "disk-print", false],
+    ["every file disk", printFileDisks(), '/disk print terse where type="file"', "disk-print", false],
+    ["pool capacity", printPool("raid10"), '/disk print terse where mount-point="raid10"', "disk-print", false],
     [
       "create",
       addDisk({ slot: SLOT, filePath: PATH, sizeBytes: 10737418240n, export: { port: 4420, nqn: NQN }, comment: "rds-csi:v1 kind=volume" }),
@@ -84,11 +85,12 @@ describe("command builder: the commands of the protocol doc", () => {
       true,
     ],
     ["remove disk", removeDisk(SLOT), `/disk remove [find slot="${SLOT}"]`, "disk-remove", true],
-    ["one file", printFile(PATH), `/file print detail where name="raid10/vols/${SLOT}.img"`, "file-print", false],
+    ["disks using a file", printDisksUsingFile(PATH), `/disk print terse where file-path="/raid10/vols/${SLOT}.img"`, "disk-print", false],
+    ["one file", printFile(PATH), `/file print terse where name="raid10/vols/${SLOT}.img"`, "file-print", false],
     [
       "files under a directory, regex metacharacters escaped",
       printFilesUnder("/raid10/vols.d/v1"),
-      String.raw`/file print detail where name~"^raid10/vols\\.d/v1/"`,
+      String.raw`/file print terse where name~"^raid10/vols\\.d/v1/"`,
       "file-print",
       false,
     ],
@@ -199,14 +201,14 @@ const nvmeLike = fc.option(fc.record({ port: portLike, nqn: nqnLike }), { nil: u
 
 describe("command builder: no input changes a command's structure", () => {
   it("printDiskBySlot", () => {
-    assertStructure(slotLike, printDiskBySlot, (slot) => [word("/disk"), word("print"), word("detail"), word("where"), arg("slot", str(slot))]);
+    assertStructure(slotLike, printDiskBySlot, (slot) => [word("/disk"), word("print"), word("terse"), word("where"), arg("slot", str(slot))]);
   });
 
   it("printPool", () => {
     assertStructure(aroundText(segment), printPool, (pool) => [
       word("/disk"),
       word("print"),
-      word("detail"),
+      word("terse"),
       word("where"),
       arg("mount-point", str(pool)),
     ]);
@@ -268,14 +270,14 @@ describe("command builder: no input changes a command's structure", () => {
   });
 
   it("printFile", () => {
-    assertStructure(pathLike, printFile, (path) => [word("/file"), word("print"), word("detail"), word("where"), arg("name", str(path.slice(1)))]);
+    assertStructure(pathLike, printFile, (path) => [word("/file"), word("print"), word("terse"), word("where"), arg("name", str(path.slice(1)))]);
   });
 
   it("printFilesUnder", () => {
     assertStructure(pathLike, printFilesUnder, (path) => [
       word("/file"),
       word("print"),
-      word("detail"),
+      word("terse"),
       word("where"),
       arg("name", str(`^${path.slice(1).replaceAll(".", "\\.")}/`), "~"),
     ]);

@@ -14,6 +14,10 @@ import {
  * The only code that makes RouterOS command strings: one function per row of the command table in
  * docs/design/routeros-protocol.md. Every value is validated for its kind and then quoted; only numbers
  * and `yes`/`no` are written bare. Nothing else in the driver concatenates command text.
+ *
+ * Reads ask for `print terse`: one record per line, never wrapped at the console width (RouterOS
+ * console, print options; how `print detail` wraps is not documented), so no record can be broken
+ * inside a key or a value.
  */
 
 /** A bounded label for metrics and logs, one per kind of command (never a slot or a path). */
@@ -54,16 +58,21 @@ export interface CopyDiskArgs extends AddDiskArgs {
 }
 
 export function printDiskBySlot(slot: string): RouterOsCommand {
-  return read("disk-print", `/disk print detail where slot=${quoteRouterOs(validateSlot(slot))}`);
+  return read("disk-print", `/disk print terse where slot=${quoteRouterOs(validateSlot(slot))}`);
+}
+
+/** The disks (of any slot) whose file is `path`: a file a disk uses is never removed. */
+export function printDisksUsingFile(path: string): RouterOsCommand {
+  return read("disk-print", `/disk print terse where file-path=${quoteRouterOs(validateFilePath(path))}`);
 }
 
 export function printFileDisks(): RouterOsCommand {
-  return read("disk-print", '/disk print detail where type="file"');
+  return read("disk-print", '/disk print terse where type="file"');
 }
 
 /** The pool's own disk record, which carries its size and free space. */
 export function printPool(pool: string): RouterOsCommand {
-  return read("disk-print", `/disk print detail where mount-point=${quoteRouterOs(validatePool(pool))}`);
+  return read("disk-print", `/disk print terse where mount-point=${quoteRouterOs(validatePool(pool))}`);
 }
 
 export function addDisk(args: AddDiskArgs): RouterOsCommand {
@@ -115,13 +124,13 @@ export function removeDisk(slot: string): RouterOsCommand {
 }
 
 export function printFile(path: string): RouterOsCommand {
-  return read("file-print", `/file print detail where name=${quoteRouterOs(fileName(path))}`);
+  return read("file-print", `/file print terse where name=${quoteRouterOs(fileName(path))}`);
 }
 
 /** Every file and directory below `dir`, at any depth (not `dir` itself). */
 export function printFilesUnder(dir: string): RouterOsCommand {
   const pattern = `^${escapeRegex(fileName(dir))}/`;
-  return read("file-print", `/file print detail where name~${quoteRouterOs(pattern)}`);
+  return read("file-print", `/file print terse where name~${quoteRouterOs(pattern)}`);
 }
 
 export function removeFile(path: string): RouterOsCommand {

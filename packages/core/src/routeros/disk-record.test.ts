@@ -101,18 +101,33 @@ describe("toPool", () => {
 describe("toFile", () => {
   it("reads files and directories, adding the leading slash", () => {
     expect(records("files-under.txt").map(toFile)).toEqual([
-      { path: "/raid10/vols/pvc-5b0c1d2e-7f3a-4c5b-9d6e-0123456789ab.img", type: ".img file", sizeBytes: 10737418240n },
-      { path: "/raid10/vols/pvc-0a1b2c3d-0000-4000-8000-000000000001.img", type: ".img file", sizeBytes: 5368709120n },
+      { path: "/raid10/vols/pvc-5b0c1d2e-7f3a-4c5b-9d6e-0123456789ab.img", type: ".img file", approximateSizeBytes: 10737418240n },
+      { path: "/raid10/vols/pvc-0a1b2c3d-0000-4000-8000-000000000001.img", type: ".img file", approximateSizeBytes: 5368709120n },
       { path: "/raid10/vols/archive", type: "directory" },
-      { path: "/raid10/vols/archive/pvc-old.img", type: ".img file", sizeBytes: 1099511627776n },
+      { path: "/raid10/vols/archive/pvc-old.img", type: ".img file", approximateSizeBytes: 1099511627776n },
     ]);
-    expect(toFile(records("file-single.txt")[0]!).sizeBytes).toBe(10737418240n);
+    expect(toFile(records("file-single.txt")[0]!).approximateSizeBytes).toBe(10737418240n);
+  });
+
+  it("reads the rounded sizes RouterOS 7 prints (MikroTik manual, \"Files\"), unquoted names and types", () => {
+    const files = parsePrintDetail(
+      [
+        " 0 name=raid10/csi/pvc-1.img type=.img file size=10.0GiB last-modified=2026-11-26 10:00:00",
+        " 1 name=flash/skins/newskin.json type=.json file size=0 last-modified=2024-11-25 13:10:52",
+        " 2 name=wireless-7.16.1-arm.npk type=package size=1924.1KiB last-modified=2024-11-25 13:14:28",
+      ].join("\r\n"),
+    ).map(toFile);
+    expect(files).toEqual([
+      { path: "/raid10/csi/pvc-1.img", type: ".img file", approximateSizeBytes: 10n * 1024n ** 3n },
+      { path: "/flash/skins/newskin.json", type: ".json file", approximateSizeBytes: 0n },
+      { path: "/wireless-7.16.1-arm.npk", type: "package", approximateSizeBytes: 1970278n },
+    ]);
   });
 
   it.each([
     ["no name", ' 0 type="directory"', 'RouterOS record 0 field "name" is missing'],
     ["no type", ' 0 name="raid10/x"', 'RouterOS record 0 field "type" is missing'],
-    ["a rounded size", ' 0 name="raid10/x.img" type=".img file" size=10.0GiB', 'RouterOS record 0 field "size" is not an exact byte count: "10.0GiB"'],
+    ["an unreadable size", ' 0 name="raid10/x.img" type=".img file" size=10.0GB', 'RouterOS record 0 field "size" is not a size: "10.0GB"'],
   ])("refuses a file with %s", (_, line, message) => {
     expectInternal(() => toFile(record(line)), message);
   });

@@ -1,6 +1,6 @@
 import { InternalError } from "../errors.js";
 import type { RouterOsRecord } from "./parse-print-detail.js";
-import { parseExactBytes } from "./parse-size.js";
+import { parseApproximateBytes, parseExactBytes } from "./parse-size.js";
 import { printableExcerpt } from "./printable-excerpt.js";
 
 /**
@@ -41,8 +41,11 @@ export interface RdsFile {
   readonly path: string;
   /** `directory`, `.img file`, … */
   readonly type: string;
-  /** Absent for directories. */
-  readonly sizeBytes?: bigint;
+  /**
+   * Absent for directories. RouterOS 7 prints a file's size rounded (`size=10.0GiB`, MikroTik manual,
+   * "Files"), so this is only near the real size: for reports, never for a decision.
+   */
+  readonly approximateSizeBytes?: bigint;
 }
 
 export function toDisk(record: RouterOsRecord): Disk {
@@ -50,6 +53,8 @@ export function toDisk(record: RouterOsRecord): Disk {
   const port = record.fields.get("nvme-tcp-server-port");
   const nqn = record.fields.get("nvme-tcp-server-nqn");
   const allowed = record.fields.get("nvme-tcp-server-allow-host-name") ?? "";
+  // `print detail` shows a comment on a `;;;` line, `print terse` as a leading `comment=` pair.
+  const comment = record.comment ?? record.fields.get("comment");
   return {
     slot: required(record, "slot"),
     type: required(record, "type"),
@@ -60,7 +65,7 @@ export function toDisk(record: RouterOsRecord): Disk {
     ...(port !== undefined ? { nvmePort: portNumber(record, port) } : {}),
     ...(nqn ? { nqn } : {}),
     allowedHosts: allowed === "" ? [] : allowed.split(","),
-    ...(record.comment !== undefined ? { comment: record.comment } : {}),
+    ...(comment !== undefined ? { comment } : {}),
     flags: record.flags,
   };
 }
@@ -80,7 +85,7 @@ export function toFile(record: RouterOsRecord): RdsFile {
   return {
     path: `/${name}`,
     type: required(record, "type"),
-    ...(size !== undefined ? { sizeBytes: parseExactBytes(size, fieldName(record, "size")) } : {}),
+    ...(size !== undefined ? { approximateSizeBytes: parseApproximateBytes(size, fieldName(record, "size")) } : {}),
   };
 }
 

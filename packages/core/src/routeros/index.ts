@@ -8,4 +8,5 @@ export * from "./rds-connection-settings.js";
 export * from "./create-rds-client.js";
 export * from "./host-key-verifier.js";
 export * from "./disk-comment.js";
+export * from "./export-allow-list.js";
 export { parsePrintDetail, type RouterOsRecord } from "./parse-print-detail.js";

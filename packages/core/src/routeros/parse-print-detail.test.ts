@@ -2,7 +2,7 @@ import { InternalError } from "../errors.js";
 import { listFixtures, readFixture } from "./fixtures/fixture-files.js";
 import { type LaidOutRecord, writeBrokenRecord, writePrintDetail } from "./fixtures/print-detail-writer.js";
 import { SAMPLE_RECORDS } from "./fixtures/sample-records.js";
-import { parsePrintDetail, type RouterOsRecord } from "./parse-print-detail.js";
+import { parsePrintDetail, readPrintOutput, type RouterOsRecord } from "./parse-print-detail.js";
 
 interface PlainRecord {
   index: number;
@@ -261,6 +261,63 @@ describe("parsePrintDetail refuses what it cannot read", () => {
 
   it("shows control characters escaped and cuts long text in its message", () => {
     expectUnreadable(`\x1b[31m${"x".repeat(500)}\n`, /unexpected line "\\u\{1B\}\[31mx+… \(\d+ more characters\)"/);
+  });
+});
+
+describe("readPrintOutput: one record it cannot read leaves the others readable", () => {
+  it("isolates a record broken inside a key, a quote that never ends and a key twice, keeping their text", () => {
+    const output = [
+      ' 0 Bt type=file slot="pvc-1" nvme-tcp-server-port=4420 nvme-tcp-se',
+      '       rver-nqn="nqn.2000-02.com.mikrotik:pvc-1" file-path=/raid10/csi/pvc-1.img',
+      " ",
+      ' 1 Bt type=file slot="pvc-2" file-path=/raid10/csi/pvc-2.img',
+      " ",
+      ' 2 B  type=file slot="pvc-3 file-path=/raid10/csi/pvc-3.img',
+      ' 3 B  type=file slot="pvc-4" slot="pvc-4"',
+      ' 4 B  type=file slot="pvc-5"',
+      " ",
+      "garbage between records",
+      "",
+    ].join("\r\n");
+    const { records, unreadable } = readPrintOutput(output);
+    expect(plain(records).map((record) => [record.index, record.fields.slot])).toEqual([
+      [0, "pvc-1"],
+      [1, "pvc-2"],
+      [4, "pvc-5"],
+    ]);
+    // The break inside the key does not fail the record's reading, but its port now holds the key's first half.
+    expect(records[0]!.fields.get("nvme-tcp-server-port")).toBe("4420 nvme-tcp-se");
+    expect(unreadable.map((record) => [record.index, record.reason])).toEqual([
+      [2, expect.stringMatching(/quoted value of "slot" never ends/)],
+      [3, expect.stringMatching(/field "slot" appears twice/)],
+      [undefined, expect.stringMatching(/unexpected line "garbage between records"/)],
+    ]);
+    expect(unreadable[0]!.text).toBe(' 2 B  type=file slot="pvc-3 file-path=/raid10/csi/pvc-3.img');
+    expect(() => parsePrintDetail(output)).toThrow(/record 2: the quoted value of "slot" never ends/);
+  });
+
+  it("reads print terse: one unquoted record per line, the comment as a leading pair", () => {
+    const output =
+      " 1 Bt comment=rds-csi:v1 kind:volume type=file slot=pvc-1 model=Samsung SSD 990 PRO size=1 073 741 824 " +
+      "nvme-tcp-server-allow-host-name= file-path=/raid10/csi/pvc-1.img file-size=1024.0MiB\r\n" +
+      " 2 B  type=file slot=vm-2 file-path=/raid10/vm-2.img\r\n";
+    expect(plain(parsePrintDetail(output))).toEqual([
+      {
+        index: 1,
+        flags: "Bt",
+        fields: {
+          comment: "rds-csi:v1 kind:volume",
+          type: "file",
+          slot: "pvc-1",
+          model: "Samsung SSD 990 PRO",
+          size: "1073741824",
+          "nvme-tcp-server-allow-host-name": "",
+          "file-path": "/raid10/csi/pvc-1.img",
+          "file-size": "1024.0MiB",
+        },
+      },
+      { index: 2, flags: "B", fields: { type: "file", slot: "vm-2", "file-path": "/raid10/vm-2.img" } },
+    ]);
   });
 });
 

@@ -27,7 +27,12 @@ import { joinBrokenValue, withoutThousandsSeparators } from "./spaced-number.js"
  * Keys are only recognized at a key boundary (start of the text or after whitespace), never inside another
  * key (`size=` does not match `file-size=`), and a key seen twice in one record is refused rather than
  * silently resolved. A line between records that is not an index line, or text that fits none of the rules,
- * is an InternalError: the RDS answered something we cannot read.
+ * makes that record (or that line) unreadable: the RDS answered something we cannot read there, and the
+ * other records stay readable (readPrintOutput).
+ *
+ * The same reader takes `print terse` (docs/design/routeros-protocol.md, "Output"): one record per line,
+ * never wrapped, values unquoted, a comment as a leading `comment=` pair. A terse line is a detail record
+ * that happens to fit on one line.
  */
 
 export interface RouterOsRecord {
@@ -66,6 +71,8 @@ interface Pair {
 
 interface RecordInProgress {
   readonly text: string;
+  /** Offset of the record's first line in the text. */
+  readonly start: number;
   readonly index: number;
   readonly flags: string;
   /** Column just after the index digits: a line indented less than this that starts with digits is the next record. */
@@ -85,11 +92,63 @@ interface RecordInProgress {
   readonly pair: Pair;
 }
 
-/** The text is scanned in place: a line is `text[start, end)` (without its line break), never a string of its own. */
+/**
+ * A record the parser could not read: its index (when its first line had one), its text as printed, and
+ * why. One such record leaves the others readable: callers that list skip and count it, callers that
+ * asked for that one record fail.
+ */
+export interface UnreadableRecord {
+  readonly index?: number;
+  readonly text: string;
+  readonly reason: string;
+}
+
+export interface PrintOutput {
+  readonly records: RouterOsRecord[];
+  readonly unreadable: UnreadableRecord[];
+}
+
+/** Every record, or an InternalError naming the first one that cannot be read. */
 export function parsePrintDetail(output: string): RouterOsRecord[] {
+  const { records, unreadable } = readPrintOutput(output);
+  if (unreadable.length > 0) throw new InternalError(unreadable[0]!.reason);
+  return records;
+}
+
+/** A record being skipped after an error: its lines run to the next index line or blank line. */
+interface SkippedRecord {
+  readonly index: number | undefined;
+  readonly start: number;
+  readonly indexEnd: number;
+  readonly reason: string;
+}
+
+/**
+ * The records that can be read, and those that cannot, each with its text. An error inside a record
+ * (a broken key, a quote that never ends, a key seen twice) ends that record only: the lines up to the
+ * next record's index line (or a blank line) belong to it. The text is scanned in place: a line is
+ * `text[start, end)` (without its line break), never a string of its own.
+ */
+export function readPrintOutput(output: string): PrintOutput {
   const records: ParsedRecord[] = [];
+  const unreadable: UnreadableRecord[] = [];
   let current: RecordInProgress | undefined;
+  let skipped: SkippedRecord | undefined;
+  let lastEnd = 0;
   let inLegend = false;
+  const endRecord = (): void => {
+    if (current) {
+      try {
+        records.push(finish(current));
+      } catch (err) {
+        unreadable.push({ index: current.index, text: output.slice(current.start, lastEnd), reason: reasonOf(err) });
+      }
+    } else if (skipped) {
+      unreadable.push({ ...(skipped.index !== undefined ? { index: skipped.index } : {}), text: output.slice(skipped.start, lastEnd), reason: skipped.reason });
+    }
+    current = undefined;
+    skipped = undefined;
+  };
   for (let start = 0; start <= output.length; ) {
     let newline = output.indexOf("\n", start);
     if (newline < 0) newline = output.length;
@@ -98,27 +157,48 @@ export function parsePrintDetail(output: string): RouterOsRecord[] {
     while (spaces < end && output.charCodeAt(spaces) === 32) spaces++;
     const leading = skipWhitespace(output, spaces, end);
     if (leading === end) {
-      if (current) records.push(finish(current));
-      current = undefined;
+      endRecord();
       inLegend = false;
     } else {
       const index = indexLine(output, start, spaces, end);
-      if (index && (!current || index.indent < current.indexEnd)) {
-        if (current) records.push(finish(current));
-        current = startRecord(output, start, end, index, records.at(-1) ?? NO_RECORD);
+      const open = current ?? skipped;
+      if (index && (!open || index.indent < open.indexEnd)) {
+        endRecord();
         inLegend = false;
+        try {
+          current = startRecord(output, start, end, index, records.at(-1) ?? NO_RECORD);
+        } catch (err) {
+          skipped = { index: index.value, start, indexEnd: index.end, reason: reasonOf(err) };
+        }
       } else if (current) {
-        continueRecord(current, start, leading, end);
-      } else if (records.length === 0 && output.startsWith("Flags:", start)) {
+        try {
+          continueRecord(current, start, leading, end);
+        } catch (err) {
+          skipped = { index: current.index, start: current.start, indexEnd: current.indexEnd, reason: reasonOf(err) };
+          current = undefined;
+        }
+      } else if (skipped) {
+        // A line of a record already found unreadable.
+      } else if (records.length === 0 && unreadable.length === 0 && output.startsWith("Flags:", start)) {
         inLegend = true;
       } else if (!inLegend) {
-        throw new InternalError(`cannot read RouterOS output: unexpected line "${printableExcerpt(output.slice(start, end))}"`);
+        unreadable.push({
+          text: output.slice(start, end),
+          reason: `cannot read RouterOS output: unexpected line "${printableExcerpt(output.slice(start, end))}"`,
+        });
       }
+      lastEnd = end;
     }
     start = newline + 1;
   }
-  if (current) records.push(finish(current));
-  return records;
+  endRecord();
+  return { records, unreadable };
+}
+
+/** Only the parser's own refusals make a record unreadable; anything else is a bug and propagates. */
+function reasonOf(err: unknown): string {
+  if (err instanceof InternalError) return err.message;
+  throw err;
 }
 
 function startRecord(text: string, lineStart: number, lineEnd: number, index: IndexLine, previous: ParsedRecord): RecordInProgress {
@@ -130,6 +210,7 @@ function startRecord(text: string, lineStart: number, lineEnd: number, index: In
   }
   const record: RecordInProgress = {
     text,
+    start: lineStart,
     index: index.value,
     flags: flags === previous.flags ? previous.flags : flags,
     indexEnd: index.end,

@@ -14,3 +14,20 @@ export function parseExactBytes(text: string, what: string): bigint {
   }
   return BigInt(text.replaceAll(" ", ""));
 }
+
+const BINARY_UNIT_POWER: Readonly<Record<string, bigint>> = { B: 0n, KiB: 1n, MiB: 2n, GiB: 3n, TiB: 4n, PiB: 5n, EiB: 6n };
+const ROUNDED = /^(\d+)(?:\.(\d))?(B|KiB|MiB|GiB|TiB|PiB|EiB)$/;
+
+/**
+ * Reads a size RouterOS may print rounded: RouterOS 7's `/file print` shows `size=1924.1KiB`,
+ * `size=11.1MiB`, `size=0` (MikroTik manual, "Files"), and `file-size=` on a disk is rounded the same way.
+ * Whole numbers (grouped or not) are read exactly, rounded ones to the nearest byte of what is printed.
+ * The result is for reports only: a decision (equality, growth, free space) never rests on it.
+ */
+export function parseApproximateBytes(text: string, what: string): bigint {
+  if (isWholeNumber(text)) return BigInt(text.replaceAll(" ", ""));
+  const rounded = ROUNDED.exec(text);
+  if (!rounded) throw new InternalError(`${what} is not a size: "${printableExcerpt(text)}"`);
+  const [, whole, tenth = "0", unit] = rounded;
+  return ((BigInt(whole!) * 10n + BigInt(tenth)) * 1024n ** BINARY_UNIT_POWER[unit!]!) / 10n;
+}

@@ -17,16 +17,17 @@ const Q = String.raw`"(?:[^"\\]|\\.)*"`;
 const N = String.raw`\d+`;
 const EXPORT = `nvme-tcp-export=yes nvme-tcp-server-port=${N} nvme-tcp-server-nqn=${Q}`;
 const ALLOWED = [
-  `/disk print detail where slot=${Q}`,
-  `/disk print detail where type="file"`,
-  `/disk print detail where mount-point=${Q}`,
+  `/disk print terse where slot=${Q}`,
+  `/disk print terse where type="file"`,
+  `/disk print terse where mount-point=${Q}`,
+  `/disk print terse where file-path=${Q}`,
   `/disk add type=file slot=${Q} file-path=${Q} file-size=${N} ${EXPORT} comment=${Q}`,
   `/disk add type=file slot=${Q} file-path=${Q} copy-from=\\[find slot=${Q}\\] file-size=${N}(?: ${EXPORT})? comment=${Q}`,
   `/disk set \\[find slot=${Q}\\] file-size=${N}`,
   `/disk set \\[find slot=${Q}\\] nvme-tcp-server-allow-host-name=${Q}`,
   `/disk remove \\[find slot=${Q}\\]`,
-  `/file print detail where name=${Q}`,
-  `/file print detail where name~${Q}`,
+  `/file print terse where name=${Q}`,
+  `/file print terse where name~${Q}`,
   `/file remove \\[find name=${Q}\\]`,
 ].map((shape) => new RegExp(`^${shape}$`));
 

@@ -30,10 +30,17 @@ export interface RdsCapacity {
   readonly freeBytes: bigint;
 }
 
-/** A file under the base path, as the orphan audit sees it. */
-export interface RdsBackingFile {
+/**
+ * A file directly under the base path that no disk uses: what is left when a delete stopped between
+ * removing the disk and removing its file, or when someone removed a disk by hand. RouterOS keeps a
+ * disk's file when the disk is removed, so only the orphan audit finds these.
+ */
+export interface RdsOrphanFile {
   readonly path: string;
-  readonly sizeBytes?: bigint;
+  /** The volume or snapshot id the name carries (`<base>/<id>.img`), when it is named as this driver names files. */
+  readonly id?: string;
+  /** As RouterOS prints it, rounded (`10.0GiB`): for reports, never for a decision. */
+  readonly approximateSizeBytes?: bigint;
 }
 
 /**
@@ -77,7 +84,12 @@ export interface RdsClient {
   listVolumes(signal: AbortSignal): Promise<RdsVolume[]>;
   /** Grows the disk file; never shrinks. Returns the size read back. NotFoundError when missing. */
   resizeVolume(id: string, sizeBytes: bigint, signal: AbortSignal): Promise<RdsVolume>;
-  /** Removes the disk and its backing file; what is already gone counts as deleted. */
+  /**
+   * Removes the disk and then its backing file; what is already gone counts as deleted. A retry after a
+   * delete that stopped between the two steps finds no disk and still removes the file (its path follows
+   * from the id), unless some disk uses that file. FailedPreconditionError when the slot holds a disk this
+   * driver does not manage.
+   */
   deleteVolume(id: string, signal: AbortSignal): Promise<void>;
   /** Sets the host NQNs the export admits (empty: any host) and reads them back. */
   setAllowedHosts(id: string, hostNqns: readonly string[], signal: AbortSignal): Promise<RdsVolume>;
@@ -86,8 +98,13 @@ export interface RdsClient {
   getSnapshot(id: string, signal: AbortSignal): Promise<RdsSnapshot | undefined>;
   listSnapshots(signal: AbortSignal): Promise<RdsSnapshot[]>;
   deleteSnapshot(id: string, signal: AbortSignal): Promise<void>;
-  /** Files directly under the base path, whether or not a disk uses them. */
-  listBackingFiles(signal: AbortSignal): Promise<RdsBackingFile[]>;
+  /**
+   * Files directly under the base path that no disk uses (see RdsOrphanFile). Files are listed before
+   * disks, so a volume created meanwhile is never reported; a delete in progress may be (its disk gone,
+   * its file not yet), so a caller acting on the answer takes the id's lock and asks again. A disk record
+   * the driver cannot read still protects every file whose path appears in it.
+   */
+  listOrphanFiles(signal: AbortSignal): Promise<RdsOrphanFile[]>;
   readonly copyStrategy: CopyStrategy;
   readonly connectionState: SshConnectionState;
 }

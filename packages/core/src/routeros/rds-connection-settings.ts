@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "../errors.js";
-import { settingName } from "../config/load-config.js";
+import { ConfigError, settingName } from "../config/load-config.js";
 import { boolSetting, intSetting, optionalStringSetting, stringSetting, type ConfigOf, type Setting } from "../config/settings.js";
 import { VolumeLayout } from "../volume/volume-layout.js";
-import type { HostKeyPolicy } from "./host-key-verifier.js";
+import { createHostKeyVerifier, type HostKeyPolicy } from "./host-key-verifier.js";
+import { privateKeyProblem } from "./private-key-check.js";
 import type { SshAuth } from "./ssh2-transport.js";
 
 export const DEFAULT_NQN_PREFIX = "nqn.2000-02.com.mikrotik";
@@ -94,24 +95,35 @@ export interface RdsConnection {
 }
 
 /**
- * Reads the key, passphrase and known_hosts files and checks that exactly one host key rule is chosen.
- * Each problem names the setting; a file's content never appears in a message.
+ * Reads the key, passphrase and known_hosts files, checks that exactly one host key rule is chosen
+ * and that the key and the host key rule are usable. Every problem is a `ConfigError` naming the
+ * setting (start-up exits 2, as for any bad setting); a file's content never appears in a message.
  */
 export async function resolveRdsConnection(config: ConfigOf<RdsConnectionSettings>): Promise<RdsConnection> {
   const settings = rdsConnectionSettings();
-  const hostKey = await hostKeyPolicy(config, settings);
-  const privateKey = await readSettingFile(config.rdsPrivateKeyFile, settings.rdsPrivateKeyFile);
-  const passphrase =
-    config.rdsPrivateKeyPassphraseFile === ""
-      ? undefined
-      : (await readSettingFile(config.rdsPrivateKeyPassphraseFile, settings.rdsPrivateKeyPassphraseFile)).trimEnd();
-  return {
-    host: config.rdsAddress,
-    port: config.rdsSshPort,
-    username: config.rdsUser,
-    auth: passphrase === undefined ? { privateKey } : { privateKey, passphrase },
-    hostKey,
-  };
+  try {
+    const hostKey = await hostKeyPolicy(config, settings);
+    checkHostKeyPolicy(hostKey, config, settings);
+    const privateKey = await readSettingFile(config.rdsPrivateKeyFile, settings.rdsPrivateKeyFile);
+    const passphrase =
+      config.rdsPrivateKeyPassphraseFile === ""
+        ? undefined
+        : (await readSettingFile(config.rdsPrivateKeyPassphraseFile, settings.rdsPrivateKeyPassphraseFile)).trimEnd();
+    const problem = privateKeyProblem(privateKey, passphrase);
+    if (problem !== undefined) {
+      throw new InvalidArgumentError(`${settingName(settings.rdsPrivateKeyFile)}: "${config.rdsPrivateKeyFile}" ${problem}`);
+    }
+    return {
+      host: config.rdsAddress,
+      port: config.rdsSshPort,
+      username: config.rdsUser,
+      auth: passphrase === undefined ? { privateKey } : { privateKey, passphrase },
+      hostKey,
+    };
+  } catch (err) {
+    if (err instanceof InvalidArgumentError && !(err instanceof ConfigError)) throw new ConfigError([err.message]);
+    throw err;
+  }
 }
 
 /** Exactly one way of trusting the RDS's host key; skipping the check must be asked for by name. */
@@ -126,6 +138,17 @@ async function hostKeyPolicy(config: ConfigOf<RdsConnectionSettings>, settings: 
   if (config.rdsHostKeyFingerprint !== "") return { fingerprint: config.rdsHostKeyFingerprint };
   if (config.rdsKnownHostsFile !== "") return { knownHosts: await readSettingFile(config.rdsKnownHostsFile, settings.rdsKnownHostsFile) };
   return { insecureSkip: true };
+}
+
+/** The transport builds the same verifier; building it here reports a bad rule as a bad setting, before anything starts. */
+function checkHostKeyPolicy(policy: HostKeyPolicy, config: ConfigOf<RdsConnectionSettings>, settings: RdsConnectionSettings): void {
+  try {
+    createHostKeyVerifier(policy, { host: config.rdsAddress, port: config.rdsSshPort });
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    const setting = "knownHosts" in policy ? settings.rdsKnownHostsFile : settings.rdsHostKeyFingerprint;
+    throw new InvalidArgumentError(`${settingName(setting)}: ${err.message}`, { cause: err });
+  }
 }
 
 async function readSettingFile(path: string, setting: Setting<unknown>): Promise<string> {

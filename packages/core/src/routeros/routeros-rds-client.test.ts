@@ -178,11 +178,15 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     expect(await client.getVolume(vol(9), signal())).toBeUndefined();
   });
 
-  it("never deletes a disk it does not own", async () => {
+  it("never deletes a disk it does not own, nor a file on its path that some disk uses", async () => {
     const { sim, client } = await rig();
     await rigCommand(sim, '/disk add type=file slot="pvc-foreign" file-path="/raid10/other/pvc-foreign.img" file-size=1M');
-    await expect(client.deleteVolume("pvc-foreign", signal())).rejects.toThrow(FailedPreconditionError);
-    expect(sim.disks().map((disk) => disk.slot)).toEqual(["pvc-foreign"]);
+    // For CSI the volume does not exist: the delete answers as for a deleted one and touches nothing.
+    await client.deleteVolume("pvc-foreign", signal());
+    await rigCommand(sim, `/disk add type=file slot="operator-disk" file-path="/raid10/csi/${vol(32)}.img" file-size=1M`);
+    await client.deleteVolume(vol(32), signal());
+    expect(sim.disks().map((disk) => disk.slot)).toEqual(["pvc-foreign", "operator-disk"]);
+    expect(sim.files().filter((file) => file.name.endsWith(".img"))).toHaveLength(2);
     expect(await client.listVolumes(signal())).toEqual([]);
   });
 
@@ -268,11 +272,32 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     expect((await client.setAllowedHosts(vol(23), [], signal())).allowedHosts).toEqual([]);
   });
 
-  it("lists backing files directly under the base path, including orphans", async () => {
+  it("lists the files under the base path that no disk uses, with the id their name carries", async () => {
     const { sim, client } = await rig();
+    expect(await client.listOrphanFiles(signal())).toEqual([]);
     await client.createVolume({ id: vol(24), sizeBytes: GiB, port: 4420 }, signal());
+    await client.createVolume({ id: vol(33), sizeBytes: GiB, port: 4420 }, signal());
     await rigCommand(sim, `/disk remove [find slot="${vol(24)}"]`);
-    expect(await client.listBackingFiles(signal())).toEqual([{ path: `/raid10/csi/${vol(24)}.img`, sizeBytes: GiB }]);
+    // An operator's disk on a file under the base path keeps it; a file of another name is reported without an id.
+    await rigCommand(sim, '/disk add type=file slot="vm-1" file-path="/raid10/csi/vm-1.img" file-size=1M');
+    await rigCommand(sim, '/disk add type=file slot="vm-2" file-path="/raid10/csi/vm-2.img" file-size=1M');
+    await rigCommand(sim, '/disk remove [find slot="vm-2"]');
+    await rigCommand(sim, '/disk add type=file slot="elsewhere" file-path="/raid10/csi-old/pvc-x.img" file-size=1M');
+    await rigCommand(sim, '/disk remove [find slot="elsewhere"]');
+    expect(await client.listOrphanFiles(signal())).toEqual([
+      // RouterOS 7 prints file sizes rounded (`size=1024.0MiB`): read as approximate, never exact.
+      { path: `/raid10/csi/${vol(24)}.img`, id: vol(24), approximateSizeBytes: GiB },
+      { path: "/raid10/csi/vm-2.img", approximateSizeBytes: 1024n * 1024n },
+    ]);
+  });
+
+  it("a retried delete removes the file a delete stopped before removing", async () => {
+    const { sim, client } = await rig();
+    await client.createVolume({ id: vol(34), sizeBytes: GiB, port: 4420 }, signal());
+    await rigCommand(sim, `/disk remove [find slot="${vol(34)}"]`);
+    await client.deleteVolume(vol(34), signal());
+    expect(sim.files().filter((file) => file.name.endsWith(".img"))).toEqual([]);
+    expect(await client.listOrphanFiles(signal())).toEqual([]);
   });
 
   it("rides out an RDS restart: calls made meanwhile retry through the reconnect", async () => {

@@ -17,6 +17,7 @@ import {
   addDisk,
   copyDisk,
   printDiskBySlot,
+  printDisksUsingFile,
   printFile,
   printFileDisks,
   printFilesUnder,
@@ -31,14 +32,15 @@ import {
 } from "./command-builder.js";
 import { formatDiskComment, parseDiskComment } from "./disk-comment.js";
 import { toDisk, toFile, toPool, type Disk } from "./disk-record.js";
-import { parsePrintDetail, type RouterOsRecord } from "./parse-print-detail.js";
+import { readPrintOutput, type PrintOutput } from "./parse-print-detail.js";
+import { printableExcerpt } from "./printable-excerpt.js";
 import type {
   CopyStrategy,
   CopyVolumeSpec,
   CreateVolumeSpec,
-  RdsBackingFile,
   RdsCapacity,
   RdsClient,
+  RdsOrphanFile,
   RdsSnapshot,
   RdsVolume,
 } from "./rds-client.js";
@@ -67,7 +69,7 @@ export const ROUTEROS_CLIENT_DEFAULTS = {
   },
   retry: { maxAttempts: 4, initialDelayMs: 500, maxDelayMs: 5_000 },
   mutationWindow: 2,
-  // `print detail` of every file disk: ~1 KiB per disk, so 64 MiB leaves room for tens of thousands.
+  // `print terse` of every file disk: ~1 KiB per disk, so 64 MiB leaves room for tens of thousands.
   listOutputBytes: 64 * 1024 * 1024,
 } as const;
 
@@ -92,6 +94,7 @@ export class RouterOsRdsClient implements RdsClient {
   readonly #mutations: BoundedQueue;
   readonly #now: () => Date;
   readonly #observe: (verb: RouterOsVerb, outcome: string, seconds: number) => void;
+  readonly #skipped: (reason: SkipReason) => void;
 
   constructor(options: RouterOsRdsClientOptions) {
     this.#transport = options.transport;
@@ -111,6 +114,7 @@ export class RouterOsRdsClient implements RdsClient {
     this.#mutations = new BoundedQueue(options.mutationWindow ?? ROUTEROS_CLIENT_DEFAULTS.mutationWindow);
     this.#now = options.now ?? (() => new Date());
     this.#observe = commandMetrics(options.metrics);
+    this.#skipped = skippedRecordsMetric(options.metrics);
   }
 
   get connectionState(): SshConnectionState {
@@ -148,7 +152,7 @@ export class RouterOsRdsClient implements RdsClient {
   }
 
   async listVolumes(signal: AbortSignal): Promise<RdsVolume[]> {
-    const disks = await this.#fileDisks(signal);
+    const disks = await this.#ownDisks(signal);
     return disks.filter((disk) => this.#isVolume(disk)).map((disk) => this.#toVolume(disk));
   }
 
@@ -165,11 +169,7 @@ export class RouterOsRdsClient implements RdsClient {
   }
 
   async deleteVolume(id: string, signal: AbortSignal): Promise<void> {
-    const disk = await this.#disk(id, signal);
-    if (disk && !this.#isVolume(disk)) {
-      throw new FailedPreconditionError(`disk ${id} is not a volume of this driver (type ${disk.type}, file ${disk.filePath ?? "none"}); not deleting it`);
-    }
-    await this.#removeDiskAndFile(id, disk, signal);
+    await this.#removeDiskAndFile(id, (disk) => this.#isVolume(disk), signal);
   }
 
   async setAllowedHosts(id: string, hostNqns: readonly string[], signal: AbortSignal): Promise<RdsVolume> {
@@ -188,8 +188,9 @@ export class RouterOsRdsClient implements RdsClient {
   }
 
   async capacity(signal: AbortSignal): Promise<RdsCapacity> {
-    const records = await this.#read(printPool(this.#layout.pool), signal);
-    const pool = records.map(toPool).find((candidate) => candidate.mountPoint === this.#layout.pool);
+    const output = await this.#read(printPool(this.#layout.pool), signal);
+    // Only the record mounted at the pool counts; any other that matched (or could not be read) is skipped.
+    const pool = this.#readable(output, toPool, "capacity").find((candidate) => candidate.mountPoint === this.#layout.pool);
     if (!pool) {
       throw new FailedPreconditionError(`the RDS has no disk mounted at "${this.#layout.pool}"; check the base path ${this.#layout.basePath}`);
     }
@@ -233,24 +234,37 @@ export class RouterOsRdsClient implements RdsClient {
   }
 
   async listSnapshots(signal: AbortSignal): Promise<RdsSnapshot[]> {
-    const disks = await this.#fileDisks(signal);
+    const disks = await this.#ownDisks(signal);
     return disks.filter((disk) => this.#isSnapshot(disk)).map((disk) => this.#toSnapshot(disk));
   }
 
   async deleteSnapshot(id: string, signal: AbortSignal): Promise<void> {
-    const disk = await this.#disk(id, signal);
-    if (disk && !this.#isSnapshot(disk)) {
-      throw new FailedPreconditionError(`disk ${id} is not a snapshot of this driver; not deleting it`);
-    }
-    await this.#removeDiskAndFile(id, disk, signal);
+    await this.#removeDiskAndFile(id, (disk) => this.#isSnapshot(disk), signal);
   }
 
-  async listBackingFiles(signal: AbortSignal): Promise<RdsBackingFile[]> {
-    const records = await this.#read(printFilesUnder(this.#layout.basePath), signal);
-    return records
-      .map(toFile)
-      .filter((file) => file.type !== "directory" && this.#layout.holdsFile(file.path))
-      .map((file) => ({ path: file.path, ...(file.sizeBytes !== undefined ? { sizeBytes: file.sizeBytes } : {}) }));
+  async listOrphanFiles(signal: AbortSignal): Promise<RdsOrphanFile[]> {
+    // Files first: a volume created between the two reads then shows its disk, never as an orphan.
+    const fileOutput = await this.#read(printFilesUnder(this.#layout.basePath), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
+    const files = this.#readable(fileOutput, toFile, "orphan-audit").filter(
+      (file) => file.type !== "directory" && this.#layout.holdsFile(file.path),
+    );
+    if (files.length === 0) return [];
+    const diskOutput = await this.#read(printFileDisks(), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
+    // Read straight from the records, not through toDisk: a disk with odd fields still uses its file.
+    const used = new Set(diskOutput.records.flatMap((record) => record.fields.get("file-path") ?? []));
+    // A record that cannot be read may still name a file (perhaps broken across lines): it keeps that file.
+    const unreadable = diskOutput.unreadable.map((record) => record.text.replace(/\s+/g, ""));
+    return files
+      .filter((file) => !used.has(file.path) && !unreadable.some((text) => text.includes(file.path)))
+      .map((file) => {
+        const id = file.path.slice(this.#layout.basePath.length + 1).replace(/\.img$/, "");
+        const named = this.#layout.filePath(id) === file.path && (id.startsWith(VOLUME_SLOT_PREFIX) || id.startsWith(SNAPSHOT_SLOT_PREFIX));
+        return {
+          path: file.path,
+          ...(named ? { id } : {}),
+          ...(file.approximateSizeBytes !== undefined ? { approximateSizeBytes: file.approximateSizeBytes } : {}),
+        };
+      });
   }
 
   // --- building blocks -------------------------------------------------------------------------
@@ -283,24 +297,40 @@ export class RouterOsRdsClient implements RdsClient {
     }
   }
 
-  async #removeDiskAndFile(id: string, disk: Disk | undefined, signal: AbortSignal): Promise<void> {
+  /**
+   * Two steps, because RouterOS keeps a disk's file when the disk is removed (MikroTik manual, "Disks").
+   * A delete that stopped between them (connection lost, controller restarted) left the file without a
+   * disk; the retry then finds no disk and still removes the file, whose path follows from the id. A disk
+   * in the slot that is not ours is left alone (for CSI the volume does not exist), and a file that some
+   * disk uses (a disk added by hand on our path) is never removed.
+   */
+  async #removeDiskAndFile(id: string, ours: (disk: Disk) => boolean, signal: AbortSignal): Promise<void> {
+    let disk = await this.#disk(id, signal);
+    if (disk && !ours(disk)) {
+      this.#logger.warn("not deleting a disk this driver does not manage", { volume_id: id, type: disk.type, path: disk.filePath ?? "none" });
+      disk = undefined;
+    }
     if (disk) {
       await this.#mutate(removeDisk(id), signal, async () => (await this.#disk(id, signal)) === undefined);
       if ((await this.#disk(id, signal)) !== undefined) {
         throw new InternalError(`the RDS accepted removing disk ${id} but still lists it`);
       }
     }
-    // RouterOS keeps a disk's file when the disk is removed; the file is ours by name and place.
     const path = disk?.filePath ?? this.#layout.filePath(id);
-    const fileExists = async (): Promise<boolean> => (await this.#read(printFile(path), signal)).length > 0;
+    const fileExists = async (): Promise<boolean> => this.#strict(await this.#read(printFile(path), signal)).length > 0;
     if (!(await fileExists())) return;
+    const users = await this.#read(printDisksUsingFile(path), signal);
+    if (users.records.length + users.unreadable.length > 0) {
+      this.#logger.warn("not removing a backing file that a disk uses", { volume_id: id, path });
+      return;
+    }
     await this.#mutate(removeFile(path), signal, async () => !(await fileExists()));
     if (await fileExists()) throw new InternalError(`the RDS accepted removing file ${path} but still lists it`);
   }
 
-  /** The disk with this slot, read fresh; undefined when there is none. */
+  /** The disk with this slot, read fresh; undefined when there is none. A record of it that cannot be read fails the caller. */
   async #disk(slot: string, signal: AbortSignal): Promise<Disk | undefined> {
-    const records = await this.#read(printDiskBySlot(slot), signal);
+    const records = this.#strict(await this.#read(printDiskBySlot(slot), signal));
     return records.map(toDisk).find((disk) => disk.slot === slot);
   }
 
@@ -310,14 +340,48 @@ export class RouterOsRdsClient implements RdsClient {
     return disk;
   }
 
-  async #fileDisks(signal: AbortSignal): Promise<Disk[]> {
-    const records = await this.#read(printFileDisks(), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
-    return records.map(toDisk);
+  /**
+   * This driver's volumes and snapshots among the file disks. A real RDS also lists the operator's own
+   * file disks, disabled items and disks with missing or odd fields: each is skipped and counted, and one
+   * that cannot be read never hides the others.
+   */
+  async #ownDisks(signal: AbortSignal): Promise<Disk[]> {
+    const output = await this.#read(printFileDisks(), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
+    return this.#readable(output, toDisk, "list").filter((disk) => {
+      if (this.#isVolume(disk) || this.#isSnapshot(disk)) return true;
+      this.#skipped("foreign");
+      return false;
+    });
   }
 
-  async #read(command: RouterOsCommand, signal: AbortSignal, maxOutputBytes?: number): Promise<RouterOsRecord[]> {
+  /** The records `view` can read; every other one is logged and counted, never thrown. */
+  #readable<T>(output: PrintOutput, view: (record: PrintOutput["records"][number]) => T, purpose: string): T[] {
+    const skip = (index: number | undefined, reason: string): void => {
+      this.#skipped("unreadable");
+      this.#logger.warn("skipping a RouterOS record the driver cannot read", { purpose, record: index, reason: printableExcerpt(reason) });
+    };
+    for (const record of output.unreadable) skip(record.index, record.reason);
+    return output.records.flatMap((record) => {
+      try {
+        return [view(record)];
+      } catch (err) {
+        if (!(err instanceof InternalError)) throw err;
+        skip(record.index, err.message);
+        return [];
+      }
+    });
+  }
+
+  /** For a read about one item: a record of it that cannot be read fails the operation. */
+  #strict(output: PrintOutput): PrintOutput["records"] {
+    const [unreadable] = output.unreadable;
+    if (unreadable) throw new InternalError(unreadable.reason);
+    return output.records;
+  }
+
+  async #read(command: RouterOsCommand, signal: AbortSignal, maxOutputBytes?: number): Promise<PrintOutput> {
     const stdout = await this.#retry.execute(() => this.#run(command, signal, maxOutputBytes), signal);
-    return parsePrintDetail(stdout);
+    return readPrintOutput(stdout);
   }
 
   /**
@@ -413,6 +477,18 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 /** A bounded label from the error's class: `not_found`, `unavailable`, … */
 function outcomeLabel(err: CsiError): string {
   return err.name.replace(/Error$/, "").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+type SkipReason = "unreadable" | "foreign";
+
+function skippedRecordsMetric(metrics: MetricsRegistry | undefined): (reason: SkipReason) => void {
+  if (!metrics) return () => undefined;
+  const skipped = metrics.counter({
+    name: "routeros_records_skipped_total",
+    help: "RouterOS records a listing skipped: unreadable (the driver cannot read it) or foreign (not a volume or snapshot of this driver)",
+    labelNames: ["reason"],
+  });
+  return (reason) => skipped.inc({ reason });
 }
 
 function commandMetrics(metrics: MetricsRegistry | undefined): (verb: RouterOsVerb, outcome: string, seconds: number) => void {

@@ -316,7 +316,7 @@ describe("Ssh2Transport authentication", () => {
     expect(noPassphrase).toThrow(InvalidArgumentError);
     expect(noPassphrase).toThrow(/^auth\.privateKey cannot be used: /);
     const publicOnly = (): Ssh2Transport => new Ssh2Transport({ ...options, auth: { privateKey: clientKey.public } });
-    expect(publicOnly).toThrow("auth.privateKey holds a public key; the private key is needed");
+    expect(publicOnly).toThrow("auth.privateKey cannot be used: holds a public key; the private key is needed");
   });
 
   it("fails every caller with FailedPreconditionError on a refused login and retries slowly, not in a tight loop", async () => {

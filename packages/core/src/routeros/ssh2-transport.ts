@@ -4,11 +4,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { decorrelatedJitterGenerator, ExponentialBackoff, type IBackoff } from "cockatiel";
 import type { Counter, Gauge, Histogram } from "prom-client";
 import ssh2 from "ssh2";
-import type { Client, ClientChannel, ConnectConfig, ParsedKey } from "ssh2";
+import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { CsiError, FailedPreconditionError, InternalError, InvalidArgumentError, UnavailableError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
 import { createHostKeyVerifier, describeHostKey, type HostKeyPolicy, type HostKeyVerifier } from "./host-key-verifier.js";
+import { privateKeyProblem } from "./private-key-check.js";
 import type { SshCommandResult, SshConnectionState, SshRunOptions, SshTransport } from "./ssh-transport.js";
 
 /** A private key (ed25519, ECDSA or RSA; OpenSSH or PEM) with its passphrase if encrypted, or a password. */
@@ -630,12 +631,8 @@ function untilAborted<T>(
 
 function checkedAuth(auth: SshAuth): SshAuth {
   if ("password" in auth) return { password: auth.password };
-  // ssh2 returns an array for OpenSSH-format files, which may hold several keys; it signs with the first.
-  const parsed: unknown = ssh2.utils.parseKey(auth.privateKey, auth.passphrase);
-  // Only ssh2's own description goes into the message, never the key material.
-  if (parsed instanceof Error) throw new InvalidArgumentError(`auth.privateKey cannot be used: ${parsed.message}`);
-  const key = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey;
-  if (!key.isPrivateKey()) throw new InvalidArgumentError("auth.privateKey holds a public key; the private key is needed");
+  const problem = privateKeyProblem(auth.privateKey, auth.passphrase);
+  if (problem !== undefined) throw new InvalidArgumentError(`auth.privateKey cannot be used: ${problem}`);
   return auth.passphrase === undefined ? { privateKey: auth.privateKey } : { privateKey: auth.privateKey, passphrase: auth.passphrase };
 }
 

@@ -22,8 +22,9 @@ export interface ServiceContext<S extends SettingSpecs> {
 }
 
 /**
- * What a service's `start` hands back. CSI Identity is served for every service; `capabilities`
- * says which of the other CSI services this process really serves (and `services` serves them).
+ * What a service's `start` hands back. CSI Identity is served for every service; `capabilities` is
+ * GetPluginCapabilities' answer, the same for every service of the driver (`pluginCapabilities`), and
+ * `services` are the CSI services this process serves.
  */
 export interface StartedService {
   readonly capabilities: readonly PluginCapability[];
@@ -107,6 +108,8 @@ export async function runService<S extends SettingSpecs & CommonSpecs>(
   } catch (err) {
     logger.error("start-up failed", { error: err instanceof Error ? err.message : String(err) });
     process.stderr.write(`${main.program}: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(EXIT_START_FAILED);
+    // A setting found wrong only once `start` read the files it names (a malformed key, no host key
+    // rule) is as much a bad setting as one loadConfig refused.
+    process.exit(err instanceof ConfigError ? EXIT_BAD_CONFIG : EXIT_START_FAILED);
   }
 }

@@ -70,6 +70,16 @@ export const NODE_PARAMETER_DEFAULTS = Object.freeze({
   mountOptionsPolicy: "allow" as MountOptionsPolicy,
 });
 
+/**
+ * Ranges of the `nvme connect` settings, in seconds: the one place they are written. The StorageClass
+ * parser, the node's volume-context reader and the staging-metadata reader all check against these.
+ */
+export const CONNECT_SETTING_RANGES = Object.freeze({
+  ctrlLossTmo: { min: -1, max: 86_400 },
+  reconnectDelay: { min: 1, max: 3_600 },
+  keepAliveTmo: { min: 0, max: 3_600 },
+});
+
 /** Keys that are neither ours nor reserved for the sidecars, sorted; what an INVALID_ARGUMENT must name. */
 export function unknownParameterKeys(parameters: Readonly<Record<string, string>>, known: readonly string[]): string[] {
   return Object.keys(parameters)
@@ -120,9 +130,9 @@ export function parseStorageClassParameters(parameters: Readonly<Record<string, 
     fsType: fsType !== undefined && isFsType(fsType) ? fsType : undefined,
     nvmePort: int(names.nvmePort, defaults.nvmePort, 1, 65_535),
     nvmeAddress,
-    ctrlLossTmo: int(names.ctrlLossTmo, NODE_PARAMETER_DEFAULTS.ctrlLossTmo, -1, 86_400),
-    reconnectDelay: int(names.reconnectDelay, NODE_PARAMETER_DEFAULTS.reconnectDelay, 1, 3_600),
-    keepAliveTmo: int(names.keepAliveTmo, NODE_PARAMETER_DEFAULTS.keepAliveTmo, 0, 3_600),
+    ctrlLossTmo: int(names.ctrlLossTmo, NODE_PARAMETER_DEFAULTS.ctrlLossTmo, CONNECT_SETTING_RANGES.ctrlLossTmo.min, CONNECT_SETTING_RANGES.ctrlLossTmo.max),
+    reconnectDelay: int(names.reconnectDelay, NODE_PARAMETER_DEFAULTS.reconnectDelay, CONNECT_SETTING_RANGES.reconnectDelay.min, CONNECT_SETTING_RANGES.reconnectDelay.max),
+    keepAliveTmo: int(names.keepAliveTmo, NODE_PARAMETER_DEFAULTS.keepAliveTmo, CONNECT_SETTING_RANGES.keepAliveTmo.min, CONNECT_SETTING_RANGES.keepAliveTmo.max),
     mountOptionsPolicy: policy as MountOptionsPolicy,
   };
   if (problems.length > 0) throw new InvalidArgumentError(`invalid StorageClass parameters: ${problems.join("; ")}`);

@@ -16,7 +16,7 @@ import { VolumeAttachmentView } from "./volume-attachment-view.js";
 
 // CreateVolume validates the StorageClass's migration window with the same parser the monitor reads it with.
 export { DEFAULT_MIGRATION_WINDOW_MS, MIGRATION_WINDOW_KEY, parseMigrationWindow } from "./migration-window.js";
-export { NO_HOST_NQN } from "./volume-attachment-arbiter.js";
+export { NO_HOST_NQN } from "@rds-csi/core/routeros";
 
 export interface VolumeAttachmentArbiterSettings extends PublishArbiterOptions {
   readonly client: KubeClient;

@@ -8,20 +8,13 @@ import {
   type Logger,
   KeyedSequencer,
 } from "@rds-csi/core";
-import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
+import { setExportAllowList, type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import type { PublishArbiter } from "../publish-arbiter.js";
 import { accessPolicyFor, accessPolicyOfPersistentVolume, type AccessPolicy } from "./access-policy.js";
 import type { NodeDirectory } from "./node-directory.js";
 import { decidePublish, describeRefusal, entitledNodes } from "./publish-decision.js";
 import type { PublishMetrics } from "./publish-metrics.js";
 import type { VolumeAttachmentView } from "./volume-attachment-view.js";
-
-/**
- * The allow-list entry that admits no host. RouterOS reads an empty `nvme-tcp-server-allow-host-name`
- * as "any host", so a volume nobody may connect to must list a name no initiator presents: an NQN
- * under the driver's own naming authority that no node is ever given.
- */
-export const NO_HOST_NQN = "nqn.2024-01.io.srvlab.rds-csi:no-host";
 
 export interface VolumeAttachmentArbiterOptions {
   readonly view: VolumeAttachmentView;
@@ -163,7 +156,7 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
           logger.warn("entitled node has no host NQN; leaving it out of the export's allow-list", { holder: node });
         }
       }
-      await rds.setAllowedHosts(volumeId, hostNqns.length > 0 ? hostNqns : [NO_HOST_NQN], signal);
+      await setExportAllowList(rds, volumeId, hostNqns, signal);
       logger.info("export allow-list set", { nodes: entitled, hosts: hostNqns.length });
     });
   }

@@ -7,12 +7,12 @@ import {
   IdentityServiceImpl,
   MetricsRegistry,
   parseEndpoint,
+  pluginCapabilities,
   startCsiServer,
   VolumeLayout,
   type VolumeSizeLimits,
 } from "@rds-csi/core";
 import { RouterOsRdsClient, Ssh2Transport, type CopyStrategy } from "@rds-csi/core/routeros";
-import { pluginCapabilities } from "../capabilities.js";
 import { ControllerService } from "../controller-service.js";
 import type { PublishArbiter } from "../publish-arbiter.js";
 import type { TopologySegment } from "../topology.js";
@@ -90,7 +90,7 @@ export async function startInProcessController(options: InProcessControllerOptio
   const identity = new IdentityServiceImpl({
     driverName: "rds.csi.srvlab.io",
     version: "test",
-    capabilities: pluginCapabilities({ copyTrust: options.copyTrust, topology: options.topology !== undefined }),
+    capabilities: pluginCapabilities({ topology: options.topology !== undefined }),
     probe: async () => transport.state === "connected",
   });
   const endpoint = `unix://${options.socketDir}/csi.sock`;

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statfsSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FailedPreconditionError, InternalError, ProcessExec } from "@rds-csi/core";
+import { FailedPreconditionError, InternalError, InvalidArgumentError, ProcessExec } from "@rds-csi/core";
 import { ExecMounter } from "./exec-mounter.js";
 import { FakeMounter } from "./fake-mounter.js";
 import { Formatter } from "./format.js";
@@ -101,6 +101,16 @@ describeRoot("on real loop devices", () => {
       await mounter.unmount(target);
     });
   }
+
+  it("a mount the kernel refuses for an option it accepts by name (dax=always on a loop device) is INVALID_ARGUMENT naming the options", async () => {
+    const { device } = loops.create(64 * MiB);
+    await formatter.format(device, "ext4");
+    const target = loops.track(loops.mkdir("mnt-dax"));
+    const refused = mounter.mount(device, target, "ext4", ["noatime", "dax=always"]);
+    await expect(refused).rejects.toThrow(InvalidArgumentError);
+    await expect(refused).rejects.toThrow(/with options "noatime", "dax=always" failed; the kernel refuses one of them for ext4/);
+    expect(await mounter.isMountPoint(target)).toBe(false);
+  });
 
   it("a read-only bind mount refuses writes while the source stays writable", async () => {
     const { device } = loops.create(64 * MiB);

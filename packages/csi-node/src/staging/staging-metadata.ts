@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { InternalError, InvalidArgumentError, isFsType, NODE_PARAMETER_DEFAULTS, type FsType } from "@rds-csi/core";
+import { CONNECT_SETTING_RANGES, InternalError, InvalidArgumentError, isFsType, NODE_PARAMETER_DEFAULTS, type ConnectSettings, type FsType } from "@rds-csi/core";
 
 /**
  * What NodeStageVolume did, written down so unstage, expand and recovery read it instead of guessing
@@ -58,16 +58,13 @@ export interface StagingMetadata {
 }
 
 /** The connect settings to reconnect a staged volume with: the recorded ones, else the StorageClass defaults. */
-export function connectSettingsOf(metadata: StagingMetadata): { ctrlLossTmo: number; reconnectDelay: number; keepAliveTmo: number } {
+export function connectSettingsOf(metadata: StagingMetadata): ConnectSettings {
   return {
     ctrlLossTmo: metadata.ctrlLossTmo ?? NODE_PARAMETER_DEFAULTS.ctrlLossTmo,
     reconnectDelay: metadata.reconnectDelay ?? NODE_PARAMETER_DEFAULTS.reconnectDelay,
     keepAliveTmo: metadata.keepAliveTmo ?? NODE_PARAMETER_DEFAULTS.keepAliveTmo,
   };
 }
-
-/** Lowest value of each recorded connect setting (-1 = the kernel retries forever). */
-const CONNECT_SETTING_MIN = { ctrlLossTmo: -1, reconnectDelay: 1, keepAliveTmo: 0 } as const;
 
 export interface PublishedTarget {
   readonly path: string;
@@ -108,8 +105,12 @@ export class StagingMetadataError extends InternalError {
 export function stagingMetadataPath(stagingPath: string, volumeId: string): string {
   if (!stagingPath.startsWith("/")) throw new InvalidArgumentError(`staging_target_path must be absolute, got ${JSON.stringify(stagingPath)}`);
   if (volumeId === "") throw new InvalidArgumentError("volume_id must not be empty");
-  const hash = createHash("sha256").update(volumeId).digest("hex");
-  return join(dirname(stagingPath), `${FILE_PREFIX}${hash}.json`);
+  return join(dirname(stagingPath), stagingMetadataFileName(volumeId));
+}
+
+/** The name of a volume's metadata file: a scan that knows only the volume id looks for this name. */
+export function stagingMetadataFileName(volumeId: string): string {
+  return `${FILE_PREFIX}${createHash("sha256").update(volumeId).digest("hex")}.json`;
 }
 
 /** Writes atomically: a temp file in the same directory, fsync, rename over, fsync the directory. */
@@ -240,11 +241,11 @@ function validate(path: string, value: unknown): StagingMetadata {
   }
   const unstagingSince = o["unstagingSince"];
   if (unstagingSince !== undefined && (typeof unstagingSince !== "string" || Number.isNaN(Date.parse(unstagingSince)))) fail(`field "unstagingSince" is not a date`);
-  const settings: Partial<Record<keyof typeof CONNECT_SETTING_MIN, number>> = {};
-  for (const [field, min] of Object.entries(CONNECT_SETTING_MIN) as [keyof typeof CONNECT_SETTING_MIN, number][]) {
+  const settings: Partial<Record<keyof ConnectSettings, number>> = {};
+  for (const [field, { min, max }] of Object.entries(CONNECT_SETTING_RANGES) as [keyof ConnectSettings, { min: number; max: number }][]) {
     const v = o[field];
     if (v === undefined) continue;
-    if (!Number.isInteger(v) || (v as number) < min) fail(`field "${field}" must be an integer >= ${min}`);
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(`field "${field}" must be an integer from ${min} to ${max}`);
     settings[field] = v as number;
   }
   return {

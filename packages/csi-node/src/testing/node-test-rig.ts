@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { buildPublishContext, createLogger, csi, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
+import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
 import { Ssh2Transport } from "@rds-csi/core/routeros";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { FakeFabric, loopsOf, type FabricLayout, type NamespaceIds } from "@rds-csi/testkit";
@@ -17,6 +17,7 @@ import { DeviceResolver } from "../nvme/device-identity.js";
 import { loadHostIdentity } from "../nvme/host-identity.js";
 import { NvmeCliInitiator } from "../nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "../nvme/sysfs.js";
+import { kubeletCsiPluginDir } from "../startup-reconciliation.js";
 
 /** A node under test: its own /etc (host identity), its own fake fabric, and a count of its connects. */
 export interface TestHost {
@@ -69,6 +70,8 @@ export function useNodeRig(options: NodeRigOptions) {
   const nqn = `nqn.2000-02.com.mikrotik:${options.volume}`;
   const hosts: TestHost[] = [];
   const state = { dir: "", sim: undefined as unknown as RdsSimulator, backingFile: "" };
+  /** Where kubelet stages a filesystem volume: the rig's dir is the hosts' kubelet directory. */
+  const stagingPathOf = (name: string): string => join(kubeletCsiPluginDir(state.dir), DEFAULT_DRIVER_NAME, name, "globalmount");
 
   const call = (): CallContext => ({
     requestId: "test",
@@ -124,6 +127,7 @@ export function useNodeRig(options: NodeRigOptions) {
     };
     (host as { ctx: NodeContext }).ctx = {
         nodeId: name,
+        kubeletDir: state.dir,
         maxVolumesPerNode: 10,
         topology: { "topology.rds.csi.srvlab.io/rds": "rack1" },
         host: identity,
@@ -201,7 +205,7 @@ export function useNodeRig(options: NodeRigOptions) {
     volumeContext,
     mountsUnder,
     stagingDir: async (name: string): Promise<string> => {
-      const path = join(state.dir, name, "globalmount");
+      const path = stagingPathOf(name);
       await mkdir(path, { recursive: true });
       return path;
     },
@@ -221,7 +225,7 @@ export function useNodeRig(options: NodeRigOptions) {
      */
     publishedWithFile: async (content: string) => {
       const a = await newHost("node-a");
-      const staging = join(state.dir, "a", "globalmount");
+      const staging = stagingPathOf("a");
       await mkdir(staging, { recursive: true });
       const target = join(state.dir, "pods", "a", "mount");
       await a.node.nodeStageVolume({ volumeId, publishContext: publishContext(), stagingTargetPath: staging, volumeCapability: fsCapability(), secrets: {}, volumeContext }, call());

@@ -8,6 +8,7 @@ import type { KubeObject } from "./kube-object.js";
 import { ObjectStore } from "./object-store.js";
 import { ResourceRegistry } from "./resource-registry.js";
 import { resourceByKind, type ResourceKind } from "./resources.js";
+import { apiCallOf, type ApiCall } from "./api-call.js";
 import { isWatchRequest, routeApiRequest, sendJson, type RouteDeps } from "./routes.js";
 import { failureStatus, isApiError } from "./status.js";
 import { WatchHub } from "./watch-hub.js";
@@ -17,13 +18,19 @@ export interface FakeApiServerOptions {
   readonly historySize?: number;
   /** how often a watch with `allowWatchBookmarks=true` gets a BOOKMARK (default 60 s, as the real server) */
   readonly bookmarkIntervalMs?: number;
+  /** namespaces that exist from the start (default: default, kube-system, kube-public, kube-node-lease, as in a new cluster) */
+  readonly namespaces?: readonly string[];
 }
 
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
+  /** the User-Agent header ("" when absent): which service made the call */
+  readonly userAgent: string;
 }
+
+export const DEFAULT_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /** A running fake kube-apiserver and its test controls. */
 export interface FakeApiServer {
@@ -41,11 +48,19 @@ export interface FakeApiServer {
   compactHistory(): void;
   /** every request received so far, in order (recorded before faults and delays apply) */
   requests(): readonly RecordedRequest[];
+  /**
+   * Every API request received so far as RBAC sees it (verb, group, resource, subresource, namespace),
+   * with the User-Agent that made it; paths that name no served resource are left out. What an RBAC
+   * test compares with a ClusterRole's rules.
+   */
+  apiCalls(): readonly ApiCall[];
+  /** makes a namespace exist: creates in any other namespace answer 404 */
+  addNamespace(name: string): void;
   /** the next `count` matching requests get `status` instead of being served */
   failNext(fault: InjectedFault): void;
   /** every request that arrives from now on waits `ms` before it is served (0: no delay) */
   delay(ms: number): void;
-  /** creates or replaces an object directly (no validation, conflicts or finalizers), with a new resourceVersion and a watch event */
+  /** creates or replaces an object directly (no validation, conflicts or finalizers; its namespace is made to exist), with a new resourceVersion and a watch event */
   put(kind: ResourceKind, obj: object): KubeObject;
   /** a copy of a stored object; `namespace` is "" or undefined for cluster-scoped kinds */
   get(kind: ResourceKind, namespace: string | undefined, name: string): KubeObject | undefined;
@@ -63,7 +78,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   }
   const hub = new WatchHub(options.historySize ?? 1000);
   const store = new ObjectStore((change) => hub.record(change));
-  const registry = new ResourceRegistry(store);
+  const registry = new ResourceRegistry(store, options.namespaces ?? DEFAULT_NAMESPACES);
   const deps: RouteDeps = { store, hub, registry, bookmarkIntervalMs };
   const faults = new FaultInjector();
   const log: RecordedRequest[] = [];
@@ -72,7 +87,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? "GET";
     const url = new URL(req.url ?? "/", "http://fake-apiserver");
-    log.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    log.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), userAgent: req.headers["user-agent"] ?? "" });
     const delayMs = faults.delayMs();
     const body = await readBody(req);
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: stopping.signal });
@@ -115,9 +130,16 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     openWatches: () => hub.openCount(),
     compactHistory: () => hub.compact(store.currentRv()),
     requests: () => [...log],
+    apiCalls: () => log.flatMap((request) => apiCallOf(request) ?? []),
+    addNamespace: (name) => registry.addNamespace(name),
     failNext: (fault) => faults.failNext(fault),
     delay: (ms) => faults.setDelay(ms),
-    put: (kind, obj) => registry.put(resourceByKind(kind), obj),
+    put: (kind, obj) => {
+      const def = resourceByKind(kind);
+      const namespace = (obj as { metadata?: { namespace?: unknown } }).metadata?.namespace;
+      if (def.namespaced && typeof namespace === "string" && namespace !== "") registry.addNamespace(namespace);
+      return registry.put(def, obj);
+    },
     get: (kind, namespace, name) => store.get(kind, namespace ?? "", name),
     list: (kind) => store.list(kind),
     remove: (kind, namespace, name) => registry.remove(resourceByKind(kind), namespace ?? "", name),

@@ -67,12 +67,13 @@ describe("fault injection, delays and the request log", () => {
     expect(order).toEqual(["fast", "slow"]);
   });
 
-  it("records method, path and query of every request", async () => {
+  it("records method, path, query and user agent of every request", async () => {
     await c.core.listNode({ labelSelector: "a=b", limit: 5 });
     await c.storage.readVolumeAttachment({ name: "va" }).catch(() => undefined);
+    const userAgent = expect.stringContaining("node-fetch");
     expect(c.server.requests()).toEqual([
-      { method: "GET", path: "/api/v1/nodes", query: { labelSelector: "a=b", limit: "5" } },
-      { method: "GET", path: "/apis/storage.k8s.io/v1/volumeattachments/va", query: {} },
+      { method: "GET", path: "/api/v1/nodes", query: { labelSelector: "a=b", limit: "5" }, userAgent },
+      { method: "GET", path: "/apis/storage.k8s.io/v1/volumeattachments/va", query: {}, userAgent },
     ]);
   });
 

@@ -22,9 +22,10 @@ describe("parseFieldSelector", () => {
     expect(parseFieldSelector(selector, pods)(pod)).toBe(expected);
   });
 
-  it("selects VolumeAttachments by attacher and node", () => {
-    expect(parseFieldSelector("spec.attacher=rds.csi.mikrotik.com,spec.nodeName=n2", attachments)(va)).toBe(true);
-    expect(parseFieldSelector("spec.attacher=other", attachments)(va)).toBe(false);
+  it("selects VolumeAttachments by name only: spec.attacher and spec.nodeName are no field labels", () => {
+    expect(parseFieldSelector("metadata.name=va1", attachments)(va)).toBe(true);
+    expect(() => parseFieldSelector("spec.attacher=rds.csi.mikrotik.com", attachments)).toThrow("field label not supported: spec.attacher");
+    expect(() => parseFieldSelector("spec.nodeName=n2", attachments)).toThrow("field label not supported: spec.nodeName");
   });
 
   it("compares an absent field as the empty string", () => {

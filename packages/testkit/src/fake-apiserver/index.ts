@@ -1,5 +1,6 @@
 // The fake kube-apiserver's public surface for other packages' tests.
-export { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions, type RecordedRequest } from "./fake-apiserver.js";
+export { DEFAULT_NAMESPACES, startFakeApiServer, type FakeApiServer, type FakeApiServerOptions, type RecordedRequest } from "./fake-apiserver.js";
+export type { ApiCall } from "./api-call.js";
 export { fakeKubeClient, fakeKubeConfig } from "./kube-config.js";
 export type { InjectedFault } from "./fault-injector.js";
 export type { KubeObject, ObjectMeta } from "./kube-object.js";

@@ -19,7 +19,10 @@ export function fakeKubeConfig(server: string): KubeConfig {
   return kc;
 }
 
-/** The services' own KubeClient (core/k8s) pointed at `server`; close its connection when done. */
-export function fakeKubeClient(server: string): KubeClient {
-  return new KubeClient(new KubeConnection({ server, token: () => Promise.resolve(TOKEN) }));
+/**
+ * The services' own KubeClient (core/k8s) pointed at `server`, sending `userAgent` (what the fake's
+ * `apiCalls()` groups by); close its connection when done.
+ */
+export function fakeKubeClient(server: string, userAgent = "rds-csi-test"): KubeClient {
+  return new KubeClient(new KubeConnection({ server, token: () => Promise.resolve(TOKEN), userAgent }));
 }

@@ -65,8 +65,12 @@ describe("resource semantics over HTTP with client-node", () => {
       expect(read.spec?.containers[0]?.image).toBe("i");
       expect((await c.core.listNamespacedPod({ namespace: "b" })).items.map((p) => p.metadata?.namespace)).toEqual(["b"]);
       expect((await c.core.listPodForAllNamespaces()).items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toEqual(["a/p", "b/p"]);
+      // status is a subresource: the main endpoint keeps it, /status changes only it
       const replaced = await c.core.replaceNamespacedPod({ name: "p", namespace: "a", body: { ...read, status: { phase: "Running" } } });
-      expect(replaced.status?.phase).toBe("Running");
+      expect(replaced.status?.phase).toBeUndefined();
+      const running = await c.core.replaceNamespacedPodStatus({ name: "p", namespace: "a", body: { ...replaced, spec: { containers: [] }, status: { phase: "Running" } } });
+      expect(running.status?.phase).toBe("Running");
+      expect(running.spec?.containers[0]?.image).toBe("i");
       const patched = await c.core.patchNamespacedPod({ name: "p", namespace: "a", body: { spec: { nodeName: "n1" } } }, merge);
       expect(patched.spec?.nodeName).toBe("n1");
       const deleted = await c.core.deleteNamespacedPod({ name: "p", namespace: "a" });
@@ -80,8 +84,13 @@ describe("resource semantics over HTTP with client-node", () => {
       const pv = await c.core.readPersistentVolume({ name: "pv-1" });
       expect(pv.spec?.csi?.volumeHandle).toBe("pvc-1");
       const claim = await c.core.readNamespacedPersistentVolumeClaim({ name: "claim", namespace: "ns" });
-      const bound = await c.core.replaceNamespacedPersistentVolumeClaim({ name: "claim", namespace: "ns", body: { ...claim, status: { phase: "Bound" } } });
+      const ignored = await c.core.replaceNamespacedPersistentVolumeClaim({ name: "claim", namespace: "ns", body: { ...claim, status: { phase: "Bound" } } });
+      expect(ignored.status?.phase).toBeUndefined();
+      const bound = await c.core.replaceNamespacedPersistentVolumeClaimStatus({ name: "claim", namespace: "ns", body: { ...ignored, status: { phase: "Bound" } } });
       expect(bound.status?.phase).toBe("Bound");
+      const available = await c.core.patchPersistentVolumeStatus({ name: "pv-1", body: { status: { phase: "Available" } } }, merge);
+      expect(available.status?.phase).toBe("Available");
+      expect((await c.core.patchPersistentVolume({ name: "pv-1", body: { status: { phase: "Released" } } }, merge)).status?.phase).toBe("Available");
       expect((await c.core.listPersistentVolume()).items).toHaveLength(1);
       expect((await c.core.listNamespacedPersistentVolumeClaim({ namespace: "ns" })).items).toHaveLength(1);
       expect((await c.core.deletePersistentVolume({ name: "pv-1" })).kind).toBe("PersistentVolume");

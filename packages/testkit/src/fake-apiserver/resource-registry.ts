@@ -5,14 +5,17 @@ import { decodeKubeObject, dropEmptyMetadata, timestamp, type KubeObject } from 
 import { applyMergePatch } from "./merge-patch.js";
 import type { ObjectStore } from "./object-store.js";
 import { apiVersionOf, type ResourceDefinition } from "./resources.js";
+import { checkMicroTimes } from "./micro-time.js";
 import {
   alreadyExists,
   badRequest,
   conflict,
   deletedStatus,
   invalid,
+  namespaceNotFound,
   notFound,
   staleResourceVersion,
+  unconditionalUpdate,
   unsupportedMediaType,
   type KubeStatus,
 } from "./status.js";
@@ -32,17 +35,26 @@ const generatedSuffixAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 /**
  * The API semantics of the generic registry of the real API server, over the object store: create
  * with generateName and system fields, optimistic concurrency on update and patch, status
- * subresources, finalizers and deletion preconditions. Namespaces are not modelled: any namespace
- * exists. Deletion has no grace period and no propagation policy: an object without finalizers goes at
- * once.
+ * subresources, finalizers and deletion preconditions, and what `resources.ts` says of each kind (AllowUnconditionalUpdate, an immutable spec, MicroTime fields).
+ * A create in a namespace the server does not know is a 404 (the NamespaceLifecycle admission plugin);
+ * namespaces are names only (no Namespace objects, no termination). Deletion has no grace period and no
+ * propagation policy: an object without finalizers goes at once.
  */
 export class ResourceRegistry {
   readonly #store: ObjectStore;
   readonly #now: () => Date;
 
-  constructor(store: ObjectStore, now: () => Date = () => new Date()) {
+  readonly #namespaces: Set<string>;
+
+  constructor(store: ObjectStore, namespaces: Iterable<string>, now: () => Date = () => new Date()) {
     this.#store = store;
+    this.#namespaces = new Set(namespaces);
     this.#now = now;
+  }
+
+  /** Makes `name` a namespace objects can be created in. */
+  addNamespace(name: string): void {
+    this.#namespaces.add(name);
   }
 
   get(def: ResourceDefinition, namespace: string, name: string): KubeObject {
@@ -55,6 +67,9 @@ export class ResourceRegistry {
     const obj = decodeKubeObject(body);
     const meta = obj.metadata;
     this.#checkNamespace(def, namespace, obj);
+    // NamespaceLifecycle admission (plugin/pkg/admission/namespace/lifecycle): NotFound on the namespace.
+    if (def.namespaced && !this.#namespaces.has(namespace)) throw namespaceNotFound(namespace);
+    checkMicroTimes(def, obj);
     if (meta.resourceVersion) throw badRequest("resourceVersion should not be set on objects to be created");
     if (!meta.name) {
       if (!meta.generateName) throw invalid(def, "", "metadata.name", "Required value: name or generateName is required");
@@ -80,7 +95,9 @@ export class ResourceRegistry {
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     }
     this.#checkNamespace(def, namespace, obj);
+    checkMicroTimes(def, obj);
     const rv = obj.metadata.resourceVersion;
+    if (!rv && !def.allowUnconditionalUpdate) throw unconditionalUpdate(def, name);
     if (rv && rv !== current.metadata.resourceVersion) throw conflict(def, name, staleResourceVersion);
     return this.#commit(def, current, obj, subresource);
   }
@@ -91,6 +108,7 @@ export class ResourceRegistry {
     if (apply === undefined) throw unsupportedMediaType(contentType);
     const current = this.get(def, namespace, name);
     const obj = decodeKubeObject(apply(current, patch));
+    checkMicroTimes(def, obj);
     const rv = obj.metadata.resourceVersion;
     if (rv && rv !== current.metadata.resourceVersion) throw conflict(def, name, staleResourceVersion);
     return this.#commit(def, current, obj, subresource);
@@ -149,6 +167,7 @@ export class ResourceRegistry {
   /** Applies an accepted update or patch: system fields kept, status split, finalizers honoured. */
   #commit(def: ResourceDefinition, current: KubeObject, candidate: KubeObject, subresource: Subresource | undefined): KubeObject {
     const next = subresource === "status" ? { ...structuredClone(current), status: candidate["status"] } : candidate;
+    if (def.immutableSpec && !jsonEqual(next["spec"], current["spec"])) throw invalid(def, current.metadata.name ?? "", "spec", "Invalid value: the spec: field is immutable");
     if (subresource !== "status" && def.statusSubresource) next["status"] = current["status"];
     if (next["status"] === undefined) delete next["status"];
     const meta = next.metadata;

@@ -25,27 +25,52 @@ export interface ResourceDefinition {
   readonly returnsDeletedObject: boolean;
   /** Field selector labels beyond `metadata.name` and `metadata.namespace`. */
   readonly selectableFields: readonly string[];
+  /** The strategy's AllowUnconditionalUpdate: a PUT without `metadata.resourceVersion` is accepted. */
+  readonly allowUnconditionalUpdate: boolean;
+  /** The update validation refuses any change of `spec` (ValidateVolumeAttachmentUpdate). */
+  readonly immutableSpec: boolean;
+  /** Fields of type metav1.MicroTime (decoded with layout RFC3339Micro: exactly six fractional digits). */
+  readonly microTimeFields: readonly (readonly string[])[];
 }
 
+// Traits from kubernetes/kubernetes v1.33 pkg/registry/<group>/<resource>/strategy.go and storage.go:
+// PrepareForUpdate copying the old status (a status subresource), AllowUnconditionalUpdate, the field
+// label conversions registered in pkg/apis/<group>/v1/conversion.go (VolumeAttachment registers none:
+// only metadata.name / metadata.namespace are selectable), and which fields are metav1.MicroTime.
 const definitions: readonly ResourceDefinition[] = [
-  resource("Node", "", "nodes", { namespaced: false, statusSubresource: true, returnsDeletedObject: false }),
-  resource("Pod", "", "pods", { namespaced: true, returnsDeletedObject: true, selectableFields: ["spec.nodeName", "status.phase"] }),
-  resource("PersistentVolume", "", "persistentvolumes", { namespaced: false, returnsDeletedObject: true }),
-  resource("PersistentVolumeClaim", "", "persistentvolumeclaims", { namespaced: true, returnsDeletedObject: true }),
+  resource("Node", "", "nodes", { namespaced: false, statusSubresource: true, returnsDeletedObject: false, selectableFields: ["spec.unschedulable"] }),
+  resource("Pod", "", "pods", {
+    namespaced: true,
+    statusSubresource: true,
+    returnsDeletedObject: true,
+    selectableFields: ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"],
+  }),
+  resource("PersistentVolume", "", "persistentvolumes", { namespaced: false, statusSubresource: true, returnsDeletedObject: true }),
+  resource("PersistentVolumeClaim", "", "persistentvolumeclaims", { namespaced: true, statusSubresource: true, returnsDeletedObject: true }),
   resource("Event", "", "events", {
     namespaced: true,
     returnsDeletedObject: false,
     selectableFields: ["involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid", "reason", "type"],
+    microTimeFields: [["eventTime"]],
   }),
   resource("VolumeAttachment", "storage.k8s.io", "volumeattachments", {
     namespaced: false,
     statusSubresource: true,
     clearsStatusOnCreate: true,
     returnsDeletedObject: true,
-    selectableFields: ["spec.attacher", "spec.nodeName"],
+    allowUnconditionalUpdate: false,
+    immutableSpec: true,
   }),
-  resource("CSINode", "storage.k8s.io", "csinodes", { namespaced: false, returnsDeletedObject: true }),
-  resource("Lease", "coordination.k8s.io", "leases", { namespaced: true, returnsDeletedObject: false }),
+  resource("CSINode", "storage.k8s.io", "csinodes", { namespaced: false, returnsDeletedObject: true, allowUnconditionalUpdate: false }),
+  resource("Lease", "coordination.k8s.io", "leases", {
+    namespaced: true,
+    returnsDeletedObject: false,
+    allowUnconditionalUpdate: false,
+    microTimeFields: [
+      ["spec", "acquireTime"],
+      ["spec", "renewTime"],
+    ],
+  }),
 ];
 
 function resource(
@@ -54,7 +79,19 @@ function resource(
   plural: string,
   traits: Partial<Omit<ResourceDefinition, "kind" | "group" | "plural" | "version">> & Pick<ResourceDefinition, "namespaced" | "returnsDeletedObject">,
 ): ResourceDefinition {
-  return { kind, group, version: "v1", plural, statusSubresource: false, clearsStatusOnCreate: false, selectableFields: [], ...traits };
+  return {
+    kind,
+    group,
+    version: "v1",
+    plural,
+    statusSubresource: false,
+    clearsStatusOnCreate: false,
+    selectableFields: [],
+    allowUnconditionalUpdate: true,
+    immutableSpec: false,
+    microTimeFields: [],
+    ...traits,
+  };
 }
 
 export function resourceByKind(kind: ResourceKind): ResourceDefinition {

@@ -106,9 +106,33 @@ export function invalid(def: ResourceDefinition, name: string, field: string, de
   return new ApiError(failureStatus(422, `${def.kind} "${name}" is invalid: ${field}: ${detail}`, details));
 }
 
-/** A patch that is well formed but cannot be applied (a failed `test`, a missing path). */
+/**
+ * A patch that is well formed but cannot be applied (a failed `test`, a missing path): apiserver's patch
+ * handler answers errors.NewGenericServerResponse(422, ...) with empty details (no kind: no object was
+ * validated), which is how a client tells it from a validation error. The real message is the generic
+ * "the server rejected our request due to an error in our request"; the fake says which op failed.
+ */
 export function unprocessable(message: string): ApiError {
-  return new ApiError(failureStatus(422, message));
+  return new ApiError(failureStatus(422, message, {}));
+}
+
+/**
+ * A PUT without resourceVersion to a kind whose strategy says AllowUnconditionalUpdate() false
+ * (apiserver generic registry store.go Update: NewInvalid on metadata.resourceVersion, the qualified
+ * resource in place of the kind).
+ */
+export function unconditionalUpdate(def: ResourceDefinition, name: string): ApiError {
+  const field = "metadata.resourceVersion";
+  const detail = "Invalid value: 0x0: must be specified for an update";
+  const cause = { reason: "FieldValueInvalid", message: detail, field };
+  return new ApiError(
+    failureStatus(422, `${qualifiedResource(def)} "${name}" is invalid: ${field}: ${detail}`, { ...resourceDetails(def, name), causes: [cause] }),
+  );
+}
+
+/** A create in a namespace that does not exist (NamespaceLifecycle: errors.NewNotFound(namespaces, ns)). */
+export function namespaceNotFound(namespace: string): ApiError {
+  return new ApiError(failureStatus(404, `namespaces "${namespace}" not found`, { name: namespace, kind: "namespaces" }));
 }
 
 export function badRequest(message: string): ApiError {

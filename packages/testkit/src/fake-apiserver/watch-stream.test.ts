@@ -58,12 +58,12 @@ describe("watch over HTTP with client-node's Watch", () => {
       w.abort();
     });
 
-    it("filters VolumeAttachments by spec.nodeName", async () => {
-      const w = await recordWatch(c.kc, "/apis/storage.k8s.io/v1/volumeattachments", { fieldSelector: "spec.nodeName=n2" });
-      for (const [name, nodeName] of [["va-1", "n1"], ["va-2", "n2"]]) {
-        await c.storage.createVolumeAttachment({ body: { metadata: { name }, spec: { attacher: "rds.csi.mikrotik.com", nodeName: nodeName!, source: {} } } });
+    it("filters Pods by spec.nodeName", async () => {
+      const w = await recordWatch(c.kc, "/api/v1/pods", { fieldSelector: "spec.nodeName=n2" });
+      for (const [name, nodeName] of [["p-1", "n1"], ["p-2", "n2"]]) {
+        await c.core.createNamespacedPod({ namespace: "ns", body: { metadata: { name }, spec: { nodeName: nodeName!, containers: [] } } });
       }
-      await eventually(() => expect(summary(w.events)).toEqual(["ADDED va-2"]));
+      await eventually(() => expect(summary(w.events)).toEqual(["ADDED p-2"]));
       w.abort();
     });
 

@@ -1,5 +1,5 @@
 import { ApiException, CoordinationV1Api, CoreV1Api, StorageV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from "../fake-apiserver.js";
+import { DEFAULT_NAMESPACES, startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from "../fake-apiserver.js";
 import type { KubeStatus } from "../status.js";
 
 /** A fake API server and the real client-node clients pointed at it. */
@@ -11,8 +11,11 @@ export interface FakeCluster {
   readonly coordination: CoordinationV1Api;
 }
 
+/** The namespaces these tests create objects in, besides a new cluster's own. */
+export const TEST_NAMESPACES = [...DEFAULT_NAMESPACES, "a", "b", "ns", "other", "elsewhere"];
+
 export async function startFakeCluster(options: FakeApiServerOptions = {}): Promise<FakeCluster> {
-  const server = await startFakeApiServer(options);
+  const server = await startFakeApiServer({ namespaces: TEST_NAMESPACES, ...options });
   const kc = server.kubeConfig();
   return {
     server,

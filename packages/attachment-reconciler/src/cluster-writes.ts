@@ -1,0 +1,17 @@
+import type { VolumeAttachment } from "@rds-csi/core/k8s";
+import type { ClusterNode, Taint } from "./cluster-objects.js";
+
+/**
+ * Every write the reconciler makes to the API server, each one guarded against other writers: lists
+ * that other controllers also write (taints, finalizers) change only through a JSON patch whose
+ * `test` op checks the list as it was read, and a delete carries the object's uid as a precondition.
+ * A lost race surfaces as an error; the next pass re-reads and decides again.
+ */
+export interface ClusterWrites {
+  addNodeTaint(node: ClusterNode, taint: Taint, signal: AbortSignal): Promise<void>;
+  removeNodeTaint(node: ClusterNode, taint: Taint, signal: AbortSignal): Promise<void>;
+  /** `null` removes the annotation. */
+  setNodeAnnotation(nodeName: string, key: string, value: string | null, signal: AbortSignal): Promise<void>;
+  deleteVolumeAttachment(attachment: VolumeAttachment, signal: AbortSignal): Promise<void>;
+  removeVolumeAttachmentFinalizer(attachment: VolumeAttachment, finalizer: string, signal: AbortSignal): Promise<void>;
+}

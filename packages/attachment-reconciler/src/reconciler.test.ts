@@ -1,0 +1,348 @@
+import { fenceRecordOf, FENCE_ANNOTATION, CLEANED_UP_ANNOTATION } from "./fence-record.js";
+import { MARK_FAILED_ANNOTATION } from "./failure-detector.js";
+import { Reconciler, type ReconcilerOptions } from "./reconciler.js";
+import { StorageFence, type LiveConnectionBehaviour } from "./storage-fence.js";
+import { NotLeaderError, WriteGuard } from "./write-guard.js";
+import { DRIVER, FakeClock, hostNqn, MemoryRds, MemoryCluster, recordingLogger, testMetrics } from "./testing/memory-cluster.js";
+import { NO_HOST_NQN } from "@rds-csi/core/routeros";
+
+const GRACE = 60_000;
+
+interface Rig {
+  cluster: MemoryCluster;
+  rds: MemoryRds;
+  clock: FakeClock;
+  reconciler: Reconciler;
+  metricsText: () => Promise<string>;
+  leader: { value: boolean };
+  pass: () => Promise<void>;
+  logs: () => { level: string; message: string }[];
+}
+
+function rig(options: { nodes?: number; hostAccessControl?: boolean; live?: LiveConnectionBehaviour; dryRun?: boolean; overrides?: Partial<ReconcilerOptions> } = {}): Rig {
+  const cluster = new MemoryCluster();
+  for (let i = 0; i < (options.nodes ?? 4); i++) cluster.addNode(`n${i}`);
+  const rds = new MemoryRds();
+  const clock = new FakeClock();
+  const { logger, lines } = recordingLogger();
+  const { registry, metrics } = testMetrics();
+  const leader = { value: true };
+  const guard = new WriteGuard({ dryRun: options.dryRun ?? false, isLeader: () => leader.value, logger });
+  const storage = new StorageFence({ rds: rds.asRdsClient(), hostAccessControl: options.hostAccessControl ?? true, liveConnections: options.live ?? "dropped", guard, logger });
+  const reconciler = new Reconciler({
+    driverName: DRIVER,
+    view: cluster,
+    writes: cluster,
+    storage,
+    taintFencing: true,
+    guard,
+    events: cluster,
+    metrics,
+    logger,
+    now: clock.now,
+    graceMs: GRACE,
+    brakes: { maxFences: 3, windowMs: 600_000, maxFailedShare: 0.5 },
+    finalizerTimeoutMs: 120_000,
+    stabilizationMs: 30_000,
+    ...options.overrides,
+  });
+  const pass = () => reconciler.pass(new AbortController().signal);
+  return { cluster, rds, clock, reconciler, metricsText: () => registry.metrics(), leader, pass, logs: lines };
+}
+
+/** n1 stops: not Ready, Lease no longer renewed; every other node keeps renewing. */
+async function failNode(r: Rig, name: string, forMs: number, stepMs = 5_000): Promise<void> {
+  r.cluster.setReady(name, "Unknown");
+  for (let spent = 0; spent < forMs; spent += stepMs) {
+    r.clock.advance(stepMs);
+    for (const node of r.cluster.nodes()) if (node.metadata?.name !== name) r.cluster.renew(node.metadata?.name ?? "");
+    await r.pass();
+  }
+}
+
+/** pvc-a attached to n1 (its export admitting n1 alone), then n1 fails for `failForMs`. Returns the VolumeAttachment's name. */
+async function attachAndFail(r: Rig, failForMs: number, stepMs?: number): Promise<string> {
+  const va = r.cluster.attach("pvc-a", "n1");
+  r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+  await r.pass();
+  await failNode(r, "n1", failForMs, stepMs);
+  return va;
+}
+
+describe("Reconciler: failure detection", () => {
+  it("fences a node only after it is not Ready and its Lease went unrenewed for longer than the grace period", async () => {
+    const r = rig();
+    await r.pass();
+    await failNode(r, "n1", GRACE);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_nodes{state="suspect"} 1');
+    await failNode(r, "n1", 5_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", strategies: { taint: "success", storage: "success" } });
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_nodes{state="fenced"} 1');
+  });
+
+  it("times the Lease by its own clock: a renewTime that keeps changing keeps a NotReady node unfenced, whatever its value", async () => {
+    const r = rig();
+    await r.pass();
+    r.cluster.setReady("n1", "False");
+    for (let i = 0; i < 30; i++) {
+      r.clock.advance(5_000);
+      r.cluster.renew("n1"); // the node's clock may be hours off; only the change counts
+      await r.pass();
+    }
+    expect(r.cluster.writes).toEqual([]);
+  });
+
+  it("waits a full grace period after its own start before fencing a node that was already silent", async () => {
+    const r = rig();
+    r.cluster.setReady("n1", "Unknown");
+    await r.pass();
+    r.clock.advance(GRACE);
+    await r.pass();
+    expect(r.cluster.writes).toEqual([]);
+    r.clock.advance(1);
+    await r.pass();
+    expect(r.cluster.writes).toContain("taint n1");
+  });
+
+  it("treats a node with the mark-failed annotation as failed at once", async () => {
+    const r = rig();
+    r.cluster.setReady("n1", "Unknown");
+    r.cluster.annotate("n1", MARK_FAILED_ANNOTATION, "true");
+    await r.pass();
+    expect(fenceRecordOf(r.cluster.node("n1")!)?.phase).toBe("done");
+  });
+
+  it("fences a node an administrator tainted out of service at once, and leaves that taint to them", async () => {
+    const r = rig();
+    r.cluster.setReady("n1", "Unknown");
+    await r.cluster.addNodeTaint(r.cluster.node("n1")!, { key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" });
+    r.cluster.writes.length = 0;
+    await r.pass();
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", taintAdded: false, strategies: { taint: "success" } });
+    expect(r.cluster.writes).not.toContain("taint n1");
+  });
+});
+
+describe("Reconciler: fencing", () => {
+  it("revokes the node's host NQN from every export it holds before tainting, keeps the other holders, records the fence and posts an event", async () => {
+    const r = rig();
+    r.cluster.attach("pvc-a", "n1");
+    r.cluster.attach("pvc-b", "n1");
+    r.cluster.attach("pvc-b", "n2");
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    r.rds.allowed.set("pvc-b", [hostNqn("n1"), hostNqn("n2")]);
+    r.rds.allowed.set("pvc-c", [hostNqn("n3")]);
+    await r.pass();
+    await failNode(r, "n1", GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2")]);
+    expect(r.rds.allowed.get("pvc-c")).toEqual([hostNqn("n3")]);
+    const record = fenceRecordOf(r.cluster.node("n1")!)!;
+    expect(record).toMatchObject({ phase: "done", connectionsCut: true, taintAdded: true, revoked: ["pvc-a", "pvc-b"] });
+    // started record → taint → done record: volumes may move (taint) only after the storage side
+    expect(r.cluster.writes.slice(0, 3)).toEqual([`annotate n1 ${FENCE_ANNOTATION}`, "taint n1", `annotate n1 ${FENCE_ANNOTATION}`]);
+    expect(r.cluster.events.map((event) => event.reason)).toContain("NodeFenced");
+    const text = await r.metricsText();
+    expect(text).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="success"} 1');
+    expect(text).toContain('rds_csi_reconciler_fences_total{strategy="taint",result="success"} 1');
+    expect(text).toContain("rds_csi_reconciler_fence_duration_seconds_count 1");
+  });
+
+  it("without verified host access control reports the storage side unavailable (metric, event, warning) and fences with the taint alone", async () => {
+    const r = rig({ hostAccessControl: false });
+    await attachAndFail(r, GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([hostNqn("n1")]);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ strategies: { taint: "success", storage: "unavailable" } });
+    const text = await r.metricsText();
+    expect(text).toContain("rds_csi_reconciler_storage_fencing_available 0");
+    expect(text).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="unavailable"} 1');
+    expect(r.cluster.events.map((event) => event.reason)).toContain("StorageFenceUnavailable");
+    expect(r.logs().some((line) => line.level === "warn" && line.message.includes("storage-side fencing unavailable"))).toBe(true);
+  });
+
+  it("a storage fence that fails still taints, and says so", async () => {
+    const r = rig();
+    r.cluster.attach("pvc-a", "n1");
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    r.rds.failing = true;
+    await r.pass();
+    await failNode(r, "n1", GRACE + 5_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ strategies: { taint: "success", storage: "failed" } });
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="failed"} 1');
+  });
+
+  it("finishes a fence another replica started, without starting a second one", async () => {
+    const r = rig();
+    await r.pass();
+    r.cluster.setReady("n1", "Unknown");
+    const started = { phase: "started", detectedAt: "2025-12-31T23:59:00.000Z", startedAt: "2025-12-31T23:59:30.000Z", strategies: {} };
+    await r.cluster.setNodeAnnotation("n1", FENCE_ANNOTATION, JSON.stringify(started));
+    r.cluster.writes.length = 0;
+    await r.pass();
+    expect(r.cluster.writes).toEqual(["taint n1", `annotate n1 ${FENCE_ANNOTATION}`]);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", startedAt: started.startedAt, detectedAt: started.detectedAt });
+    await r.pass();
+    expect(r.cluster.writes).toHaveLength(2);
+    expect(r.cluster.events.filter((event) => event.reason === "NodeFenced")).toHaveLength(1);
+  });
+
+  it("writes nothing once it is no longer the leader", async () => {
+    const r = rig();
+    await r.pass();
+    r.cluster.setReady("n1", "Unknown");
+    r.clock.advance(GRACE + 1);
+    for (const node of ["n0", "n2", "n3"]) r.cluster.renew(node);
+    r.leader.value = false;
+    await expect(r.pass()).rejects.toBeInstanceOf(NotLeaderError);
+    expect(r.cluster.writes).toEqual([]);
+  });
+
+  it("dry-run logs what it would do and writes nothing, to the cluster or the RDS", async () => {
+    const r = rig({ dryRun: true });
+    await attachAndFail(r, GRACE + 20_000);
+    expect(r.cluster.writes).toEqual([]);
+    expect(r.cluster.events).toEqual([]);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([hostNqn("n1")]);
+    const text = await r.metricsText();
+    expect(text).toContain('rds_csi_reconciler_fences_total{strategy="taint",result="dry_run"} 1');
+    expect(text).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="dry_run"} 1');
+    expect(r.logs().filter((line) => line.message.startsWith("dry run: would taint node n1"))).toHaveLength(1);
+  });
+});
+
+describe("Reconciler: safety brakes", () => {
+  it("fences nobody when more than the configured share of nodes look failed at once, and says so", async () => {
+    const r = rig({ nodes: 4 });
+    await r.pass();
+    for (const node of ["n1", "n2", "n3"]) r.cluster.setReady(node, "Unknown");
+    for (let i = 0; i < 20; i++) {
+      r.clock.advance(5_000);
+      r.cluster.renew("n0");
+      await r.pass();
+    }
+    expect(r.cluster.writes).toEqual([]);
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_fencing_paused{reason="mass_failure"} 1');
+    expect(r.logs().some((line) => line.level === "error" && line.message === "fencing paused by a safety brake")).toBe(true);
+  });
+
+  it("starts at most N fences per window, counting fences recorded on the Nodes", async () => {
+    const r = rig({ nodes: 10, overrides: { brakes: { maxFences: 2, windowMs: 600_000, maxFailedShare: 0.5 } } });
+    await r.pass();
+    for (const node of ["n1", "n2", "n3"]) r.cluster.setReady(node, "Unknown");
+    for (let i = 0; i < 14; i++) {
+      r.clock.advance(5_000);
+      for (const node of ["n0", "n4", "n5", "n6", "n7", "n8", "n9"]) r.cluster.renew(node);
+      await r.pass();
+    }
+    const fenced = ["n1", "n2", "n3"].filter((node) => fenceRecordOf(r.cluster.node(node)!) !== undefined);
+    expect(fenced).toHaveLength(2);
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_fencing_paused{reason="rate_limit"} 1');
+    r.clock.advance(600_000);
+    for (const node of ["n0", "n4", "n5", "n6", "n7", "n8", "n9"]) r.cluster.renew(node);
+    await r.pass();
+    expect(["n1", "n2", "n3"].every((node) => fenceRecordOf(r.cluster.node(node)!) !== undefined)).toBe(true);
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_fencing_paused{reason="rate_limit"} 0');
+  });
+});
+
+describe("Reconciler: freeing volumes", () => {
+  it("deletes the VolumeAttachments of a fenced node, and removes the attacher's finalizer only when stuck past the timeout on a storage-fenced node", async () => {
+    const r = rig();
+    const va = await attachAndFail(r, GRACE + 5_000);
+    expect(r.cluster.attachment(va)?.metadata?.deletionTimestamp).toBeDefined();
+    expect(await r.metricsText()).toContain("rds_csi_reconciler_volume_attachments_freed_total 1");
+    await failNode(r, "n1", 115_000);
+    expect(r.cluster.attachment(va)).toBeDefined();
+    await failNode(r, "n1", 10_000);
+    expect(r.cluster.attachment(va)).toBeUndefined();
+    expect(await r.metricsText()).toContain("rds_csi_reconciler_finalizers_removed_total 1");
+    expect(r.cluster.events.map((event) => event.reason)).toEqual(expect.arrayContaining(["VolumeAttachmentFreed", "AttacherFinalizerRemoved"]));
+  });
+
+  it.each([
+    ["storage fencing unavailable", { hostAccessControl: false }],
+    ["live connections not proved cut", { live: "kept" as const }],
+  ])("never removes the finalizer when %s", async (_case, options) => {
+    const r = rig(options);
+    const va = await attachAndFail(r, GRACE + 600_000, 30_000);
+    expect(r.cluster.attachment(va)?.metadata?.finalizers).toEqual(["external-attacher/rds-csi-srvlab-io"]);
+  });
+
+  it("never touches a VolumeAttachment whose node is Ready and lists the volume in use", async () => {
+    const r = rig();
+    const va = r.cluster.attach("pvc-a", "n1");
+    await r.pass();
+    await r.cluster.setNodeAnnotation("n1", FENCE_ANNOTATION, JSON.stringify({ phase: "done", detectedAt: "2026-01-01T00:00:00Z", startedAt: "2026-01-01T00:00:00Z", strategies: {} }));
+    await r.pass();
+    expect(r.cluster.attachment(va)?.metadata?.deletionTimestamp).toBeUndefined();
+  });
+
+  it("deletes the VolumeAttachments of a deleted node but never removes their finalizer", async () => {
+    const r = rig();
+    const va = r.cluster.attach("pvc-a", "n1");
+    await r.pass();
+    r.cluster.deleteNode("n1");
+    r.clock.advance(1_000);
+    await r.pass();
+    expect(r.cluster.attachment(va)?.metadata?.deletionTimestamp).toBeDefined();
+    r.clock.advance(600_000);
+    await r.pass();
+    expect(r.cluster.attachment(va)?.metadata?.finalizers).toHaveLength(1);
+  });
+
+  it("observes the failover time once the volume is attached to another node", async () => {
+    const r = rig();
+    const va = await attachAndFail(r, GRACE + 5_000);
+    r.cluster.removeAttachment(va);
+    r.cluster.attach("pvc-a", "n2");
+    await failNode(r, "n1", 5_000);
+    expect(await r.metricsText()).toMatch(/rds_csi_reconciler_failover_seconds_count 1/);
+  });
+});
+
+describe("Reconciler: a node that comes back", () => {
+  async function fencedRig(): Promise<Rig> {
+    const r = rig();
+    const va = await attachAndFail(r, GRACE + 5_000);
+    r.cluster.removeAttachment(va);
+    return r;
+  }
+
+  async function comeBack(r: Rig, forMs: number): Promise<void> {
+    r.cluster.setReady("n1", "True");
+    for (let spent = 0; spent < forMs; spent += 5_000) {
+      r.clock.advance(5_000);
+      for (const node of r.cluster.nodes()) r.cluster.renew(node.metadata?.name ?? "");
+      await r.pass();
+    }
+  }
+
+  it("is unfenced only after Ready with a fresh Lease for the stabilisation period and its plugin's clean-up report", async () => {
+    const r = await fencedRig();
+    await comeBack(r, 60_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_nodes{state="recovering"} 1');
+    r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2026-01-01T00:05:00Z");
+    await comeBack(r, 5_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
+    expect(r.cluster.node("n1")?.spec?.taints).toEqual([]);
+    expect(r.cluster.events.map((event) => event.reason)).toContain("NodeUnfenced");
+  });
+
+  it("is not unfenced by a clean-up report older than the fence, nor before the stabilisation period", async () => {
+    const r = rig();
+    r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2025-12-01T00:00:00Z");
+    await r.pass();
+    await failNode(r, "n1", GRACE + 5_000);
+    await comeBack(r, 60_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
+    r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2026-01-01T00:05:00Z");
+    r.cluster.setReady("n1", "False");
+    await r.pass();
+    await comeBack(r, 25_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
+    await comeBack(r, 10_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
+  });
+});

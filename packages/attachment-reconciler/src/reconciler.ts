@@ -1,0 +1,376 @@
+import type { Logger } from "@rds-csi/core";
+import { hostNqnOf, type EventRecorder, type EventRecord } from "@rds-csi/core/k8s";
+import { EVENT_NAMESPACE, hasOutOfServiceTaint, nameOf, OUT_OF_SERVICE_TAINT, readiness, volumeInUse, type ClusterNode } from "./cluster-objects.js";
+import type { ClusterWrites } from "./cluster-writes.js";
+import { attacherFinalizer, volumeHandleOf, type ClusterView } from "./cluster-view.js";
+import { FailureDetector } from "./failure-detector.js";
+import { applyFenceBrakes, type FenceBrakesOptions } from "./fence-brakes.js";
+import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, fenceRecordOf, storageFenced, type FenceRecord, type StrategyResult } from "./fence-record.js";
+import type { NodeState, ReconcilerMetrics } from "./reconciler-metrics.js";
+import type { Holding, StorageFence } from "./storage-fence.js";
+import { NotLeaderError, type WriteGuard } from "./write-guard.js";
+
+export interface ReconcilerOptions {
+  readonly driverName: string;
+  readonly view: ClusterView;
+  readonly writes: ClusterWrites;
+  readonly storage: StorageFence;
+  readonly taintFencing: boolean;
+  readonly guard: WriteGuard;
+  readonly events: EventRecorder;
+  readonly metrics: ReconcilerMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Not Ready and no Lease renewal seen for longer than this → failed. */
+  readonly graceMs: number;
+  readonly brakes: FenceBrakesOptions;
+  /** A VolumeAttachment of a fenced node still being deleted after this long gets its attacher finalizer removed (storage-fenced nodes only). */
+  readonly finalizerTimeoutMs: number;
+  /** A fenced node must be Ready with a fresh Lease this long (and have reported its clean-up) before it is unfenced. */
+  readonly stabilizationMs: number;
+}
+
+/**
+ * One level-triggered pass over the whole cluster view decides everything: which nodes failed, which
+ * to fence (behind the brakes), which VolumeAttachments to free, which nodes to unfence. A pass keeps
+ * no work of its own between runs, so nothing is lost when a write fails or a watch misses an event:
+ * the next pass sees the same state and decides again. What must survive a change of leader (a fence
+ * under way, its results) is written on the Node; only timings by this replica's own clock live here.
+ */
+export class Reconciler {
+  readonly #options: ReconcilerOptions;
+  readonly #detector: FailureDetector;
+  /** node → when (our clock) its failure was first detected */
+  readonly #detectedAt = new Map<string, number>();
+  /** node → since when (our clock) it has been Ready with a fresh Lease while fenced */
+  readonly #healthySince = new Map<string, number>();
+  /** VolumeAttachment uid → when (our clock) it was first seen being deleted */
+  readonly #deletingSince = new Map<string, number>();
+  /** volume handle → failure detection time of the node it was freed from, until it is attached elsewhere */
+  readonly #moving = new Map<string, { readonly from: string; readonly detectedAt: number }>();
+  /** nodes a dry run has already reported as "would fence" */
+  readonly #dryRunFenced = new Set<string>();
+  #paused: "mass_failure" | "rate_limit" | undefined;
+
+  constructor(options: ReconcilerOptions) {
+    this.#options = options;
+    this.#detector = new FailureDetector({ graceMs: options.graceMs, now: options.now });
+    options.metrics.storageFencingAvailable(options.storage.available);
+  }
+
+  /** One pass. Throws NotLeaderError when leadership was lost during it (nothing more is written). */
+  async pass(signal: AbortSignal): Promise<void> {
+    const { view, now } = this.#options;
+    for (const lease of view.leases()) this.#detector.observeLease(nameOf(lease), lease.spec?.renewTime);
+    const nodes = view.nodes();
+    const toFinish: ClusterNode[] = [];
+    const candidates: ClusterNode[] = [];
+    const fenced: { node: ClusterNode; record: FenceRecord }[] = [];
+    for (const node of nodes) {
+      const name = nameOf(node);
+      const record = fenceRecordOf(node);
+      const health = this.#detector.assess(node);
+      if (health.verdict === "failed" && !this.#detectedAt.has(name)) this.#detectedAt.set(name, Math.min(health.since, now()));
+      if (health.verdict !== "failed" && record === undefined) this.#detectedAt.delete(name);
+      if (record?.phase === "done") fenced.push({ node, record });
+      else if (record?.phase === "started") toFinish.push(node);
+      else if (health.verdict === "failed") candidates.push(node);
+    }
+    this.#forgetDeletedNodes(nodes);
+
+    // A fence a previous leader started is finished whatever the brakes say: it was admitted once.
+    for (const node of toFinish) await this.#fence(node, fenceRecordOf(node), signal);
+    const verdict = applyFenceBrakes(this.#options.brakes, {
+      candidates: candidates.map(nameOf),
+      notReady: nodes.filter((node) => readiness(node) !== "True").length,
+      total: nodes.length,
+      recentFences: nodes.flatMap((node) => {
+        const record = fenceRecordOf(node);
+        return record ? [Date.parse(record.startedAt)] : [];
+      }),
+      now: now(),
+    });
+    this.#reportBrakes(verdict.paused, verdict.paused ? verdict.held : []);
+    const admitted = new Set(verdict.fence);
+    for (const node of candidates) if (admitted.has(nameOf(node))) await this.#fence(node, undefined, signal);
+
+    await this.#freeAttachments(signal);
+    for (const { node, record } of fenced) await this.#maybeUnfence(node, record, signal);
+    this.#trackFailovers();
+    this.#reportStates();
+  }
+
+  /** The node-state gauge, from the view as this pass left it. */
+  #reportStates(): void {
+    const states: Record<NodeState, number> = { healthy: 0, suspect: 0, failed: 0, fenced: 0, recovering: 0 };
+    for (const node of this.#options.view.nodes()) {
+      const record = fenceRecordOf(node);
+      if (record?.phase === "done") {
+        const recovering = readiness(node) === "True" && this.#detector.leaseFresh(nameOf(node)) && !hasAdminTaint(node, record);
+        states[recovering ? "recovering" : "fenced"]++;
+      } else {
+        states[record ? "failed" : this.#detector.assess(node).verdict]++;
+      }
+    }
+    this.#options.metrics.nodeStates(states);
+  }
+
+  #reportBrakes(paused: "mass_failure" | "rate_limit" | undefined, held: readonly string[]): void {
+    if (paused !== this.#paused) {
+      if (paused) this.#options.logger.error("fencing paused by a safety brake", { reason: paused, held });
+      else if (this.#paused) this.#options.logger.info("fencing resumed", { reason: this.#paused });
+      this.#paused = paused;
+    }
+    this.#options.metrics.paused(paused);
+  }
+
+  /** Storage side first, then the taint: volumes may move only after the old node is cut off. */
+  async #fence(node: ClusterNode, started: FenceRecord | undefined, signal: AbortSignal): Promise<void> {
+    const { guard, writes, storage, metrics, logger, now } = this.#options;
+    const name = nameOf(node);
+    const log = logger.child({ node_id: name });
+    if (guard.dryRun) {
+      if (this.#dryRunFenced.has(name)) return;
+      this.#dryRunFenced.add(name);
+    }
+    const detectedAt = started ? Date.parse(started.detectedAt) : (this.#detectedAt.get(name) ?? now());
+    const base: FenceRecord = started ?? {
+      phase: "started",
+      detectedAt: new Date(detectedAt).toISOString(),
+      startedAt: new Date(now()).toISOString(),
+      strategies: {},
+      cleanedUpBefore: node.metadata?.annotations?.[CLEANED_UP_ANNOTATION],
+    };
+    if (!started) {
+      log.warn("node failed; fencing it", { lease_silence_ms: this.#detector.leaseSilenceMs(name), ready: readiness(node) });
+      await guard.write(`record the start of the fence of node ${name}`, { node_id: name }, () =>
+        writes.setNodeAnnotation(name, FENCE_ANNOTATION, JSON.stringify(base), signal),
+      );
+    } else {
+      log.warn("finishing a fence another replica started", { started_at: started.startedAt });
+    }
+
+    const outcome = await storage.fence(name, hostNqnOf(node), this.#holdings(name), signal);
+    metrics.fence("storage", outcome.result);
+    if (outcome.result === "unavailable") {
+      log.warn("storage-side fencing unavailable; fencing with the taint alone", { detail: outcome.detail });
+    } else if (outcome.result === "failed") {
+      log.error("storage-side fence failed; fencing with the taint alone", { detail: outcome.detail });
+    }
+
+    let taint: StrategyResult | undefined;
+    let taintAdded = base.taintAdded ?? false;
+    if (this.#options.taintFencing) {
+      if (hasOutOfServiceTaint(node)) {
+        taint = "success";
+      } else {
+        try {
+          const wrote = await guard.write(`taint node ${name} ${OUT_OF_SERVICE_TAINT.key}=${OUT_OF_SERVICE_TAINT.value}:${OUT_OF_SERVICE_TAINT.effect}`, { node_id: name }, () =>
+            writes.addNodeTaint(node, OUT_OF_SERVICE_TAINT, signal),
+          );
+          taint = wrote ? "success" : "dry_run";
+          taintAdded ||= wrote;
+        } catch (err) {
+          if (err instanceof NotLeaderError || signal.aborted) throw err;
+          taint = "failed";
+          log.error("cannot taint the node out of service", { error: (err as Error).message });
+        }
+      }
+      metrics.fence("taint", taint);
+    }
+
+    const record: FenceRecord = {
+      ...base,
+      phase: "done",
+      doneAt: new Date(now()).toISOString(),
+      strategies: { ...(taint && { taint }), storage: outcome.result },
+      ...(outcome.connectionsCut !== undefined && { connectionsCut: outcome.connectionsCut }),
+      taintAdded,
+      revoked: outcome.revoked,
+    };
+    const wrote = await guard.write(`record the fence of node ${name}`, { node_id: name, record }, () =>
+      writes.setNodeAnnotation(name, FENCE_ANNOTATION, JSON.stringify(record), signal),
+    );
+    const seconds = (now() - detectedAt) / 1000;
+    if (wrote) metrics.fenceDone(seconds);
+    log.warn(wrote ? "node fenced" : "dry run: node would be fenced", { strategies: record.strategies, connections_cut: record.connectionsCut, revoked: outcome.revoked, seconds });
+    await this.#event(
+      { apiVersion: "v1", kind: "Node", namespace: EVENT_NAMESPACE, name, uid: node.metadata?.uid },
+      "NodeFenced",
+      `fenced after ${seconds.toFixed(1)} s: taint ${taint ?? "off"}, storage ${outcome.result} (${outcome.detail})`,
+      signal,
+    );
+    if (outcome.result === "unavailable" || outcome.result === "failed") {
+      await this.#event({ apiVersion: "v1", kind: "Node", namespace: EVENT_NAMESPACE, name, uid: node.metadata?.uid }, "StorageFenceUnavailable", outcome.detail, signal);
+    }
+  }
+
+  /** The exports a node holds, with the other nodes' host NQNs that must stay admitted. */
+  #holdings(nodeName: string): Holding[] {
+    const { view } = this.#options;
+    const byVolume = new Map<string, Set<string>>();
+    const holders = new Map<string, Set<string>>();
+    for (const attachment of view.attachments()) {
+      const handle = volumeHandleOf(view, attachment);
+      if (handle === undefined) continue;
+      const nodes = holders.get(handle) ?? new Set<string>();
+      nodes.add(attachment.spec.nodeName);
+      holders.set(handle, nodes);
+      if (attachment.spec.nodeName === nodeName) byVolume.set(handle, nodes);
+    }
+    return [...byVolume.keys()].map((volumeId) => ({
+      volumeId,
+      otherHosts: [...(holders.get(volumeId) ?? [])]
+        .filter((node) => node !== nodeName)
+        .flatMap((node) => {
+          const other = view.node(node);
+          const hostNqn = other && hostNqnOf(other);
+          return hostNqn ? [hostNqn] : [];
+        }),
+    }));
+  }
+
+  /**
+   * VolumeAttachments of fenced or deleted nodes are deleted, so the external-attacher unpublishes them
+   * and the volume can move. One still being deleted past the timeout on a node fenced on the storage
+   * side (live connections cut) loses the attacher's finalizer. A VolumeAttachment whose node is Ready
+   * and reports the volume in use is never touched.
+   */
+  async #freeAttachments(signal: AbortSignal): Promise<void> {
+    const { view, writes, guard, metrics, logger, now, driverName } = this.#options;
+    const finalizer = attacherFinalizer(driverName);
+    const seen = new Set<string>();
+    for (const attachment of view.attachments()) {
+      const uid = attachment.metadata?.uid ?? "";
+      seen.add(uid);
+      const nodeName = attachment.spec.nodeName;
+      const node = view.node(nodeName);
+      const record = node ? fenceRecordOf(node) : undefined;
+      if (node && record?.phase !== "done") continue;
+      const handle = volumeHandleOf(view, attachment);
+      if (node && readiness(node) === "True" && handle !== undefined && volumeInUse(node, driverName, handle)) continue;
+      const log = logger.child({ node_id: nodeName, volume_id: handle, attachment: nameOf(attachment) });
+      const subject = { apiVersion: "storage.k8s.io/v1", kind: "VolumeAttachment", namespace: EVENT_NAMESPACE, name: nameOf(attachment), uid };
+      if (attachment.metadata?.deletionTimestamp === undefined) {
+        const wrote = await this.#tolerant(log, "delete the VolumeAttachment", () =>
+          guard.write(`delete VolumeAttachment ${nameOf(attachment)} of ${node ? "fenced" : "deleted"} node ${nodeName}`, { node_id: nodeName }, () =>
+            writes.deleteVolumeAttachment(attachment, signal),
+          ),
+        );
+        if (!wrote) continue;
+        metrics.attachmentFreed();
+        if (handle !== undefined) this.#moving.set(handle, { from: nodeName, detectedAt: this.#detectedAt.get(nodeName) ?? now() });
+        log.warn("VolumeAttachment deleted so the volume can move", { reason: node ? "node fenced" : "node deleted" });
+        await this.#event(subject, "VolumeAttachmentFreed", `deleted: node ${nodeName} is ${node ? "fenced" : "gone"}`, signal);
+        continue;
+      }
+      const since = this.#deletingSince.get(uid) ?? now();
+      this.#deletingSince.set(uid, since);
+      if (!(attachment.metadata.finalizers ?? []).includes(finalizer)) continue;
+      if (now() - since < this.#options.finalizerTimeoutMs || !storageFenced(record)) continue;
+      const wrote = await this.#tolerant(log, "remove the attacher's finalizer", () =>
+        guard.write(`remove finalizer ${finalizer} from VolumeAttachment ${nameOf(attachment)}`, { node_id: nodeName }, () =>
+          writes.removeVolumeAttachmentFinalizer(attachment, finalizer, signal),
+        ),
+      );
+      if (!wrote) continue;
+      metrics.finalizerRemoved();
+      log.warn("attacher finalizer removed: the detach was stuck and the node is fenced on the storage side", { stuck_ms: now() - since });
+      await this.#event(subject, "AttacherFinalizerRemoved", `detach stuck for ${Math.round((now() - since) / 1000)} s on storage-fenced node ${nodeName}; finalizer ${finalizer} removed`, signal);
+    }
+    for (const uid of this.#deletingSince.keys()) if (!seen.has(uid)) this.#deletingSince.delete(uid);
+  }
+
+  /**
+   * A fenced node is unfenced once it has been Ready with a Lease seen renewed for the stabilisation
+   * period, its node plugin has reported its clean-up since the fence, and none of this driver's
+   * VolumeAttachments is left on it. An out-of-service taint an administrator set stays theirs.
+   */
+  async #maybeUnfence(node: ClusterNode, record: FenceRecord, signal: AbortSignal): Promise<void> {
+    const { view, writes, guard, logger, now } = this.#options;
+    const name = nameOf(node);
+    const healthy = readiness(node) === "True" && this.#detector.leaseFresh(name);
+    if (!healthy) {
+      this.#healthySince.delete(name);
+      return;
+    }
+    const since = this.#healthySince.get(name) ?? now();
+    this.#healthySince.set(name, since);
+    if (now() - since < this.#options.stabilizationMs) return;
+    const cleanedUp = node.metadata?.annotations?.[CLEANED_UP_ANNOTATION];
+    if (cleanedUp === undefined || cleanedUp === record.cleanedUpBefore) return;
+    if (view.attachments().some((attachment) => attachment.spec.nodeName === name)) return;
+    const log = logger.child({ node_id: name });
+    if (record.taintAdded && hasOutOfServiceTaint(node)) {
+      const removed = await this.#tolerant(log, "remove the out-of-service taint", () =>
+        guard.write(`remove the out-of-service taint from node ${name}`, { node_id: name }, () => writes.removeNodeTaint(node, OUT_OF_SERVICE_TAINT, signal)),
+      );
+      if (!removed) return;
+    }
+    const cleared = await this.#tolerant(log, "clear the fence record", () =>
+      guard.write(`clear the fence record of node ${name}`, { node_id: name }, () => writes.setNodeAnnotation(name, FENCE_ANNOTATION, null, signal)),
+    );
+    if (!cleared) return;
+    this.#healthySince.delete(name);
+    this.#detectedAt.delete(name);
+    this.#dryRunFenced.delete(name);
+    log.info("node unfenced: Ready with a fresh Lease and its node plugin reported its clean-up", { cleaned_up: cleanedUp });
+    await this.#event({ apiVersion: "v1", kind: "Node", namespace: EVENT_NAMESPACE, name, uid: node.metadata?.uid }, "NodeUnfenced", `Ready for ${Math.round((now() - since) / 1000)} s and cleaned up at ${cleanedUp}`, signal);
+  }
+
+  #trackFailovers(): void {
+    const { view, metrics, now, logger } = this.#options;
+    if (this.#moving.size === 0) return;
+    for (const attachment of view.attachments()) {
+      if (attachment.status?.attached !== true) continue;
+      const handle = volumeHandleOf(view, attachment);
+      const moving = handle === undefined ? undefined : this.#moving.get(handle);
+      if (moving === undefined || attachment.spec.nodeName === moving.from) continue;
+      const seconds = (now() - moving.detectedAt) / 1000;
+      metrics.failover(seconds);
+      logger.info("volume attached to another node after a failure", { volume_id: handle, from: moving.from, to: attachment.spec.nodeName, seconds });
+      this.#moving.delete(handle as string);
+    }
+  }
+
+  #forgetDeletedNodes(nodes: readonly ClusterNode[]): void {
+    const present = new Set(nodes.map(nameOf));
+    for (const name of this.#detectedAt.keys()) {
+      if (!present.has(name)) {
+        this.#detectedAt.delete(name);
+        this.#detector.forget(name);
+      }
+    }
+  }
+
+  /** Runs one write; a failure other than lost leadership or cancellation is logged and left to the next pass. */
+  async #tolerant(log: Logger, what: string, write: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof NotLeaderError || this.#aborted(err)) throw err;
+      log.warn(`cannot ${what}; the next pass tries again`, { error: (err as Error).message });
+      return false;
+    }
+  }
+
+  #aborted(err: unknown): boolean {
+    return err instanceof Error && err.name === "AbortError";
+  }
+
+  async #event(subject: EventRecord["subject"], reason: string, message: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#options.guard.write(`post event ${reason} on ${subject.kind} ${subject.name}`, {}, () =>
+        this.#options.events.record({ subject, type: reason === "NodeUnfenced" ? "Normal" : "Warning", reason, message }, signal),
+      );
+    } catch (err) {
+      if (err instanceof NotLeaderError) throw err;
+      this.#options.logger.warn("cannot post an event", { reason, error: (err as Error).message });
+    }
+  }
+}
+
+/** An out-of-service taint the reconciler did not add: the administrator's, to be removed by them. */
+function hasAdminTaint(node: ClusterNode, record: FenceRecord): boolean {
+  return hasOutOfServiceTaint(node) && record.taintAdded !== true;
+}

@@ -1,0 +1,90 @@
+import type { Logger } from "@rds-csi/core";
+import { namedAllowedHosts, setExportAllowList, type RdsClient } from "@rds-csi/core/routeros";
+import type { StrategyResult } from "./fence-record.js";
+import type { WriteGuard } from "./write-guard.js";
+
+/** What `rds-csi-node selfcheck` proved about a live connection whose host left the allow-list. */
+export type LiveConnectionBehaviour = "dropped" | "kept" | "unknown";
+
+export interface StorageFenceOptions {
+  readonly rds: RdsClient;
+  /** Host access control was verified on this RDS (the controller's --host-access-control-trust=verified). */
+  readonly hostAccessControl: boolean;
+  readonly liveConnections: LiveConnectionBehaviour;
+  readonly guard: WriteGuard;
+  readonly logger: Logger;
+}
+
+/** One export the failed node holds, and the host NQNs of the other nodes attached to it (kept admitted). */
+export interface Holding {
+  readonly volumeId: string;
+  readonly otherHosts: readonly string[];
+}
+
+export interface StorageFenceOutcome {
+  readonly result: StrategyResult;
+  /** whether the RDS cut the node's live connections (known from the self-check), when the allow-lists changed */
+  readonly connectionsCut?: boolean;
+  readonly revoked: readonly string[];
+  readonly detail: string;
+}
+
+/**
+ * The storage side of a fence: takes the node's host NQN out of the allow-list of every export it
+ * holds, through core's one allow-list writer (setExportAllowList, which reads the list back). Only
+ * usable when host access control was verified on this RDS; otherwise it reports itself unavailable
+ * and the fence rests on the taint alone. Whether the RDS also cut the node's live connections is
+ * what the self-check proved (`liveConnections`): an allow-list change alone does not end a session
+ * on every NVMe target (Linux nvmet keeps it), so only `dropped` counts as cut.
+ */
+export class StorageFence {
+  readonly #options: StorageFenceOptions;
+
+  constructor(options: StorageFenceOptions) {
+    this.#options = options;
+  }
+
+  get available(): boolean {
+    return this.#options.hostAccessControl;
+  }
+
+  async fence(nodeName: string, hostNqn: string | undefined, holdings: readonly Holding[], signal: AbortSignal): Promise<StorageFenceOutcome> {
+    const { rds, guard, logger } = this.#options;
+    if (!this.available) {
+      return { result: "unavailable", revoked: [], detail: "host access control is not verified on this RDS (--host-access-control-trust), so exports cannot shut a host out" };
+    }
+    if (hostNqn === undefined) {
+      return { result: "failed", revoked: [], detail: `node ${nodeName} has no host NQN in its annotation rds.csi.srvlab.io/host-nqn, so its access cannot be revoked` };
+    }
+    const revoked: string[] = [];
+    let wrote = true;
+    for (const holding of holdings) {
+      try {
+        const volume = await rds.getVolume(holding.volumeId, signal);
+        if (volume === undefined) continue;
+        const named = namedAllowedHosts(volume);
+        if (named !== undefined && !named.includes(hostNqn)) {
+          revoked.push(holding.volumeId);
+          continue;
+        }
+        const keep = (named ?? holding.otherHosts).filter((host) => host !== hostNqn);
+        wrote = await guard.write(`revoke ${hostNqn} from the export of ${holding.volumeId}`, { node_id: nodeName, volume_id: holding.volumeId, keep }, () =>
+          setExportAllowList(rds, holding.volumeId, keep, signal).then(() => undefined),
+        );
+        revoked.push(holding.volumeId);
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        logger.warn("storage fence: cannot revoke the node's access to an export", { node_id: nodeName, volume_id: holding.volumeId, error: (err as Error).message });
+        return { result: "failed", revoked, detail: `revoking ${holding.volumeId} failed: ${(err as Error).message}` };
+      }
+    }
+    if (!wrote) return { result: "dry_run", revoked, detail: `would revoke ${hostNqn} from ${revoked.length} export(s)` };
+    const connectionsCut = this.#options.liveConnections === "dropped";
+    return {
+      result: "success",
+      connectionsCut,
+      revoked,
+      detail: `${hostNqn} removed from ${revoked.length} export(s); live connections ${connectionsCut ? "cut" : `not known to be cut (self-check: ${this.#options.liveConnections})`}`,
+    };
+  }
+}
