@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
 import { readStagingMetadata } from "./staging/staging-metadata.js";
+import { kubeletCsiPluginDir } from "./startup-reconciliation.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 import { useNodeRig } from "./testing/node-test-rig.js";
 
@@ -31,7 +32,7 @@ asRoot("namespace identity across an RDS restart (fake fabric)", () => {
       expect(after.uuid).not.toBe(before.uuid);
       expect(after.majorMinor).not.toBe(before.majorMinor);
 
-      const watcher = new StaleMountWatcher({ ctx: a.ctx, metadataRoots: [rig.dir], logger: quiet, intervalMs: 20 });
+      const watcher = new StaleMountWatcher({ ctx: a.ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger: quiet, intervalMs: 20 });
       expect(await watcher.sweep()).toEqual([{ volumeId: VOLUME, stagingPath: staging, outcome: "recovered" }]);
       expect((await rig.mountOf(staging))?.majorMinor).toBe(after.majorMinor);
       expect((await rig.mountOf(target))?.majorMinor).toBe(after.majorMinor);
@@ -57,7 +58,7 @@ asRoot("namespace identity across an RDS restart (fake fabric)", () => {
       const after = (await rig.resolve(a))!;
       expect(after.majorMinor).not.toBe(before.majorMinor);
 
-      const watcher = new StaleMountWatcher({ ctx: a.ctx, metadataRoots: [rig.dir], logger: quiet, intervalMs: 20 });
+      const watcher = new StaleMountWatcher({ ctx: a.ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger: quiet, intervalMs: 20 });
       expect(await watcher.sweep()).toEqual([{ volumeId: VOLUME, stagingPath: staging, outcome: "recovered" }]);
       expect(await readFile(join(target, "kept.txt"), "utf8")).toBe("kept with an EUI-64 only");
 

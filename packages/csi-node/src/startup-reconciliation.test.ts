@@ -76,8 +76,10 @@ asRoot("start-up reconciliation over the fake fabric", () => {
   const stagingPathOf = (kubeletDir: string, hash: string, driver = DRIVER) => join(kubeletCsiPluginDir(kubeletDir), driver, hash, "globalmount");
   const mounted = async (path: string) => (await readMountTable()).some((m) => m.mountPoint === path);
 
-  const connect = (nqn: string) =>
-    initiator.connect({ address: "127.0.0.1", port: 4420, nqn, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 60, reconnectDelay: 2, keepAliveTmo: 5 }, AbortSignal.timeout(20_000));
+  const connect = async (nqn: string) => {
+    await initiator.connect({ address: "127.0.0.1", port: 4420, nqn, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 60, reconnectDelay: 2, keepAliveTmo: 5 }, AbortSignal.timeout(20_000));
+    await resolver.waitForNamespace(nqn, AbortSignal.timeout(20_000), 10_000); // the kernel's scan ends after `nvme connect`
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "csi-node-reconcile-"));

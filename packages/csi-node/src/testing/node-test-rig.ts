@@ -104,7 +104,7 @@ export function useNodeRig(options: NodeRigOptions) {
     const identity = await loadHostIdentity(await mkdtemp(join(state.dir, `etc-${name}-`)));
     const fabric = await FakeFabric.create({
       simulatorUrl: state.sim.controlUrl,
-      hostNqn: identity.hostNqn,
+      hostNqn: identity.hostNqn, hostId: identity.hostId,
       ...(options.layout !== undefined && { layout: options.layout }),
       ...(options.namespaceIds !== undefined && { namespaceIds: options.namespaceIds }),
     });

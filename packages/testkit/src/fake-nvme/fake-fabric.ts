@@ -13,6 +13,8 @@ export interface FakeFabricOptions {
   readonly simulatorUrl: string;
   /** this host's NQN: what `nvme connect` uses without `-q` (default: a fixed test NQN) */
   readonly hostNqn?: string;
+  /** this host's `/etc/nvme/hostid`: what `nvme connect` passes without `-I` (default: none, the kernel's default host ID) */
+  readonly hostId?: string;
   /** where to make the host's directories (default: a new directory under the OS temp dir) */
   readonly baseDir?: string;
   /** where the kernel puts the namespace's visible disk (default "native-multipath") */
@@ -68,6 +70,7 @@ export class FakeFabric {
     readonly baseDir: string,
     readonly config: FabricConfig,
     readonly hostNqn: string,
+    readonly hostId: string | undefined,
     ownsBase: boolean,
     private readonly scanDelayMs: number,
   ) {
@@ -93,7 +96,7 @@ export class FakeFabric {
     }
     await mkdir(join(config.devRoot, "disk/by-id"), { recursive: true });
     await mkdir(config.stateDir, { recursive: true });
-    return new FakeFabric(baseDir, config, options.hostNqn ?? DEFAULT_FAKE_HOST_NQN, ownsBase, options.scanDelayMs ?? 0);
+    return new FakeFabric(baseDir, config, options.hostNqn ?? DEFAULT_FAKE_HOST_NQN, options.hostId, ownsBase, options.scanDelayMs ?? 0);
   }
 
   get sysfsRoot(): string {
@@ -112,6 +115,7 @@ export class FakeFabric {
       [FAKE_NVME_ENV.devRoot]: this.config.devRoot,
       [FAKE_NVME_ENV.simulatorUrl]: this.config.simulatorUrl,
       [FAKE_NVME_ENV.hostNqn]: this.hostNqn,
+      ...(this.hostId !== undefined && { [FAKE_NVME_ENV.hostId]: this.hostId }),
       [FAKE_NVME_ENV.layout]: this.config.layout,
       [FAKE_NVME_ENV.namespaceIds]: this.config.namespaceIds,
       [FAKE_NVME_ENV.targetAddress]: this.config.targetAddress,
@@ -126,7 +130,7 @@ export class FakeFabric {
 
   /** `nvme connect` without the shim; returns the controller name once the namespace was scanned. */
   async connect(request: Omit<ConnectRequest, "hostNqn"> & { hostNqn?: string }): Promise<string> {
-    return this.#initiator.connect({ ...request, hostNqn: request.hostNqn ?? this.hostNqn });
+    return this.#initiator.connect({ ...request, hostNqn: request.hostNqn ?? this.hostNqn, hostId: request.hostId ?? this.hostId });
   }
 
   /** `nvme disconnect -n NQN`; returns how many controllers went away. */

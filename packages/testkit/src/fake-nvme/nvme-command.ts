@@ -25,13 +25,14 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** The environment the `nvme` shim reads; FAKE_NVME_HOSTNQN stands in for `/etc/nvme/hostnqn`. */
+/** The environment the `nvme` shim reads; FAKE_NVME_HOSTNQN / FAKE_NVME_HOSTID stand in for `/etc/nvme/hostnqn` / `hostid`. */
 export const FAKE_NVME_ENV = {
   stateDir: "FAKE_NVME_STATE_DIR",
   sysfsRoot: "FAKE_NVME_SYSFS_ROOT",
   devRoot: "FAKE_NVME_DEV_ROOT",
   simulatorUrl: "FAKE_NVME_SIMULATOR_URL",
   hostNqn: "FAKE_NVME_HOSTNQN",
+  hostId: "FAKE_NVME_HOSTID",
   layout: "FAKE_NVME_LAYOUT",
   namespaceIds: "FAKE_NVME_NAMESPACE_IDS",
   targetAddress: "FAKE_NVME_TARGET_ADDRESS",
@@ -169,7 +170,8 @@ async function connect(args: ParsedArguments, env: NodeJS.ProcessEnv): Promise<C
       traddr,
       trsvcid: text(args, "trsvcid") ?? "4420",
       hostNqn,
-      hostId: text(args, "hostid"),
+      // nvme-cli reads /etc/nvme/hostid when -I is absent; without one the kernel uses its default host ID.
+      hostId: text(args, "hostid") ?? (env[FAKE_NVME_ENV.hostId] || undefined),
       ctrlLossTmo: integer(args, "ctrl-loss-tmo"),
       reconnectDelay: integer(args, "reconnect-delay"),
       keepAliveTmo: integer(args, "keep-alive-tmo"),

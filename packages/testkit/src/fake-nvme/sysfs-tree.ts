@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { ControllerRecord, NamespaceRecord, SubsystemRecord } from "./fabric-state.js";
 import { controllerDir, controllerName, pathDiskDir, pathDiskName, subsystemDir, subsystemName, visibleDiskDir } from "./sysfs-layout.js";
@@ -62,8 +62,7 @@ export class SysfsTree {
    */
   async addNamespace(sub: SubsystemRecord, ns: NamespaceRecord, controllers: readonly ControllerRecord[]): Promise<void> {
     const visible = visibleDiskDir(sub.instance, { name: ns.disk, controller: ns.diskController });
-    await this.#disk(visible, ns, { dev: `${ns.major}:${ns.minor}`, hidden: "0" });
-    await this.#link(`${visible}/device`, ns.diskController === undefined ? subsystemDir(sub.instance) : controllerDir(ns.diskController));
+    await this.#disk(visible, ns, { dev: `${ns.major}:${ns.minor}`, hidden: "0" }, ns.diskController === undefined ? subsystemDir(sub.instance) : controllerDir(ns.diskController));
     await this.#blockLinks(ns.disk, visible);
     if (ns.diskController !== undefined) return;
     for (const ctrl of controllers) await this.addPath(sub, ns, ctrl);
@@ -72,8 +71,7 @@ export class SysfsTree {
   /** A controller joining a subsystem whose head exists gets its hidden path disk (native multipath). */
   async addPath(sub: SubsystemRecord, ns: NamespaceRecord, ctrl: ControllerRecord): Promise<void> {
     const path = pathDiskDir(sub.instance, ctrl.instance, ns.instance);
-    await this.#disk(path, ns, { hidden: "1" });
-    await this.#link(`${path}/device`, controllerDir(ctrl.instance));
+    await this.#disk(path, ns, { hidden: "1" }, controllerDir(ctrl.instance));
     await this.#blockLinks(pathDiskName(sub.instance, ctrl.instance, ns.instance), path);
   }
 
@@ -90,15 +88,15 @@ export class SysfsTree {
   }
 
   async setState(ctrl: ControllerRecord): Promise<void> {
-    await writeFile(join(this.root, controllerDir(ctrl.instance), "state"), `${ctrl.state}\n`);
+    await writeAttribute(join(this.root, controllerDir(ctrl.instance), "state"), ctrl.state);
   }
 
   /** New namespace size on every disk of it, as the kernel does after a rescan. */
   async setSize(sub: SubsystemRecord, ns: NamespaceRecord, controllers: readonly ControllerRecord[]): Promise<void> {
-    await writeFile(join(this.root, visibleDiskDir(sub.instance, { name: ns.disk, controller: ns.diskController }), "size"), `${ns.sectors}\n`);
+    await writeAttribute(join(this.root, visibleDiskDir(sub.instance, { name: ns.disk, controller: ns.diskController }), "size"), String(ns.sectors));
     if (ns.diskController !== undefined) return;
     for (const ctrl of controllers) {
-      await writeFile(join(this.root, pathDiskDir(sub.instance, ctrl.instance, ns.instance), "size"), `${ns.sectors}\n`);
+      await writeAttribute(join(this.root, pathDiskDir(sub.instance, ctrl.instance, ns.instance), "size"), String(ns.sectors));
     }
   }
 
@@ -115,8 +113,12 @@ export class SysfsTree {
    * (nvme_ns_id_attrs_are_visible), `eui` as spaced hex bytes (eui_show, "%8ph"), `wwid` the first of
    * uuid / eui-64 (wwid_show).
    */
-  async #disk(dir: string, ns: NamespaceRecord, extra: Record<string, string>): Promise<void> {
-    await this.#attributes(dir, {
+  async #disk(dir: string, ns: NamespaceRecord, extra: Record<string, string>, parent: string): Promise<void> {
+    // Made beside its place and renamed into it: the kernel's device_add shows the directory with its
+    // attributes at once, so a reader must never see a disk without its `dev` or `nsid`.
+    const building = `${dir}.new`;
+    await this.#remove(building);
+    await this.#attributes(building, {
       size: String(ns.sectors),
       nsid: String(ns.nsid),
       ...(ns.uuid !== undefined && { uuid: ns.uuid }),
@@ -128,8 +130,10 @@ export class SysfsTree {
       "queue/logical_block_size": "512",
       "queue/physical_block_size": "512",
     });
-    await mkdir(join(this.root, dir, "holders"), { recursive: true });
-    await mkdir(join(this.root, dir, "slaves"), { recursive: true });
+    await mkdir(join(this.root, building, "holders"), { recursive: true });
+    await mkdir(join(this.root, building, "slaves"), { recursive: true });
+    await this.#link(`${building}/device`, parent);
+    await rename(join(this.root, building), join(this.root, dir));
   }
 
   async #blockLinks(name: string, dir: string): Promise<void> {
@@ -142,7 +146,7 @@ export class SysfsTree {
     for (const [name, value] of Object.entries(attributes)) {
       const file = join(this.root, dir, name);
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, `${value}\n`);
+      await writeAttribute(file, value);
     }
   }
 
@@ -157,6 +161,16 @@ export class SysfsTree {
   async #remove(...paths: string[]): Promise<void> {
     for (const path of paths) await rm(join(this.root, path), { recursive: true, force: true });
   }
+}
+
+/**
+ * One attribute: the value and a newline, written beside and renamed into place, because a sysfs read
+ * never sees a half-written value (the `nvme` program and the node plugin read while others write).
+ */
+async function writeAttribute(file: string, value: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${value}\n`);
+  await rename(temp, file);
 }
 
 /** A target's serial number for the subsystem: stable per export. */
