@@ -16,6 +16,9 @@ export * from "./csi/grpc-server.js";
 export * from "./csi/identity-service.js";
 export * from "./csi/plugin-capabilities.js";
 export * from "./csi/unary-handler.js";
+export * from "./csi/request-limits.js";
+// Shown in messages of every layer, not only RouterOS's.
+export { printableExcerpt } from "./routeros/printable-excerpt.js";
 export * as csi from "./csi/generated/csi/v1/csi.js";
 export * from "./observability/logger.js";
 export * from "./observability/metrics.js";

@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, FailedPreconditionError, InvalidArgumentError, OperationLocks, type CallContext, type Exec } from "@rds-csi/core";
-import { FakeMounter } from "./mount/fake-mounter.js";
+import { FakeMounter } from "../test/support/fake-mounter.js";
 import { StagedVolumes, type NodeContext } from "./node-context.js";
+import type { DeviceResolver } from "./nvme/device-identity.js";
 import { requireNodeCapability } from "./node-get-capabilities.js";
 import { NodeService } from "./node-service.js";
-import { writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+import { readStagingMetadata, writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
 import { kubeletCsiPluginDir } from "./startup-reconciliation.js";
 
 // The node's checks of a request, without root: every side effect sits behind a member of the
@@ -46,7 +47,8 @@ describe("node request checks (no root)", () => {
       topology: undefined,
       host: { hostNqn: "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001", hostId: "00000000-0000-0000-0000-000000000001" },
       initiator: untouchable("initiator"),
-      resolver: untouchable("resolver"),
+      // Nothing of the volume's namespace is present on this node.
+      resolver: { resolve: async () => undefined } as unknown as DeviceResolver,
       sysfs: untouchable("sysfs"),
       mounter,
       probe: untouchable("probe"),
@@ -147,6 +149,18 @@ describe("node request checks (no root)", () => {
       expect(await mounter.isMountPoint(target())).toBe(false);
       await expect(readFile(target())).rejects.toMatchObject({ code: "ENOENT" });
     });
+  });
+
+  it("NodeUnstage does not unmount what is mounted at the staging path when it is not the volume's (FAILED_PRECONDITION, metadata kept)", async () => {
+    await mkdir(staging(), { recursive: true });
+    await writeStagingMetadata(staging(), {
+      volumeId: "pvc-1", nqn: NQN, address: "10.0.0.5", port: 4420, hostNqn: "h", mode: "filesystem", fsType: "ext4",
+      device: { majorMinor: "259:3", nsid: 1, uuid: "u" }, stagedAt: new Date().toISOString(),
+    });
+    await mounter.mount("/dev/sdz", staging(), "ext4", []);
+    await expect(node.nodeUnstageVolume({ volumeId: "pvc-1", stagingTargetPath: staging() }, call())).rejects.toThrow(/is a mount of \/dev\/sdz \(0:\d+\), not of volume pvc-1 \(device 259:3\); not unmounting it/);
+    expect(await mounter.isMountPoint(staging())).toBe(true);
+    expect((await readStagingMetadata(staging(), "pvc-1"))?.unstagingSince).toBeUndefined();
   });
 
   describe("mount options (issue 9 item 10, issue 12 item 3)", () => {

@@ -1,10 +1,10 @@
-import { csi, InternalError, UnavailableError, type CallContext } from "@rds-csi/core";
+import { csi, FailedPreconditionError, InternalError, UnavailableError, type CallContext } from "@rds-csi/core";
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
 import type { NodeContext } from "./node-context.js";
 import { requireNodeCapability } from "./node-get-capabilities.js";
 import { requireField, requireKubeletPath } from "./node-validation.js";
 import { controllerLost } from "./reconnect-lost-controller.js";
-import { readStagingMetadata, removeStagingMetadata, writeStagingMetadata } from "./staging/staging-metadata.js";
+import { readStagingMetadata, removeStagingMetadata, writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
 
 /**
  * NodeUnstageVolume, driven by the staging metadata: mark it as being unstaged, unmount, disconnect
@@ -20,6 +20,7 @@ export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnsta
   return ctx.locks.run(volumeId, call.signal, async (signal) => {
     const metadata = await readStagingMetadata(stagingPath, volumeId);
     if (metadata === undefined) return {};
+    if (metadata.mode === "filesystem") await requireOwnStagingMount(ctx, metadata, stagingPath);
     // Marked before anything changes: should a step below fail, kubelet retries the unstage, and until
     // then the stale-mount watcher must not reconnect or remount what is being torn down.
     if (metadata.unstagingSince === undefined) await writeStagingMetadata(stagingPath, { ...metadata, unstagingSince: new Date().toISOString() });
@@ -42,4 +43,17 @@ export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnsta
     ctx.staged.delete(volumeId);
     return {};
   });
+}
+
+/**
+ * The mount at the staging path is this volume's: its recorded device, or the device its namespace
+ * resolves to now (a recovery that moved the mount and was interrupted before rewriting the metadata).
+ * Anything else mounted there is not this volume's to unmount: refused before anything changes.
+ */
+async function requireOwnStagingMount(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string): Promise<void> {
+  const top = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
+  if (top === undefined || top.majorMinor === metadata.device.majorMinor) return;
+  const current = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid).catch(() => undefined);
+  if (current !== undefined && current.uuid === metadata.device.uuid.toLowerCase() && current.majorMinor === top.majorMinor) return;
+  throw new FailedPreconditionError(`${stagingPath} is a mount of ${top.source} (${top.majorMinor}), not of volume ${metadata.volumeId} (device ${metadata.device.majorMinor}); not unmounting it`);
 }

@@ -97,3 +97,99 @@ test("controller killed mid-publish and started again: the retried publish is gr
     expect(driverState().slots).toEqual([volumeId]);
   });
 }, 120_000);
+
+const DRIVER = "rds.csi.srvlab.io";
+
+/** The PV, CSINodes and VolumeAttachments Kubernetes would hold for `volumeId` attached to `nodes`, oldest first. */
+async function attachmentsFor(volumeId: string, nodes: readonly string[]): Promise<void> {
+  rig.api.put("PersistentVolume", {
+    metadata: { name: `pv-${volumeId}` },
+    spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], csi: { driver: DRIVER, volumeHandle: volumeId }, persistentVolumeReclaimPolicy: "Delete" },
+  });
+  for (const node of nodes) {
+    rig.api.put("CSINode", { metadata: { name: node }, spec: { drivers: [{ name: DRIVER, nodeID: node }] } });
+    rig.api.put("VolumeAttachment", attachment(volumeId, node, false));
+    // Distinct creation times: the arbiter lets the older pending attachment win.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  }
+}
+
+function attachment(volumeId: string, node: string, attached: boolean): object {
+  return {
+    metadata: { name: `va-${volumeId}-${node}` },
+    spec: { attacher: DRIVER, nodeName: node, source: { persistentVolumeName: `pv-${volumeId}` } },
+    status: { attached },
+  };
+}
+
+function publishTo(volumeId: string, node: string): Promise<csi.ControllerPublishVolumeResponse> {
+  const request = csi.ControllerPublishVolumeRequest.fromPartial({ volumeId, nodeId: node, volumeCapability: rwo });
+  return callAsKubeletWould(() => callUnary(controller(), controller().controllerPublishVolume, request, { deadlineMs: 20_000 }));
+}
+
+/** Publishes to `node` until the answer is FAILED_PRECONDITION (the controller has seen the other holder), or times out. */
+async function refusedWithin(volumeId: string, node: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const code = await publishTo(volumeId, node).then(
+      () => status.OK,
+      (err: ServiceError) => err.code,
+    );
+    if (code === status.FAILED_PRECONDITION) return true;
+    if (code === status.OK) {
+      await callUnary(controller(), controller().controllerUnpublishVolume, { volumeId, nodeId: node, secrets: {} }, { deadlineMs: 20_000 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+test("two nodes race to publish one RWO volume: exactly one is granted, the other refused until the first lets go", async () => {
+  await faultScenario("rwo-publish-race", async (inject) => {
+    const { volume } = await create(`pvc-${randomUUID()}`);
+    const volumeId = volume!.volumeId;
+    await attachmentsFor(volumeId, ["node-a", "node-b"]);
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.allSettled([publishTo(volumeId, "node-a"), publishTo(volumeId, "node-b")]);
+      inject();
+      expect(answers[0].status).toBe("fulfilled");
+      expect(answers[1]).toMatchObject({ status: "rejected", reason: { code: status.FAILED_PRECONDITION } });
+    }
+    // Node A lets go (its VolumeAttachment is gone after ControllerUnpublish): node B is granted.
+    await callAsKubeletWould(() => callUnary(controller(), controller().controllerUnpublishVolume, { volumeId, nodeId: "node-a", secrets: {} }, { deadlineMs: 20_000 }));
+    rig.api.remove("VolumeAttachment", undefined, `va-${volumeId}-node-a`);
+    await expect(eventually(() => publishTo(volumeId, "node-b"))).resolves.toBeDefined();
+  });
+}, 120_000);
+
+test("API server restart and watch expiry: the controller misses no VolumeAttachment and still refuses a second RWO writer", async () => {
+  await faultScenario("apiserver-restart-watch-expiry", async (inject) => {
+    const { volume } = await create(`pvc-${randomUUID()}`);
+    const volumeId = volume!.volumeId;
+    await attachmentsFor(volumeId, ["node-b"]);
+    rig.api.remove("VolumeAttachment", undefined, `va-${volumeId}-node-b`);
+    // The API server goes away: every open watch ends, requests fail for a while, and its watch
+    // history is gone when it is back (a resumed watch gets 410 Expired). Meanwhile node A attaches.
+    rig.api.failNext({ status: 503, count: 10, message: "the API server is restarting" });
+    rig.api.closeWatches();
+    rig.api.put("CSINode", { metadata: { name: "node-a" }, spec: { drivers: [{ name: DRIVER, nodeID: "node-a" }] } });
+    rig.api.put("VolumeAttachment", attachment(volumeId, "node-a", true));
+    rig.api.compactHistory();
+    inject();
+    rig.api.put("VolumeAttachment", attachment(volumeId, "node-b", false));
+    expect(await refusedWithin(volumeId, "node-b", 20_000)).toBe(true);
+  });
+}, 120_000);
+
+/** Retries `call` for up to 15 s while the controller's caches catch up. */
+async function eventually<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
