@@ -1,6 +1,6 @@
 import { OrphanAudit } from "./orphan-audit.js";
 import { WriteGuard } from "./write-guard.js";
-import { FakeClock, MemoryCluster, MemoryRds, recordingLogger, testMetrics } from "./testing/memory-cluster.js";
+import { FakeClock, MemoryCluster, MemoryRds, recordingLogger, testMetrics } from "../test/support/memory-cluster.js";
 
 function rig(options: { deleteDisks: boolean; dryRun?: boolean }) {
   const cluster = new MemoryCluster();

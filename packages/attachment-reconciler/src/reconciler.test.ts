@@ -3,7 +3,7 @@ import { MARK_FAILED_ANNOTATION } from "./failure-detector.js";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.js";
 import { StorageFence, type LiveConnectionBehaviour } from "./storage-fence.js";
 import { NotLeaderError, WriteGuard } from "./write-guard.js";
-import { DRIVER, FakeClock, hostNqn, MemoryRds, MemoryCluster, recordingLogger, testMetrics } from "./testing/memory-cluster.js";
+import { DRIVER, FakeClock, hostNqn, MemoryRds, MemoryCluster, recordingLogger, testMetrics } from "../test/support/memory-cluster.js";
 import { NO_HOST_NQN } from "@rds-csi/core/routeros";
 
 const GRACE = 60_000;

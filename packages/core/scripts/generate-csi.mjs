@@ -1,7 +1,7 @@
 // Generates the TypeScript CSI contract from proto/csi/v1/csi.proto with buf + ts-proto, and the list
 // of fields the proto marks `csi_secret`, which the gRPC logging interceptor redacts. Run by `build`.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -33,6 +33,14 @@ const visit = (message) => {
 for (const file of image.file) for (const message of file.messageType ?? []) visit(message);
 if (secretFields.size === 0) throw new Error("no field of csi.proto is marked csi_secret; the extraction is broken");
 if (!mapFields.has("volumeContext")) throw new Error("volume_context is not found as a map field of csi.proto; the extraction is broken");
+
+// csi.proto imports descriptor.proto only to declare its field options (csi_secret and friends); the
+// generated codecs never use descriptor.ts, and a file nothing imports must not ship in dist/.
+const descriptor = join(outDir, "google/protobuf/descriptor.ts");
+if (readFileSync(join(outDir, "csi/v1/csi.ts"), "utf8").includes("google/protobuf/descriptor")) {
+  throw new Error("csi.ts now imports descriptor.ts; stop deleting it in generate-csi.mjs");
+}
+rmSync(descriptor);
 
 writeFileSync(
   join(outDir, "secret-fields.ts"),

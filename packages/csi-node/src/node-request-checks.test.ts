@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, FailedPreconditionError, InvalidArgumentError, OperationLocks, type CallContext, type Exec } from "@rds-csi/core";
-import { FakeMounter } from "./mount/fake-mounter.js";
+import { FakeMounter } from "../test/support/fake-mounter.js";
 import { StagedVolumes, type NodeContext } from "./node-context.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
 import { requireNodeCapability } from "./node-get-capabilities.js";

@@ -2,6 +2,7 @@
 export * from "./csi-client.js";
 export * from "./entry-point-contract.js";
 export * from "./service-process.js";
+export * from "./shipped-package.js";
 export * from "./latency-stats.js";
 export * from "./fake-apiserver/index.js";
 export * from "./fake-nvme/index.js";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidArgumentError } from "../errors.js";
-import { memoryLogger } from "../testing/memory-logger.js";
+import { memoryLogger } from "../../test/support/memory-logger.js";
 import { KubeStatusError } from "./kube-request.js";
 import { runWorkers, WorkQueue } from "./work-queue.js";
 
