@@ -4,7 +4,7 @@
 // node plugins (each on its own fake NVMe/TCP fabric over loop devices) then attach the volume the way
 // kubelet does: node A formats, mounts and writes it, then loses the NVMe/TCP controller for good (an
 // outage past ctrl_loss_tmo) and recovers by itself; node B attaches the same disk and reads the file
-// back. Last, the reconciler answers who it is (it has no other work yet).
+// back. Last, the reconciler starts against the same RDS and API server and becomes ready.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
@@ -36,14 +36,16 @@ try {
   }
   await writeFile(join(dir, "kubeconfig"), api.kubeConfig().exportConfig());
   await writeFile(join(dir, "id_ed25519"), key.private, { mode: 0o600 });
-  const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
+  // The controller and the reconciler log in to the RDS and reach the (fake) API server alike.
+  const rdsEnv = {
     RDS_ADDRESS: "127.0.0.1",
     RDS_SSH_PORT: String(sim.port),
     RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"),
     RDS_HOST_KEY_FINGERPRINT: sim.fingerprint,
     RDS_BASE_PATH: "/raid10/csi",
     KUBECONFIG: join(dir, "kubeconfig"),
-  });
+  };
+  const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
   cleanups.push(() => stopService("csi-controller", controller));
   const { identity, controller: rpc } = controller.clients;
   await until(async () => (await callUnary(identity, identity.probe, {})).ready === true);
@@ -113,11 +115,11 @@ try {
   await callUnary(rpc, rpc.deleteVolume, csi.DeleteVolumeRequest.fromPartial({ volumeId: volume.volumeId }));
   console.log(`DeleteVolume: disk and backing file removed; ListVolumes shows ${(await callUnary(rpc, rpc.listVolumes, csi.ListVolumesRequest.fromPartial({}))).entries.length}\n`);
 
-  const reconciler = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, "attachment-reconciler", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"]);
+  const reconciler = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, "attachment-reconciler", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
   cleanups.push(() => stopService("attachment-reconciler", reconciler));
   const info = await callUnary(reconciler.clients.identity, reconciler.clients.identity.getPluginInfo, {});
-  const probe = await callUnary(reconciler.clients.identity, reconciler.clients.identity.probe, {});
-  console.log(`attachment-reconciler: GetPluginInfo ${info.name} ${info.vendorVersion}, Probe ready=${probe.ready}`);
+  await until(async () => (await callUnary(reconciler.clients.identity, reconciler.clients.identity.probe, {})).ready === true, "the reconciler did not become ready within 30 s");
+  console.log(`attachment-reconciler: GetPluginInfo ${info.name} ${info.vendorVersion}, ready (its informers listed Nodes, Leases, VolumeAttachments and PVs)`);
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup();
   await rm(dir, { recursive: true, force: true });
