@@ -1,5 +1,6 @@
 import type { ClusterNode } from "../src/cluster-objects.js";
 import { fenceRecordOf } from "../src/fence-record.js";
+import { NO_HOST_NQN } from "@rds-csi/core/routeros";
 import { metricValue, startFailoverRig, until, type FailoverRig } from "./support/failover-rig.js";
 
 // The reconciler as a process against the fake API server and the RDS simulator (no node plugins, so
@@ -31,6 +32,47 @@ describe("the reconciler process", () => {
     members[2]!.alive = true;
     await until(() => fenceOf("n4")?.phase === "done", "n4 was not fenced once the brake let go", 15_000);
     expect(await metricValue(reconciler.metricsPort, 'rds_csi_reconciler_fencing_paused{reason="mass_failure"}')).toBe(0);
+  }, 60_000);
+
+  it("two replicas: one leads; killed in the middle of a fence, the other finishes it without fencing twice", async () => {
+    rig = await startFailoverRig();
+    const members = ["n1", "n2", "n3"].map((name) => rig.addMember(name, `nqn.2014-08.org.nvmexpress:uuid:0000000${name.slice(1)}-0000-4000-8000-000000000000`));
+    const volume = await rig.createVolume("pvc-00000000-0000-4000-8000-00000000000a");
+    await rig.attach(volume.volumeId, "n1");
+    const first = await rig.startReconciler("r1");
+    await until(async () => (await metricValue(first.metricsPort, "rds_csi_reconciler_leader")) === 1, "r1 never led");
+    const second = await rig.startReconciler("r2");
+    await until(async () => (await metricValue(second.metricsPort, 'rds_csi_reconciler_nodes{state="healthy"}')) !== undefined, "r2 never served metrics");
+    expect(await metricValue(second.metricsPort, "rds_csi_reconciler_leader")).toBe(0);
+
+    // Every RouterOS change now takes 4 s, so the storage step of the fence is still running when r1 dies.
+    await rig.sim.updateSettings({ latency: { mutateMs: 4_000 } });
+    members[0]!.alive = false;
+    await until(() => fenceOf("n1")?.phase === "started", "r1 never started the fence", 15_000);
+    const started = fenceOf("n1");
+    await first.process.stop("SIGKILL");
+    await rig.sim.updateSettings({ latency: { mutateMs: 0 } });
+
+    await until(() => fenceOf("n1")?.phase === "done", "r2 never finished the fence", 30_000);
+    expect(await metricValue(second.metricsPort, "rds_csi_reconciler_leader")).toBe(1);
+    expect(fenceOf("n1")).toMatchObject({ startedAt: started?.startedAt, detectedAt: started?.detectedAt, strategies: { storage: "success", taint: "success" } });
+    expect((rig.api.get("Node", undefined, "n1") as ClusterNode).spec?.taints).toHaveLength(1);
+    expect(rig.api.list("Event").filter((event) => (event as { reason?: string }).reason === "NodeFenced")).toHaveLength(1);
+    expect(rig.sim.disks().find((disk) => disk.slot === volume.volumeId)?.allowedHosts).toEqual([NO_HOST_NQN]);
+  }, 90_000);
+
+  it("two replicas: the leader gives the Lease back on SIGTERM, so the other leads at once", async () => {
+    rig = await startFailoverRig();
+    rig.addMember("n1");
+    const first = await rig.startReconciler("r1", { LEADER_LEASE_DURATION: "15s", LEADER_RENEW_DEADLINE: "10s", LEADER_RETRY_PERIOD: "300ms" });
+    await until(async () => (await metricValue(first.metricsPort, "rds_csi_reconciler_leader")) === 1, "r1 never led");
+    const second = await rig.startReconciler("r2", { LEADER_LEASE_DURATION: "15s", LEADER_RENEW_DEADLINE: "10s", LEADER_RETRY_PERIOD: "300ms" });
+    await until(async () => (await metricValue(second.metricsPort, "rds_csi_reconciler_leader")) === 0, "r2 never served metrics");
+    const stoppedAt = Date.now();
+    expect(await first.process.stop("SIGTERM")).toBe(0);
+    await until(async () => (await metricValue(second.metricsPort, "rds_csi_reconciler_leader")) === 1, "r2 did not take over", 15_000);
+    // well before the 15 s lease would have expired
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
   }, 60_000);
 
   it("misses no failed node across an API server outage with its watch history gone", async () => {

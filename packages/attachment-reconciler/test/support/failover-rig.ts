@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { csi } from "@rds-csi/core";
+import { microTime } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, FakeFabric, freePort, scrapeMetrics, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
 
@@ -45,8 +46,8 @@ export interface FailoverRig {
   readonly maxConnected: Map<string, number>;
   /** a node with a plugin on its own fake fabric (root only) */
   addNode(name: string): Promise<RigNode>;
-  /** a Node with a kubelet and nothing else */
-  addMember(name: string): ClusterMember;
+  /** a Node with a kubelet and nothing else; `hostNqn` goes in its host NQN annotation (a node plugin writes it otherwise) */
+  addMember(name: string, hostNqn?: string): ClusterMember;
   startPlugin(node: RigNode): Promise<ServiceProcess>;
   startReconciler(name: string, env?: Readonly<Record<string, string>>): Promise<{ process: ServiceProcess; metricsPort: number }>;
   /** CreateVolume + the PV, as external-provisioner makes them */
@@ -78,10 +79,6 @@ function createHashHex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** Lease renewTime as kubelet writes it: a MicroTime with six fractional digits. */
-function microTime(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
 
 export async function startFailoverRig(options: { allowHost: "enforce-and-drop" | "ignored" } = { allowHost: "enforce-and-drop" }): Promise<FailoverRig> {
   const dir = await mkdtemp(join(tmpdir(), "rds-csi-failover-"));
@@ -119,7 +116,7 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
       if (!stored) continue;
       const ready = node.alive ? "True" : "Unknown";
       if (stored.status?.conditions?.[0]?.status !== ready) api.put("Node", { ...stored, status: { ...stored.status, conditions: [{ type: "Ready", status: ready }] } });
-      if (node.alive) api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(), leaseDurationSeconds: 40 } });
+      if (node.alive) api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(new Date()), leaseDurationSeconds: 40 } });
     }
   }, 200);
   cleanups.push(async () => clearInterval(heartbeat));
@@ -131,9 +128,10 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
     controller,
     members,
     maxConnected,
-    addMember(name) {
+    addMember(name, hostNqn) {
       const member: ClusterMember = { name, alive: true };
-      api.put("Node", { metadata: { name }, spec: {}, status: { conditions: [{ type: "Ready", status: "True" }] } });
+      const annotations = hostNqn ? { "rds.csi.srvlab.io/host-nqn": hostNqn } : {};
+      api.put("Node", { metadata: { name, annotations }, spec: {}, status: { conditions: [{ type: "Ready", status: "True" }] } });
       api.put("CSINode", { metadata: { name }, spec: { drivers: [{ name: DRIVER, nodeID: name }] } });
       members.set(name, member);
       return member;
