@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { csi } from "../packages/core/dist/index.js";
 import { generateEd25519KeyPair } from "../packages/rds-simulator/dist/index.js";
 import { loadHostIdentity } from "../packages/csi-node/dist/nvme/host-identity.js";
-import { callUnary, FakeFabric, startFakeApiServer, startServiceProcess } from "../packages/testkit/dist/index.js";
+import { callAsKubeletWould, callUnary, FakeFabric, startFakeApiServer, startServiceProcess } from "../packages/testkit/dist/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), "rds-csi-demo-"));
@@ -88,8 +88,9 @@ try {
     const moved = (path) => ![undefined, before].includes(deviceOf(path));
     await until(async () => moved(staging) && moved(target), "the node's stale-mount watcher did not recover the volume within 30 s");
     console.log(`demo-node: recovered by itself, no RPC: reconnected, staging moved from device ${before} to ${deviceOf(staging)}, the pod's target re-bound; hello.txt reads ${JSON.stringify(await readFile(join(target, "hello.txt"), "utf8"))}`);
-    await callUnary(nodeA.rpc, nodeA.rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, targetPath: target }));
-    await callUnary(nodeA.rpc, nodeA.rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId: volume.volumeId, stagingTargetPath: staging }));
+    // The watcher may still hold the volume's lock while it records the recovery: kubelet retries ABORTED, so does the demo.
+    await callAsKubeletWould(() => callUnary(nodeA.rpc, nodeA.rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, targetPath: target })));
+    await callAsKubeletWould(() => callUnary(nodeA.rpc, nodeA.rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId: volume.volumeId, stagingTargetPath: staging })));
     await unpublish("demo-node");
     console.log("demo-node: NodeUnpublish + NodeUnstage (unmount, NVMe/TCP disconnect); ControllerUnpublishVolume");
 
@@ -133,6 +134,8 @@ async function startNodeOnFabric(nodeId, simulatorUrl) {
   const home = join(dir, nodeId);
   await mkdir(join(home, "etc"), { recursive: true });
   const { hostNqn } = await loadHostIdentity(join(home, "etc"));
+  // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+  await mkdir(join(dir, `kubelet-${nodeId}`), { recursive: true });
   const fabric = await FakeFabric.create({ simulatorUrl, hostNqn, baseDir: join(home, "fabric") });
   cleanups.push(async () => {
     unmountUnder(dir);

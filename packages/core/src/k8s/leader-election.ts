@@ -96,13 +96,16 @@ export class LeaderElector {
     this.#path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(options.namespace)}/leases`;
   }
 
-  /** True while this replica may act: it holds the Lease and its last renew is younger than the renew deadline. */
-  isLeader(): boolean {
+  /**
+   * True while this replica may act: it holds the Lease and its last renew is younger than the renew
+   * deadline. A bound function, so `isLeader: elector.isLeader` can be handed to a write guard.
+   */
+  readonly isLeader = (): boolean => {
     const started = this.#termStartedAt;
     const leading = started !== undefined && this.#stopping !== undefined && this.#now() < started + this.#timing.renewDeadlineMs;
     if (!leading && this.#wasLeader) this.#endTerm();
     return leading;
-  }
+  };
 
   /** Aborts when the current term lapses or is given up; an already aborted signal when not leading. */
   termSignal(): AbortSignal {

@@ -76,6 +76,8 @@ describe("LeaderElector against the fake API server", () => {
     expect(b.status()).toEqual({ identity: "pod-b", leader: false, holder: "pod-a" });
     expect(lease()!.spec).toMatchObject({ holderIdentity: "pod-a", leaseTransitions: 0 });
     expect(lease()!.spec!.renewTime).not.toBe(first);
+    const { isLeader } = a; // bound: can be handed to a write guard
+    expect(isLeader()).toBe(true);
     expect(a.termSignal().aborted).toBe(false);
     expect(b.termSignal().aborted).toBe(true);
   });

@@ -147,6 +147,8 @@ export class SystemRig {
     await writeFile(join(etcDir, "nvme", "hostid"), `${uuid}\n`);
     const fabric = await FakeFabric.create({ simulatorUrl: this.sim.controlUrl, hostNqn: `nqn.2014-08.org.nvmexpress:uuid:${uuid}`, baseDir: join(this.dir, `fabric-${name}`) });
     const host: NodeHost = { name, etcDir, kubeletDir: join(this.dir, `kubelet-${name}`), fabric, socket: join(this.dir, `node-${name}.sock`) };
+    // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+    await mkdir(host.kubeletDir, { recursive: true });
     this.nodes.set(name, host);
     return host;
   }
