@@ -30,7 +30,7 @@ describe("bin/rds-csi-node", () => {
     ["without a topology", {}, false],
     ["with a topology segment", { TOPOLOGY_KEY: "topology.rds.csi.srvlab.io/rds", TOPOLOGY_VALUE: "rack1" }, true],
   ])("answers GetPluginCapabilities exactly as the controller does, %s", async (_name, topologyEnv, topology) => {
-    const main = fileURLToPath(new URL("./main.js", import.meta.url));
+    const main = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
     const service = await startServiceProcess(main, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], { NODE_ID: "node-a", ETC_DIR: dir, KUBELET_DIR: dir, ...topologyEnv });
     try {
       const { identity } = service.clients;

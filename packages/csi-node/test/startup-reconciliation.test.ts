@@ -76,8 +76,10 @@ asRoot("start-up reconciliation over the fake fabric", () => {
   const stagingPathOf = (kubeletDir: string, hash: string, driver = DRIVER) => join(kubeletCsiPluginDir(kubeletDir), driver, hash, "globalmount");
   const mounted = async (path: string) => (await readMountTable()).some((m) => m.mountPoint === path);
 
-  const connect = (nqn: string) =>
-    initiator.connect({ address: "127.0.0.1", port: 4420, nqn, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 60, reconnectDelay: 2, keepAliveTmo: 5 }, AbortSignal.timeout(20_000));
+  const connect = async (nqn: string) => {
+    await initiator.connect({ address: "127.0.0.1", port: 4420, nqn, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 60, reconnectDelay: 2, keepAliveTmo: 5 }, AbortSignal.timeout(20_000));
+    await resolver.waitForNamespace(nqn, AbortSignal.timeout(20_000), 10_000); // the kernel's scan ends after `nvme connect`
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "csi-node-reconcile-"));
@@ -112,7 +114,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     await writeStagingMetadata(staging, {
       volumeId: "pvc-claimed", nqn: CLAIMED, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn,
       mode: "filesystem", fsType: "ext4",
-      device: { majorMinor: claimed.majorMinor, nsid: claimed.nsid, uuid: claimed.uuid },
+      device: { majorMinor: claimed.majorMinor, nsid: claimed.nsid, uuid: claimed.uuid ?? "" },
       stagedAt: new Date().toISOString(),
     });
     // A mount of an unclaimed volume (e.g. metadata lost): the device is in use, never disconnected.
@@ -176,7 +178,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     const claimed = (await resolver.resolve(CLAIMED))!;
     await writeStagingMetadata(claimedPath, {
       volumeId: "pvc-claimed", nqn: CLAIMED, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
-      device: { majorMinor: claimedDevice, nsid: claimed.nsid, uuid: claimed.uuid }, stagedAt: new Date().toISOString(),
+      device: { majorMinor: claimedDevice, nsid: claimed.nsid, uuid: claimed.uuid ?? "" }, stagedAt: new Date().toISOString(),
     });
     // Foreign NQN mounted even at our staging place: not provably ours.
     const foreign = stagingPathOf(kubeletDir, "f0re1gn");
@@ -237,7 +239,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
       const device = (await resolver.resolve(nqn))!;
       await writeStagingMetadata(staging, {
         volumeId: slot, nqn, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
-        device: { majorMinor: device.majorMinor, nsid: device.nsid, uuid: device.uuid }, stagedAt: new Date().toISOString(),
+        device: { majorMinor: device.majorMinor, nsid: device.nsid, uuid: device.uuid ?? "" }, stagedAt: new Date().toISOString(),
         unstagingSince: new Date().toISOString(),
       });
     };

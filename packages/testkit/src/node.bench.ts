@@ -108,6 +108,8 @@ async function measure(dir: string, cleanups: Cleanup[]): Promise<BenchReport> {
   const metricsPort = await freePort();
   const etcDir = join(dir, "etc");
   await mkdir(etcDir);
+  // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+  await mkdir(join(dir, "kubelet"));
   const nvmeCli = await fabric.writeShim();
   const service = await startServiceProcess(nodeLauncher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
     NODE_ID: "bench-node",

@@ -6,6 +6,7 @@ import {
   MetricsRegistry,
   NotFoundError,
   PUBLISH_CONTEXT_KEYS,
+  ResourceExhaustedError,
   UnavailableError,
   type CallContext,
 } from "@rds-csi/core";
@@ -82,7 +83,8 @@ async function failure(call: Promise<unknown>): Promise<Error> {
 
 interface Cluster {
   readonly server: FakeApiServer;
-  node(name: string, options?: { driver?: boolean; csiNode?: boolean; annotated?: boolean }): void;
+  /** `attachLimit`: the CSINode's allocatable.count for this driver, as kubelet writes max_volumes_per_node. */
+  node(name: string, options?: { driver?: boolean; csiNode?: boolean; annotated?: boolean; attachLimit?: number }): void;
   /** a PV of this driver bound to PVC `default/<claim>`; returns the volume id */
   volume(id: string, options?: { rwxBlock?: boolean; attributes?: Record<string, string> }): string;
   attachment(volumeId: string, node: string, options?: { attached?: boolean; deleting?: boolean; createdAt?: string; attachError?: boolean }): string;
@@ -102,7 +104,8 @@ beforeEach(async () => {
       const annotations = options.annotated === false ? {} : { [HOST_NQN_ANNOTATION]: hostNqn(name) };
       server.put("Node", { apiVersion: "v1", kind: "Node", metadata: { name, annotations } });
       if (options.csiNode === false) return;
-      const drivers = options.driver === false ? [{ name: "other.csi.example.com", nodeID: name }] : [{ name: DRIVER, nodeID: name }];
+      const allocatable = options.attachLimit === undefined ? {} : { allocatable: { count: options.attachLimit } };
+      const drivers = options.driver === false ? [{ name: "other.csi.example.com", nodeID: name }] : [{ name: DRIVER, nodeID: name, ...allocatable }];
       server.put("CSINode", { apiVersion: "storage.k8s.io/v1", kind: "CSINode", metadata: { name }, spec: { drivers } });
     },
     volume(id, options = {}) {
@@ -451,5 +454,69 @@ describe("VolumeAttachmentArbiter over a fake API server (real HTTP)", () => {
       ]),
     );
     expect(events.every((event) => event.metadata.namespace === "default" && event.metadata.name?.startsWith("claim-x."))).toBe(true);
+  });
+
+  describe("the node's attach limit (CSINode allocatable.count)", () => {
+    it("refuses a publish beyond it with RESOURCE_EXHAUSTED; a repeat for an attached volume and other nodes stay OK", async () => {
+      cluster.node("n1", { attachLimit: 2 });
+      const [a, b, c] = ["pvc-a", "pvc-b", "pvc-c"].map((id) => cluster.volume(id)) as [string, string, string];
+      cluster.attachment(a, "n1", { attached: true });
+      cluster.attachment(b, "n1", { attached: true });
+      cluster.attachment(c, "n1");
+      const arbiter = start();
+
+      const refused = await failure(arbiter.publish(publishRequest(c, "n1"), volume(c), context()));
+      expect(refused).toBeInstanceOf(ResourceExhaustedError);
+      expect(refused.message).toBe(
+        "node n1 already has 2 volumes of this driver attached or attaching, its limit (CSINode n1 allocatable.count, the node plugin's --max-volumes-per-node): pvc-a, pvc-b; detach one first",
+      );
+      expect(await metric('rds_csi_controller_attach_conflicts_total{reason="node_limit"}')).toBe(1);
+      // The volume being published is not counted against itself, and a repeat takes no new slot.
+      await arbiter.publish(publishRequest(a, "n1"), volume(a), context());
+      // n2 reports no limit.
+      const d = cluster.volume("pvc-d");
+      cluster.attachment(d, "n2");
+      await eventually(async () => {
+        await arbiter.publish(publishRequest(d, "n2"), volume(d), context());
+      });
+
+      cluster.server.remove("VolumeAttachment", undefined, volumeAttachmentName(b, DRIVER, "n1"));
+      await eventually(async () => {
+        await arbiter.publish(publishRequest(c, "n1"), volume(c), context());
+      });
+    });
+
+    it("counts attachments being deleted and older pending ones, not failed ones; the older of two pending gets the last slot", async () => {
+      cluster.node("n1", { attachLimit: 2 });
+      const ids = ["pvc-held", "pvc-old", "pvc-new", "pvc-failed"].map((id) => cluster.volume(id)) as [string, string, string, string];
+      const [held, older, newer, failed] = ids;
+      cluster.attachment(held, "n1", { attached: true, deleting: true });
+      cluster.attachment(failed, "n1", { attachError: true, createdAt: "2026-01-01T00:00:00Z" });
+      cluster.attachment(older, "n1", { createdAt: "2026-01-01T00:00:01Z" });
+      cluster.attachment(newer, "n1", { createdAt: "2026-01-01T00:00:02Z" });
+      const arbiter = start();
+
+      const refused = await failure(arbiter.publish(publishRequest(newer, "n1"), volume(newer), context()));
+      expect(refused).toBeInstanceOf(ResourceExhaustedError);
+      expect(refused.message).toContain(": pvc-held, pvc-old; detach one first");
+      // The older pending one does not see the newer one: it gets the slot; the failed one holds none.
+      await arbiter.publish(publishRequest(older, "n1"), volume(older), context());
+    });
+
+    it("a publish in flight to the node holds a slot: of two concurrent publishes at the last slot, one is refused", async () => {
+      cluster.node("n1", { attachLimit: 1, annotated: true });
+      const [x, y] = ["pvc-x", "pvc-y"].map((id) => cluster.volume(id)) as [string, string];
+      cluster.attachment(x, "n1", { createdAt: "2026-01-01T00:00:01Z" });
+      cluster.attachment(y, "n1", { createdAt: "2026-01-01T00:00:01Z" });
+      let open = (): void => undefined;
+      rds.gate = new Promise<void>((resolve) => (open = resolve));
+      const arbiter = start({ hostAccessControl: true });
+      const [first, second] = [arbiter.publish(publishRequest(x, "n1"), volume(x), context()), arbiter.publish(publishRequest(y, "n1"), volume(y), context())];
+      const outcomes = Promise.allSettled([first, second]);
+      open();
+      const settled = await outcomes;
+      expect(settled.map((outcome) => outcome.status).sort()).toEqual(["fulfilled", "rejected"]);
+      expect(settled.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []))[0]).toBeInstanceOf(ResourceExhaustedError);
+    });
   });
 });

@@ -6,7 +6,7 @@ import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
 import { Ssh2Transport } from "@rds-csi/core/routeros";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { FakeFabric, loopsOf } from "@rds-csi/testkit";
+import { FakeFabric, loopsOf, type FabricLayout, type NamespaceIds } from "@rds-csi/testkit";
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
 import { Formatter } from "../../src/mount/format.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
@@ -35,6 +35,10 @@ export interface NodeRigOptions {
   readonly tempPrefix: string;
   /** Size of the exported disk, as RouterOS writes it (`64M`). */
   readonly diskSize: string;
+  /** Where the hosts' kernels put the namespace's disk (default: native multipath). */
+  readonly layout?: FabricLayout;
+  /** Which namespace identifiers the RDS reports (default: a UUID stable across restarts). */
+  readonly namespaceIds?: NamespaceIds;
 }
 
 /** How one host runs its tools, for tests that make a tool fail or hang. */
@@ -98,7 +102,12 @@ export function useNodeRig(options: NodeRigOptions) {
 
   const newHost = async (name: string, hostOptions: TestHostOptions = {}): Promise<TestHost> => {
     const identity = await loadHostIdentity(await mkdtemp(join(state.dir, `etc-${name}-`)));
-    const fabric = await FakeFabric.create({ simulatorUrl: state.sim.controlUrl, hostNqn: identity.hostNqn });
+    const fabric = await FakeFabric.create({
+      simulatorUrl: state.sim.controlUrl,
+      hostNqn: identity.hostNqn, hostId: identity.hostId,
+      ...(options.layout !== undefined && { layout: options.layout }),
+      ...(options.namespaceIds !== undefined && { namespaceIds: options.namespaceIds }),
+    });
     const exec = withPathPrefix(new ProcessExec(), hostOptions.pathPrefix ?? []);
     const sysfs = new RootedSysfs(fabric.sysfsRoot);
     const shim = await fabric.writeShim();

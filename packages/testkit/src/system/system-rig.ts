@@ -162,8 +162,11 @@ export async function makeNodeHost(dir: string, name: string, simulatorUrl: stri
   await mkdir(join(etcDir, "nvme"), { recursive: true });
   await writeFile(join(etcDir, "nvme", "hostnqn"), `${hostNqn}\n`);
   await writeFile(join(etcDir, "nvme", "hostid"), `${uuid}\n`);
+  // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+  const kubeletDir = join(dir, `kubelet-${name}`);
+  await mkdir(kubeletDir, { recursive: true });
   const fabric = await FakeFabric.create({ simulatorUrl, hostNqn, baseDir: join(dir, `fabric-${name}`) });
-  return { name, hostNqn, etcDir, kubeletDir: join(dir, `kubelet-${name}`), fabric, socket: join(dir, `node-${name}.sock`) };
+  return { name, hostNqn, etcDir, kubeletDir, fabric, socket: join(dir, `node-${name}.sock`) };
 }
 
 /** The node plugin through its launcher, on the host's socket and fabric; the stale-mount check runs every second. */
