@@ -11,7 +11,8 @@ import { KubeClient, loadKubeConnection } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { callUnary } from "../csi-client.js";
 import { callAsKubeletWould } from "../system/csi-retry.js";
-import { kubeletPaths, makeNodeHost, startControllerProcess, startNodeProcess, type NodeHost } from "../system/system-rig.js";
+import { startServiceProcess } from "../service-process.js";
+import { kubeletPaths, makeNodeHost, RIG_BASE_PATH, startControllerProcess, startNodeProcess, type NodeHost } from "../system/system-rig.js";
 import type { ServiceProcess } from "../service-process.js";
 import { removeLeftovers, writeLeftovers } from "./interrupt-cleanup.js";
 import { gib, StepRunner, type StepChecks } from "./step-runner.js";
@@ -23,6 +24,29 @@ const dist = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 const Mode = csi.VolumeCapability_AccessMode_Mode;
 // xfs: this sandbox drops CAP_SYS_RESOURCE even for root, which online ext4 growth (resize2fs on a
 // mounted filesystem) needs; xfs_growfs does not.
+/**
+ * The reconciler's clocks, compressed so the failover fits in a demo: a node is failed 5 s after its
+ * Lease was last seen renewed (60 s in production), with passes every second. Storage fencing is on: the
+ * simulated RDS enforces allow-lists and drops live connections of a host taken off one
+ * (`--allow-host enforce-and-drop`), which the self-check proves on a real RDS.
+ */
+/** Small on purpose: the simulator copies a snapshot by reading the whole backing file; the snapshot is taken before the expansion. */
+const SIZE = GiB;
+const EXPANDED = 2n * GiB;
+/** external-snapshotter's and external-provisioner's default --timeout: copies take longer than other calls. */
+const COPY_DEADLINE_MS = 60_000;
+
+const RECONCILER_TIMINGS = {
+  FAILURE_GRACE: "5s",
+  RECONCILE_INTERVAL: "1s",
+  STABILIZATION: "5s",
+  FINALIZER_TIMEOUT: "15s",
+  HOST_ACCESS_CONTROL_TRUST: "verified",
+  HOST_ACCESS_LIVE_CONNECTIONS: "dropped",
+  LEADER_LEASE_DURATION: "6s",
+  LEADER_RENEW_DEADLINE: "4s",
+  LEADER_RETRY_PERIOD: "1s",
+};
 const rwo = csi.VolumeCapability.fromPartial({ mount: { fsType: "xfs" }, accessMode: { mode: Mode.SINGLE_NODE_WRITER } });
 
 export interface DemoOptions {
@@ -44,7 +68,7 @@ export interface DemoOptions {
 export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const stdout = options.out ?? process.stdout;
   const withNodes = process.getuid?.() === 0 && hasLosetup();
-  const runner = new StepRunner({ write: (text) => stdout.write(text), interactive: stdout.isTTY === true }, withNodes ? 14 : 6);
+  const runner = new StepRunner({ write: (text) => stdout.write(text), interactive: stdout.isTTY === true }, withNodes ? 15 : 7);
   header(runner, withNodes);
 
   const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), "rds-csi-demo-"));
@@ -100,7 +124,7 @@ interface DemoSystem {
 }
 
 async function startSystem(runner: StepRunner, supervisor: Supervisor, dir: string, withNodes: boolean, fabrics: NodeHost[]): Promise<DemoSystem> {
-  return runner.step("start the RDS simulator, a fake API server, csi-controller" + (withNodes ? ", two node plugins" : ""), (check) =>
+  return runner.step("start the RDS simulator, a fake API server, csi-controller, the attachment-reconciler" + (withNodes ? ", two node plugins" : ""), (check) =>
     guarded(supervisor, async () => {
       const key = generateEd25519KeyPair();
       await writeFile(join(dir, "authorized_keys"), key.public);
@@ -121,6 +145,25 @@ async function startSystem(runner: StepRunner, supervisor: Supervisor, dir: stri
       await supervisor.add({ name: "csi-controller", ...controller });
       await until(async () => (await callUnary(controller.clients.identity, controller.clients.identity.probe, {})).ready === true, "the controller never reported ready");
       check.that(true, `rds-sim (ssh :${sim.port}, host key ${sim.hostKeyFingerprint.slice(0, 18)}…) and csi-controller answer Probe: ready`);
+      // Namespaces the API server has from the start: the reconciler's leader Lease and the nodes' Leases live there.
+      for (const namespace of ["kube-system", "kube-node-lease"]) {
+        await kube.create("create Namespace", "/api/v1/namespaces", { metadata: { name: namespace } }, AbortSignal.timeout(10_000)).catch(() => undefined);
+      }
+      const reconciler = await startServiceProcess(dist("../../../attachment-reconciler/dist/main.js"), `unix://${join(dir, "reconciler.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
+        RDS_ADDRESS: "127.0.0.1",
+        RDS_SSH_PORT: String(sim.port),
+        RDS_PRIVATE_KEY_FILE: keyFile,
+        RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
+        RDS_BASE_PATH: RIG_BASE_PATH,
+        KUBECONFIG: kubeconfig,
+        POD_NAMESPACE: "kube-system",
+        POD_NAME: "reconciler-0",
+        LOG_LEVEL: "warn",
+        ...RECONCILER_TIMINGS,
+      });
+      await supervisor.add({ name: "attachment-reconciler", ...reconciler });
+      await until(async () => (await callUnary(reconciler.clients.identity, reconciler.clients.identity.probe, {})).ready === true, "the reconciler never reported ready");
+      check.that(true, "attachment-reconciler answers Probe: ready (its watches listed Nodes, Leases, VolumeAttachments, PVs)");
       const nodes: { host: NodeHost; plugin: ServiceProcess }[] = [];
       if (withNodes) {
         for (const name of ["node-a", "node-b"]) {
@@ -162,24 +205,28 @@ async function lifeOfAVolume(runner: StepRunner, supervisor: Supervisor, system:
   const retrying = <T>(call: () => Promise<T>): Promise<T> => callAsKubeletWould(call, { onRetry: (err) => runner.note(`retrying: ${err.details ?? err.code}`) });
   const step = <T>(title: string, work: (check: StepChecks) => Promise<T>): Promise<T> => runner.step(title, (check) => guarded(supervisor, () => work(check)));
 
-  const request = csi.CreateVolumeRequest.fromPartial({ name: "pvc-5b0c1f2e-3d4c-4b5a-9687-a1b2c3d4e5f6", capacityRange: { requiredBytes: 10n * GiB }, volumeCapabilities: [rwo] });
-  const volume = await step("CreateVolume 10 GiB (external-provisioner)", async (check) => {
+  const request = csi.CreateVolumeRequest.fromPartial({ name: "pvc-5b0c1f2e-3d4c-4b5a-9687-a1b2c3d4e5f6", capacityRange: { requiredBytes: SIZE }, volumeCapabilities: [rwo] });
+  const volume = await step(`CreateVolume ${gib(SIZE)} (external-provisioner)`, async (check) => {
     const { volume } = await retrying(() => callUnary(rpc, rpc.createVolume, request));
     const again = await retrying(() => callUnary(rpc, rpc.createVolume, request));
     const disk = (await simDisks(system)).find((d) => d.slot === volume!.volumeId);
     check.that(disk !== undefined && disk.nvmeTcpExport, `the RDS lists disk ${volume!.volumeId} exported over NVMe/TCP`);
-    check.that(disk!.size === 10 * 1024 ** 3, `its size is ${gib(disk!.size)}`);
+    check.that(BigInt(disk!.size) === SIZE, `its size is ${gib(disk!.size)}`);
     check.that(again.volume!.volumeId === volume!.volumeId && (await simDisks(system)).length === 1, "a retried CreateVolume answered the same volume and made no second disk");
     return volume!;
   });
   const volumeId = volume.volumeId;
 
   if (system.nodes.length === 0) {
-    await step("ControllerExpandVolume 10 → 20 GiB (external-resizer)", async (check) => {
-      const expanded = await retrying(() => callUnary(rpc, rpc.controllerExpandVolume, { volumeId, capacityRange: { requiredBytes: 20n * GiB, limitBytes: 0n }, volumeCapability: rwo, secrets: {} }));
-      check.that(expanded.capacityBytes === 20n * GiB, `the controller answered ${gib(expanded.capacityBytes)}`);
+    await step("CreateSnapshot, then a new volume from it (external-snapshotter, -provisioner)", async (check) => {
+      const clone = await snapshotAndRestore(retrying, system, volumeId, check);
+      await retrying(() => callUnary(rpc, rpc.deleteVolume, { volumeId: clone.volumeId, secrets: {} }));
+    });
+    await step(`ControllerExpandVolume ${gib(SIZE)} → ${gib(EXPANDED)} (external-resizer)`, async (check) => {
+      const expanded = await retrying(() => callUnary(rpc, rpc.controllerExpandVolume, { volumeId, capacityRange: { requiredBytes: EXPANDED, limitBytes: 0n }, volumeCapability: rwo, secrets: {} }));
+      check.that(expanded.capacityBytes === EXPANDED, `the controller answered ${gib(expanded.capacityBytes)}`);
       const disk = (await simDisks(system)).find((d) => d.slot === volumeId);
-      check.that(disk?.size === 20 * 1024 ** 3, `the RDS disk is ${gib(disk?.size ?? 0)}`);
+      check.that(BigInt(disk?.size ?? 0) === EXPANDED, `the RDS disk is ${gib(disk?.size ?? 0)}`);
     });
     await publishTo(step, retrying, system, volume, "node-a");
     await unpublishFrom(step, retrying, system, volumeId, "node-a");
@@ -188,6 +235,23 @@ async function lifeOfAVolume(runner: StepRunner, supervisor: Supervisor, system:
   }
   // The node part: written in the next section.
   await nodeLife(runner, step, retrying, system, volume);
+}
+
+/**
+ * A snapshot of `volumeId` and a new volume restored from it; the snapshot is deleted once the restore
+ * exists (the restored disk is a copy of its own on the RDS). Returns the restored volume.
+ */
+async function snapshotAndRestore(retrying: Retrying, system: DemoSystem, volumeId: string, check: StepChecks): Promise<csi.Volume> {
+  const rpc = system.controller.clients.controller;
+  const { snapshot } = await retrying(() => callUnary(rpc, rpc.createSnapshot, csi.CreateSnapshotRequest.fromPartial({ sourceVolumeId: volumeId, name: "snapshot-7c9e6679-7425-40de-944b-e07fc1f90ae7" }), { deadlineMs: COPY_DEADLINE_MS }));
+  check.that(snapshot!.readyToUse && snapshot!.sourceVolumeId === volumeId, `snapshot ${snapshot!.snapshotId} of ${gib(snapshot!.sizeBytes)} is ready to use`);
+  const { volume: clone } = await retrying(() =>
+    callUnary(rpc, rpc.createVolume, csi.CreateVolumeRequest.fromPartial({ name: "pvc-0f8fad5b-d9cb-469f-a165-70867728950e", capacityRange: { requiredBytes: snapshot!.sizeBytes }, volumeCapabilities: [rwo], volumeContentSource: { snapshot: { snapshotId: snapshot!.snapshotId } } }), { deadlineMs: COPY_DEADLINE_MS }),
+  );
+  const disk = (await simDisks(system)).find((d) => d.slot === clone!.volumeId);
+  check.that(disk !== undefined && BigInt(disk.size) === snapshot!.sizeBytes, `the RDS holds the restored volume ${clone!.volumeId} (${gib(disk?.size ?? 0)})`);
+  await retrying(() => callUnary(rpc, rpc.deleteSnapshot, { snapshotId: snapshot!.snapshotId, secrets: {} }));
+  return clone!;
 }
 
 type Step = <T>(title: string, work: (check: StepChecks) => Promise<T>) => Promise<T>;
@@ -279,12 +343,29 @@ async function nodeLife(runner: StepRunner, step: Step, retrying: Retrying, syst
     const read = await readFile(join(pathsA.target, "data.bin"));
     check.that(createHash("sha256").update(read).digest("hex") === digest, `read back, sha256 ${digest.slice(0, 12)}…`);
   });
-  await step("expand 10 → 20 GiB: ControllerExpandVolume, then NodeExpandVolume on node-a", async (check) => {
-    const expanded = await retrying(() => callUnary(rpc, rpc.controllerExpandVolume, { volumeId, capacityRange: { requiredBytes: 20n * GiB, limitBytes: 0n }, volumeCapability: rwo, secrets: {} }));
-    check.that(expanded.capacityBytes === 20n * GiB && expanded.nodeExpansionRequired, `the controller grew the disk to ${gib(expanded.capacityBytes)} and asked for node expansion`);
-    await retrying(() => callUnary(node(a.plugin), node(a.plugin).nodeExpandVolume, csi.NodeExpandVolumeRequest.fromPartial({ volumeId, volumePath: pathsA.target, stagingTargetPath: pathsA.staging, capacityRange: { requiredBytes: 20n * GiB }, volumeCapability: rwo })));
+  await step("CreateSnapshot, then a new volume from it; node-b reads the copy (external-snapshotter, -provisioner)", async (check) => {
+    await run("sync", ["-f", pathsA.target]);
+    const clone = await snapshotAndRestore(retrying, system, volumeId, check);
+    const contextClone = await retrying(() =>
+      callUnary(rpc, rpc.controllerPublishVolume, csi.ControllerPublishVolumeRequest.fromPartial({ volumeId: clone.volumeId, nodeId: "node-b", volumeCapability: rwo, volumeContext: clone.volumeContext })),
+    ).then((answer) => answer.publishContext);
+    const pathsClone = kubeletPaths(b.host.kubeletDir, clone.volumeId, "pod-clone");
+    const cloneCall = { volumeId: clone.volumeId, publishContext: contextClone, volumeContext: clone.volumeContext, volumeCapability: rwo, stagingTargetPath: pathsClone.staging, secrets: {} };
+    await mkdir(join(pathsClone.staging, ".."), { recursive: true });
+    await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodeStageVolume, csi.NodeStageVolumeRequest.fromPartial(cloneCall)));
+    const read = await readFile(join(pathsClone.staging, "data.bin"));
+    check.that(createHash("sha256").update(read).digest("hex") === digest, "node-b reads the 4 MiB file in the restored volume, same sha256");
+    await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodeUnstageVolume, { volumeId: clone.volumeId, stagingTargetPath: pathsClone.staging }));
+    await retrying(() => callUnary(rpc, rpc.controllerUnpublishVolume, { volumeId: clone.volumeId, nodeId: "node-b", secrets: {} }));
+    await retrying(() => callUnary(rpc, rpc.deleteVolume, { volumeId: clone.volumeId, secrets: {} }));
+    check.that(!(await simDisks(system)).some((d) => d.slot === clone.volumeId), "restored volume and snapshot deleted again");
+  });
+  await step(`expand ${gib(SIZE)} → ${gib(EXPANDED)}: ControllerExpandVolume, then NodeExpandVolume on node-a`, async (check) => {
+    const expanded = await retrying(() => callUnary(rpc, rpc.controllerExpandVolume, { volumeId, capacityRange: { requiredBytes: EXPANDED, limitBytes: 0n }, volumeCapability: rwo, secrets: {} }));
+    check.that(expanded.capacityBytes === EXPANDED && expanded.nodeExpansionRequired, `the controller grew the disk to ${gib(expanded.capacityBytes)} and asked for node expansion`);
+    await retrying(() => callUnary(node(a.plugin), node(a.plugin).nodeExpandVolume, csi.NodeExpandVolumeRequest.fromPartial({ volumeId, volumePath: pathsA.target, stagingTargetPath: pathsA.staging, capacityRange: { requiredBytes: EXPANDED }, volumeCapability: rwo })));
     const size = await dfSize(pathsA.target);
-    check.that(size > 19 * 1024 ** 3, `df on the pod's path shows ${gib(size)}`);
+    check.that(size > Number(EXPANDED) * 0.95, `df on the pod's path shows ${gib(size)} (xfs keeps a little for its log)`);
   });
   await step("NVMe/TCP outage past ctrl_loss_tmo on node-a (injected); the node recovers by itself", async (check) => {
     const before = mountAt(pathsA.staging)?.majorMinor;
@@ -313,7 +394,7 @@ async function nodeLife(runner: StepRunner, step: Step, retrying: Retrying, syst
     await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodePublishVolume, csi.NodePublishVolumeRequest.fromPartial({ ...nodeCall(contextB, pathsB.staging), targetPath: pathsB.target })));
     const read = await readFile(join(pathsB.target, "data.bin"));
     check.that(createHash("sha256").update(read).digest("hex") === digest, `node-b reads the 4 MiB file written on node-a, sha256 ${digest.slice(0, 12)}…`);
-    check.that((await dfSize(pathsB.target)) > 19 * 1024 ** 3, "and sees the expanded 20 GiB filesystem (no second format)");
+    check.that((await dfSize(pathsB.target)) > Number(EXPANDED) * 0.95, `and sees the expanded ${gib(EXPANDED)} filesystem (no second format)`);
     await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodeUnpublishVolume, { volumeId, targetPath: pathsB.target }));
     await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodeUnstageVolume, { volumeId, stagingTargetPath: pathsB.staging }));
   });
