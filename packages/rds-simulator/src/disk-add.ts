@@ -1,6 +1,6 @@
 import { findArgument, portArgument, sizeArgument, textArgument, yesNoArgument } from "./argument-values.js";
 import type { Arguments } from "./command-parser.js";
-import { diskSize, selectDisks } from "./disk-menu.js";
+import { diskSize, selectDisks, slotInUse } from "./disk-menu.js";
 import { parentDirectories, poolFileName } from "./file-path.js";
 import type { RdsModel } from "./rds-model.js";
 import { failure, inputDoesNotMatch, invalidValue, missingArgument } from "./routeros-error.js";
@@ -34,7 +34,7 @@ export async function addDisk(args: Arguments, model: RdsModel): Promise<void> {
   const directories = parentDirectories(fileName);
   if (directories.some((directory) => model.files.get(directory)?.type === "file")) throw invalidValue("file-path");
 
-  if (model.disks.bySlot(slot) !== undefined) throw failure(`disk with slot ${slot} already exists`);
+  if (slotInUse(model, slot)) throw failure(`disk with slot ${slot} already exists`);
   if (model.files.get(fileName) !== undefined) throw failure("file already exists");
   let source: { readonly fileName: string; readonly size: number } | undefined;
   if (copyFrom !== undefined) {
@@ -54,7 +54,7 @@ export async function addDisk(args: Arguments, model: RdsModel): Promise<void> {
     await model.backing.ensureDirectory(directory);
     model.files.put({ name: directory, type: "directory", size: 0, lastModified: now });
   }
-  if (source !== undefined && model.copyFromMode() === "data") {
+  if (source !== undefined && model.settings().copyFrom === "data") {
     await model.backing.copyData(source.fileName, fileName, bytes);
   } else {
     await model.backing.createEmpty(fileName, bytes);

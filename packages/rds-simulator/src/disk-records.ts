@@ -14,8 +14,10 @@ import {
 
 /** The `/disk` flags the simulator sets, in legend order. */
 export const DISK_FLAGS: readonly FlagDefinition[] = [
+  { letter: "X", name: "DISABLED" },
   { letter: "B", name: "BLOCK-DEVICE" },
   { letter: "M", name: "MOUNTED" },
+  { letter: "r", name: "RAID-MEMBER" },
   { letter: "t", name: "NVME-TCP-EXPORT" },
 ];
 

@@ -116,7 +116,8 @@ export class RdsSimulator {
       files: parts.files,
       pool,
       backing: parts.backing,
-      copyFromMode: () => this.#settings.copyFrom,
+      settings: () => this.#settings,
+      liveSessions: (disk) => (disk.nvmeTcpExport ? this.#exports.connections(disk.nvmeTcpServerNqn === "" ? disk.slot : disk.nvmeTcpServerNqn) : []),
       now: parts.now,
     };
     this.#exports = new ExportRegistry(this.#settings.allowHost);
@@ -162,6 +163,8 @@ export class RdsSimulator {
     }
     const settings = applySettingsPatch(saved?.settings ?? DEFAULT_SETTINGS, {
       copyFrom: options.copyFrom,
+      diskBusy: options.diskBusy,
+      foreignDisks: options.foreignDisks,
       allowHost: options.allowHost,
       errorExitStatus: options.errorExitStatus,
       latency: options.latency,

@@ -291,6 +291,21 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     ]);
   });
 
+  it("answers FailedPrecondition naming the live sessions when the RDS refuses a busy disk, and deletes once they are gone", async () => {
+    const { sim, client } = await rig();
+    await sim.updateSettings({ diskBusy: "while-connected" });
+    const volume = await client.createVolume({ id: vol(35), sizeBytes: GiB, port: 4420 }, signal());
+    sim.connectHost(volume.nqn, "nqn.2014-08.org.nvmexpress:uuid:node-a");
+    const resize = client.resizeVolume(vol(35), 2n * GiB, signal());
+    await expect(resize).rejects.toThrow(FailedPreconditionError);
+    await expect(resize).rejects.toThrow(`the RDS refuses to grow disk ${vol(35)} while NVMe/TCP sessions to it are live (RouterOS /disk set failed: failure: disk is busy)`);
+    await expect(client.deleteVolume(vol(35), signal())).rejects.toThrow(/refuses to remove disk .* while NVMe\/TCP sessions to it are live/);
+    expect(sim.disks().map((disk) => [disk.slot, disk.size])).toEqual([[vol(35), Number(GiB)]]);
+    sim.disconnectHost(volume.nqn, "nqn.2014-08.org.nvmexpress:uuid:node-a");
+    await client.deleteVolume(vol(35), signal());
+    expect(sim.disks()).toEqual([]);
+  });
+
   it("a retried delete removes the file a delete stopped before removing", async () => {
     const { sim, client } = await rig();
     await client.createVolume({ id: vol(34), sizeBytes: GiB, port: 4420 }, signal());

@@ -160,7 +160,7 @@ export class RouterOsRdsClient implements RdsClient {
     const disk = await this.#disk(id, signal);
     if (!disk || !this.#isVolume(disk)) throw new NotFoundError(`volume ${id} does not exist on the RDS`);
     if (disk.sizeBytes >= sizeBytes) return this.#toVolume(disk);
-    await this.#mutate(resizeDisk(id, sizeBytes), signal, async () => ((await this.#disk(id, signal))?.sizeBytes ?? 0n) >= sizeBytes);
+    await busyAsSessions(id, "grow", this.#mutate(resizeDisk(id, sizeBytes), signal, async () => ((await this.#disk(id, signal))?.sizeBytes ?? 0n) >= sizeBytes));
     const resized = await this.#readBack(id, signal);
     if (resized.sizeBytes < sizeBytes) {
       throw new InternalError(`the RDS accepted growing ${id} to ${sizeBytes} bytes but reports ${resized.sizeBytes}`);
@@ -311,7 +311,7 @@ export class RouterOsRdsClient implements RdsClient {
       disk = undefined;
     }
     if (disk) {
-      await this.#mutate(removeDisk(id), signal, async () => (await this.#disk(id, signal)) === undefined);
+      await busyAsSessions(id, "remove", this.#mutate(removeDisk(id), signal, async () => (await this.#disk(id, signal)) === undefined));
       if ((await this.#disk(id, signal)) !== undefined) {
         throw new InternalError(`the RDS accepted removing disk ${id} but still lists it`);
       }
@@ -467,6 +467,25 @@ export class RouterOsRdsClient implements RdsClient {
       );
     }
     return volume;
+  }
+}
+
+/**
+ * RouterOS may refuse to remove or resize a disk while NVMe/TCP hosts are connected to it (not
+ * documented; the simulator's `diskBusy` mode). CSI names FAILED_PRECONDITION for a volume in use, for
+ * DeleteVolume and ControllerExpandVolume alike, and the sidecars retry it with backoff; the message
+ * says what holds the disk and what frees it, and keeps RouterOS's own words.
+ */
+async function busyAsSessions(id: string, action: "remove" | "grow", mutation: Promise<void>): Promise<void> {
+  try {
+    await mutation;
+  } catch (err) {
+    if (!(err instanceof FailedPreconditionError)) throw err;
+    throw new FailedPreconditionError(
+      `the RDS refuses to ${action} disk ${id} while NVMe/TCP sessions to it are live (${err.message}); ` +
+        "retry once every node has disconnected it (NodeUnstageVolume, or a node that is gone timing out)",
+      { cause: err },
+    );
   }
 }
 
