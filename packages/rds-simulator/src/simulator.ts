@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import winston, { type Logger } from "winston";
 import { parseAuthorizedKeys } from "./authorized-keys.js";
+import { BackgroundCopies } from "./background-copy.js";
 import { BackingFiles } from "./backing-files.js";
 import { CommandExecutor } from "./command-executor.js";
 import { CommandLog, type CommandLogEntry } from "./command-log.js";
@@ -94,6 +95,7 @@ export class RdsSimulator {
   readonly #executor: CommandExecutor;
   readonly #log = new CommandLog(COMMAND_LOG_LIMIT);
   readonly #exportOf = new WeakMap<DiskItem, NvmeExport>();
+  readonly #copies: BackgroundCopies;
   #settings: SimulatorSettings;
   #hostKey: string;
   #ssh: SshServer | undefined;
@@ -117,6 +119,7 @@ export class RdsSimulator {
       pool,
       backing: parts.backing,
       settings: () => this.#settings,
+      copyInBackground: (sourceName, sourceSize, name, finalSize) => this.#copies.start(sourceName, sourceSize, name, finalSize),
       liveSessions: (disk) => (disk.nvmeTcpExport ? this.#exports.connections(disk.nvmeTcpServerNqn === "" ? disk.slot : disk.nvmeTcpServerNqn) : []),
       now: parts.now,
     };
@@ -125,6 +128,17 @@ export class RdsSimulator {
     this.#scheduler = new CommandScheduler((kind) => {
       const configured = kind === "read" ? this.#settings.latency.readMs : this.#settings.latency.mutateMs;
       return configured + this.faults.extraDelay(kind);
+    });
+    this.#copies = new BackgroundCopies({
+      backing: parts.backing,
+      files: parts.files,
+      now: parts.now,
+      exclusive: (step) =>
+        this.#scheduler.exclusive(async () => {
+          await step();
+          this.#exports.update(this.#currentExports());
+          await this.#record();
+        }),
     });
     this.#executor = new CommandExecutor({
       model: this.#model,
@@ -320,6 +334,7 @@ export class RdsSimulator {
     clearTimeout(this.#availableAgain);
     await this.#control?.stop();
     await this.#ssh?.stop();
+    await this.#copies.stop();
     await this.#scheduler.idle();
     this.#exports.dropAll("shutdown");
     this.#parts.logger.info("rds simulator stopped");
