@@ -15,10 +15,19 @@ export default tseslint.config(
   {
     // Production code never depends on test-only packages (ARCHITECTURE.md, "A directory is a boundary").
     files: ["packages/*/src/**/*.ts"],
-    // Tests, benchmarks and the testkit itself are where the test-only packages belong.
-    ignores: ["**/*.test.ts", "**/*.bench.ts", "packages/*/src/testing/**", "packages/testkit/**"],
+    // Unit tests beside the code, benchmarks and the testkit itself are where test code belongs; rigs
+    // and integration tests live in each package's test/ (testkit/src/shipped-packages.test.ts checks the build).
+    ignores: ["**/*.test.ts", "**/*.bench.ts", "packages/testkit/**"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@rds-csi/testkit", "@rds-csi/rds-simulator"], message: "test-only package" }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["@rds-csi/testkit", "@rds-csi/rds-simulator"], message: "test-only package" },
+            { group: ["**/test/**"], message: "test code: production code never imports a package's test/ tree" },
+          ],
+        },
+      ],
     },
   },
 );

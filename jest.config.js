@@ -3,7 +3,9 @@
 export default {
   testEnvironment: "node",
   transform: {},
-  testMatch: ["<rootDir>/packages/*/dist/**/*.test.js", "<rootDir>/packages/*/dist-test/**/*.test.js"],
+  // The services and core compile their tests apart from the shipped code, into dist-test/; the test-only
+  // packages (testkit, rds-simulator) keep theirs in dist/.
+  testMatch: ["<rootDir>/packages/*/dist-test/**/*.test.js", "<rootDir>/packages/{testkit,rds-simulator}/dist/**/*.test.js"],
   testPathIgnorePatterns: ["/node_modules/"],
   testTimeout: 30000,
   maxWorkers: 2,

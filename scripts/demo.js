@@ -4,7 +4,7 @@
 // node plugins (each on its own fake NVMe/TCP fabric over loop devices) then attach the volume the way
 // kubelet does: node A formats, mounts and writes it, then loses the NVMe/TCP controller for good (an
 // outage past ctrl_loss_tmo) and recovers by itself; node B attaches the same disk and reads the file
-// back. Last, the reconciler answers who it is (it has no other work yet).
+// back. Last, the reconciler starts against the same RDS and API server and becomes ready.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { csi } from "../packages/core/dist/index.js";
 import { generateEd25519KeyPair } from "../packages/rds-simulator/dist/index.js";
 import { loadHostIdentity } from "../packages/csi-node/dist/nvme/host-identity.js";
-import { callUnary, FakeFabric, startFakeApiServer, startServiceProcess } from "../packages/testkit/dist/index.js";
+import { callAsKubeletWould, callUnary, FakeFabric, startFakeApiServer, startServiceProcess } from "../packages/testkit/dist/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), "rds-csi-demo-"));
@@ -36,14 +36,16 @@ try {
   }
   await writeFile(join(dir, "kubeconfig"), api.kubeConfig().exportConfig());
   await writeFile(join(dir, "id_ed25519"), key.private, { mode: 0o600 });
-  const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
+  // The controller and the reconciler log in to the RDS and reach the (fake) API server alike.
+  const rdsEnv = {
     RDS_ADDRESS: "127.0.0.1",
     RDS_SSH_PORT: String(sim.port),
     RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"),
     RDS_HOST_KEY_FINGERPRINT: sim.fingerprint,
     RDS_BASE_PATH: "/raid10/csi",
     KUBECONFIG: join(dir, "kubeconfig"),
-  });
+  };
+  const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
   cleanups.push(() => stopService("csi-controller", controller));
   const { identity, controller: rpc } = controller.clients;
   await until(async () => (await callUnary(identity, identity.probe, {})).ready === true);
@@ -86,8 +88,9 @@ try {
     const moved = (path) => ![undefined, before].includes(deviceOf(path));
     await until(async () => moved(staging) && moved(target), "the node's stale-mount watcher did not recover the volume within 30 s");
     console.log(`demo-node: recovered by itself, no RPC: reconnected, staging moved from device ${before} to ${deviceOf(staging)}, the pod's target re-bound; hello.txt reads ${JSON.stringify(await readFile(join(target, "hello.txt"), "utf8"))}`);
-    await callUnary(nodeA.rpc, nodeA.rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, targetPath: target }));
-    await callUnary(nodeA.rpc, nodeA.rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId: volume.volumeId, stagingTargetPath: staging }));
+    // The watcher may still hold the volume's lock while it records the recovery: kubelet retries ABORTED, so does the demo.
+    await callAsKubeletWould(() => callUnary(nodeA.rpc, nodeA.rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, targetPath: target })));
+    await callAsKubeletWould(() => callUnary(nodeA.rpc, nodeA.rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId: volume.volumeId, stagingTargetPath: staging })));
     await unpublish("demo-node");
     console.log("demo-node: NodeUnpublish + NodeUnstage (unmount, NVMe/TCP disconnect); ControllerUnpublishVolume");
 
@@ -112,11 +115,11 @@ try {
   await callUnary(rpc, rpc.deleteVolume, csi.DeleteVolumeRequest.fromPartial({ volumeId: volume.volumeId }));
   console.log(`DeleteVolume: disk and backing file removed; ListVolumes shows ${(await callUnary(rpc, rpc.listVolumes, csi.ListVolumesRequest.fromPartial({}))).entries.length}\n`);
 
-  const reconciler = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, "attachment-reconciler", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"]);
+  const reconciler = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, "attachment-reconciler", "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
   cleanups.push(() => stopService("attachment-reconciler", reconciler));
   const info = await callUnary(reconciler.clients.identity, reconciler.clients.identity.getPluginInfo, {});
-  const probe = await callUnary(reconciler.clients.identity, reconciler.clients.identity.probe, {});
-  console.log(`attachment-reconciler: GetPluginInfo ${info.name} ${info.vendorVersion}, Probe ready=${probe.ready}`);
+  await until(async () => (await callUnary(reconciler.clients.identity, reconciler.clients.identity.probe, {})).ready === true, "the reconciler did not become ready within 30 s");
+  console.log(`attachment-reconciler: GetPluginInfo ${info.name} ${info.vendorVersion}, ready (its informers listed Nodes, Leases, VolumeAttachments and PVs)`);
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup();
   await rm(dir, { recursive: true, force: true });
@@ -131,6 +134,8 @@ async function startNodeOnFabric(nodeId, simulatorUrl) {
   const home = join(dir, nodeId);
   await mkdir(join(home, "etc"), { recursive: true });
   const { hostNqn } = await loadHostIdentity(join(home, "etc"));
+  // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+  await mkdir(join(dir, `kubelet-${nodeId}`), { recursive: true });
   const fabric = await FakeFabric.create({ simulatorUrl, hostNqn, baseDir: join(home, "fabric") });
   cleanups.push(async () => {
     unmountUnder(dir);

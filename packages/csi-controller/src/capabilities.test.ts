@@ -1,5 +1,5 @@
 import { csi, UnimplementedError } from "@rds-csi/core";
-import { controllerCapabilities, notServed, pluginCapabilities, requireCapability } from "./capabilities.js";
+import { controllerCapabilities, notServed, requireCapability } from "./capabilities.js";
 
 const Rpc = csi.ControllerServiceCapability_RPC_Type;
 const names = (set: ReadonlySet<csi.ControllerServiceCapability_RPC_Type>): string[] =>
@@ -36,16 +36,5 @@ describe("controller capabilities", () => {
     expect(notServed(Rpc.MODIFY_VOLUME, "ControllerModifyVolume").message).toBe(
       "ControllerModifyVolume needs the MODIFY_VOLUME capability, which is not advertised: this driver does not offer it",
     );
-  });
-
-  it("advertises the controller service, online expansion, and accessibility constraints with a topology", () => {
-    const Service = csi.PluginCapability_Service_Type;
-    const online = { volumeExpansion: { type: csi.PluginCapability_VolumeExpansion_Type.ONLINE } };
-    expect(pluginCapabilities({ copyTrust: "unverified", topology: false })).toEqual([{ service: { type: Service.CONTROLLER_SERVICE } }, online]);
-    expect(pluginCapabilities({ copyTrust: "verified", topology: true })).toEqual([
-      { service: { type: Service.CONTROLLER_SERVICE } },
-      { service: { type: Service.VOLUME_ACCESSIBILITY_CONSTRAINTS } },
-      online,
-    ]);
   });
 });

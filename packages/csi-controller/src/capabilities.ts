@@ -46,13 +46,3 @@ export function notServed(capability: RpcCapability, rpc: string): Unimplemented
     : "this driver does not offer it";
   return new UnimplementedError(`${rpc} needs the ${name} capability, which is not advertised: ${why}`);
 }
-
-/** Plugin capabilities for GetPluginCapabilities: the controller service, online expansion, topology when configured. */
-export function pluginCapabilities(config: CapabilityConfig): csi.PluginCapability[] {
-  const Service = csi.PluginCapability_Service_Type;
-  return [
-    { service: { type: Service.CONTROLLER_SERVICE } },
-    ...(config.topology ? [{ service: { type: Service.VOLUME_ACCESSIBILITY_CONSTRAINTS } }] : []),
-    { volumeExpansion: { type: csi.PluginCapability_VolumeExpansion_Type.ONLINE } },
-  ];
-}

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NotFoundError, OutOfRangeError, volumeSize, type CallContext, type csi } from "@rds-csi/core";
 import { checkCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
-import { requireVolumeId } from "./request-fields.js";
+import { foreignId, ownVolumeId } from "./request-fields.js";
 
 /**
  * ControllerExpandVolume: grows the disk file (never shrinks it) and reports the size read back.
@@ -14,13 +14,15 @@ export async function controllerExpandVolume(
   request: csi.ControllerExpandVolumeRequest,
   context: CallContext,
 ): Promise<csi.ControllerExpandVolumeResponse> {
-  const id = requireVolumeId(request.volumeId, "volume_id");
+  const id = ownVolumeId(request.volumeId, "volume_id");
   const range = request.capacityRange;
   if (range === undefined || range.requiredBytes === 0n) throw new InvalidArgumentError("capacity_range.required_bytes is required");
   const capability = request.volumeCapability === undefined ? undefined : checkCapability(request.volumeCapability, "volume_capability");
   const target = volumeSize(range, deps.sizeLimits);
   // Without a capability the access type is unknown; asking the node to grow is the safe answer.
   const nodeExpansionRequired = capability?.accessType !== "block";
+  // CSI ControllerExpandVolume errors: "Volume does not exist | 5 NOT_FOUND".
+  if (id === undefined) throw new NotFoundError(`volume ${foreignId(request.volumeId)} does not exist`);
 
   return deps.volumeLocks.run(id, context.signal, async (signal) => {
     const volume = await deps.rds.getVolume(id, signal);

@@ -1,7 +1,7 @@
 import { NotFoundError, type CallContext, type csi } from "@rds-csi/core";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { toCsiVolume, volumeCondition } from "./csi-volume.js";
-import { requireVolumeId } from "./request-fields.js";
+import { foreignId, ownVolumeId } from "./request-fields.js";
 import { accessibleTopology } from "./topology.js";
 
 /** ControllerGetVolume: one volume as the RDS has it now, its nodes and its condition. */
@@ -10,7 +10,10 @@ export async function controllerGetVolume(
   request: csi.ControllerGetVolumeRequest,
   context: CallContext,
 ): Promise<csi.ControllerGetVolumeResponse> {
-  const id = requireVolumeId(request.volumeId, "volume_id");
+  const id = ownVolumeId(request.volumeId, "volume_id");
+  // CSI ControllerGetVolume: "If the volume does not exist any more, `ControllerGetVolume` should
+  // return gRPC error code `NOT_FOUND`."
+  if (id === undefined) throw new NotFoundError(`volume ${foreignId(request.volumeId)} does not exist`);
   const volume = await deps.rds.getVolume(id, context.signal);
   if (!volume) throw new NotFoundError(`volume ${id} does not exist`);
   return {

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NotFoundError, type CallContext, type csi } from "@rds-csi/core";
 import { checkCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
-import { requireField, requireVolumeId } from "./request-fields.js";
+import { foreignId, ownVolumeId, requireField } from "./request-fields.js";
 
 /**
  * ControllerPublishVolume: the request is checked and the volume must exist on the RDS; whether this
@@ -12,7 +12,7 @@ export async function controllerPublishVolume(
   request: csi.ControllerPublishVolumeRequest,
   context: CallContext,
 ): Promise<csi.ControllerPublishVolumeResponse> {
-  const id = requireVolumeId(request.volumeId, "volume_id");
+  const id = ownVolumeId(request.volumeId, "volume_id");
   requireField(request.nodeId, "node_id");
   checkCapability(request.volumeCapability, "volume_capability");
   if (request.readonly) {
@@ -20,6 +20,8 @@ export async function controllerPublishVolume(
     // made read-only per node, so the node mounts read-only instead (NodePublish's readonly).
     throw new InvalidArgumentError("readonly: this driver does not publish read-only at the controller (no PUBLISH_READONLY capability)");
   }
+  // CSI ControllerPublishVolume errors: "Volume does not exist | 5 NOT_FOUND".
+  if (id === undefined) throw new NotFoundError(`volume ${foreignId(request.volumeId)} does not exist`);
   return deps.volumeLocks.run(id, context.signal, async (signal) => {
     const volume = await deps.rds.getVolume(id, signal);
     if (!volume) throw new NotFoundError(`volume ${id} does not exist`);

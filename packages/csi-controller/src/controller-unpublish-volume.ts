@@ -1,6 +1,6 @@
 import type { CallContext, csi } from "@rds-csi/core";
 import type { ControllerDependencies } from "./controller-dependencies.js";
-import { requireVolumeId } from "./request-fields.js";
+import { ownVolumeId } from "./request-fields.js";
 
 /**
  * ControllerUnpublishVolume: handed to the arbiter, which treats a node or volume that is gone as
@@ -12,7 +12,11 @@ export async function controllerUnpublishVolume(
   request: csi.ControllerUnpublishVolumeRequest,
   context: CallContext,
 ): Promise<csi.ControllerUnpublishVolumeResponse> {
-  const id = requireVolumeId(request.volumeId, "volume_id");
+  const id = ownVolumeId(request.volumeId, "volume_id");
+  // CSI ControllerUnpublishVolume: "If the volume corresponding to the `volume_id` or the node
+  // corresponding to `node_id` cannot be found by the Plugin and the volume can be safely regarded as
+  // ControllerUnpublished from the node, the plugin SHOULD return `0 OK`." An id not of ours was never published by us.
+  if (id === undefined) return {};
   return deps.volumeLocks.run(id, context.signal, async () => {
     await deps.arbiter.unpublish(request, context);
     return {};

@@ -3,6 +3,7 @@ import {
   csi,
   InvalidArgumentError,
   NotFoundError,
+  printableExcerpt,
   snapshotIdFromName,
   unknownParameterKeys,
   type CallContext,
@@ -10,7 +11,7 @@ import {
 import { requireCapability } from "./capabilities.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { toCsiSnapshot } from "./csi-snapshot.js";
-import { requireField, requireVolumeId } from "./request-fields.js";
+import { foreignId, ownVolumeId, requireField } from "./request-fields.js";
 
 /**
  * CreateSnapshot: an unexported copy of the volume, its source recorded on the RDS. The id is derived
@@ -24,11 +25,13 @@ export async function createSnapshot(
 ): Promise<csi.CreateSnapshotResponse> {
   requireCapability(deps.capabilities, csi.ControllerServiceCapability_RPC_Type.CREATE_DELETE_SNAPSHOT, "CreateSnapshot");
   const name = requireField(request.name, "name");
-  const sourceId = requireVolumeId(request.sourceVolumeId, "source_volume_id");
+  const sourceId = ownVolumeId(request.sourceVolumeId, "source_volume_id");
   const unknown = unknownParameterKeys(request.parameters, []);
   if (unknown.length > 0) {
     throw new InvalidArgumentError(`invalid VolumeSnapshotClass parameters: unknown parameter(s) ${unknown.join(", ")}; this driver takes none`);
   }
+  // Like a source volume of ours that is gone (below): the source does not exist.
+  if (sourceId === undefined) throw new NotFoundError(`source_volume_id: volume ${foreignId(request.sourceVolumeId)} does not exist`);
   const id = snapshotIdFromName(name);
 
   return deps.snapshotLocks.run(id, context.signal, (signal) =>
@@ -37,7 +40,7 @@ export async function createSnapshot(
       if (existing) {
         if (existing.sourceVolumeId !== sourceId) {
           throw new AlreadyExistsError(
-            `snapshot ${id} (name "${name}") already exists with source ${existing.sourceVolumeId ?? "unknown"}, not ${sourceId}`,
+            `snapshot ${id} (name "${printableExcerpt(name)}") already exists with source ${existing.sourceVolumeId ?? "unknown"}, not ${sourceId}`,
           );
         }
         return { snapshot: toCsiSnapshot(existing) };

@@ -1,11 +1,13 @@
 import {
   AlreadyExistsError,
+  checkMountOptions,
   csi,
   DEFAULT_FS_TYPE,
   FS_TYPE_PARAMETER,
   InvalidArgumentError,
   NotFoundError,
   parseStorageClassParameters,
+  printableExcerpt,
   ResourceExhaustedError,
   sizeFitsRange,
   volumeContext,
@@ -20,12 +22,13 @@ import { checkCapabilities, type CheckedCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { toCsiVolume } from "./csi-volume.js";
 import { MIGRATION_WINDOW_KEY, parseMigrationWindow } from "./publish/index.js";
-import { requireField, requireSnapshotId, requireVolumeId } from "./request-fields.js";
+import { foreignId, ownSnapshotId, ownVolumeId, requireField } from "./request-fields.js";
 import { accessibleTopology, satisfiesRequirement } from "./topology.js";
 
 const Rpc = csi.ControllerServiceCapability_RPC_Type;
 
-type CopySource = { readonly kind: "snapshot"; readonly id: string } | { readonly kind: "volume"; readonly id: string };
+/** `id` is undefined for a well-formed id this driver cannot have issued; `given` is the id as requested. */
+type CopySource = { readonly kind: "snapshot" | "volume"; readonly id: string | undefined; readonly given: string };
 
 /**
  * CreateVolume: a file-backed disk exported over NVMe/TCP, empty or copied from a snapshot or a volume.
@@ -52,7 +55,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
   const parameters = parseStorageClassParameters(request.parameters, deps.parameterDefaults);
   parseMigrationWindow(request.parameters);
   const fsType = filesystemOf(capabilities, parameters.fsType);
-  checkMountOptions(capabilities, parameters.mountOptionsPolicy);
+  checkMountFlags(capabilities, fsType, parameters.mountOptionsPolicy);
   if (Object.keys(request.mutableParameters).length > 0) {
     throw new InvalidArgumentError("mutable_parameters are not supported: this driver has no modifiable volume attributes");
   }
@@ -64,6 +67,9 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
       `accessibility_requirements: volumes of this RDS are accessible only from ${deps.topology?.key}=${deps.topology?.value}, which no requisite topology allows`,
     );
   }
+  // CSI CreateVolume errors: "Source does not exist | 5 NOT_FOUND | Indicates that the specified source does not exist."
+  const sourceId = source?.id;
+  if (source && sourceId === undefined) throw new NotFoundError(`volume_content_source: ${source.kind} ${foreignId(source.given)} does not exist`);
   const id = volumeIdFromName(name);
   const migrationWindow = request.parameters[MIGRATION_WINDOW_KEY];
   const respond = (volume: RdsVolume): csi.CreateVolumeResponse => ({
@@ -84,15 +90,15 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
       if (!sizeFitsRange(existing.sizeBytes, request.capacityRange)) {
         const range = request.capacityRange;
         throw new AlreadyExistsError(
-          `volume ${id} (name "${name}") already exists with ${existing.sizeBytes} bytes, outside the requested range (required ${range?.requiredBytes ?? 0n}, limit ${range?.limitBytes ?? 0n})`,
+          `volume ${id} (name "${printableExcerpt(name)}") already exists with ${existing.sizeBytes} bytes, outside the requested range (required ${range?.requiredBytes ?? 0n}, limit ${range?.limitBytes ?? 0n})`,
         );
       }
       if (existing.port !== parameters.nvmePort) {
-        throw new AlreadyExistsError(`volume ${id} (name "${name}") already exists on NVMe/TCP port ${existing.port}, not ${parameters.nvmePort}`);
+        throw new AlreadyExistsError(`volume ${id} (name "${printableExcerpt(name)}") already exists on NVMe/TCP port ${existing.port}, not ${parameters.nvmePort}`);
       }
       return respond(existing);
     }
-    if (!source) {
+    if (!source || sourceId === undefined) {
       const size = volumeSize(request.capacityRange, deps.sizeLimits);
       // Looked up just above, under the volume's lock: the client need not look again.
       const volume = await deps.freeSpace.take(size, `volume ${id}`, signal, () =>
@@ -104,13 +110,13 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     }
     // The source is locked too, so it cannot be deleted or grown while it is being copied.
     const sourceLocks = source.kind === "snapshot" ? deps.snapshotLocks : deps.volumeLocks;
-    return sourceLocks.run(source.id, signal, async () => {
-      const sourceBytes = await sizeOfSource(deps, source, signal);
-      const size = volumeSize(request.capacityRange, deps.sizeLimits, { source: { id: source.id, bytes: sourceBytes } });
+    return sourceLocks.run(sourceId, signal, async () => {
+      const sourceBytes = await sizeOfSource(deps, source.kind, sourceId, signal);
+      const size = volumeSize(request.capacityRange, deps.sizeLimits, { source: { id: sourceId, bytes: sourceBytes } });
       const volume = await deps.freeSpace.take(size, `volume ${id}`, signal, () =>
-        deps.rds.copyVolume({ id, sizeBytes: size, port: parameters.nvmePort, sourceId: source.id }, signal),
+        deps.rds.copyVolume({ id, sizeBytes: size, port: parameters.nvmePort, sourceId }, signal),
       );
-      context.logger.info("volume created from a copy", { volume_id: id, source: source.id, size_bytes: String(volume.sizeBytes) });
+      context.logger.info("volume created from a copy", { volume_id: id, source: sourceId, size_bytes: String(volume.sizeBytes) });
       deps.gauges.changed();
       return respond(volume);
     });
@@ -132,14 +138,15 @@ function filesystemOf(capabilities: readonly CheckedCapability[], fromParameters
   return fromCapability ?? fromParameters ?? DEFAULT_FS_TYPE;
 }
 
-function checkMountOptions(capabilities: readonly CheckedCapability[], policy: MountOptionsPolicy): void {
-  if (policy === "allow") return;
-  const index = capabilities.findIndex((capability) => capability.mountFlags.length > 0);
-  if (index >= 0) {
-    throw new InvalidArgumentError(
-      `volume_capabilities[${index}].mount.mount_flags: mount options are forbidden for this StorageClass (mountOptionsPolicy=forbid)`,
-    );
-  }
+/**
+ * Mount flags are known here for mount capabilities: refused now (policy and the filesystem's accepted
+ * options, the node's own check in core) rather than after the node connected and formatted the volume.
+ */
+function checkMountFlags(capabilities: readonly CheckedCapability[], fsType: FsType | undefined, policy: MountOptionsPolicy): void {
+  capabilities.forEach((capability, i) => {
+    if (capability.accessType !== "mount" || fsType === undefined) return;
+    checkMountOptions({ fsType, flags: capability.mountFlags, policy, field: `volume_capabilities[${i}].mount.mount_flags` });
+  });
 }
 
 /**
@@ -156,19 +163,21 @@ function copySourceOf(
     if (!served.has(Rpc.CREATE_DELETE_SNAPSHOT)) {
       throw new InvalidArgumentError(`volume_content_source.snapshot: restoring snapshots is not offered: ${unverified}`);
     }
-    return { kind: "snapshot", id: requireSnapshotId(source.snapshot.snapshotId, "volume_content_source.snapshot.snapshot_id") };
+    const given = source.snapshot.snapshotId;
+    return { kind: "snapshot", id: ownSnapshotId(given, "volume_content_source.snapshot.snapshot_id"), given };
   }
   if (source.volume) {
     if (!served.has(Rpc.CLONE_VOLUME)) {
       throw new InvalidArgumentError(`volume_content_source.volume: cloning volumes is not offered: ${unverified}`);
     }
-    return { kind: "volume", id: requireVolumeId(source.volume.volumeId, "volume_content_source.volume.volume_id") };
+    const given = source.volume.volumeId;
+    return { kind: "volume", id: ownVolumeId(given, "volume_content_source.volume.volume_id"), given };
   }
   throw new InvalidArgumentError("volume_content_source must name a snapshot or a volume");
 }
 
-async function sizeOfSource(deps: ControllerDependencies, source: CopySource, signal: AbortSignal): Promise<bigint> {
-  const found = source.kind === "snapshot" ? await deps.rds.getSnapshot(source.id, signal) : await deps.rds.getVolume(source.id, signal);
-  if (!found) throw new NotFoundError(`volume_content_source: ${source.kind} ${source.id} does not exist`);
+async function sizeOfSource(deps: ControllerDependencies, kind: CopySource["kind"], id: string, signal: AbortSignal): Promise<bigint> {
+  const found = kind === "snapshot" ? await deps.rds.getSnapshot(id, signal) : await deps.rds.getVolume(id, signal);
+  if (!found) throw new NotFoundError(`volume_content_source: ${kind} ${id} does not exist`);
   return found.sizeBytes;
 }

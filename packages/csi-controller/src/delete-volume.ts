@@ -1,6 +1,6 @@
 import { FailedPreconditionError, type CallContext, type csi } from "@rds-csi/core";
 import type { ControllerDependencies } from "./controller-dependencies.js";
-import { requireVolumeId } from "./request-fields.js";
+import { ownVolumeId } from "./request-fields.js";
 
 /**
  * DeleteVolume: removes the disk and its backing file. A volume that is already gone is deleted (CSI:
@@ -15,7 +15,10 @@ export async function deleteVolume(
   request: csi.DeleteVolumeRequest,
   context: CallContext,
 ): Promise<csi.DeleteVolumeResponse> {
-  const id = requireVolumeId(request.volumeId, "volume_id");
+  const id = ownVolumeId(request.volumeId, "volume_id");
+  // CSI DeleteVolume: "If a volume corresponding to the specified `volume_id` does not exist or the
+  // artifacts associated with the volume do not exist anymore, the Plugin MUST reply `0 OK`."
+  if (id === undefined) return {};
   return deps.volumeLocks.run(id, context.signal, async (signal) => {
     if ((await deps.rds.getVolume(id, signal)) !== undefined) {
       const nodes = await deps.arbiter.publishedNodes(id);

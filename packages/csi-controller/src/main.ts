@@ -1,7 +1,6 @@
-import { csi, csiService, runService, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { csi, csiService, pluginCapabilities, runService, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
 import { createRdsClient } from "@rds-csi/core/routeros";
 import { KubeClient, KubeEventRecorder, loadKubeConnection } from "@rds-csi/core/k8s";
-import { pluginCapabilities } from "./capabilities.js";
 import { KubeClaimLookup } from "./claim-lookup.js";
 import { resolveControllerConfig } from "./controller-config.js";
 import { ControllerService } from "./controller-service.js";
@@ -56,7 +55,7 @@ await runService({
       gauges,
     });
     return {
-      capabilities: pluginCapabilities({ copyTrust: config.copyStrategyTrust, topology: resolved.topology !== undefined }),
+      capabilities: pluginCapabilities({ topology: resolved.topology !== undefined }),
       services: [csiService(csi.ControllerService, controller)],
       async ready(signal) {
         if (rds.connectionState !== "connected") return { ok: false, detail: `the SSH connection to the RDS is ${rds.connectionState}` };

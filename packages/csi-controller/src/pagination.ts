@@ -1,4 +1,4 @@
-import { AbortedError, InvalidArgumentError } from "@rds-csi/core";
+import { AbortedError, InvalidArgumentError, printableExcerpt } from "@rds-csi/core";
 
 export interface PageRequest {
   readonly maxEntries: number;
@@ -18,7 +18,7 @@ export interface Page<T> {
 export function checkPageRequest(request: PageRequest, isToken: (token: string) => boolean): void {
   if (request.maxEntries < 0) throw new InvalidArgumentError(`max_entries must not be negative (got ${request.maxEntries})`);
   if (request.startingToken !== "" && !isToken(request.startingToken)) {
-    throw new AbortedError(`starting_token "${request.startingToken}" was not issued by this driver; start the listing again without a token`);
+    throw new AbortedError(`starting_token "${printableExcerpt(request.startingToken)}" was not issued by this driver; start the listing again without a token`);
   }
 }
 

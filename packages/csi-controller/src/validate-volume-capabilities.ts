@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NotFoundError, parseStorageClassParameters, type CallContext, type csi } from "@rds-csi/core";
 import { capabilityProblem } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
-import { requireVolumeId } from "./request-fields.js";
+import { foreignId, ownVolumeId } from "./request-fields.js";
 
 /**
  * ValidateVolumeCapabilities: confirms what this driver can serve for an existing volume. Unsupported
@@ -12,8 +12,10 @@ export async function validateVolumeCapabilities(
   request: csi.ValidateVolumeCapabilitiesRequest,
   context: CallContext,
 ): Promise<csi.ValidateVolumeCapabilitiesResponse> {
-  const id = requireVolumeId(request.volumeId, "volume_id");
+  const id = ownVolumeId(request.volumeId, "volume_id");
   if (request.volumeCapabilities.length === 0) throw new InvalidArgumentError("volume_capabilities is required");
+  // CSI ValidateVolumeCapabilities errors: "Volume does not exist | 5 NOT_FOUND".
+  if (id === undefined) throw new NotFoundError(`volume ${foreignId(request.volumeId)} does not exist`);
   if ((await deps.rds.getVolume(id, context.signal)) === undefined) throw new NotFoundError(`volume ${id} does not exist`);
   const problems = request.volumeCapabilities.flatMap((capability, i) => capabilityProblem(capability, `volume_capabilities[${i}]`) ?? []);
   try {

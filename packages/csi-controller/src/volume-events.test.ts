@@ -4,7 +4,7 @@ import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import { type EventRecord, type EventRecorder, type EventSubject } from "@rds-csi/core/k8s";
 import type { ClaimLookup } from "./claim-lookup.js";
 import { ControllerService } from "./controller-service.js";
-import { FakePublishArbiter } from "./testing/fake-publish-arbiter.js";
+import { FakePublishArbiter } from "../test/support/fake-publish-arbiter.js";
 import { PVC_NAME_PARAMETER, PVC_NAMESPACE_PARAMETER, PvcVolumeEvents } from "./volume-events.js";
 
 const Mode = csi.VolumeCapability_AccessMode_Mode;

@@ -1,4 +1,6 @@
-import { csi, csiService, OperationLocks, ProcessExec, runService, stringSetting } from "@rds-csi/core";
+import { realpath } from "node:fs/promises";
+import { resolve } from "node:path";
+import { csi, csiService, OperationLocks, pluginCapabilities, ProcessExec, runService, stringSetting } from "@rds-csi/core";
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
 import { FilesystemProbe } from "./mount/probe-filesystem.js";
@@ -64,6 +66,8 @@ await runService({
     const topology = config.topologyKey !== "" && config.topologyValue !== "" ? { [config.topologyKey]: config.topologyValue } : undefined;
     const context: NodeContext = {
       nodeId: config.nodeId,
+      // As the kernel records mount points; a missing directory fails every path check, naming it.
+      kubeletDir: await realpath(config.kubeletDir).catch(() => resolve(config.kubeletDir)),
       maxVolumesPerNode: config.maxVolumesPerNode,
       topology,
       host,
@@ -86,7 +90,8 @@ await runService({
     const watcher = new StaleMountWatcher({ ctx: context, metadataRoots: [kubeletCsiPluginDir(config.kubeletDir)], logger, intervalMs: config.staleMountCheckInterval });
     if (config.staleMountCheckInterval > 0) watcher.start();
     return {
-      capabilities: [],
+      // The same set as the controller's (CSI: regardless of which services an instance serves).
+      capabilities: pluginCapabilities({ topology: topology !== undefined }),
       services: [csiService(csi.NodeService, node)],
       ready: readiness.check,
       stop: async () => {

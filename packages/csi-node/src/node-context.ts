@@ -35,6 +35,11 @@ export class StagedVolumes {
 /** Everything the node RPCs act through; main.ts builds the real ones, tests may swap any. */
 export interface NodeContext {
   readonly nodeId: string;
+  /**
+   * The kubelet's root directory, canonical (symlinks resolved): every staging and target path must
+   * resolve inside it, and staging metadata is searched under its plugins/kubernetes.io/csi.
+   */
+  readonly kubeletDir: string;
   /** 0 = no limit advertised */
   readonly maxVolumesPerNode: number;
   readonly topology: Readonly<Record<string, string>> | undefined;

@@ -1,9 +1,10 @@
 import { dirname } from "node:path";
-import { FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext, type csi, type Exec, abortableSleep } from "@rds-csi/core";
+import { csi, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext, type Exec, abortableSleep } from "@rds-csi/core";
 import type { FilesystemResizer } from "./mount/resize-filesystem.js";
 import type { NodeContext } from "./node-context.js";
-import { locateStagedVolume } from "./node-get-volume-stats.js";
-import { requireAbsolutePath, requireField } from "./node-validation.js";
+import { locateStagedVolume } from "./locate-staged-volume.js";
+import { requireNodeCapability } from "./node-get-capabilities.js";
+import { requireField, requireKubeletPath } from "./node-validation.js";
 import type { DeviceIdentity } from "./nvme/device-identity.js";
 
 /** What NodeExpandVolume needs beyond the NodeContext. */
@@ -27,13 +28,15 @@ const NQN_CONTROLLER = /^nvme\d+$/;
  * the rescan and the size. Repeating it is harmless: rescan and grow are no-ops once done.
  */
 export async function nodeExpandVolume(ctx: NodeContext, deps: ExpandDependencies, request: csi.NodeExpandVolumeRequest, call: CallContext): Promise<csi.NodeExpandVolumeResponse> {
+  requireNodeCapability(csi.NodeServiceCapability_RPC_Type.EXPAND_VOLUME, "NodeExpandVolume");
   const volumeId = requireField("volume_id", request.volumeId);
-  const volumePath = requireAbsolutePath("volume_path", request.volumePath);
+  const volumePath = await requireKubeletPath(ctx.kubeletDir, "volume_path", request.volumePath);
+  const stagingTargetPath = request.stagingTargetPath === "" ? "" : await requireKubeletPath(ctx.kubeletDir, "staging_target_path", request.stagingTargetPath);
   const required = requiredBytesOf(request.capacityRange);
   const logger = call.logger.child({ volume_id: volumeId });
 
   return ctx.locks.run(volumeId, call.signal, async (signal) => {
-    const located = await locateStagedVolume(ctx, volumeId, volumePath, request.stagingTargetPath);
+    const located = await locateStagedVolume(ctx, volumeId, volumePath, stagingTargetPath, signal);
     if (located === undefined) throw new NotFoundError(`volume ${volumeId} is not staged on this node`);
     const { metadata, stagingPath } = located;
     if (request.volumeCapability?.block !== undefined && metadata.mode !== "block") {
@@ -102,8 +105,7 @@ function requiredBytesOf(range: csi.CapacityRange | undefined): bigint {
 }
 
 /** The device is still the staged namespace on the staged device number (else recovery must run first). */
-function checkStaged(identity: DeviceIdentity, staged: { majorMinor: string; uuid: string }): void {
-  if (identity.uuid !== staged.uuid.toLowerCase()) throw new FailedPreconditionError(`${identity.devicePath} is namespace ${identity.uuid}, staged was ${staged.uuid}`);
+function checkStaged(identity: DeviceIdentity, staged: { majorMinor: string }): void {
   if (identity.majorMinor !== staged.majorMinor) {
     throw new FailedPreconditionError(`${identity.devicePath} is now ${identity.majorMinor}, staged was ${staged.majorMinor}: the staging is stale and must be recovered before expanding`);
   }

@@ -1,44 +1,14 @@
 import { stat, statfs } from "node:fs/promises";
 import { csi, NotFoundError, type CallContext } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
-import { requireAbsolutePath, requireField } from "./node-validation.js";
+import { requireNodeCapability } from "./node-get-capabilities.js";
+import { requireField, requireKubeletPath } from "./node-validation.js";
 import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
 import type { ControllerInfo } from "./nvme/nvme-initiator.js";
 import { controllerLost } from "./reconnect-lost-controller.js";
-import { connectSettingsOf, readStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
+import { connectSettingsOf, type StagingMetadata } from "./staging/staging-metadata.js";
+import { locateStagedVolume } from "./locate-staged-volume.js";
 import { oldDeviceAlive, oldDeviceStillPresent } from "./stale-mount-recovery.js";
-
-/** A staged volume found from a request: its metadata and the staging path it was staged at. */
-export interface LocatedVolume {
-  readonly metadata: StagingMetadata;
-  readonly stagingPath: string;
-}
-
-/**
- * The staging metadata of `volumeId` for a request that names a volume path and (usually) the
- * staging path. Kubelet sends the staging path to plugins with STAGE_UNSTAGE_VOLUME; when it is
- * missing, the volume path may be the staging path itself, or a bind mount of it (found through
- * the mount table: another mount point of the same device and root carrying this volume's
- * metadata). Undefined when the volume is not staged here.
- */
-export async function locateStagedVolume(ctx: NodeContext, volumeId: string, volumePath: string, stagingTargetPath: string): Promise<LocatedVolume | undefined> {
-  const tryAt = async (stagingPath: string): Promise<LocatedVolume | undefined> => {
-    const metadata = await readStagingMetadata(stagingPath, volumeId);
-    return metadata === undefined ? undefined : { metadata, stagingPath };
-  };
-  if (stagingTargetPath !== "") return tryAt(requireAbsolutePath("staging_target_path", stagingTargetPath));
-  const direct = await tryAt(volumePath);
-  if (direct !== undefined) return direct;
-  const table = await ctx.mountTable();
-  const mount = table.filter((m) => m.mountPoint === volumePath).at(-1);
-  if (mount === undefined) return undefined;
-  for (const candidate of table) {
-    if (candidate.mountPoint === volumePath || candidate.majorMinor !== mount.majorMinor || candidate.root !== mount.root) continue;
-    const found = await tryAt(candidate.mountPoint).catch(() => undefined);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
 
 /**
  * NodeGetVolumeStats: bytes and inodes (statfs) of a filesystem volume, size (sysfs) of a block
@@ -47,11 +17,13 @@ export async function locateStagedVolume(ctx: NodeContext, volumeId: string, vol
  * Never takes the volume lock (stats must not queue behind a long stage) and never changes anything.
  */
 export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetVolumeStatsRequest, call: CallContext): Promise<csi.NodeGetVolumeStatsResponse> {
+  requireNodeCapability(csi.NodeServiceCapability_RPC_Type.GET_VOLUME_STATS, "NodeGetVolumeStats");
   const volumeId = requireField("volume_id", request.volumeId);
-  const volumePath = requireAbsolutePath("volume_path", request.volumePath);
+  const volumePath = await requireKubeletPath(ctx.kubeletDir, "volume_path", request.volumePath);
+  const stagingTargetPath = request.stagingTargetPath === "" ? "" : await requireKubeletPath(ctx.kubeletDir, "staging_target_path", request.stagingTargetPath);
   call.signal.throwIfAborted();
 
-  const located = await locateStagedVolume(ctx, volumeId, volumePath, request.stagingTargetPath);
+  const located = await locateStagedVolume(ctx, volumeId, volumePath, stagingTargetPath, call.signal);
   if (located === undefined) throw new NotFoundError(`volume ${volumeId} is not staged on this node`);
   const { metadata, stagingPath } = located;
   const pathInfo = await stat(volumePath).catch((err: NodeJS.ErrnoException) => {
@@ -76,8 +48,7 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
     // A lost controller takes its namespace with it; that is said above already.
     if (current === undefined) {
       if (!lost) problems.push(`namespace ${metadata.device.nsid} of ${metadata.nqn} is not present`);
-    } else if (current.uuid !== metadata.device.uuid.toLowerCase()) problems.push(`namespace of ${metadata.nqn} is now ${current.uuid}, staged was ${metadata.device.uuid}`);
-    else if (current.majorMinor !== metadata.device.majorMinor) {
+    } else if (current.majorMinor !== metadata.device.majorMinor) {
       // Why the stale mounts reported below are not being moved.
       const old = await oldDeviceStillPresent(ctx, metadata.device);
       if (old !== undefined) problems.push(oldDeviceAlive(old, metadata.device.majorMinor));

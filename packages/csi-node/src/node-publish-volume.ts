@@ -1,8 +1,8 @@
-import { access, mkdir, open, stat } from "node:fs/promises";
+import { access, mkdir, open, readdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { AlreadyExistsError, csi, FailedPreconditionError, type CallContext } from "@rds-csi/core";
+import { AlreadyExistsError, csi, FailedPreconditionError, parseVolumeContext, type CallContext } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
-import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
+import { accessTypeOf, filesystemMountOf, requireField, requireKubeletPath } from "./node-validation.js";
 import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
 import { majorMinorOf } from "./nvme/device-identity.js";
 import { readStagingMetadata, writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
@@ -13,10 +13,14 @@ import { readStagingMetadata, writeStagingMetadata, type PublishedTarget, type S
  * target (device renumbered) is recreated; a target mounted from something else is refused.
  */
 export async function nodePublishVolume(ctx: NodeContext, request: csi.NodePublishVolumeRequest, call: CallContext): Promise<csi.NodePublishVolumeResponse> {
+  // No capability gate: NodePublish is served by every node plugin.
   const volumeId = requireField("volume_id", request.volumeId);
-  const stagingPath = requireAbsolutePath("staging_target_path", request.stagingTargetPath);
-  const targetPath = requireAbsolutePath("target_path", request.targetPath);
+  const stagingPath = await requireKubeletPath(ctx.kubeletDir, "staging_target_path", request.stagingTargetPath);
+  const targetPath = await requireKubeletPath(ctx.kubeletDir, "target_path", request.targetPath);
   const access = accessTypeOf(request.volumeCapability);
+  // The bind takes no options of its own, but flags the volume's policy or filesystem refuses are
+  // refused here too, before anything is made at the target.
+  if (access.kind === "mount") filesystemMountOf(access, parseVolumeContext(request.volumeContext));
   const readonly = request.readonly;
 
   return ctx.locks.run(volumeId, call.signal, async () => {
@@ -41,6 +45,7 @@ async function publishFilesystem(ctx: NodeContext, metadata: StagingMetadata, st
   }
   await mkdir(targetPath, { recursive: true });
   const existing = (await ctx.mounter.mountsOf(targetPath)).at(-1);
+  if (existing === undefined && (await readdir(targetPath)).length > 0) throw new FailedPreconditionError(`target_path ${targetPath} is a directory with files in it; not mounting over them`);
   if (existing !== undefined) {
     const isReadonly = existing.mountOptions.includes("ro");
     const thisVolume = existing.majorMinor === metadata.device.majorMinor && existing.root === staging.at(-1)!.root;
@@ -58,11 +63,18 @@ async function publishFilesystem(ctx: NodeContext, metadata: StagingMetadata, st
 async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetPath: string, readonly: boolean): Promise<void> {
   const identity = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
   if (identity === undefined) throw new FailedPreconditionError(`the namespace of ${metadata.nqn} is not present; stage the volume again`);
-  if (identity.uuid !== metadata.device.uuid.toLowerCase()) throw new FailedPreconditionError(`namespace ${identity.name} of ${metadata.nqn} is ${identity.uuid}, staged was ${metadata.device.uuid}`);
 
   await mkdir(dirname(targetPath), { recursive: true });
+  const mounted = await ctx.mounter.isMountPoint(targetPath);
+  const before = await stat(targetPath).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
+  if (!mounted && before !== undefined && !(before.isFile() && before.size === 0)) {
+    throw new FailedPreconditionError(`target_path ${targetPath} is not an empty file; not binding the device over it`);
+  }
   await (await open(targetPath, "a")).close(); // the bind target: an empty file
-  if (await ctx.mounter.isMountPoint(targetPath)) {
+  if (mounted) {
     const bound = await deviceNumberOf(targetPath);
     if (bound === identity.majorMinor) return;
     // Only this volume's own stale bind is replaced (a reconnect renumbered the device): the device it

@@ -1,180 +1,190 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import {
   AlreadyExistsError,
+  csi,
   FailedPreconditionError,
-  InvalidArgumentError,
-  isFsType,
-  NODE_PARAMETER_DEFAULTS,
   parsePublishContext,
+  parseVolumeContext,
   UnavailableError,
-  VOLUME_CONTEXT_KEYS,
-  DEFAULT_FS_TYPE,
   type CallContext,
-  type csi,
+  type ConnectSettings,
   type FsType,
+  type PublishTarget,
 } from "@rds-csi/core";
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
+import { filesystemUuidOf } from "./mount/probe-filesystem.js";
 import type { NodeContext } from "./node-context.js";
-import { accessTypeOf, requireAbsolutePath, requireField } from "./node-validation.js";
-import type { DeviceIdentity } from "./nvme/device-identity.js";
+import { requireNodeCapability } from "./node-get-capabilities.js";
+import { accessTypeOf, filesystemMountOf, requireField, requireKubeletPath } from "./node-validation.js";
+import { recordedDevice, type DeviceIdentity } from "./nvme/device-identity.js";
+import { reconnectLostController } from "./reconnect-lost-controller.js";
 import { readStagingMetadata, writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
 import { recoverStaleStaging } from "./stale-mount-recovery.js";
 
-interface ConnectTuning {
-  readonly ctrlLossTmo: number;
-  readonly reconnectDelay: number;
-  readonly keepAliveTmo: number;
-}
-
-function intFromContext(context: Readonly<Record<string, string>>, key: string, fallback: number, min: number, max: number): number {
-  const raw = context[key];
-  if (raw === undefined || raw === "") return fallback;
-  const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(value >= min && value <= max)) throw new InvalidArgumentError(`volume_context "${key}" must be an integer from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
-
-function tuningOf(context: Readonly<Record<string, string>>): ConnectTuning {
-  const k = VOLUME_CONTEXT_KEYS;
-  const d = NODE_PARAMETER_DEFAULTS;
-  return {
-    ctrlLossTmo: intFromContext(context, k.ctrlLossTmo, d.ctrlLossTmo, -1, 86_400),
-    reconnectDelay: intFromContext(context, k.reconnectDelay, d.reconnectDelay, 1, 3_600),
-    keepAliveTmo: intFromContext(context, k.keepAliveTmo, d.keepAliveTmo, 0, 3_600),
-  };
-}
-
-/** Capability fs type, else the volume context's, else the default; must be one we support. */
-function fsTypeOf(capabilityFsType: string, context: Readonly<Record<string, string>>): FsType {
-  const fromContext = context[VOLUME_CONTEXT_KEYS.fsType] ?? "";
-  if (capabilityFsType !== "" && fromContext !== "" && capabilityFsType !== fromContext) {
-    throw new InvalidArgumentError(`volume_capability fs_type "${capabilityFsType}" contradicts volume_context fsType "${fromContext}"`);
-  }
-  const fsType = capabilityFsType || fromContext || DEFAULT_FS_TYPE;
-  if (!isFsType(fsType)) throw new InvalidArgumentError(`fs type "${fsType}" is not supported`);
-  return fsType;
+/** What a NodeStage asks for, validated. */
+interface StageRequest {
+  readonly volumeId: string;
+  readonly stagingPath: string;
+  readonly target: PublishTarget;
+  readonly connect: ConnectSettings;
+  readonly mode: StagingMetadata["mode"];
+  /** null for block */
+  readonly fsType: FsType | null;
+  readonly mountFlags: readonly string[];
 }
 
 /**
- * NodeStageVolume: validate → lock → look up metadata → idempotent answer → connect, wait, resolve,
- * (probe, format only when empty, mount) → read back → write metadata. On failure, undoes only what
- * this call did: its mount, and its connect when nothing else uses the controller.
+ * NodeStageVolume: capability → validate (no side effects) → lock → look up the metadata → refuse a
+ * conflict → recover an existing staging (one step) → or stage: connect, wait, resolve, (probe, format
+ * only when empty, mount), read back, write metadata. On failure, undoes only what this call did.
  */
 export async function nodeStageVolume(ctx: NodeContext, request: csi.NodeStageVolumeRequest, call: CallContext): Promise<csi.NodeStageVolumeResponse> {
-  // validate (no side effects)
+  requireNodeCapability(csi.NodeServiceCapability_RPC_Type.STAGE_UNSTAGE_VOLUME, "NodeStageVolume");
   const volumeId = requireField("volume_id", request.volumeId);
-  const stagingPath = requireAbsolutePath("staging_target_path", request.stagingTargetPath);
+  const stagingPath = await requireKubeletPath(ctx.kubeletDir, "staging_target_path", request.stagingTargetPath);
   const access = accessTypeOf(request.volumeCapability);
   const target = parsePublishContext(request.publishContext);
-  const tuning = tuningOf(request.volumeContext);
-  const mode: StagingMetadata["mode"] = access.kind === "block" ? "block" : "filesystem";
-  const fsType = access.kind === "mount" ? fsTypeOf(access.fsType, request.volumeContext) : null;
-  const mountFlags = access.kind === "mount" ? access.mountFlags : [];
+  const volume = parseVolumeContext(request.volumeContext);
+  const filesystem = access.kind === "mount" ? filesystemMountOf(access, volume) : undefined;
+  const wanted: StageRequest = {
+    volumeId, stagingPath, target, connect: volume.connect,
+    mode: filesystem === undefined ? "block" : "filesystem",
+    fsType: filesystem?.fsType ?? null,
+    mountFlags: filesystem?.mountFlags ?? [],
+  };
   const logger = call.logger.child({ volume_id: volumeId });
-  const record = ctx.stageRecorder;
 
   return ctx.locks.run(volumeId, call.signal, async (signal) => {
-    // look up
-    const recorded = await record.time("metadata_read", () => readStagingMetadata(stagingPath, volumeId));
-    // Left by a NodeUnstage that failed part-way: kubelet wants the volume again, so it is staged as
-    // usual, and whatever metadata this call writes (recovery's included) no longer says "unstaging".
-    const unstaging = recorded?.unstagingSince !== undefined;
-    const existing = unstaging ? { ...recorded!, unstagingSince: undefined } : recorded;
-    if (existing !== undefined) {
-      if (existing.nqn !== target.nqn || existing.mode !== mode || existing.fsType !== fsType) {
-        // CSI: staged at this path, but incompatible with the request → ALREADY_EXISTS.
-        throw new AlreadyExistsError(
-          `volume ${volumeId} is staged at ${stagingPath} as ${existing.mode}/${existing.fsType ?? "-"} of ${existing.nqn}, not ${mode}/${fsType ?? "-"} of ${target.nqn}`,
-        );
-      }
-      if (await record.time("live_check", () => stagedAndLive(ctx, existing, stagingPath))) {
-        if (unstaging) await record.time("metadata_write", () => writeStagingMetadata(stagingPath, existing));
-        ctx.staged.add(volumeId, existing.nqn);
-        return {};
-      }
-      // Same namespace on another device (a reconnect renumbered it): move the staging mount over.
-      if ((await record.time("recover", () => recoverStaleStaging(ctx, existing, stagingPath, signal))) !== undefined) {
-        logger.info("stale staging mount recovered onto the namespace's current device");
-        ctx.staged.add(volumeId, existing.nqn);
-        return {};
-      }
-      logger.info("staging metadata found but the staging is not live; staging again");
+    const existing = await ctx.stageRecorder.time("metadata_read", () => readStagingMetadata(stagingPath, volumeId));
+    if (existing !== undefined) requireSameStaging(existing, wanted);
+    requireNqnNotShared(ctx, wanted);
+    if (existing !== undefined && (await recoverExisting(ctx, existing, stagingPath, signal))) {
+      logger.info("volume already staged here; answered from its staging");
+    } else {
+      await stage(ctx, wanted, existing, signal, logger);
     }
-    // One namespace, one volume: a publish context naming another staged volume's NQN must not
-    // probe, format or mount that volume's device (a block volume reads as empty to blkid).
-    const sharing = ctx.staged.list().filter((v) => v.nqn === target.nqn && v.volumeId !== volumeId);
-    if (sharing.length > 0) {
-      throw new FailedPreconditionError(`${target.nqn} is already staged on this node for ${sharing.map((v) => v.volumeId).join(", ")}, not ${volumeId}`);
-    }
-
-    // act
-    const connect = await record.time("connect", () =>
-      ctx.initiator.connect(
-        { address: target.address, port: target.port, nqn: target.nqn, hostNqn: ctx.host.hostNqn, hostId: ctx.host.hostId, ...tuning },
-        signal,
-      ),
-    );
-    let mountedHere = false;
-    try {
-      const live = (await ctx.initiator.controllers(target.nqn)).filter((c) => c.state === "live");
-      if (live.length === 0) throw new UnavailableError(`no live NVMe controller for ${target.nqn} after connect`);
-      const identity = await record.time("device_wait", () => ctx.resolver.waitForNamespace(target.nqn, signal, ctx.namespaceTimeoutMs));
-      // The kernel had given up on the controller (ctrl_loss_tmo) and this call connected it again:
-      // the staging mount still sits on the dead device, so move it, as the watcher would.
-      if (existing !== undefined && (await record.time("recover", () => recoverStaleStaging(ctx, existing, stagingPath, signal))) !== undefined) {
-        logger.info("staging mount recovered onto the namespace after reconnecting a lost controller");
-        ctx.staged.add(volumeId, existing.nqn);
-        return {};
-      }
-
-      if (fsType !== null) {
-        await mkdir(stagingPath, { recursive: true });
-        const current = await ctx.mounter.mountsOf(stagingPath);
-        if (current.length > 0) {
-          // A mount left by an earlier attempt that died before writing metadata is adopted only
-          // when it is this very device; anything else is not ours to touch.
-          if (current.at(-1)!.majorMinor !== identity.majorMinor) {
-            throw new FailedPreconditionError(`${stagingPath} is already a mount of ${current.at(-1)!.source} (${current.at(-1)!.majorMinor}), not ${identity.devicePath}`);
-          }
-        } else {
-          await prepareFilesystem(ctx, identity, fsType, signal);
-          await record.time("mount", async () => {
-            await ctx.resolver.verify(identity); // identity re-checked just before mounting
-            // Set before the run: a mount killed at its deadline (or by the caller giving up) may
-            // still have mounted, and the staging path had nothing on it before this call.
-            mountedHere = true;
-            await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, mountFlags, signal);
-          });
-        }
-        // read back
-        const after = await ctx.mounter.mountsOf(stagingPath);
-        if (after.at(-1)?.majorMinor !== identity.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${identity.devicePath} after mounting`);
-      } else {
-        await ctx.resolver.verify(identity);
-      }
-
-      await record.time("metadata_write", () => writeStagingMetadata(stagingPath, {
-        volumeId,
-        nqn: target.nqn,
-        address: target.address,
-        port: target.port,
-        hostNqn: ctx.host.hostNqn,
-        mode,
-        fsType,
-        ...(fsType !== null && { mountFlags }), // recovery mounts a new device the same way
-        device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
-        stagedAt: new Date().toISOString(),
-        ...tuning, // a reconnect after the kernel gave up on the controller asks for the same
-        // Staged again over old metadata: its pods' targets stay recorded, so stats still name them stale.
-        ...(existing?.publishedTargets !== undefined && { publishedTargets: existing.publishedTargets }),
-      }));
-      ctx.staged.add(volumeId, target.nqn);
-      return {};
-    } catch (err) {
-      await undo(ctx, { volumeId, nqn: target.nqn, stagingPath, mountedHere, connectedHere: connect.newlyConnected }, logger);
-      throw err;
-    }
+    ctx.staged.add(volumeId, target.nqn);
+    return {};
   });
+}
+
+/** CSI: staged at this path, but incompatible with the request → ALREADY_EXISTS. */
+function requireSameStaging(existing: StagingMetadata, wanted: StageRequest): void {
+  if (existing.nqn !== wanted.target.nqn || existing.mode !== wanted.mode || existing.fsType !== wanted.fsType) {
+    throw new AlreadyExistsError(
+      `volume ${wanted.volumeId} is staged at ${wanted.stagingPath} as ${existing.mode}/${existing.fsType ?? "-"} of ${existing.nqn}, not ${wanted.mode}/${wanted.fsType ?? "-"} of ${wanted.target.nqn}`,
+    );
+  }
+}
+
+/**
+ * One namespace, one volume: a publish context naming another staged volume's NQN must not probe,
+ * format or mount that volume's device (a block volume reads as empty to blkid).
+ */
+function requireNqnNotShared(ctx: NodeContext, wanted: StageRequest): void {
+  const sharing = ctx.staged.list().filter((v) => v.nqn === wanted.target.nqn && v.volumeId !== wanted.volumeId);
+  if (sharing.length > 0) {
+    throw new FailedPreconditionError(`${wanted.target.nqn} is already staged on this node for ${sharing.map((v) => v.volumeId).join(", ")}, not ${wanted.volumeId}`);
+  }
+}
+
+/**
+ * Recovery, the one step for a volume whose metadata says it is staged here: true when the staging is
+ * live as recorded, or was moved onto the namespace's current device as the stale-mount watcher would
+ * (a reconnect renumbered the device; or the kernel gave up on the controller, which is connected again
+ * exactly as recorded). Metadata left by a NodeUnstage that failed part-way is cleared: kubelet wants
+ * the volume again. False when nothing of the staging is left to resume: the caller stages again.
+ */
+async function recoverExisting(ctx: NodeContext, recorded: StagingMetadata, stagingPath: string, signal: AbortSignal): Promise<boolean> {
+  const existing: StagingMetadata = { ...recorded, unstagingSince: undefined };
+  const record = ctx.stageRecorder;
+  if (await record.time("live_check", () => stagedAndLive(ctx, existing, stagingPath))) {
+    if (recorded.unstagingSince !== undefined) await record.time("metadata_write", () => writeStagingMetadata(stagingPath, existing));
+    return true;
+  }
+  return record.time("recover", async () => {
+    await reconnectLostController(ctx, existing, signal);
+    return (await recoverStaleStaging(ctx, existing, stagingPath, signal)) !== undefined;
+  });
+}
+
+/** Stages from nothing (or over what an earlier attempt left): connect, find, format if empty, mount, record. */
+async function stage(ctx: NodeContext, wanted: StageRequest, existing: StagingMetadata | undefined, signal: AbortSignal, logger: CallContext["logger"]): Promise<void> {
+  const { volumeId, stagingPath, target, fsType } = wanted;
+  const record = ctx.stageRecorder;
+  if (fsType !== null) await requireMountableStagingPath(ctx, stagingPath);
+  const connect = await record.time("connect", () =>
+    ctx.initiator.connect({ address: target.address, port: target.port, nqn: target.nqn, hostNqn: ctx.host.hostNqn, hostId: ctx.host.hostId, ...wanted.connect }, signal),
+  );
+  let mountedHere = false;
+  try {
+    const live = (await ctx.initiator.controllers(target.nqn)).filter((c) => c.state === "live");
+    if (live.length === 0) throw new UnavailableError(`no live NVMe controller for ${target.nqn} after connect`);
+    const identity = await record.time("device_wait", () => ctx.resolver.waitForNamespace(target.nqn, signal, ctx.namespaceTimeoutMs));
+    let filesystemUuid: string | undefined;
+    if (fsType !== null) {
+      await mkdir(stagingPath, { recursive: true });
+      const current = await ctx.mounter.mountsOf(stagingPath);
+      if (current.length > 0) {
+        // A mount left by an earlier attempt that died before writing metadata is adopted only
+        // when it is this very device; anything else is not ours to touch.
+        if (current.at(-1)!.majorMinor !== identity.majorMinor) {
+          throw new FailedPreconditionError(`${stagingPath} is already a mount of ${current.at(-1)!.source} (${current.at(-1)!.majorMinor}), not ${identity.devicePath}`);
+        }
+      } else {
+        await prepareFilesystem(ctx, identity, fsType, signal);
+        await record.time("mount", async () => {
+          await ctx.resolver.verify(identity); // identity re-checked just before mounting
+          // Set before the run: a mount killed at its deadline (or by the caller giving up) may
+          // still have mounted, and the staging path had nothing on it before this call.
+          mountedHere = true;
+          await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, wanted.mountFlags, signal);
+        });
+      }
+      // read back
+      const after = await ctx.mounter.mountsOf(stagingPath);
+      if (after.at(-1)?.majorMinor !== identity.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${identity.devicePath} after mounting`);
+      // What recognises this volume's data when its namespace comes back with another UUID (or none).
+      filesystemUuid = await filesystemUuidOf(ctx.probe, identity.devicePath, signal);
+    } else {
+      await ctx.resolver.verify(identity);
+    }
+
+    await record.time("metadata_write", () => writeStagingMetadata(stagingPath, {
+      volumeId,
+      nqn: target.nqn,
+      address: target.address,
+      port: target.port,
+      hostNqn: ctx.host.hostNqn,
+      mode: wanted.mode,
+      fsType,
+      ...(fsType !== null && { mountFlags: wanted.mountFlags }), // recovery mounts a new device the same way
+      device: recordedDevice(identity),
+      ...(filesystemUuid !== undefined && { filesystemUuid }),
+      stagedAt: new Date().toISOString(),
+      ...wanted.connect, // a reconnect after the kernel gave up on the controller asks for the same
+      // Staged again over old metadata: its pods' targets stay recorded, so stats still name them stale.
+      ...(existing?.publishedTargets !== undefined && { publishedTargets: existing.publishedTargets }),
+    }));
+  } catch (err) {
+    await undo(ctx, { volumeId, nqn: target.nqn, stagingPath, mountedHere, connectedHere: connect.newlyConnected }, logger);
+    throw err;
+  }
+}
+
+/**
+ * The filesystem staging path is nothing yet, an empty directory, or a mount (an earlier attempt's,
+ * judged after connecting): mounting over a directory with files in it would hide them, and over a
+ * file would fail only after the device was connected and formatted.
+ */
+async function requireMountableStagingPath(ctx: NodeContext, stagingPath: string): Promise<void> {
+  const info = await stat(stagingPath).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
+  if (info === undefined || (await ctx.mounter.isMountPoint(stagingPath))) return;
+  if (!info.isDirectory()) throw new FailedPreconditionError(`staging_target_path ${stagingPath} exists and is not a directory`);
+  if ((await readdir(stagingPath)).length > 0) throw new FailedPreconditionError(`staging_target_path ${stagingPath} is a directory with files in it; not mounting over them`);
 }
 
 /** Filesystem probe; formats only a device blkid positively reports as empty. */
@@ -198,7 +208,7 @@ async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsT
 /** True when the recorded device still resolves by identity and (filesystem) is mounted at the staging path. */
 async function stagedAndLive(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string): Promise<boolean> {
   const identity = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid).catch(() => undefined);
-  if (identity === undefined || identity.majorMinor !== metadata.device.majorMinor || identity.uuid !== metadata.device.uuid.toLowerCase()) return false;
+  if (identity === undefined || identity.majorMinor !== metadata.device.majorMinor) return false;
   if (metadata.mode === "block") return true;
   const mounts = await ctx.mounter.mountsOf(stagingPath);
   return mounts.at(-1)?.majorMinor === metadata.device.majorMinor;

@@ -1,4 +1,4 @@
-import { credentials, Metadata, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
+import { Client as GenericClient, credentials, Metadata, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
 import { csi, parseEndpoint } from "@rds-csi/core";
 
 /** Clients for every CSI service of one endpoint, as a sidecar or kubelet would hold them. */
@@ -49,4 +49,21 @@ export function callUnary<Req, Res>(
   return new Promise((resolve, reject) => {
     method.call(client, request, metadata, options, (error, response) => (error ? reject(error) : resolve(response)));
   });
+}
+
+/**
+ * Calls one unary method with the request's bytes as given and settles with the response's bytes: the
+ * way to put on the wire what no generated encoder would (invalid UTF-8 in a string, a broken message).
+ * `path` is the full method path, e.g. `/csi.v1.Controller/CreateVolume`.
+ */
+export function callRawUnary(endpointUri: string, path: string, bytes: Buffer, settings: CallSettings = {}): Promise<Buffer> {
+  const endpoint = parseEndpoint(endpointUri);
+  const target = endpoint.kind === "unix" ? `unix://${endpoint.path}` : `${endpoint.host}:${endpoint.port}`;
+  const client = new GenericClient(target, credentials.createInsecure());
+  const identity = (value: Buffer): Buffer => value;
+  return new Promise<Buffer>((resolve, reject) => {
+    client.makeUnaryRequest(path, identity, identity, bytes, new Metadata(), { deadline: Date.now() + (settings.deadlineMs ?? 10_000) }, (error, response) =>
+      error ? reject(error) : resolve(response as Buffer),
+    );
+  }).finally(() => client.close());
 }

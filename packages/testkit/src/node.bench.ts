@@ -15,6 +15,7 @@ import { freePort } from "./free-port.js";
 import { formatStats, latencyStats, type BenchReport, type Distribution } from "./latency-stats.js";
 import { processMemory, scrapeMetrics } from "./scrape-metrics.js";
 import { startServiceProcess, type ServiceProcess } from "./service-process.js";
+import { mountPointsUnder, unmountAllUnder } from "./system/system-rig.js";
 
 const VOLUMES = 50;
 /** Stage+publish runs in rounds of VOLUMES / ROUNDS volumes, each with its own timing of the external tools. */
@@ -107,6 +108,8 @@ async function measure(dir: string, cleanups: Cleanup[]): Promise<BenchReport> {
   const metricsPort = await freePort();
   const etcDir = join(dir, "etc");
   await mkdir(etcDir);
+  // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+  await mkdir(join(dir, "kubelet"));
   const nvmeCli = await fabric.writeShim();
   const service = await startServiceProcess(nodeLauncher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
     NODE_ID: "bench-node",
@@ -311,26 +314,9 @@ function phaseLines(text: string): string[] {
   ];
 }
 
-/** Mount points at or below `dir`, deepest (most recently stacked) first. */
-async function mountPointsUnder(dir: string): Promise<string[]> {
-  const table = await readFile("/proc/self/mountinfo", "utf8");
-  // mountinfo field 5 is the mount point, with spaces and the like octal-escaped.
-  const points = table
-    .split("\n")
-    .map((line) => line.split(" ")[4])
-    .filter((point): point is string => point !== undefined && point.startsWith(`${dir}/`));
-  return points.reverse();
-}
-
 /** Loop devices over the RDS's backing files that a failed run left behind (the fabric detaches its own). */
 async function detachLoopsOf(sim: RdsSimulator): Promise<void> {
   for (const disk of sim.disks()) {
     for (const loop of await loopsOf(disk.backingFile)) await run$("losetup", ["-d", loop], { timeout: 20_000 });
-  }
-}
-
-async function unmountAllUnder(dir: string): Promise<void> {
-  for (const point of await mountPointsUnder(dir)) {
-    await run$("umount", [point], { timeout: 20_000 }).catch(() => run$("umount", ["--lazy", point], { timeout: 20_000 }));
   }
 }

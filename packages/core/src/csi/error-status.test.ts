@@ -12,7 +12,7 @@ import {
   UnimplementedError,
 } from "../errors.js";
 import { clientCancelled, deadlineExceeded } from "./call-context.js";
-import { statusOf } from "./error-status.js";
+import { MAX_STATUS_MESSAGE_CHARS, statusOf } from "./error-status.js";
 
 describe("statusOf", () => {
   it.each([
@@ -51,5 +51,13 @@ describe("statusOf", () => {
       details: "internal error (request id req-42)",
       expected: false,
     });
+  });
+
+  it("cuts a long message to MAX_STATUS_MESSAGE_CHARS, saying how much was cut", () => {
+    const status = statusOf(new InvalidArgumentError(`parameters.x "${"v".repeat(1_000_000)}" is wrong`), "r");
+    expect(status.details.length).toBeLessThanOrEqual(MAX_STATUS_MESSAGE_CHARS);
+    expect(status.details).toMatch(/^parameters\.x "v+ … \(\d+ more characters cut\)$/);
+    const fits = "m".repeat(MAX_STATUS_MESSAGE_CHARS);
+    expect(statusOf(new InvalidArgumentError(fits), "r").details).toBe(fits);
   });
 });

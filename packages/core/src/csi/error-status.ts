@@ -20,6 +20,13 @@ export interface CallStatus {
   readonly expected: boolean;
 }
 
+/**
+ * The longest status message sent. grpc-js sends it percent-encoded in the grpc-message trailer; a
+ * message of 100 KB (an error quoting a huge value) exceeded what the client accepts in a header
+ * block, so the status never arrived and the connection stalled. 1 KiB is ample for any message of ours.
+ */
+export const MAX_STATUS_MESSAGE_CHARS = 1024;
+
 const CODE_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => CsiError, GrpcCode]> = [
   [NotFoundError, GrpcCode.NOT_FOUND],
   [AlreadyExistsError, GrpcCode.ALREADY_EXISTS],
@@ -41,7 +48,7 @@ const CODE_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => CsiErr
 export function statusOf(err: unknown, requestId: string): CallStatus {
   if (err instanceof CsiError) {
     const entry = CODE_OF.find(([type]) => err instanceof type);
-    if (entry) return { code: entry[1], details: err.message, expected: true };
+    if (entry) return { code: entry[1], details: capped(err.message), expected: true };
   }
   if (err instanceof DOMException && err.name === "TimeoutError") {
     return { code: GrpcCode.DEADLINE_EXCEEDED, details: err.message, expected: true };
@@ -50,4 +57,10 @@ export function statusOf(err: unknown, requestId: string): CallStatus {
     return { code: GrpcCode.CANCELLED, details: err.message, expected: true };
   }
   return { code: GrpcCode.INTERNAL, details: `internal error (request id ${requestId})`, expected: false };
+}
+
+function capped(message: string): string {
+  if (message.length <= MAX_STATUS_MESSAGE_CHARS) return message;
+  const kept = MAX_STATUS_MESSAGE_CHARS - 64;
+  return `${message.slice(0, kept)} … (${message.length - kept} more characters cut)`;
 }

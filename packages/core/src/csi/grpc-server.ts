@@ -13,6 +13,7 @@ import {
   type ServiceDefinitionLike,
   type UnaryImplementation,
 } from "./unary-handler.js";
+import { withStrictDecoding } from "./strict-request-decoding.js";
 import { prepareSocketPath, setSocketMode } from "./unix-socket.js";
 
 /** One CSI service to serve: its generated definition and our async implementation of it. */
@@ -24,7 +25,7 @@ export interface ServiceRegistration {
 /** Pairs a generated definition with an implementation the compiler checks against it. */
 export function csiService<D extends ServiceDefinitionLike>(definition: D, implementation: UnaryImplementation<D>): ServiceRegistration {
   return {
-    definition: definition as unknown as ServiceDefinition,
+    definition: withStrictDecoding(definition as unknown as ServiceDefinition),
     implementation: (options) => toGrpcImplementation(definition, implementation, options),
   };
 }

@@ -12,7 +12,7 @@ import type { UnaryImplementation } from "./unary-handler.js";
 export interface IdentityOptions {
   readonly driverName: string;
   readonly version: string;
-  /** What this process really serves; advertising a service it does not serve would mislead the sidecars. */
+  /** GetPluginCapabilities: the same set for every instance of a version (`pluginCapabilities`), whichever services it serves. */
   readonly capabilities: readonly PluginCapability[];
   /** Readiness of what the service depends on (RDS connection, nvme-cli, ...). */
   readonly probe: (signal: AbortSignal) => Promise<boolean>;

@@ -8,7 +8,10 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
 import { clientCancelled, deadlineExceeded, type CallContext } from "./call-context.js";
+import { InvalidArgumentError } from "../errors.js";
 import { statusOf } from "./error-status.js";
+import { checkRequestLimits } from "./request-limits.js";
+import { UndecodableRequest } from "./strict-request-decoding.js";
 
 /** The slice of a ts-proto grpc-js method definition the adapter needs. */
 interface MethodDefinitionLike {
@@ -103,7 +106,7 @@ async function answer(
   const info: UnaryCallInfo = { service: target.service, method: target.method, request: call.request, context };
   const chain = options.interceptors.reduceRight<() => Promise<unknown>>(
     (next, interceptor) => () => interceptor(info, next),
-    () => target.handler(call.request, context),
+    () => target.handler(admissible(call.request), context),
   );
   try {
     const response = await chain();
@@ -118,6 +121,13 @@ async function answer(
   } finally {
     call.removeListener("cancelled", onCancelled);
   }
+}
+
+/** Innermost, so that logs and metrics count the refusal; before the handler, so nothing has happened yet. */
+function admissible(request: unknown): unknown {
+  if (request instanceof UndecodableRequest) throw new InvalidArgumentError(request.reason);
+  checkRequestLimits(request);
+  return request;
 }
 
 function requestIdOf(metadata: Metadata): string {

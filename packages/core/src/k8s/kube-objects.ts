@@ -63,6 +63,12 @@ export type PersistentVolumeClaim = KubeObject;
 /** Read only for its annotations. */
 export type KubeNode = KubeObject;
 
+/**
+ * `allocatable.count` is the node plugin's NodeGetInfo max_volumes_per_node, which kubelet writes there
+ * when it registers the driver and the value is above 0 (pkg/volume/csi/nodeinfomanager, installDriverToCSINode).
+ */
 export interface CsiNode extends KubeObject {
-  readonly spec?: { readonly drivers?: readonly { readonly name: string; readonly nodeID?: string }[] };
+  readonly spec?: {
+    readonly drivers?: readonly { readonly name: string; readonly nodeID?: string; readonly allocatable?: { readonly count?: number } }[];
+  };
 }

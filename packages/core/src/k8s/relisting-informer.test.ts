@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../observability/logger.js";
-import { memoryLogger } from "../testing/memory-logger.js";
+import { memoryLogger } from "../../test/support/memory-logger.js";
 import { WatchStatusError, type WatchEvent, type WatchTransport } from "./deadline-watch.js";
 import type { KubeList, KubeObject } from "./kube-objects.js";
 import { RelistingInformer, keyOf, type InformerEvent } from "./relisting-informer.js";

@@ -176,7 +176,11 @@ export class RelistingInformer<T extends KubeObject> {
     return this.#cache.get(key);
   }
 
-  /** Called synchronously after the cache changed; returns the unsubscribe function. */
+  /**
+   * Called synchronously after the cache changed; returns the unsubscribe function. A handler only
+   * enqueues the object's key (`queue.add(keyOf(event.object))`, see WorkQueue): the work happens in a
+   * worker, which retries a failure. Nothing here replays an event whose handler failed.
+   */
   onChange(handler: (event: InformerEvent<T>) => void): () => void {
     this.#handlers.add(handler);
     return () => this.#handlers.delete(handler);
@@ -348,7 +352,8 @@ export class RelistingInformer<T extends KubeObject> {
       try {
         handler(event);
       } catch (err) {
-        // A failing handler must not stop the cache or the other handlers; the next relist replays.
+        // A failing handler must not stop the cache or the other handlers. It is not replayed: the cache
+        // is already written and a relist skips an unchanged resourceVersion. Hence handlers only enqueue.
         this.#options.logger.error("informer handler failed", { resource: this.resource, error: err instanceof Error ? err.message : String(err) });
       }
     }

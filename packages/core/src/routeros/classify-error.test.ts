@@ -8,7 +8,7 @@ import {
 } from "../errors.js";
 import { routerOsError } from "./classify-error.js";
 import { addDisk, printDiskBySlot, removeDisk } from "./command-builder.js";
-import { listFixtures, readFixture } from "./fixtures/fixture-files.js";
+import { listFixtures, readFixture } from "../../test/routeros/fixtures/fixture-files.js";
 
 const ADD = addDisk({
   slot: "pvc-1",

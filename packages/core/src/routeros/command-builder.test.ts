@@ -15,7 +15,7 @@ import {
   type RouterOsCommand,
   setAllowedHosts,
 } from "./command-builder.js";
-import { type CommandValue, type CommandWord, tokenizeCommand } from "./fixtures/command-tokenizer.js";
+import { type CommandValue, type CommandWord, tokenizeCommand } from "../../test/routeros/fixtures/command-tokenizer.js";
 
 const SLOT = "pvc-5b0c1d2e-7f3a-4c5b-9d6e-0123456789ab";
 const PATH = `/raid10/vols/${SLOT}.img`;

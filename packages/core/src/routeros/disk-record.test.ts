@@ -1,6 +1,6 @@
 import { InternalError } from "../errors.js";
 import { toDisk, toFile, toPool } from "./disk-record.js";
-import { readFixture } from "./fixtures/fixture-files.js";
+import { readFixture } from "../../test/routeros/fixtures/fixture-files.js";
 import { parsePrintDetail, type RouterOsRecord } from "./parse-print-detail.js";
 
 function records(fixture: string): RouterOsRecord[] {

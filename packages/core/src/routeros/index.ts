@@ -10,3 +10,4 @@ export * from "./host-key-verifier.js";
 export * from "./disk-comment.js";
 export * from "./export-allow-list.js";
 export { parsePrintDetail, type RouterOsRecord } from "./parse-print-detail.js";
+export { parseKeyValueLines } from "./parse-key-value-lines.js";

@@ -1,5 +1,5 @@
 import { InternalError } from "../errors.js";
-import { listFixtures, readFixture } from "./fixtures/fixture-files.js";
+import { listFixtures, readFixture } from "../../test/routeros/fixtures/fixture-files.js";
 import { parseKeyValueLines } from "./parse-key-value-lines.js";
 
 describe("parseKeyValueLines golden files", () => {

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { type LaidOutRecord, writePrintDetail } from "./fixtures/print-detail-writer.js";
+import { type LaidOutRecord, writePrintDetail } from "../../test/routeros/fixtures/print-detail-writer.js";
 import { parsePrintDetail } from "./parse-print-detail.js";
 
 /**

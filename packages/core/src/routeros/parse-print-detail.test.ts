@@ -1,7 +1,7 @@
 import { InternalError } from "../errors.js";
-import { listFixtures, readFixture } from "./fixtures/fixture-files.js";
-import { type LaidOutRecord, writeBrokenRecord, writePrintDetail } from "./fixtures/print-detail-writer.js";
-import { SAMPLE_RECORDS } from "./fixtures/sample-records.js";
+import { listFixtures, readFixture } from "../../test/routeros/fixtures/fixture-files.js";
+import { type LaidOutRecord, writeBrokenRecord, writePrintDetail } from "../../test/routeros/fixtures/print-detail-writer.js";
+import { SAMPLE_RECORDS } from "../../test/routeros/fixtures/sample-records.js";
 import { parsePrintDetail, readPrintOutput, type RouterOsRecord } from "./parse-print-detail.js";
 
 interface PlainRecord {

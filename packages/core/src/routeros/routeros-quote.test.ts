@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { InvalidArgumentError } from "../errors.js";
-import { tokenizeCommand } from "./fixtures/command-tokenizer.js";
+import { tokenizeCommand } from "../../test/routeros/fixtures/command-tokenizer.js";
 import { quoteRouterOs } from "./routeros-quote.js";
 
 /** What RouterOS reads back from `x=<quoted>`. */

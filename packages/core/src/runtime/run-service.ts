@@ -22,8 +22,9 @@ export interface ServiceContext<S extends SettingSpecs> {
 }
 
 /**
- * What a service's `start` hands back. CSI Identity is served for every service; `capabilities`
- * says which of the other CSI services this process really serves (and `services` serves them).
+ * What a service's `start` hands back. CSI Identity is served for every service; `capabilities` is
+ * GetPluginCapabilities' answer, the same for every service of the driver (`pluginCapabilities`), and
+ * `services` are the CSI services this process serves.
  */
 export interface StartedService {
   readonly capabilities: readonly PluginCapability[];

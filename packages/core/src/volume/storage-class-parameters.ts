@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { InvalidArgumentError } from "../errors.js";
+import { printableExcerpt } from "../routeros/printable-excerpt.js";
 import { isFsType, type FsType } from "./fs-type.js";
 
 /**
@@ -70,6 +71,16 @@ export const NODE_PARAMETER_DEFAULTS = Object.freeze({
   mountOptionsPolicy: "allow" as MountOptionsPolicy,
 });
 
+/**
+ * Ranges of the `nvme connect` settings, in seconds: the one place they are written. The StorageClass
+ * parser, the node's volume-context reader and the staging-metadata reader all check against these.
+ */
+export const CONNECT_SETTING_RANGES = Object.freeze({
+  ctrlLossTmo: { min: -1, max: 86_400 },
+  reconnectDelay: { min: 1, max: 3_600 },
+  keepAliveTmo: { min: 0, max: 3_600 },
+});
+
 /** Keys that are neither ours nor reserved for the sidecars, sorted; what an INVALID_ARGUMENT must name. */
 export function unknownParameterKeys(parameters: Readonly<Record<string, string>>, known: readonly string[]): string[] {
   return Object.keys(parameters)
@@ -86,43 +97,43 @@ export function parseStorageClassParameters(parameters: Readonly<Record<string, 
   const problems: string[] = [];
   const unknown = unknownParameterKeys(parameters, Object.values(STORAGE_CLASS_PARAMETERS));
   if (unknown.length > 0) {
-    problems.push(`unknown parameter${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${Object.values(STORAGE_CLASS_PARAMETERS).join(", ")})`);
+    problems.push(`unknown parameter${unknown.length > 1 ? "s" : ""} ${unknown.map((key) => printableExcerpt(key)).join(", ")} (known: ${Object.values(STORAGE_CLASS_PARAMETERS).join(", ")})`);
   }
   const names = STORAGE_CLASS_PARAMETERS;
   const int = (key: string, fallback: number, min: number, max: number): number => {
     const raw = parameters[key];
     if (raw === undefined) return fallback;
     if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`parameters.${key} "${raw}" must be a whole number from ${min} to ${max}`);
+      problems.push(`parameters.${key} "${printableExcerpt(raw)}" must be a whole number from ${min} to ${max}`);
       return fallback;
     }
     return Number(raw);
   };
   const fsType = parameters[FS_TYPE_PARAMETER];
   if (fsType !== undefined && !isFsType(fsType)) {
-    problems.push(`parameters.${FS_TYPE_PARAMETER} "${fsType}" is not supported; use ext4, xfs or ext3`);
+    problems.push(`parameters.${FS_TYPE_PARAMETER} "${printableExcerpt(fsType)}" is not supported; use ext4, xfs or ext3`);
   }
   const nvmeAddress = parameters[names.nvmeAddress] ?? defaults.nvmeAddress;
   if (isIP(nvmeAddress) === 0) {
-    problems.push(`parameters.${names.nvmeAddress} "${nvmeAddress}" must be an IPv4 or IPv6 address (nvme connect takes no host names)`);
+    problems.push(`parameters.${names.nvmeAddress} "${printableExcerpt(nvmeAddress)}" must be an IPv4 or IPv6 address (nvme connect takes no host names)`);
   }
   const volumePath = parameters[names.volumePath];
   if (volumePath !== undefined && volumePath !== defaults.basePath) {
     problems.push(
-      `parameters.${names.volumePath} "${volumePath}" differs from the controller's base path ${defaults.basePath}; one controller keeps all its volumes in one base path (--rds-base-path)`,
+      `parameters.${names.volumePath} "${printableExcerpt(volumePath)}" differs from the controller's base path ${defaults.basePath}; one controller keeps all its volumes in one base path (--rds-base-path)`,
     );
   }
   const policy = parameters[names.mountOptionsPolicy] ?? NODE_PARAMETER_DEFAULTS.mountOptionsPolicy;
   if (!(MOUNT_OPTIONS_POLICIES as readonly string[]).includes(policy)) {
-    problems.push(`parameters.${names.mountOptionsPolicy} "${policy}" must be one of ${MOUNT_OPTIONS_POLICIES.join(", ")}`);
+    problems.push(`parameters.${names.mountOptionsPolicy} "${printableExcerpt(policy)}" must be one of ${MOUNT_OPTIONS_POLICIES.join(", ")}`);
   }
   const result: VolumeParameters = {
     fsType: fsType !== undefined && isFsType(fsType) ? fsType : undefined,
     nvmePort: int(names.nvmePort, defaults.nvmePort, 1, 65_535),
     nvmeAddress,
-    ctrlLossTmo: int(names.ctrlLossTmo, NODE_PARAMETER_DEFAULTS.ctrlLossTmo, -1, 86_400),
-    reconnectDelay: int(names.reconnectDelay, NODE_PARAMETER_DEFAULTS.reconnectDelay, 1, 3_600),
-    keepAliveTmo: int(names.keepAliveTmo, NODE_PARAMETER_DEFAULTS.keepAliveTmo, 0, 3_600),
+    ctrlLossTmo: int(names.ctrlLossTmo, NODE_PARAMETER_DEFAULTS.ctrlLossTmo, CONNECT_SETTING_RANGES.ctrlLossTmo.min, CONNECT_SETTING_RANGES.ctrlLossTmo.max),
+    reconnectDelay: int(names.reconnectDelay, NODE_PARAMETER_DEFAULTS.reconnectDelay, CONNECT_SETTING_RANGES.reconnectDelay.min, CONNECT_SETTING_RANGES.reconnectDelay.max),
+    keepAliveTmo: int(names.keepAliveTmo, NODE_PARAMETER_DEFAULTS.keepAliveTmo, CONNECT_SETTING_RANGES.keepAliveTmo.min, CONNECT_SETTING_RANGES.keepAliveTmo.max),
     mountOptionsPolicy: policy as MountOptionsPolicy,
   };
   if (problems.length > 0) throw new InvalidArgumentError(`invalid StorageClass parameters: ${problems.join("; ")}`);

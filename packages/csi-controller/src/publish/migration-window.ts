@@ -1,4 +1,4 @@
-import { InvalidArgumentError, STORAGE_CLASS_PARAMETERS } from "@rds-csi/core";
+import { InvalidArgumentError, printableExcerpt, STORAGE_CLASS_PARAMETERS } from "@rds-csi/core";
 
 /**
  * The StorageClass parameter (and so volume_context key) that sets how long a live migration may keep
@@ -15,7 +15,7 @@ export function parseMigrationWindow(context: Readonly<Record<string, string>> |
   if (raw === undefined) return DEFAULT_MIGRATION_WINDOW_MS;
   const seconds = /^\d{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(seconds >= 1 && seconds <= MAX_MIGRATION_WINDOW_SECONDS)) {
-    throw new InvalidArgumentError(`${MIGRATION_WINDOW_KEY} must be a whole number of seconds from 1 to ${MAX_MIGRATION_WINDOW_SECONDS}, got "${raw}"`);
+    throw new InvalidArgumentError(`${MIGRATION_WINDOW_KEY} must be a whole number of seconds from 1 to ${MAX_MIGRATION_WINDOW_SECONDS}, got "${printableExcerpt(raw)}"`);
   }
   return seconds * 1000;
 }

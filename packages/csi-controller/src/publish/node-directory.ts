@@ -1,10 +1,16 @@
 import { NotFoundError } from "@rds-csi/core";
 import { hostNqnOf, type CsiNode, type KubeClient, type KubeNode } from "@rds-csi/core/k8s";
 
+/** What the CSINode object says about this driver on one node. */
+export interface DriverNode {
+  /** How many of this driver's volumes the node takes (CSINode `allocatable.count`); undefined: no limit. */
+  readonly attachLimit: number | undefined;
+}
+
 /** What the arbiter asks about nodes. */
 export interface NodeDirectory {
   /** NotFoundError naming the node unless its CSINode object lists this driver. */
-  requireDriverNode(node: string, signal: AbortSignal): Promise<void>;
+  requireDriverNode(node: string, signal: AbortSignal): Promise<DriverNode>;
   /** The host NQN the node plugin published on the Node; undefined when the Node or its annotation is gone. */
   hostNqn(node: string, signal: AbortSignal): Promise<string | undefined>;
 }
@@ -23,8 +29,8 @@ export class KubeNodeDirectory implements NodeDirectory {
     this.#driverName = options.driverName;
   }
 
-  async requireDriverNode(node: string, signal: AbortSignal): Promise<void> {
-    let drivers: readonly { name: string }[];
+  async requireDriverNode(node: string, signal: AbortSignal): Promise<DriverNode> {
+    let drivers: NonNullable<NonNullable<CsiNode["spec"]>["drivers"]>;
     try {
       const csiNode = await this.#client.get<CsiNode>(`read CSINode ${node}`, `/apis/storage.k8s.io/v1/csinodes/${encodeURIComponent(node)}`, signal);
       drivers = csiNode.spec?.drivers ?? [];
@@ -34,9 +40,12 @@ export class KubeNodeDirectory implements NodeDirectory {
       }
       throw err;
     }
-    if (!drivers.some((driver) => driver.name === this.#driverName)) {
+    const ours = drivers.find((driver) => driver.name === this.#driverName);
+    if (ours === undefined) {
       throw new NotFoundError(`node ${node} is not a node of driver ${this.#driverName}: its CSINode does not list the driver (is the node plugin running there?)`);
     }
+    const count = ours.allocatable?.count;
+    return { attachLimit: typeof count === "number" && Number.isInteger(count) && count > 0 ? count : undefined };
   }
 
   async hostNqn(node: string, signal: AbortSignal): Promise<string | undefined> {

@@ -23,7 +23,8 @@ export interface Holder {
   readonly attachment?: string;
 }
 
-export type ConflictReason = "single_node" | "migration_limit";
+/** Why a publish was refused: other nodes hold the volume (single_node, migration_limit), or the node is full (node_limit). */
+export type ConflictReason = "single_node" | "migration_limit" | "node_limit";
 
 export interface PublishSituation {
   readonly node: string;
@@ -102,7 +103,7 @@ const STRENGTH: Readonly<Record<HolderState, number>> = { attaching: 0, publishi
  * Whether `other` was created before `own`, ties broken by name. A requester whose own attachment is
  * not in the cache yet counts as the newest, so it yields to every pending attachment it can see.
  */
-function isOlder(other: AttachmentRecord, own: AttachmentRecord | undefined): boolean {
+export function isOlder(other: AttachmentRecord, own: AttachmentRecord | undefined): boolean {
   if (!own || own.createdAt === undefined) return true;
   if (other.createdAt === undefined) return false;
   if (other.createdAt !== own.createdAt) return other.createdAt < own.createdAt;

@@ -2,6 +2,7 @@ import {
   buildPublishContext,
   FailedPreconditionError,
   NotFoundError,
+  ResourceExhaustedError,
   UnavailableError,
   type CallContext,
   type csi,
@@ -11,6 +12,7 @@ import {
 import { setExportAllowList, type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
 import type { PublishArbiter } from "../publish-arbiter.js";
 import { accessPolicyFor, accessPolicyOfPersistentVolume, type AccessPolicy } from "./access-policy.js";
+import { volumesTakingSlots } from "./node-attach-limit.js";
 import type { NodeDirectory } from "./node-directory.js";
 import { decidePublish, describeRefusal, entitledNodes } from "./publish-decision.js";
 import type { PublishMetrics } from "./publish-metrics.js";
@@ -57,7 +59,7 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
       throw new FailedPreconditionError(`volume ${volumeId} exists but its NVMe/TCP export is off, so no node can attach it`);
     }
     await this.#waitForSync(context.signal);
-    await this.#options.nodes.requireDriverNode(nodeId, context.signal);
+    const { attachLimit } = await this.#options.nodes.requireDriverNode(nodeId, context.signal);
 
     // Decide and reserve with no await in between: a concurrent publish of the same volume sees this
     // one either as not yet decided or as reserved, never in between.
@@ -73,6 +75,8 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
       logger.warn("publish refused", { reason: decision.reason, holders: decision.holders.map((holder) => holder.node) });
       throw new FailedPreconditionError(message);
     }
+    // A publish of a volume the node already has takes no new slot: it stays OK, as CSI wants repeats to.
+    if (attachLimit !== undefined && !decision.alreadyPublished) this.#checkAttachLimit(volumeId, nodeId, attachLimit, logger);
     const release = reserve(this.#publishing, volumeId, nodeId);
     try {
       if (this.#options.hostAccessControl) await this.#applyHostAccess(volumeId, policy, nodeId, logger, context.signal);
@@ -116,6 +120,25 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
       .filter((record) => record.attached)
       .map((record) => record.node);
     return [...new Set(nodes)].sort();
+  }
+
+  /**
+   * CSI ControllerPublishVolume errors: "Max volumes attached | 8 RESOURCE_EXHAUSTED | Indicates that the
+   * maximum supported number of volumes that can be attached to the specified node are already attached."
+   * The limit is the node plugin's max_volumes_per_node as kubelet wrote it into the CSINode.
+   */
+  #checkAttachLimit(volumeId: string, node: string, limit: number, logger: Logger): void {
+    const { own, others } = this.#options.view.attachmentsOnNode(node, volumeId);
+    const publishing = new Set([...this.#publishing].filter(([, nodes]) => nodes.has(node)).map(([volume]) => volume));
+    const taking = volumesTakingSlots({ volumeId, own, others, publishing });
+    if (taking.length < limit) return;
+    this.#options.metrics.conflict("node_limit");
+    logger.warn("publish refused: node attach limit reached", { limit, attached: taking.length });
+    const shown = taking.slice(0, 5).join(", ") + (taking.length > 5 ? `, … (${taking.length - 5} more)` : "");
+    throw new ResourceExhaustedError(
+      `node ${node} already has ${taking.length} volumes of this driver attached or attaching, its limit ` +
+        `(CSINode ${node} allocatable.count, the node plugin's --max-volumes-per-node): ${shown}; detach one first`,
+    );
   }
 
   async #waitForSync(signal: AbortSignal): Promise<void> {

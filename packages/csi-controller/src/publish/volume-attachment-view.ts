@@ -51,15 +51,29 @@ export class VolumeAttachmentView {
   attachmentsOf(volumeId: string): AttachmentRecord[] {
     const records: AttachmentRecord[] = [];
     for (const attachment of this.#ours()) {
-      const resolved = this.#volumeIdOf(attachment);
-      const matches =
-        resolved === undefined
-          ? attachment.spec.source.persistentVolumeName === volumeId ||
-            attachment.metadata?.name === volumeAttachmentName(volumeId, this.#driverName, attachment.spec.nodeName)
-          : resolved === volumeId;
-      if (matches) records.push(toAttachmentRecord(attachment));
+      if (this.#isFor(attachment, volumeId)) records.push(toAttachmentRecord(attachment));
     }
     return records;
+  }
+
+  /**
+   * This driver's VolumeAttachments on one node: `volumeId`'s own, and the others keyed by their volume
+   * (the PV name when the PV is not in the cache, so two unresolved ones still count as two volumes).
+   * The API has no field selector for VolumeAttachments, so the cache is filtered here.
+   */
+  attachmentsOnNode(node: string, volumeId: string): { own: AttachmentRecord | undefined; others: { volume: string; record: AttachmentRecord }[] } {
+    let own: AttachmentRecord | undefined;
+    const others: { volume: string; record: AttachmentRecord }[] = [];
+    for (const attachment of this.#ours()) {
+      if (attachment.spec.nodeName !== node) continue;
+      const record = toAttachmentRecord(attachment);
+      if (this.#isFor(attachment, volumeId)) {
+        if (!record.deleting) own = record;
+        continue;
+      }
+      others.push({ volume: this.#volumeIdOf(attachment) ?? attachment.spec.source.persistentVolumeName ?? record.name, record });
+    }
+    return { own, others };
   }
 
   persistentVolumeOf(volumeId: string): PersistentVolume | undefined {
@@ -87,6 +101,15 @@ export class VolumeAttachmentView {
     for (const attachment of this.#attachments.list()) {
       if (attachment.spec?.attacher === this.#driverName) yield attachment;
     }
+  }
+
+  #isFor(attachment: VolumeAttachment, volumeId: string): boolean {
+    const resolved = this.#volumeIdOf(attachment);
+    if (resolved !== undefined) return resolved === volumeId;
+    return (
+      attachment.spec.source.persistentVolumeName === volumeId ||
+      attachment.metadata?.name === volumeAttachmentName(volumeId, this.#driverName, attachment.spec.nodeName)
+    );
   }
 
   #volumeIdOf(attachment: VolumeAttachment): string | undefined {

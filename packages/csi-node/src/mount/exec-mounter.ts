@@ -30,6 +30,9 @@ function checkOptions(options: readonly string[]): void {
   }
 }
 
+/** mount(8) "RETURN CODES": 32 mount failure. */
+const MOUNT_FAILURE = 32;
+
 function failure(what: string, result: ExecResult): InternalError {
   const detail = result.stderr.trim() || result.stdout.trim() || `signal ${result.signal ?? "none"}`;
   return new InternalError(`${what} failed (exit ${result.code ?? "none"}): ${detail}`);
@@ -58,7 +61,14 @@ export class ExecMounter implements Mounter {
     const args = ["-t", fsType];
     if (options.length > 0) args.push("-o", options.join(","));
     args.push(source, target);
-    await this.run("mount", args, `mount of ${source} at ${target}`, signal);
+    const result = await this.exec.run("mount", args, { timeoutMs: this.settings.timeoutMs, ...(signal !== undefined && { signal }) });
+    if (result.code === 0) return;
+    // mount(8): exit 32 is "mount failure"; the kernel's refusal of an option reads "bad option" (it
+    // names the option only in the kernel log). With options given, that is the caller's to fix.
+    if (result.code === MOUNT_FAILURE && options.length > 0 && /bad option/.test(result.stderr)) {
+      throw new InvalidArgumentError(`mount of ${source} at ${target} with options ${options.map((o) => JSON.stringify(o)).join(", ")} failed; the kernel refuses one of them for ${fsType} on this device (or the filesystem is damaged): ${result.stderr.trim()}`);
+    }
+    throw failure(`mount of ${source} at ${target}`, result);
   }
 
   async bindMount(source: string, target: string, options: { readonly readonly: boolean }): Promise<void> {

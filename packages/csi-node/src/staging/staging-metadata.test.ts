@@ -98,7 +98,7 @@ describe("staging metadata", () => {
       reconnectDelay: NODE_PARAMETER_DEFAULTS.reconnectDelay,
       keepAliveTmo: NODE_PARAMETER_DEFAULTS.keepAliveTmo,
     });
-    await expect(writeStagingMetadata(staging, { ...sample, reconnectDelay: 0 })).rejects.toThrow(/field "reconnectDelay" must be an integer >= 1/);
+    await expect(writeStagingMetadata(staging, { ...sample, reconnectDelay: 0 })).rejects.toThrow(/field "reconnectDelay" must be an integer from 1 to 3600/);
     writeFileSync(stagingMetadataPath(staging, "pvc-1234"), JSON.stringify({ version: 1, ...sample, ctrlLossTmo: "1800" }));
     await expect(readStagingMetadata(staging, "pvc-1234")).rejects.toThrow(/field "ctrlLossTmo"/);
   });

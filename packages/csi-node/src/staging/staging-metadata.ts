@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { InternalError, InvalidArgumentError, isFsType, NODE_PARAMETER_DEFAULTS, type FsType } from "@rds-csi/core";
+import { CONNECT_SETTING_RANGES, InternalError, InvalidArgumentError, isFsType, NODE_PARAMETER_DEFAULTS, type ConnectSettings, type FsType } from "@rds-csi/core";
 
 /**
  * What NodeStageVolume did, written down so unstage, expand and recovery read it instead of guessing
@@ -25,8 +25,15 @@ export interface StagingMetadata {
     /** "major:minor" of the block device at stage time. */
     readonly majorMinor: string;
     readonly nsid: number;
+    /** The namespace UUID at stage time, "" when the target reported none (EUI-64 only). A witness, not the identity. */
     readonly uuid: string;
   };
+  /**
+   * The filesystem's UUID (blkid) at stage time, filesystem mode: what says a namespace found again under
+   * the volume's NQN and nsid holds this volume's data, whatever its namespace UUID became
+   * (docs/design/device-identity.md). Absent in block mode and in metadata written before it was recorded.
+   */
+  readonly filesystemUuid?: string;
   /** ISO-8601. */
   readonly stagedAt: string;
   /**
@@ -51,16 +58,13 @@ export interface StagingMetadata {
 }
 
 /** The connect settings to reconnect a staged volume with: the recorded ones, else the StorageClass defaults. */
-export function connectSettingsOf(metadata: StagingMetadata): { ctrlLossTmo: number; reconnectDelay: number; keepAliveTmo: number } {
+export function connectSettingsOf(metadata: StagingMetadata): ConnectSettings {
   return {
     ctrlLossTmo: metadata.ctrlLossTmo ?? NODE_PARAMETER_DEFAULTS.ctrlLossTmo,
     reconnectDelay: metadata.reconnectDelay ?? NODE_PARAMETER_DEFAULTS.reconnectDelay,
     keepAliveTmo: metadata.keepAliveTmo ?? NODE_PARAMETER_DEFAULTS.keepAliveTmo,
   };
 }
-
-/** Lowest value of each recorded connect setting (-1 = the kernel retries forever). */
-const CONNECT_SETTING_MIN = { ctrlLossTmo: -1, reconnectDelay: 1, keepAliveTmo: 0 } as const;
 
 export interface PublishedTarget {
   readonly path: string;
@@ -101,8 +105,12 @@ export class StagingMetadataError extends InternalError {
 export function stagingMetadataPath(stagingPath: string, volumeId: string): string {
   if (!stagingPath.startsWith("/")) throw new InvalidArgumentError(`staging_target_path must be absolute, got ${JSON.stringify(stagingPath)}`);
   if (volumeId === "") throw new InvalidArgumentError("volume_id must not be empty");
-  const hash = createHash("sha256").update(volumeId).digest("hex");
-  return join(dirname(stagingPath), `${FILE_PREFIX}${hash}.json`);
+  return join(dirname(stagingPath), stagingMetadataFileName(volumeId));
+}
+
+/** The name of a volume's metadata file: a scan that knows only the volume id looks for this name. */
+export function stagingMetadataFileName(volumeId: string): string {
+  return `${FILE_PREFIX}${createHash("sha256").update(volumeId).digest("hex")}.json`;
 }
 
 /** Writes atomically: a temp file in the same directory, fsync, rename over, fsync the directory. */
@@ -223,6 +231,8 @@ function validate(path: string, value: unknown): StagingMetadata {
   if (typeof d["majorMinor"] !== "string" || !/^\d+:\d+$/.test(d["majorMinor"])) fail(`field "device.majorMinor" must be "major:minor"`);
   if (!Number.isInteger(d["nsid"]) || (d["nsid"] as number) < 1) fail(`field "device.nsid" must be a positive integer`);
   if (typeof d["uuid"] !== "string") fail(`field "device.uuid" must be a string`);
+  const filesystemUuid = o["filesystemUuid"];
+  if (filesystemUuid !== undefined && (typeof filesystemUuid !== "string" || filesystemUuid === "")) fail(`field "filesystemUuid" must be a non-empty string`);
   const stagedAt = str("stagedAt");
   if (Number.isNaN(Date.parse(stagedAt))) fail(`field "stagedAt" is not a date`);
   const targets = o["publishedTargets"];
@@ -231,11 +241,11 @@ function validate(path: string, value: unknown): StagingMetadata {
   }
   const unstagingSince = o["unstagingSince"];
   if (unstagingSince !== undefined && (typeof unstagingSince !== "string" || Number.isNaN(Date.parse(unstagingSince)))) fail(`field "unstagingSince" is not a date`);
-  const settings: Partial<Record<keyof typeof CONNECT_SETTING_MIN, number>> = {};
-  for (const [field, min] of Object.entries(CONNECT_SETTING_MIN) as [keyof typeof CONNECT_SETTING_MIN, number][]) {
+  const settings: Partial<Record<keyof ConnectSettings, number>> = {};
+  for (const [field, { min, max }] of Object.entries(CONNECT_SETTING_RANGES) as [keyof ConnectSettings, { min: number; max: number }][]) {
     const v = o[field];
     if (v === undefined) continue;
-    if (!Number.isInteger(v) || (v as number) < min) fail(`field "${field}" must be an integer >= ${min}`);
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(`field "${field}" must be an integer from ${min} to ${max}`);
     settings[field] = v as number;
   }
   return {
@@ -244,6 +254,7 @@ function validate(path: string, value: unknown): StagingMetadata {
     fsType: (fsType ?? null) as FsType | null,
     ...(mountFlags !== undefined && { mountFlags: [...(mountFlags as string[])] }),
     device: { majorMinor: d["majorMinor"] as string, nsid: d["nsid"] as number, uuid: d["uuid"] as string },
+    ...(filesystemUuid !== undefined && { filesystemUuid: filesystemUuid as string }),
     stagedAt,
     ...(targets !== undefined && { publishedTargets: (targets as PublishedTarget[]).map(({ path: target, readonly, reboundAt }) => ({ path: target, readonly, ...(reboundAt !== undefined && { reboundAt }) })) }),
     ...settings,

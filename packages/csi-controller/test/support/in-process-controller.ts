@@ -1,0 +1,113 @@
+import { PassThrough } from "node:stream";
+import {
+  createLogger,
+  csi,
+  csiService,
+  DEFAULT_VOLUME_SIZE_LIMITS,
+  IdentityServiceImpl,
+  MetricsRegistry,
+  parseEndpoint,
+  pluginCapabilities,
+  startCsiServer,
+  VolumeLayout,
+  type VolumeSizeLimits,
+} from "@rds-csi/core";
+import { RouterOsRdsClient, Ssh2Transport, type CopyStrategy } from "@rds-csi/core/routeros";
+import { ControllerService } from "../../src/controller-service.js";
+import type { PublishArbiter } from "../../src/publish-arbiter.js";
+import type { TopologySegment } from "../../src/topology.js";
+import type { VolumeEvents } from "../../src/volume-events.js";
+import { RdsVolumeGauges, type VolumeGauges } from "../../src/volume-gauges.js";
+
+export interface InProcessControllerOptions {
+  /** An RDS (the simulator) reachable over SSH with this key, pinned to this host key. */
+  readonly rds: { readonly host: string; readonly port: number; readonly privateKey: string; readonly hostKeyFingerprint: string };
+  /** The CSI socket is created here. */
+  readonly socketDir: string;
+  readonly copyTrust: CopyStrategy["trust"];
+  readonly arbiter: PublishArbiter;
+  readonly basePath?: string;
+  readonly topology?: TopologySegment;
+  readonly sizeLimits?: VolumeSizeLimits;
+  /** Default: none are posted. */
+  readonly events?: VolumeEvents;
+  /**
+   * Runs the real gauges with this interval. Default: no gauges, because their reads of the RDS would
+   * show up in tests that assert the exact commands a call sent.
+   */
+  readonly gaugeIntervalMs?: number;
+}
+
+export interface InProcessController {
+  /** `unix://…` of the CSI socket serving Identity and Controller. */
+  readonly endpoint: string;
+  readonly transport: Ssh2Transport;
+  /** The registry the controller's metrics are in. */
+  readonly metrics: MetricsRegistry;
+  stop(): Promise<void>;
+}
+
+/**
+ * The controller as main.ts assembles it, minus the Kubernetes side: real SSH transport, real
+ * RouterOS client, the real gRPC server on a unix socket; the arbiter is the caller's. Retry and
+ * reconnect waits are short so fault tests run in seconds.
+ */
+export async function startInProcessController(options: InProcessControllerOptions): Promise<InProcessController> {
+  const logger = createLogger({ level: "error", component: "rds-csi-controller", stream: new PassThrough().resume() });
+  const metrics = new MetricsRegistry();
+  const transport = new Ssh2Transport({
+    host: options.rds.host,
+    port: options.rds.port,
+    username: "admin",
+    auth: { privateKey: options.rds.privateKey },
+    hostKey: { fingerprint: options.rds.hostKeyFingerprint },
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    logger,
+    metrics,
+  });
+  const rds = new RouterOsRdsClient({
+    transport,
+    layout: new VolumeLayout({ basePath: options.basePath ?? "/raid10/csi", nqnPrefix: "nqn.2000-02.com.mikrotik" }),
+    copyStrategy: { name: "disk-copy-from", trust: options.copyTrust },
+    logger,
+    metrics,
+    retry: { initialDelayMs: 20, maxDelayMs: 200 },
+  });
+  transport.start();
+  const gauges = options.gaugeIntervalMs === undefined ? undefined : new RdsVolumeGauges({ rds, metrics, logger, intervalMs: options.gaugeIntervalMs });
+  gauges?.start();
+  const noGauges: VolumeGauges = { changed: () => undefined };
+  const noEvents: VolumeEvents = { provisioningFailed: () => undefined, volumeExpanded: () => undefined };
+  const controller = new ControllerService({
+    rds,
+    arbiter: options.arbiter,
+    sizeLimits: options.sizeLimits ?? DEFAULT_VOLUME_SIZE_LIMITS,
+    parameterDefaults: { nvmePort: 4420, nvmeAddress: "127.0.0.1", basePath: options.basePath ?? "/raid10/csi" },
+    ...(options.topology ? { topology: options.topology } : {}),
+    events: options.events ?? noEvents,
+    gauges: gauges ?? noGauges,
+  });
+  const identity = new IdentityServiceImpl({
+    driverName: "rds.csi.srvlab.io",
+    version: "test",
+    capabilities: pluginCapabilities({ topology: options.topology !== undefined }),
+    probe: async () => transport.state === "connected",
+  });
+  const endpoint = `unix://${options.socketDir}/csi.sock`;
+  const server = await startCsiServer({
+    endpoint: parseEndpoint(endpoint),
+    services: [csiService(csi.IdentityService, identity), csiService(csi.ControllerService, controller)],
+    logger,
+    metrics,
+  });
+  return {
+    endpoint,
+    transport,
+    metrics,
+    async stop() {
+      await server.shutdown(1_000);
+      await gauges?.stop();
+      await transport.close();
+    },
+  };
+}

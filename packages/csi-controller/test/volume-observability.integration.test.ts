@@ -1,0 +1,138 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { createLogger, csi, GiB } from "@rds-csi/core";
+import { KubeEventRecorder } from "@rds-csi/core/k8s";
+import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { callUnary, connectCsi, fakeKubeClient, startFakeApiServer, type CsiClients, type FakeApiServer, type KubeObject } from "@rds-csi/testkit";
+import { KubeClaimLookup } from "../src/claim-lookup.js";
+import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
+import { startInProcessController, type InProcessController } from "./support/in-process-controller.js";
+import { PVC_NAME_PARAMETER, PVC_NAMESPACE_PARAMETER, PvcVolumeEvents } from "../src/volume-events.js";
+
+const DRIVER = "rds.csi.srvlab.io";
+const key = generateEd25519KeyPair();
+const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
+const silent = createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+let dir: string;
+let sim: RdsSimulator;
+let api: FakeApiServer;
+let events: PvcVolumeEvents;
+let controller: InProcessController;
+let clients: CsiClients;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-observability-"));
+  sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
+  api = await startFakeApiServer();
+  const client = fakeKubeClient(api.url);
+  events = new PvcVolumeEvents({
+    recorder: new KubeEventRecorder({ client, component: "rds-csi-controller" }),
+    claims: new KubeClaimLookup({ client, driverName: DRIVER }),
+    logger: silent,
+  });
+  controller = await startInProcessController({
+    rds: { host: "127.0.0.1", port: sim.port, privateKey: key.private, hostKeyFingerprint: sim.hostKeyFingerprint },
+    socketDir: dir,
+    copyTrust: "unverified",
+    arbiter: new FakePublishArbiter([]),
+    events,
+    gaugeIntervalMs: 60_000,
+  });
+  clients = connectCsi(controller.endpoint);
+});
+
+afterAll(async () => {
+  clients.close();
+  await controller.stop();
+  await events.close();
+  await api.stop();
+  await sim.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A claim, and a static PV whose name is not its volume handle, bound to it. */
+function bind(volumeId: string, claim: string): void {
+  api.put("PersistentVolumeClaim", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: claim, namespace: "apps", uid: `uid-${claim}` }, spec: {} });
+  api.put("PersistentVolume", {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: `static-${claim}` },
+    spec: { csi: { driver: DRIVER, volumeHandle: volumeId }, claimRef: { kind: "PersistentVolumeClaim", namespace: "apps", name: claim, uid: `uid-${claim}` } },
+  });
+}
+
+function create(name: string, requiredBytes: bigint, parameters: Record<string, string> = {}): Promise<csi.CreateVolumeResponse> {
+  const request = csi.CreateVolumeRequest.fromPartial({ name, capacityRange: { requiredBytes }, volumeCapabilities: [capability], parameters });
+  return callUnary(clients.controller, clients.controller.createVolume, request);
+}
+
+/** Events with this reason whose subject is the claim `apps/<claim>`. */
+function eventsOn(claim: string, reason: string): KubeObject[] {
+  return api.list("Event").filter((event) => {
+    const subject = event["involvedObject"] as { namespace?: string; name?: string } | undefined;
+    return event["reason"] === reason && subject?.namespace === "apps" && subject.name === claim;
+  });
+}
+
+async function gauge(line: string): Promise<number | undefined> {
+  const found = (await controller.metrics.metrics()).split("\n").find((candidate) => candidate.startsWith(`${line} `));
+  return found === undefined ? undefined : Number(found.split(" ").at(-1));
+}
+
+async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+describe("events and gauges over a fake API server and the simulated RDS", () => {
+  it("posts VolumeExpanded on the claim of the volume's PV after ControllerExpandVolume", async () => {
+    const { volume } = await create(`pvc-${randomUUID()}`, GiB);
+    const volumeId = volume?.volumeId ?? "";
+    bind(volumeId, "grows");
+    await callUnary(clients.controller, clients.controller.controllerExpandVolume, csi.ControllerExpandVolumeRequest.fromPartial({ volumeId, capacityRange: { requiredBytes: 2n * GiB } }));
+    await events.settled();
+    const [event] = eventsOn("grows", "VolumeExpanded");
+    expect(event).toMatchObject({
+      type: "Normal",
+      involvedObject: { kind: "PersistentVolumeClaim", namespace: "apps", name: "grows", uid: "uid-grows" },
+      message: `volume ${volumeId} grew from 1073741824 to 2147483648 bytes on the RDS`,
+    });
+  });
+
+  it("posts ProvisioningFailed on the claim named by the request when the pool is too small, and nothing for a claim that is gone", async () => {
+    api.put("PersistentVolumeClaim", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "huge", namespace: "apps", uid: "uid-huge" }, spec: {} });
+    const claimOf = (name: string) => ({ [PVC_NAMESPACE_PARAMETER]: "apps", [PVC_NAME_PARAMETER]: name });
+    await expect(create(`pvc-${randomUUID()}`, 200n * GiB, claimOf("huge"))).rejects.toThrow("RESOURCE_EXHAUSTED");
+    await expect(create(`pvc-${randomUUID()}`, 200n * GiB, claimOf("deleted"))).rejects.toThrow("RESOURCE_EXHAUSTED");
+    await events.settled();
+    expect(eventsOn("huge", "ProvisioningFailed")).toEqual([
+      expect.objectContaining({ type: "Warning", involvedObject: expect.objectContaining({ name: "huge", uid: "uid-huge" }) }),
+    ]);
+    expect(eventsOn("deleted", "ProvisioningFailed")).toEqual([]);
+  });
+
+  it("moves the volume and capacity gauges after creates and deletes", async () => {
+    await eventually(async () => expect(await gauge('rds_csi_controller_capacity_bytes{kind="total"}')).toBe(Number(100n * GiB)));
+    const before = (await gauge("rds_csi_controller_volumes_on_rds")) ?? 0;
+    const freeBefore = (await gauge('rds_csi_controller_capacity_bytes{kind="free"}')) ?? 0;
+    const created = await Promise.all([create(`pvc-${randomUUID()}`, GiB), create(`pvc-${randomUUID()}`, GiB)]);
+    await eventually(async () => expect(await gauge("rds_csi_controller_volumes_on_rds")).toBe(before + 2));
+    expect(await gauge('rds_csi_controller_capacity_bytes{kind="free"}')).toBeLessThan(freeBefore);
+
+    const request = csi.DeleteVolumeRequest.fromPartial({ volumeId: created[0]?.volume?.volumeId ?? "" });
+    await callUnary(clients.controller, clients.controller.deleteVolume, request);
+    await eventually(async () => expect(await gauge("rds_csi_controller_volumes_on_rds")).toBe(before + 1));
+  });
+});

@@ -1,0 +1,3 @@
+export * from "./csi-retry.js";
+export * from "./system-rig.js";
+export * from "./fault-ledger.js";
