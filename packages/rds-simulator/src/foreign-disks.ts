@@ -1,3 +1,4 @@
+import { sharingFields } from "./disk-records.js";
 import {
   bareField,
   binarySizeField,
@@ -11,17 +12,6 @@ import {
 import type { ForeignDiskMode } from "./settings.js";
 
 const TiB = 1024 ** 4;
-
-function sharing(options: { iscsi?: boolean; nfs?: boolean; smb?: boolean } = {}): RecordField[] {
-  return [
-    yesNoField("iscsi-export", options.iscsi ?? false),
-    yesNoField("nfs-sharing", options.nfs ?? false),
-    yesNoField("smb-sharing", options.smb ?? false),
-    yesNoField("media-sharing", false),
-    bareField("media-interface", "none"),
-    yesNoField("swap", false),
-  ];
-}
 
 function head(type: string, slot: string, model: string): RecordField[] {
   return [bareField("type", type), quotedField("slot", slot), quotedField("slot-default", ""), quotedField("parent", ""), bareField("fs", "-"), quotedField("model", model)];
@@ -38,7 +28,7 @@ function raidMember(slot: string): RecordDraft {
   return {
     flags: "Br",
     comment: "",
-    fields: [...head("nvme", slot, "SAMSUNG MZQL21T9HCJR-00A07"), bytesField("size", 1920383410176), ...DISK_TAIL, quotedField("raid-master", "raid10"), yesNoField("nvme-tcp-export", false), ...sharing()],
+    fields: [...head("nvme", slot, "SAMSUNG MZQL21T9HCJR-00A07"), bytesField("size", 1920383410176), ...DISK_TAIL, quotedField("raid-master", "raid10"), yesNoField("nvme-tcp-export", false), ...sharingFields()],
   };
 }
 
@@ -70,7 +60,7 @@ const RDS2216_FOREIGN: readonly RecordDraft[] = [
       bareField("nvme-tcp-server-port", "4420"),
       quotedField("nvme-tcp-server-nqn", "nqn.2026-09.com.mikrotik:rds2216.vm-storage-001"),
       quotedField("nvme-tcp-server-allow-host-name", ""),
-      ...sharing({ iscsi: true }),
+      ...sharingFields({ iscsi: true }),
       pathField("file-path", "/raid10/vm-storage-001.img"),
       binarySizeField("file-size", TiB),
       bareField("file-offset", "0"),
@@ -80,13 +70,13 @@ const RDS2216_FOREIGN: readonly RecordDraft[] = [
     // A partition shared over NFS and SMB, mounted beside the pool.
     flags: "BM",
     comment: "",
-    fields: [...head("partition", "raid10-share", "RAID10"), bytesField("size", 2 * TiB), yesNoField("mount-filesystem", true), quotedField("mount-point", "raid10-share"), bareField("raid-master", "none"), yesNoField("nvme-tcp-export", false), ...sharing({ nfs: true, smb: true })],
+    fields: [...head("partition", "raid10-share", "RAID10"), bytesField("size", 2 * TiB), yesNoField("mount-filesystem", true), quotedField("mount-point", "raid10-share"), bareField("raid-master", "none"), yesNoField("nvme-tcp-export", false), ...sharingFields({ nfs: true, smb: true })],
   },
   {
     // Disabled: its file is not open, so it prints no size.
     flags: "X",
     comment: "old backup, keep until 2027",
-    fields: [...head("file", "old-backup", "/raid10/backups/old-backup.img"), ...DISK_TAIL, bareField("raid-master", "none"), yesNoField("nvme-tcp-export", false), ...sharing(), pathField("file-path", "/raid10/backups/old-backup.img"), bareField("file-offset", "0")],
+    fields: [...head("file", "old-backup", "/raid10/backups/old-backup.img"), ...DISK_TAIL, bareField("raid-master", "none"), yesNoField("nvme-tcp-export", false), ...sharingFields(), pathField("file-path", "/raid10/backups/old-backup.img"), bareField("file-offset", "0")],
   },
   {
     // No slot, a port RouterOS prints as a word, a comment with `=` and a path with spaces.
@@ -101,7 +91,7 @@ const RDS2216_FOREIGN: readonly RecordDraft[] = [
       bareField("nvme-tcp-server-port", "auto"),
       quotedField("nvme-tcp-server-nqn", ""),
       quotedField("nvme-tcp-server-allow-host-name", ""),
-      ...sharing(),
+      ...sharingFields(),
       pathField("file-path", "/raid10/VM images/win 11.img"),
       binarySizeField("file-size", 64 * 1024 ** 3),
       bareField("file-offset", "0"),
