@@ -1,5 +1,5 @@
-import { ConfigError, runService, VolumeLayout } from "@rds-csi/core";
-import { KubeClient, loadKubeConnection } from "@rds-csi/core/k8s";
+import { ConfigError, InvalidArgumentError, runService, VolumeLayout } from "@rds-csi/core";
+import { KubeClient, LeaderElector, loadKubeConnection } from "@rds-csi/core/k8s";
 import { createRdsClient, resolveRdsConnection } from "@rds-csi/core/routeros";
 import { startReconciler } from "./start-reconciler.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
@@ -10,13 +10,22 @@ await runService({
   packageJson: new URL("../package.json", import.meta.url),
   settings: reconcilerSettings(),
   async start({ config, logger, metrics }) {
-    const problems = [
-      ...(config.renewDeadline >= config.leaseDuration ? ["--leader-renew-deadline (env LEADER_RENEW_DEADLINE) must be shorter than --leader-lease-duration (env LEADER_LEASE_DURATION)"] : []),
-      ...(config.retryPeriod >= config.renewDeadline ? ["--leader-retry-period (env LEADER_RETRY_PERIOD) must be shorter than --leader-renew-deadline (env LEADER_RENEW_DEADLINE)"] : []),
-    ];
-    if (problems.length > 0) throw new ConfigError(problems);
     const connection = await resolveRdsConnection(config);
     const kube = new KubeClient(await loadKubeConnection(config.kubeConfig, "rds-csi-attachment-reconciler"));
+    let leader: LeaderElector;
+    try {
+      leader = new LeaderElector({
+        client: kube,
+        namespace: config.leaderElectionNamespace,
+        name: "rds-csi-attachment-reconciler",
+        identity: config.leaderElectionIdentity,
+        logger,
+        timing: { leaseDurationMs: config.leaseDuration, renewDeadlineMs: config.renewDeadline, retryPeriodMs: config.retryPeriod },
+      });
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      throw new ConfigError([`--leader-lease-duration, --leader-renew-deadline, --leader-retry-period (env LEADER_LEASE_DURATION, LEADER_RENEW_DEADLINE, LEADER_RETRY_PERIOD): ${err.message}`]);
+    }
     const { transport, rds } = createRdsClient({
       connection,
       layout: new VolumeLayout({ basePath: config.basePath, nqnPrefix: config.nqnPrefix }),
@@ -26,7 +35,7 @@ await runService({
       metrics,
     });
     transport.start();
-    const reconciler = startReconciler({ config, kube, rds, logger, metrics });
+    const reconciler = startReconciler({ config, kube, rds, leader, logger, metrics });
     return {
       capabilities: [],
       services: [],

@@ -106,6 +106,23 @@ describe("Reconciler: failure detection", () => {
     expect(r.cluster.writes).toContain("taint n1");
   });
 
+  it("a standby that kept observing fences at once when it takes over; one that did not waits a full grace period", async () => {
+    const standby = rig();
+    const fresh = rig();
+    for (const r of [standby, fresh]) r.cluster.setReady("n1", "Unknown");
+    for (let spent = 0; spent <= GRACE + 5_000; spent += 5_000) {
+      for (const r of [standby, fresh]) {
+        r.clock.advance(5_000);
+        for (const node of ["n0", "n2", "n3"]) r.cluster.renew(node);
+      }
+      standby.reconciler.observe();
+    }
+    await standby.pass();
+    await fresh.pass();
+    expect(standby.cluster.writes).toContain("taint n1");
+    expect(fresh.cluster.writes).toEqual([]);
+  });
+
   it("treats a node with the mark-failed annotation as failed at once", async () => {
     const r = rig();
     r.cluster.setReady("n1", "Unknown");

@@ -59,10 +59,20 @@ export class Reconciler {
     options.metrics.storageFencingAvailable(options.storage.available);
   }
 
+  /**
+   * Records the Lease renewals and nodes seen now, without deciding anything: a standby replica does
+   * this every interval, so when it becomes the leader its clock on each node is already running.
+   */
+  observe(): void {
+    const { view } = this.#options;
+    for (const lease of view.leases()) this.#detector.observeLease(nameOf(lease), lease.spec?.renewTime);
+    for (const node of view.nodes()) this.#detector.assess(node);
+  }
+
   /** One pass. Throws NotLeaderError when leadership was lost during it (nothing more is written). */
   async pass(signal: AbortSignal): Promise<void> {
     const { view, now } = this.#options;
-    for (const lease of view.leases()) this.#detector.observeLease(nameOf(lease), lease.spec?.renewTime);
+    this.observe();
     const nodes = view.nodes();
     const toFinish: ClusterNode[] = [];
     const candidates: ClusterNode[] = [];

@@ -1,5 +1,5 @@
 import type { CheckResult, ConfigOf, Logger, MetricsRegistry } from "@rds-csi/core";
-import { KubeEventRecorder, type KubeClient } from "@rds-csi/core/k8s";
+import { KubeEventRecorder, type KubeClient, type LeaderElector } from "@rds-csi/core/k8s";
 import type { RdsClient } from "@rds-csi/core/routeros";
 import { InformerClusterView } from "./informer-cluster-view.js";
 import { KubeClusterWrites } from "./kube-cluster-writes.js";
@@ -15,6 +15,8 @@ export interface StartReconcilerOptions {
   readonly config: ConfigOf<ReconcilerSettings>;
   readonly kube: KubeClient;
   readonly rds: RdsClient;
+  /** not started yet; started and stopped here */
+  readonly leader: LeaderElector;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
 }
@@ -29,11 +31,11 @@ export interface RunningReconciler {
  * and the orphan audit loop. Passes run only on the leader and only once the informers listed.
  */
 export function startReconciler(options: StartReconcilerOptions): RunningReconciler {
-  const { config, kube, rds, logger } = options;
+  const { config, kube, rds, leader, logger } = options;
   const metrics = new ReconcilerMetrics(options.metrics);
   const view = new InformerClusterView({ client: kube, driverName: config.driverName, logger });
-  const leader = { isLeader: () => true }; // replaced by the Lease elector
-  const guard = new WriteGuard({ dryRun: config.dryRun, isLeader: leader.isLeader, logger });
+  const isLeader = () => leader.isLeader();
+  const guard = new WriteGuard({ dryRun: config.dryRun, isLeader, logger });
   const events = new KubeEventRecorder({ client: kube, component: "rds-csi-attachment-reconciler" });
   const strategies = { taint: config.fenceStrategies.includes("taint"), storage: config.fenceStrategies.includes("storage") };
   const storage = new StorageFence({ rds, hostAccessControl: config.hostAccessControlTrust === "verified", liveConnections: config.hostAccessLiveConnections, guard, logger });
@@ -65,26 +67,47 @@ export function startReconciler(options: StartReconcilerOptions): RunningReconci
     logger,
     now: Date.now,
   });
-  // A pass decides from the caches, so it never runs on a cache that has not listed yet.
+  // A pass decides from the caches, so it never runs on a cache that has not listed yet; its calls are
+  // cancelled when the leader's term ends, besides the guard's check before every write.
   const whenSynced = (pass: (signal: AbortSignal) => Promise<unknown>) => async (signal: AbortSignal) => {
     await view.waitForSync(signal);
-    await pass(signal);
+    await pass(AbortSignal.any([signal, leader.termSignal()]));
   };
-  const loop = new ReconcileLoop({ name: "reconcile", pass: whenSynced((signal) => reconciler.pass(signal)), isLeader: leader.isLeader, intervalMs: config.reconcileInterval, logger });
-  const auditLoop = new ReconcileLoop({ name: "orphan audit", pass: whenSynced((signal) => audit.run(signal)), isLeader: leader.isLeader, intervalMs: config.orphanAuditInterval, logger });
+  const loop = new ReconcileLoop({
+    name: "reconcile",
+    pass: whenSynced((signal) => reconciler.pass(signal)),
+    isLeader,
+    standby: () => {
+      if (view.synced) reconciler.observe();
+    },
+    intervalMs: config.reconcileInterval,
+    logger,
+  });
+  const auditLoop = new ReconcileLoop({ name: "orphan audit", pass: whenSynced((signal) => audit.run(signal)), isLeader, intervalMs: config.orphanAuditInterval, logger });
   view.onChange(() => loop.trigger());
+  leader.onChange((leading) => {
+    metrics.leader(leading);
+    logger.info(leading ? "leading: this replica acts" : "not leading: this replica stands by", { identity: leader.identity });
+    if (leading) {
+      loop.trigger();
+      auditLoop.trigger();
+    }
+  });
   view.start();
+  leader.start();
   loop.start();
   auditLoop.start();
-  metrics.leader(leader.isLeader());
   logger.info("reconciler started", { strategies: config.fenceStrategies, storage_fencing_available: storage.available, dry_run: config.dryRun });
   return {
     async ready() {
       const informers = view.check();
       if (!informers.ok) return informers;
-      return { ok: true, detail: leader.isLeader() ? "leader" : "standby" };
+      const status = leader.status();
+      return { ok: true, detail: status.leader ? "leader" : `standby (leader: ${status.holder ?? "none yet"})` };
     },
     async stop() {
+      // Released first, so the other replica takes over at once instead of after the lease expires.
+      await leader.stop();
       await Promise.all([loop.stop(), auditLoop.stop()]);
       await view.stop();
     },

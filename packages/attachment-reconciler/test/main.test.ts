@@ -40,7 +40,7 @@ describe("rds-csi-attachment-reconciler settings", () => {
     [{ FENCE_STRATEGIES: "taint,power" }, "--fence-strategies (env FENCE_STRATEGIES)"],
     [{ MAX_FAILED_PERCENT: "150" }, "--max-failed-percent (env MAX_FAILED_PERCENT)"],
     [{ ORPHAN_DISK_DELETION: "yes" }, "--orphan-disk-deletion (env ORPHAN_DISK_DELETION)"],
-    [{ LEADER_RENEW_DEADLINE: "20s" }, "--leader-renew-deadline (env LEADER_RENEW_DEADLINE) must be shorter than --leader-lease-duration"],
+    [{ LEADER_RENEW_DEADLINE: "20s" }, "--leader-renew-deadline, --leader-retry-period (env LEADER_LEASE_DURATION, LEADER_RENEW_DEADLINE, LEADER_RETRY_PERIOD): leader election timing must satisfy"],
   ])("exits 2 naming the setting for %j", async (bad, message) => {
     const result = await runToExit(mainPath, [], { ...requiredEnv(), ...bad });
     expect(result.code).toBe(2);

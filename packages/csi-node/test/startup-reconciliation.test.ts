@@ -4,10 +4,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, MetricsRegistry, ProcessExec, type Exec, type ExecResult } from "@rds-csi/core";
-import { Ssh2Transport } from "@rds-csi/core/routeros";
 import { ExecMounter } from "../src/mount/exec-mounter.js";
 import { FakeFabric, loopsOf } from "@rds-csi/testkit";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { readMountTable } from "../src/node-context.js";
 import { registerNodeMetrics } from "../src/node-metrics.js";
 import { NodeProbe } from "../src/node-probe.js";
@@ -47,17 +46,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
   const backingFiles: string[] = [];
   const disks: [slot: string, nqn: string][] = [["pvc-claimed", CLAIMED], ["pvc-orphan", ORPHAN], ["pvc-mounted", MOUNTED], ["foreign", FOREIGN]];
 
-  const rig = async (command: string): Promise<void> => {
-    const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
-    const transport = new Ssh2Transport({ host: "127.0.0.1", port: sim.port, username: "admin", auth: { privateKey: key.private }, hostKey: { fingerprint: sim.hostKeyFingerprint }, logger: quiet });
-    transport.start();
-    try {
-      const out = (await transport.run(command, { signal: AbortSignal.timeout(20_000), timeoutMs: 10_000 })).stdout;
-      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
-    } finally {
-      await transport.close();
-    }
-  };
+  const rig = (command: string): Promise<void> => changeAsOperator(sim, key.private, command);
 
   const reconcile = (kubeletDir: string, logger = captureLogger().logger, overrides: Partial<StartupReconciliationOptions> = {}) =>
     reconcileAtStartup({

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { csi } from "@rds-csi/core";
+import { microTime } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, FakeFabric, freePort, scrapeMetrics, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
 
@@ -18,16 +19,20 @@ const DRIVER = "rds.csi.srvlab.io";
 const FINALIZER = "external-attacher/rds-csi-srvlab-io";
 const MODE = csi.VolumeCapability_AccessMode_Mode;
 
-/** A node: its plugin process, its fabric and the kubelet role the rig plays for it. */
-export interface RigNode {
+/** A Node object whose kubelet the rig plays: Lease renewed and Ready while `alive`. */
+export interface ClusterMember {
   readonly name: string;
+  /** while true the rig renews its Lease and reports it Ready (the kubelet is alive) */
+  alive: boolean;
+}
+
+/** A node: its plugin process, its fabric and the kubelet role the rig plays for it. */
+export interface RigNode extends ClusterMember {
   readonly etcDir: string;
   readonly kubeletDir: string;
   readonly fabric: FakeFabric;
   readonly shim: string;
   plugin: ServiceProcess | undefined;
-  /** while true the rig renews its Lease and reports it Ready (the kubelet is alive) */
-  alive: boolean;
 }
 
 export interface FailoverRig {
@@ -35,10 +40,14 @@ export interface FailoverRig {
   readonly api: FakeApiServer;
   readonly sim: RdsSimulator;
   readonly controller: ServiceProcess;
-  readonly nodes: Map<string, RigNode>;
+  /** every Node whose kubelet the rig plays */
+  readonly members: Map<string, ClusterMember>;
   /** the highest number of hosts ever connected at once to an export, by NQN */
   readonly maxConnected: Map<string, number>;
+  /** a node with a plugin on its own fake fabric (root only) */
   addNode(name: string): Promise<RigNode>;
+  /** a Node with a kubelet and nothing else; `hostNqn` goes in its host NQN annotation (a node plugin writes it otherwise) */
+  addMember(name: string, hostNqn?: string): ClusterMember;
   startPlugin(node: RigNode): Promise<ServiceProcess>;
   startReconciler(name: string, env?: Readonly<Record<string, string>>): Promise<{ process: ServiceProcess; metricsPort: number }>;
   /** CreateVolume + the PV, as external-provisioner makes them */
@@ -70,10 +79,6 @@ function createHashHex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** Lease renewTime as kubelet writes it: a MicroTime with six fractional digits. */
-function microTime(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
 
 export async function startFailoverRig(options: { allowHost: "enforce-and-drop" | "ignored" } = { allowHost: "enforce-and-drop" }): Promise<FailoverRig> {
   const dir = await mkdtemp(join(tmpdir(), "rds-csi-failover-"));
@@ -101,17 +106,17 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
   };
   const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
   cleanups.push(() => controller.stop("SIGTERM"));
-  const nodes = new Map<string, RigNode>();
+  const members = new Map<string, ClusterMember>();
 
   // kubelet's heartbeat: the Lease renewed and the Node Ready while the node is alive; once it is not,
   // the Lease stays as it was and the node lifecycle controller marks the Node Ready=Unknown.
   const heartbeat = setInterval(() => {
-    for (const node of nodes.values()) {
+    for (const node of members.values()) {
       const stored = api.get("Node", undefined, node.name) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
       if (!stored) continue;
       const ready = node.alive ? "True" : "Unknown";
       if (stored.status?.conditions?.[0]?.status !== ready) api.put("Node", { ...stored, status: { ...stored.status, conditions: [{ type: "Ready", status: ready }] } });
-      if (node.alive) api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(), leaseDurationSeconds: 40 } });
+      if (node.alive) api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(new Date()), leaseDurationSeconds: 40 } });
     }
   }, 200);
   cleanups.push(async () => clearInterval(heartbeat));
@@ -121,8 +126,16 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
     api,
     sim,
     controller,
-    nodes,
+    members,
     maxConnected,
+    addMember(name, hostNqn) {
+      const member: ClusterMember = { name, alive: true };
+      const annotations = hostNqn ? { "rds.csi.srvlab.io/host-nqn": hostNqn } : {};
+      api.put("Node", { metadata: { name, annotations }, spec: {}, status: { conditions: [{ type: "Ready", status: "True" }] } });
+      api.put("CSINode", { metadata: { name }, spec: { drivers: [{ name: DRIVER, nodeID: name }] } });
+      members.set(name, member);
+      return member;
+    },
     async addNode(name) {
       const etcDir = join(dir, `etc-${name}`);
       await mkdir(join(etcDir, "nvme"), { recursive: true });
@@ -134,10 +147,8 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
         unmountUnder(join(dir, `kubelet-${name}`));
         await fabric.cleanup();
       });
-      const node: RigNode = { name, etcDir, kubeletDir: join(dir, `kubelet-${name}`), fabric, shim: await fabric.writeShim(), plugin: undefined, alive: true };
-      api.put("Node", { metadata: { name }, spec: {}, status: { conditions: [{ type: "Ready", status: "True" }] } });
-      api.put("CSINode", { metadata: { name }, spec: { drivers: [{ name: DRIVER, nodeID: name }] } });
-      nodes.set(name, node);
+      const node: RigNode = { ...rig.addMember(name), etcDir, kubeletDir: join(dir, `kubelet-${name}`), fabric, shim: await fabric.writeShim(), plugin: undefined };
+      members.set(name, node);
       return node;
     },
     async startPlugin(node) {

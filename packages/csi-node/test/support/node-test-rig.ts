@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
-import { Ssh2Transport } from "@rds-csi/core/routeros";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { FakeFabric, loopsOf, type FabricLayout, type NamespaceIds } from "@rds-csi/testkit";
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
 import { Formatter } from "../../src/mount/format.js";
@@ -82,23 +81,7 @@ export function useNodeRig(options: NodeRigOptions) {
   });
 
   /** Runs a RouterOS command on the simulated RDS as an operator would; any output is a failure. */
-  const routerOs = async (command: string): Promise<void> => {
-    const transport = new Ssh2Transport({
-      host: "127.0.0.1",
-      port: state.sim.port,
-      username: "admin",
-      auth: { privateKey: key.private },
-      hostKey: { fingerprint: state.sim.hostKeyFingerprint },
-      logger: quiet,
-    });
-    transport.start();
-    try {
-      const out = (await transport.run(command, { signal: AbortSignal.timeout(20_000), timeoutMs: 10_000 })).stdout;
-      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
-    } finally {
-      await transport.close();
-    }
-  };
+  const routerOs = (command: string): Promise<void> => changeAsOperator(state.sim, key.private, command);
 
   const newHost = async (name: string, hostOptions: TestHostOptions = {}): Promise<TestHost> => {
     const identity = await loadHostIdentity(await mkdtemp(join(state.dir, `etc-${name}-`)));
