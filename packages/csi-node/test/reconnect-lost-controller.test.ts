@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
-import { readMountTable } from "../src/node-context.js";
+import { readMountTable } from "./support/mount-table.js";
 import { majorMinorOf } from "../src/nvme/device-identity.js";
 import { readStagingMetadata, stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
