@@ -1,12 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { csi } from "@rds-csi/core";
-import { microTime } from "@rds-csi/core/k8s";
+import { microTime, volumeAttachmentName } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, FakeFabric, freePort, scrapeMetrics, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
 
@@ -24,6 +24,8 @@ export interface ClusterMember {
   readonly name: string;
   /** while true the rig renews its Lease and reports it Ready (the kubelet is alive) */
   alive: boolean;
+  /** when (Date.now()) the rig last renewed its Lease */
+  renewedAt?: number;
 }
 
 /** A node: its plugin process, its fabric and the kubelet role the rig plays for it. */
@@ -33,6 +35,15 @@ export interface RigNode extends ClusterMember {
   readonly fabric: FakeFabric;
   readonly shim: string;
   plugin: ServiceProcess | undefined;
+}
+
+/** Two nodes with plugins, and a volume attached to the first, staged, published, with a file written and synced. */
+export interface VolumeInUse {
+  readonly a: RigNode;
+  readonly b: RigNode;
+  readonly volume: { volumeId: string; nqn: string; context: Record<string, string> };
+  readonly first: { vaName: string; publishContext: Record<string, string> };
+  readonly targetA: string;
 }
 
 export interface FailoverRig {
@@ -56,6 +67,10 @@ export interface FailoverRig {
   attach(volumeId: string, node: string): Promise<{ vaName: string; publishContext: Record<string, string> }>;
   /** what external-attacher does once the VolumeAttachment is being deleted: ControllerUnpublish, then its finalizer goes (and with it the object) */
   detach(vaName: string): Promise<void>;
+  /** node-a and node-b with plugins; `volumeName` created, attached to node-a, staged and published there with data.txt holding `text` */
+  volumeInUse(volumeName: string, text: string): Promise<VolumeInUse>;
+  /** kubelet's NodeUnpublish + NodeUnstage, once the pod is gone */
+  unstage(node: RigNode, volumeId: string): Promise<void>;
   /** kubelet's NodeStage + NodePublish; returns the pod's target path */
   stageAndPublish(node: RigNode, volumeId: string, publishContext: Record<string, string>, context: Record<string, string>): Promise<string>;
   cleanup(): Promise<void>;
@@ -70,22 +85,25 @@ export function kubeletPaths(node: RigNode, volumeId: string) {
   };
 }
 
-/** The VolumeAttachment name kube-controller-manager gives: csi-<sha256(volume handle + driver + node)>. */
+/** The VolumeAttachment name kube-controller-manager gives. */
 export function attachmentName(volumeId: string, node: string): string {
-  return `csi-${createHashHex(`${volumeId}${DRIVER}${node}`)}`;
-}
-
-function createHashHex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return volumeAttachmentName(volumeId, DRIVER, node);
 }
 
 
-export async function startFailoverRig(options: { allowHost: "enforce-and-drop" | "ignored" } = { allowHost: "enforce-and-drop" }): Promise<FailoverRig> {
+export interface FailoverRigOptions {
+  /** how often the kubelet role renews Leases (default 200 ms; kubelet's own period is 10 s) */
+  readonly heartbeatMs?: number;
+  /** how long after a kubelet stops its Node turns Ready=Unknown (default at once; kube-controller-manager's node-monitor-grace-period is 40 s) */
+  readonly notReadyAfterMs?: number;
+}
+
+export async function startFailoverRig(options: FailoverRigOptions = {}): Promise<FailoverRig> {
   const dir = await mkdtemp(join(tmpdir(), "rds-csi-failover-"));
   const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
   const key = generateEd25519KeyPair();
   await writeFile(join(dir, "id_ed25519"), key.private, { mode: 0o600 });
-  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G", allowHost: options.allowHost });
+  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G", allowHost: "enforce-and-drop" });
   cleanups.push(() => sim.stop());
   const maxConnected = new Map<string, number>();
   const sampler = setInterval(() => {
@@ -110,15 +128,26 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
 
   // kubelet's heartbeat: the Lease renewed and the Node Ready while the node is alive; once it is not,
   // the Lease stays as it was and the node lifecycle controller marks the Node Ready=Unknown.
-  const heartbeat = setInterval(() => {
+  const renew = () => {
+    const now = Date.now();
+    for (const node of members.values()) {
+      if (!node.alive || !api.get("Node", undefined, node.name)) continue;
+      api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(new Date(now)), leaseDurationSeconds: 40 } });
+      node.renewedAt = now;
+    }
+  };
+  const conditions = () => {
+    const now = Date.now();
     for (const node of members.values()) {
       const stored = api.get("Node", undefined, node.name) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
       if (!stored) continue;
-      const ready = node.alive ? "True" : "Unknown";
+      const ready = node.alive || now - (node.renewedAt ?? now) < (options.notReadyAfterMs ?? 0) ? "True" : "Unknown";
       if (stored.status?.conditions?.[0]?.status !== ready) api.put("Node", { ...stored, status: { ...stored.status, conditions: [{ type: "Ready", status: ready }] } });
-      if (node.alive) api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(new Date()), leaseDurationSeconds: 40 } });
     }
-  }, 200);
+  };
+  const heartbeat = setInterval(renew, options.heartbeatMs ?? 200);
+  const monitor = setInterval(conditions, 200);
+  cleanups.push(async () => clearInterval(monitor));
   cleanups.push(async () => clearInterval(heartbeat));
 
   const rig: FailoverRig = {
@@ -133,6 +162,8 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
       const annotations = hostNqn ? { "rds.csi.srvlab.io/host-nqn": hostNqn } : {};
       api.put("Node", { metadata: { name, annotations }, spec: {}, status: { conditions: [{ type: "Ready", status: "True" }] } });
       api.put("CSINode", { metadata: { name }, spec: { drivers: [{ name: DRIVER, nodeID: name }] } });
+      api.put("Lease", { metadata: { name, namespace: "kube-node-lease" }, spec: { holderIdentity: name, renewTime: microTime(new Date()), leaseDurationSeconds: 40 } });
+      member.renewedAt = Date.now();
       members.set(name, member);
       return member;
     },
@@ -170,7 +201,8 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
     },
     async startReconciler(name, env = {}) {
       const metricsPort = await freePort();
-      const process = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, `reconciler-${name}.sock`)}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
+      // through its launcher, with the V8 heap limits it runs with in images
+      const process = await startServiceProcess(join(root, "packages/attachment-reconciler/bin/rds-csi-attachment-reconciler"), `unix://${join(dir, `reconciler-${name}.sock`)}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
         ...rdsEnv,
         POD_NAME: name,
         POD_NAMESPACE: "kube-system",
@@ -214,6 +246,25 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
       const rpc = controller.clients.controller;
       await callUnary(rpc, rpc.controllerUnpublishVolume, csi.ControllerUnpublishVolumeRequest.fromPartial({ volumeId: stored.spec.source.persistentVolumeName, nodeId: stored.spec.nodeName }));
       api.remove("VolumeAttachment", undefined, vaName);
+    },
+    async volumeInUse(volumeName, text) {
+      const a = await rig.addNode("node-a");
+      const b = await rig.addNode("node-b");
+      await rig.startPlugin(a);
+      await rig.startPlugin(b);
+      const volume = await rig.createVolume(volumeName);
+      const first = await rig.attach(volume.volumeId, a.name);
+      const targetA = await rig.stageAndPublish(a, volume.volumeId, first.publishContext, volume.context);
+      await writeFile(join(targetA, "data.txt"), text);
+      execFileSync("sync", ["-f", targetA]);
+      return { a, b, volume, first, targetA };
+    },
+    async unstage(node, volumeId) {
+      if (!node.plugin) throw new Error(`node ${node.name} has no plugin running`);
+      const { staging, target } = kubeletPaths(node, volumeId);
+      const rpc = node.plugin.clients.node;
+      await callUnary(rpc, rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId, targetPath: target }), { deadlineMs: 60_000 });
+      await callUnary(rpc, rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId, stagingTargetPath: staging }), { deadlineMs: 60_000 });
     },
     async stageAndPublish(node, volumeId, publishContext, context) {
       if (!node.plugin) throw new Error(`node ${node.name} has no plugin running`);
