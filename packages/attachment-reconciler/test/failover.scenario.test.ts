@@ -43,9 +43,11 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     expect(rig.sim.connections(volume.nqn)).toEqual([]);
     await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName)?.metadata?.deletionTimestamp !== undefined, "the VolumeAttachment of node-a was not deleted");
 
-    // external-attacher: ControllerUnpublish, finalizer off; attach/detach controller: the pod's new node gets a VolumeAttachment.
-    await rig.detach(first.vaName);
-    const second = await rig.attach(volume.volumeId, b.name);
+    // The out-of-service taint has the attach/detach controller force-delete node-a's pod; external-attacher
+    // unpublishes and drops its finalizer. The pod's replacement is scheduled to node-b.
+    await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName) === undefined, "the VolumeAttachment of node-a was not detached", 30_000);
+    expect(rig.api.get("Pod", "default", `app-${a.name}`)).toBeUndefined();
+    const second = await rig.schedule(volume.volumeId, b.name);
     const targetB = await rig.stageAndPublish(b, volume.volumeId, second.publishContext, volume.context);
     expect(await readFile(join(targetB, "data.txt"), "utf8")).toBe("written on node-a before it died\n");
     const hostB = rig.api.get("Node", undefined, b.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"];

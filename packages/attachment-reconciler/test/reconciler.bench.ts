@@ -66,11 +66,10 @@ async function failoverSeconds(): Promise<number> {
     const diedAt = Date.now();
     await a.plugin?.stop("SIGKILL");
     a.alive = false;
-    // external-attacher and the attach/detach controller, as the failover scenario test plays them
     await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName)?.metadata?.deletionTimestamp !== undefined, "the VolumeAttachment was never freed", 180_000);
     if (fenceRecordOf(rig.api.get("Node", undefined, a.name) as ClusterNode)?.phase !== "done") throw new Error("the VolumeAttachment was freed before the fence was done");
-    await rig.detach(first.vaName);
-    const second = await rig.attach(volume.volumeId, b.name);
+    await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName) === undefined, "the VolumeAttachment was never detached", 60_000);
+    const second = await rig.schedule(volume.volumeId, b.name);
     await rig.stageAndPublish(b, volume.volumeId, second.publishContext, volume.context);
     return (Date.now() - diedAt) / 1000;
   } finally {

@@ -5,18 +5,31 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { csi } from "@rds-csi/core";
+import { PassThrough } from "node:stream";
+import { createLogger, csi } from "@rds-csi/core";
 import { microTime, volumeAttachmentName } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { callUnary, FakeFabric, freePort, scrapeMetrics, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
+import {
+  AttachDetachControllerStandIn,
+  callUnary,
+  ExternalAttacherStandIn,
+  FakeFabric,
+  fakeKubeClient,
+  freePort,
+  scrapeMetrics,
+  startFakeApiServer,
+  startServiceProcess,
+  type FakeApiServer,
+  type ServiceProcess,
+} from "@rds-csi/testkit";
 
 // Test support: every part of a failover as a real process or server — the RDS simulator, a fake API
 // server, the controller, node plugins on fake NVMe/TCP fabrics (loop devices: root only) and the
-// reconciler — with the roles Kubernetes plays around them (kubelet, Lease renewal) played here.
+// reconciler — with testkit's stand-ins for the attach/detach controller and external-attacher, and
+// kubelet's part (Lease renewal, Ready, NodeStage/NodePublish) played here.
 
 const root = fileURLToPath(new URL("../../../../../", import.meta.url));
 const DRIVER = "rds.csi.srvlab.io";
-const FINALIZER = "external-attacher/rds-csi-srvlab-io";
 const MODE = csi.VolumeCapability_AccessMode_Mode;
 
 /** A Node object whose kubelet the rig plays: Lease renewed and Ready while `alive`. */
@@ -63,10 +76,12 @@ export interface FailoverRig {
   startReconciler(name: string, env?: Readonly<Record<string, string>>): Promise<{ process: ServiceProcess; metricsPort: number }>;
   /** CreateVolume + the PV, as external-provisioner makes them */
   createVolume(name: string): Promise<{ volumeId: string; nqn: string; context: Record<string, string> }>;
-  /** what the attach/detach controller and external-attacher do for a pod on `node`: a VolumeAttachment, ControllerPublish, status.attached */
-  attach(volumeId: string, node: string): Promise<{ vaName: string; publishContext: Record<string, string> }>;
-  /** what external-attacher does once the VolumeAttachment is being deleted: ControllerUnpublish, then its finalizer goes (and with it the object) */
-  detach(vaName: string): Promise<void>;
+  /**
+   * The scheduler places a pod using the volume's claim on `node`; the attach/detach controller and
+   * external-attacher stand-ins attach it (VolumeAttachment, ControllerPublish, status.attached).
+   * Resolves once attached, with the publish context kubelet would stage with.
+   */
+  schedule(volumeId: string, node: string): Promise<{ vaName: string; publishContext: Record<string, string> }>;
   /** node-a and node-b with plugins; `volumeName` created, attached to node-a, staged and published there with data.txt holding `text` */
   volumeInUse(volumeName: string, text: string): Promise<VolumeInUse>;
   /** kubelet's NodeUnpublish + NodeUnstage, once the pod is gone */
@@ -124,6 +139,19 @@ export async function startFailoverRig(options: FailoverRigOptions = {}): Promis
   };
   const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
   cleanups.push(() => controller.stop("SIGTERM"));
+  // kube-controller-manager's attach/detach controller and the external-attacher sidecar, as stand-ins
+  const quiet = createLogger({ level: "error", component: "stand-ins", stream: new PassThrough() });
+  const attacherClient = fakeKubeClient(api.url, "csi-attacher");
+  const kcmClient = fakeKubeClient(api.url, "kube-controller-manager");
+  const attacher = new ExternalAttacherStandIn({ client: attacherClient, csiEndpoint: `unix://${join(dir, "controller.sock")}`, driverName: DRIVER, logger: quiet, relistIntervalMs: 1_000 });
+  const adc = new AttachDetachControllerStandIn({ client: kcmClient, driverName: DRIVER, logger: quiet, relistIntervalMs: 1_000 });
+  attacher.start();
+  adc.start();
+  cleanups.push(async () => {
+    await Promise.all([attacher.stop(), adc.stop()]);
+    attacherClient.connection.close();
+    kcmClient.connection.close();
+  });
   const members = new Map<string, ClusterMember>();
 
   // kubelet's heartbeat: the Lease renewed and the Node Ready while the node is alive; once it is not,
@@ -223,29 +251,30 @@ export async function startFailoverRig(options: FailoverRigOptions = {}): Promis
       const rpc = controller.clients.controller;
       const { volume } = await callUnary(rpc, rpc.createVolume, csi.CreateVolumeRequest.fromPartial({ name, capacityRange: { requiredBytes: 1n << 30n }, volumeCapabilities: [capability()] }));
       if (!volume) throw new Error("CreateVolume returned no volume");
+      // the PV external-provisioner makes, bound to a claim named like the volume
       api.put("PersistentVolume", {
         metadata: { name: volume.volumeId },
-        spec: { accessModes: ["ReadWriteOnce"], capacity: { storage: "1Gi" }, csi: { driver: DRIVER, volumeHandle: volume.volumeId, fsType: "ext4", volumeAttributes: volume.volumeContext } },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          capacity: { storage: "1Gi" },
+          csi: { driver: DRIVER, volumeHandle: volume.volumeId, fsType: "ext4", volumeAttributes: volume.volumeContext },
+          claimRef: { namespace: "default", name: volume.volumeId },
+        },
       });
+      api.put("PersistentVolumeClaim", { metadata: { name: volume.volumeId, namespace: "default" }, spec: { accessModes: ["ReadWriteOnce"], volumeName: volume.volumeId } });
       const nqn = sim.exports().find((entry) => entry.slot === volume.volumeId)?.nqn ?? "";
       return { volumeId: volume.volumeId, nqn, context: volume.volumeContext };
     },
-    async attach(volumeId, node) {
+    async schedule(volumeId, node) {
+      api.put("Pod", {
+        metadata: { name: `app-${node}`, namespace: "default", uid: randomUUID() },
+        spec: { nodeName: node, volumes: [{ name: "data", persistentVolumeClaim: { claimName: volumeId } }] },
+        status: { phase: "Running" },
+      });
       const vaName = attachmentName(volumeId, node);
-      api.put("VolumeAttachment", { metadata: { name: vaName, finalizers: [FINALIZER] }, spec: { attacher: DRIVER, nodeName: node, source: { persistentVolumeName: volumeId } } });
-      const rpc = controller.clients.controller;
-      const volumeContext = (api.get("PersistentVolume", undefined, volumeId) as unknown as { spec: { csi: { volumeAttributes: Record<string, string> } } }).spec.csi.volumeAttributes;
-      const { publishContext } = await callUnary(rpc, rpc.controllerPublishVolume, csi.ControllerPublishVolumeRequest.fromPartial({ volumeId, nodeId: node, volumeCapability: capability(), volumeContext }));
-      const stored = api.get("VolumeAttachment", undefined, vaName) as object;
-      api.put("VolumeAttachment", { ...stored, status: { attached: true, attachmentMetadata: publishContext } });
-      return { vaName, publishContext };
-    },
-    async detach(vaName) {
-      const stored = api.get("VolumeAttachment", undefined, vaName) as { spec: { nodeName: string; source: { persistentVolumeName: string } } } | undefined;
-      if (!stored) return;
-      const rpc = controller.clients.controller;
-      await callUnary(rpc, rpc.controllerUnpublishVolume, csi.ControllerUnpublishVolumeRequest.fromPartial({ volumeId: stored.spec.source.persistentVolumeName, nodeId: stored.spec.nodeName }));
-      api.remove("VolumeAttachment", undefined, vaName);
+      const attached = () => api.get("VolumeAttachment", undefined, vaName) as { status?: { attached?: boolean; attachmentMetadata?: Record<string, string> } } | undefined;
+      await until(() => attached()?.status?.attached === true, `the volume was not attached to ${node}`, 60_000);
+      return { vaName, publishContext: attached()?.status?.attachmentMetadata ?? {} };
     },
     async volumeInUse(volumeName, text) {
       const a = await rig.addNode("node-a");
@@ -253,7 +282,7 @@ export async function startFailoverRig(options: FailoverRigOptions = {}): Promis
       await rig.startPlugin(a);
       await rig.startPlugin(b);
       const volume = await rig.createVolume(volumeName);
-      const first = await rig.attach(volume.volumeId, a.name);
+      const first = await rig.schedule(volume.volumeId, a.name);
       const targetA = await rig.stageAndPublish(a, volume.volumeId, first.publishContext, volume.context);
       await writeFile(join(targetA, "data.txt"), text);
       execFileSync("sync", ["-f", targetA]);
