@@ -10,8 +10,8 @@ import type { ClusterNode, Taint } from "./cluster-objects.js";
 export interface ClusterWrites {
   addNodeTaint(node: ClusterNode, taint: Taint, signal: AbortSignal): Promise<void>;
   removeNodeTaint(node: ClusterNode, taint: Taint, signal: AbortSignal): Promise<void>;
-  /** `null` removes the annotation. */
-  setNodeAnnotation(nodeName: string, key: string, value: string | null, signal: AbortSignal): Promise<void>;
+  /** `null` removes the annotation. Returns the Node as written. */
+  setNodeAnnotation(nodeName: string, key: string, value: string | null, signal: AbortSignal): Promise<ClusterNode>;
   deleteVolumeAttachment(attachment: VolumeAttachment, signal: AbortSignal): Promise<void>;
   removeVolumeAttachmentFinalizer(attachment: VolumeAttachment, finalizer: string, signal: AbortSignal): Promise<void>;
 }

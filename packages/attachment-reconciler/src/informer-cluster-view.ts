@@ -29,6 +29,10 @@ export class InformerClusterView implements ClusterView {
     return [this.#nodes, this.#leases, this.#attachments, this.#volumes] as const;
   }
 
+  get synced(): boolean {
+    return this.#all.every((informer) => informer.synced);
+  }
+
   start(): void {
     for (const informer of this.#all) informer.start();
   }

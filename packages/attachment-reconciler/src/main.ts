@@ -1,12 +1,50 @@
-import { commonSettings, runService } from "@rds-csi/core";
+import { ConfigError, InvalidArgumentError, runService, VolumeLayout } from "@rds-csi/core";
+import { KubeClient, LeaderElector, loadKubeConnection } from "@rds-csi/core/k8s";
+import { createRdsClient, resolveRdsConnection } from "@rds-csi/core/routeros";
+import { startReconciler } from "./start-reconciler.js";
+import { reconcilerSettings } from "./reconciler-settings.js";
 
 await runService({
   program: "rds-csi-attachment-reconciler",
   summary: "Detects failed nodes, fences them, removes stale VolumeAttachments and audits orphaned RDS disks.",
   packageJson: new URL("../package.json", import.meta.url),
-  settings: commonSettings({ endpoint: "unix:///run/rds-csi/reconciler.sock", metricsPort: 9811 }),
-  async start() {
-    // Only CSI Identity so far; the reconciler service arrives with its issue.
-    return { capabilities: [], services: [], ready: async () => ({ ok: true }) };
+  settings: reconcilerSettings(),
+  async start({ config, logger, metrics }) {
+    const connection = await resolveRdsConnection(config);
+    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig, "rds-csi-attachment-reconciler"));
+    let leader: LeaderElector;
+    try {
+      leader = new LeaderElector({
+        client: kube,
+        namespace: config.leaderElectionNamespace,
+        name: "rds-csi-attachment-reconciler",
+        identity: config.leaderElectionIdentity,
+        logger,
+        timing: { leaseDurationMs: config.leaseDuration, renewDeadlineMs: config.renewDeadline, retryPeriodMs: config.retryPeriod },
+      });
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      throw new ConfigError([`--leader-lease-duration, --leader-renew-deadline, --leader-retry-period (env LEADER_LEASE_DURATION, LEADER_RENEW_DEADLINE, LEADER_RETRY_PERIOD): ${err.message}`]);
+    }
+    const { transport, rds } = createRdsClient({
+      connection,
+      layout: new VolumeLayout({ basePath: config.basePath, nqnPrefix: config.nqnPrefix }),
+      // The reconciler never copies a disk; the strategy only matters to the controller.
+      copyStrategy: { name: "disk-copy-from", trust: "unverified" },
+      logger,
+      metrics,
+    });
+    transport.start();
+    const reconciler = startReconciler({ config, kube, rds, leader, logger, metrics });
+    return {
+      capabilities: [],
+      services: [],
+      ready: reconciler.ready,
+      async stop() {
+        await reconciler.stop();
+        await transport.close();
+        kube.connection.close();
+      },
+    };
   },
 });

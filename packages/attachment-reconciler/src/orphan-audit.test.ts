@@ -2,7 +2,7 @@ import { OrphanAudit } from "./orphan-audit.js";
 import { WriteGuard } from "./write-guard.js";
 import { FakeClock, MemoryCluster, MemoryRds, recordingLogger, testMetrics } from "../test/support/memory-cluster.js";
 
-function rig(options: { deleteDisks: boolean; dryRun?: boolean }) {
+function rig(options: { diskDeletion: "off" | "dry-run" | "enabled"; dryRun?: boolean }) {
   const cluster = new MemoryCluster();
   cluster.addNode("n1");
   const rds = new MemoryRds();
@@ -22,7 +22,7 @@ function rig(options: { deleteDisks: boolean; dryRun?: boolean }) {
     rds: rds.asRdsClient(),
     persistentVolumes: () => ["pvc-ok", "pvc-pv-only"].map((name) => cluster.persistentVolume(name)!),
     attachments: () => cluster.attachments(),
-    deleteDisks: options.deleteDisks,
+    diskDeletion: options.diskDeletion,
     minAgeMs: 3_600_000,
     guard,
     events: cluster,
@@ -35,7 +35,7 @@ function rig(options: { deleteDisks: boolean; dryRun?: boolean }) {
 
 describe("OrphanAudit", () => {
   it("finds each kind of orphan, counts them in the metric, names them in one log table and posts one event per new orphan", async () => {
-    const r = rig({ deleteDisks: false });
+    const r = rig({ diskDeletion: "off" });
     const orphans = await r.audit.run(new AbortController().signal);
     expect(orphans.map(({ kind, name }) => `${kind} ${name}`).sort()).toEqual(["disk_without_pv pvc-disk-only", "pv_without_disk pvc-pv-only", `va_without_pv ${r.orphanVa}`]);
     const text = await r.registry.metrics();
@@ -46,13 +46,13 @@ describe("OrphanAudit", () => {
   });
 
   it("deletes a disk without a PV only when enabled and once it has been seen orphaned for the minimum age", async () => {
-    const off = rig({ deleteDisks: false });
+    const off = rig({ diskDeletion: "off" });
     await off.audit.run(new AbortController().signal);
     off.clock.advance(7_200_000);
     await off.audit.run(new AbortController().signal);
     expect(off.rds.deleted).toEqual([]);
 
-    const on = rig({ deleteDisks: true });
+    const on = rig({ diskDeletion: "enabled" });
     await on.audit.run(new AbortController().signal);
     on.clock.advance(3_599_999);
     await on.audit.run(new AbortController().signal);
@@ -62,12 +62,15 @@ describe("OrphanAudit", () => {
     expect(on.rds.deleted).toEqual(["pvc-disk-only"]);
   });
 
-  it("in dry-run only says which disk it would delete", async () => {
-    const r = rig({ deleteDisks: true, dryRun: true });
+  it.each([
+    ["deletion set to dry-run", { diskDeletion: "dry-run" as const }],
+    ["the reconciler in dry-run", { diskDeletion: "enabled" as const, dryRun: true }],
+  ])("with %s only says which aged disk it would delete", async (_case, options) => {
+    const r = rig(options);
     await r.audit.run(new AbortController().signal);
     r.clock.advance(3_600_000);
     await r.audit.run(new AbortController().signal);
     expect(r.rds.deleted).toEqual([]);
-    expect(r.lines().some((line) => line.message.startsWith("dry run: would delete orphaned disk pvc-disk-only"))).toBe(true);
+    expect(r.lines().filter((line) => line.message.startsWith("dry run: would delete orphaned disk pvc-disk-only"))).toHaveLength(1);
   });
 });

@@ -10,8 +10,8 @@ export interface OrphanAuditOptions {
   /** this driver's PVs and VolumeAttachments, from the informers' caches */
   readonly persistentVolumes: () => readonly PersistentVolume[];
   readonly attachments: () => readonly VolumeAttachment[];
-  /** Delete disks without a PV once seen that long; off: report only. */
-  readonly deleteDisks: boolean;
+  /** What happens to a disk without a PV seen for `minAgeMs`: reported only, its deletion logged, or deleted. */
+  readonly diskDeletion: "off" | "dry-run" | "enabled";
   readonly minAgeMs: number;
   readonly guard: WriteGuard;
   readonly events: EventRecorder;
@@ -34,7 +34,8 @@ export interface Orphan {
  * metrics and a log table; a new orphan gets an Event (on the PV or VolumeAttachment; a disk has no
  * Kubernetes object, so only the log names it). Disks without a PV are deleted only when that is
  * enabled and the orphan has been seen for `minAgeMs` by this process's clock (a disk whose PV is
- * still being created is young), and through the write guard (leader, dry-run).
+ * still being created is young), and through the write guard (leader, dry-run); `dry-run` (the
+ * default setting) only logs which disks would go.
  */
 export class OrphanAudit {
   readonly #options: OrphanAuditOptions;
@@ -88,7 +89,7 @@ export class OrphanAudit {
     } else {
       logger.info("orphan audit: nothing orphaned");
     }
-    if (this.#options.deleteDisks) await this.#deleteAged(orphans, signal);
+    if (this.#options.diskDeletion !== "off") await this.#deleteAged(orphans, signal);
     return orphans;
   }
 
@@ -96,6 +97,10 @@ export class OrphanAudit {
     const { rds, guard, logger, minAgeMs } = this.#options;
     for (const orphan of orphans) {
       if (orphan.kind !== "disk_without_pv" || orphan.ageMs < minAgeMs) continue;
+      if (this.#options.diskDeletion === "dry-run") {
+        logger.info(`dry run: would delete orphaned disk ${orphan.name}`, { volume_id: orphan.name, seen_for_s: Math.round(orphan.ageMs / 1000) });
+        continue;
+      }
       try {
         const deleted = await guard.write(`delete orphaned disk ${orphan.name} (no PV for ${Math.round(orphan.ageMs / 1000)} s)`, { volume_id: orphan.name }, () =>
           rds.deleteVolume(orphan.name, signal),

@@ -9,6 +9,8 @@ export interface ReconcileLoopOptions {
   readonly pass: (signal: AbortSignal) => Promise<void>;
   /** Passes run only while this says so (the leader Lease). */
   readonly isLeader: () => boolean;
+  /** Runs instead of a pass while not leading (a standby keeps its own timings current). */
+  readonly standby?: () => void;
   readonly intervalMs: number;
   readonly logger: Logger;
   /** what the loop is called in logs, e.g. `reconcile` */
@@ -55,7 +57,9 @@ export class ReconcileLoop {
     const { logger, name } = this.#options;
     while (!signal.aborted) {
       this.#pending = false;
-      if (this.#options.isLeader()) {
+      if (!this.#options.isLeader()) {
+        this.#options.standby?.();
+      } else {
         try {
           await this.#options.pass(signal);
         } catch (err) {

@@ -5,6 +5,7 @@ import { StorageFence, type LiveConnectionBehaviour } from "./storage-fence.js";
 import { NotLeaderError, WriteGuard } from "./write-guard.js";
 import { DRIVER, FakeClock, hostNqn, MemoryRds, MemoryCluster, recordingLogger, testMetrics } from "../test/support/memory-cluster.js";
 import { NO_HOST_NQN } from "@rds-csi/core/routeros";
+import { ConflictError } from "@rds-csi/core";
 
 const GRACE = 60_000;
 
@@ -34,7 +35,7 @@ function rig(options: { nodes?: number; hostAccessControl?: boolean; live?: Live
     view: cluster,
     writes: cluster,
     storage,
-    taintFencing: true,
+    strategies: { taint: true, storage: true },
     guard,
     events: cluster,
     metrics,
@@ -105,6 +106,23 @@ describe("Reconciler: failure detection", () => {
     expect(r.cluster.writes).toContain("taint n1");
   });
 
+  it("a standby that kept observing fences at once when it takes over; one that did not waits a full grace period", async () => {
+    const standby = rig();
+    const fresh = rig();
+    for (const r of [standby, fresh]) r.cluster.setReady("n1", "Unknown");
+    for (let spent = 0; spent <= GRACE + 5_000; spent += 5_000) {
+      for (const r of [standby, fresh]) {
+        r.clock.advance(5_000);
+        for (const node of ["n0", "n2", "n3"]) r.cluster.renew(node);
+      }
+      standby.reconciler.observe();
+    }
+    await standby.pass();
+    await fresh.pass();
+    expect(standby.cluster.writes).toContain("taint n1");
+    expect(fresh.cluster.writes).toEqual([]);
+  });
+
   it("treats a node with the mark-failed annotation as failed at once", async () => {
     const r = rig();
     r.cluster.setReady("n1", "Unknown");
@@ -140,8 +158,8 @@ describe("Reconciler: fencing", () => {
     expect(r.rds.allowed.get("pvc-c")).toEqual([hostNqn("n3")]);
     const record = fenceRecordOf(r.cluster.node("n1")!)!;
     expect(record).toMatchObject({ phase: "done", connectionsCut: true, taintAdded: true, revoked: ["pvc-a", "pvc-b"] });
-    // started record → taint → done record: volumes may move (taint) only after the storage side
-    expect(r.cluster.writes.slice(0, 3)).toEqual([`annotate n1 ${FENCE_ANNOTATION}`, "taint n1", `annotate n1 ${FENCE_ANNOTATION}`]);
+    // started → storage side recorded → taint → done: volumes may move (taint) only after the storage side
+    expect(r.cluster.writes.slice(0, 4)).toEqual([`annotate n1 ${FENCE_ANNOTATION}`, `annotate n1 ${FENCE_ANNOTATION}`, "taint n1", `annotate n1 ${FENCE_ANNOTATION}`]);
     expect(r.cluster.events.map((event) => event.reason)).toContain("NodeFenced");
     const text = await r.metricsText();
     expect(text).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="success"} 1');
@@ -161,6 +179,15 @@ describe("Reconciler: fencing", () => {
     expect(r.logs().some((line) => line.level === "warn" && line.message.includes("storage-side fencing unavailable"))).toBe(true);
   });
 
+  it("with the taint strategy alone never touches the RDS", async () => {
+    const r = rig({ overrides: { strategies: { taint: true, storage: false } } });
+    await attachAndFail(r, GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([hostNqn("n1")]);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ strategies: { taint: "success" } });
+    expect(fenceRecordOf(r.cluster.node("n1")!)?.strategies.storage).toBeUndefined();
+    expect(await r.metricsText()).not.toContain('strategy="storage"');
+  });
+
   it("a storage fence that fails still taints, and says so", async () => {
     const r = rig();
     r.cluster.attach("pvc-a", "n1");
@@ -172,11 +199,11 @@ describe("Reconciler: fencing", () => {
     expect(await r.metricsText()).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="failed"} 1');
   });
 
-  it("finishes a fence another replica started, without starting a second one", async () => {
+  it("finishes a fence another replica started at the step it stopped, without starting a second one", async () => {
     const r = rig();
     await r.pass();
     r.cluster.setReady("n1", "Unknown");
-    const started = { phase: "started", detectedAt: "2025-12-31T23:59:00.000Z", startedAt: "2025-12-31T23:59:30.000Z", strategies: {} };
+    const started = { phase: "started", detectedAt: "2025-12-31T23:59:00.000Z", startedAt: "2025-12-31T23:59:30.000Z", strategies: { storage: "success" }, connectionsCut: true };
     await r.cluster.setNodeAnnotation("n1", FENCE_ANNOTATION, JSON.stringify(started));
     r.cluster.writes.length = 0;
     await r.pass();
@@ -184,6 +211,25 @@ describe("Reconciler: fencing", () => {
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", startedAt: started.startedAt, detectedAt: started.detectedAt });
     await r.pass();
     expect(r.cluster.writes).toHaveLength(2);
+    expect(r.cluster.events.filter((event) => event.reason === "NodeFenced")).toHaveLength(1);
+    expect(await r.metricsText()).not.toContain('strategy="storage"');
+  });
+
+  it("a taint patch that loses a race with another writer of the Node is retried by the next pass, the storage side not repeated", async () => {
+    const r = rig();
+    r.cluster.attach("pvc-a", "n1");
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    await r.pass();
+    await failNode(r, "n1", GRACE);
+    r.cluster.taintConflicts = 1;
+    r.clock.advance(5_000);
+    await expect(r.pass()).rejects.toBeInstanceOf(ConflictError);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "started", strategies: { storage: "success" } });
+    await r.pass();
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", strategies: { taint: "success", storage: "success" }, taintAdded: true });
+    const text = await r.metricsText();
+    expect(text).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="success"} 1');
+    expect(text).toContain('rds_csi_reconciler_fences_total{strategy="taint",result="success"} 1');
     expect(r.cluster.events.filter((event) => event.reason === "NodeFenced")).toHaveLength(1);
   });
 

@@ -1,4 +1,4 @@
-import type { Logger } from "@rds-csi/core";
+import { ConflictError, type Logger } from "@rds-csi/core";
 import { hostNqnOf, type EventRecorder, type EventRecord } from "@rds-csi/core/k8s";
 import { EVENT_NAMESPACE, hasOutOfServiceTaint, nameOf, OUT_OF_SERVICE_TAINT, readiness, volumeInUse, type ClusterNode } from "./cluster-objects.js";
 import type { ClusterWrites } from "./cluster-writes.js";
@@ -7,7 +7,7 @@ import { FailureDetector } from "./failure-detector.js";
 import { applyFenceBrakes, type FenceBrakesOptions } from "./fence-brakes.js";
 import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, fenceRecordOf, storageFenced, type FenceRecord, type StrategyResult } from "./fence-record.js";
 import type { NodeState, ReconcilerMetrics } from "./reconciler-metrics.js";
-import type { Holding, StorageFence } from "./storage-fence.js";
+import type { Holding, StorageFence, StorageFenceOutcome } from "./storage-fence.js";
 import { NotLeaderError, type WriteGuard } from "./write-guard.js";
 
 export interface ReconcilerOptions {
@@ -15,7 +15,8 @@ export interface ReconcilerOptions {
   readonly view: ClusterView;
   readonly writes: ClusterWrites;
   readonly storage: StorageFence;
-  readonly taintFencing: boolean;
+  /** The fence strategies in use (--fence-strategies). */
+  readonly strategies: { readonly taint: boolean; readonly storage: boolean };
   readonly guard: WriteGuard;
   readonly events: EventRecorder;
   readonly metrics: ReconcilerMetrics;
@@ -58,10 +59,20 @@ export class Reconciler {
     options.metrics.storageFencingAvailable(options.storage.available);
   }
 
+  /**
+   * Records the Lease renewals and nodes seen now, without deciding anything: a standby replica does
+   * this every interval, so when it becomes the leader its clock on each node is already running.
+   */
+  observe(): void {
+    const { view } = this.#options;
+    for (const lease of view.leases()) this.#detector.observeLease(nameOf(lease), lease.spec?.renewTime);
+    for (const node of view.nodes()) this.#detector.assess(node);
+  }
+
   /** One pass. Throws NotLeaderError when leadership was lost during it (nothing more is written). */
   async pass(signal: AbortSignal): Promise<void> {
     const { view, now } = this.#options;
-    for (const lease of view.leases()) this.#detector.observeLease(nameOf(lease), lease.spec?.renewTime);
+    this.observe();
     const nodes = view.nodes();
     const toFinish: ClusterNode[] = [];
     const candidates: ClusterNode[] = [];
@@ -124,9 +135,13 @@ export class Reconciler {
     this.#options.metrics.paused(paused);
   }
 
-  /** Storage side first, then the taint: volumes may move only after the old node is cut off. */
+  /**
+   * Storage side first, then the taint: volumes may move only after the old node is cut off. The record
+   * on the Node is rewritten after each step, so a fence cut short (lost leadership, a taint patch that
+   * lost a race with another writer of the Node) resumes at the step it stopped at and never repeats one.
+   */
   async #fence(node: ClusterNode, started: FenceRecord | undefined, signal: AbortSignal): Promise<void> {
-    const { guard, writes, storage, metrics, logger, now } = this.#options;
+    const { guard, storage, metrics, logger, now } = this.#options;
     const name = nameOf(node);
     const log = logger.child({ node_id: name });
     if (guard.dryRun) {
@@ -134,75 +149,77 @@ export class Reconciler {
       this.#dryRunFenced.add(name);
     }
     const detectedAt = started ? Date.parse(started.detectedAt) : (this.#detectedAt.get(name) ?? now());
-    const base: FenceRecord = started ?? {
+    let record: FenceRecord = started ?? {
       phase: "started",
       detectedAt: new Date(detectedAt).toISOString(),
       startedAt: new Date(now()).toISOString(),
       strategies: {},
       cleanedUpBefore: node.metadata?.annotations?.[CLEANED_UP_ANNOTATION],
     };
+    let current = node;
     if (!started) {
       log.warn("node failed; fencing it", { lease_silence_ms: this.#detector.leaseSilenceMs(name), ready: readiness(node) });
-      await guard.write(`record the start of the fence of node ${name}`, { node_id: name }, () =>
-        writes.setNodeAnnotation(name, FENCE_ANNOTATION, JSON.stringify(base), signal),
-      );
+      current = await this.#record(current, record, "record the start of the fence", signal);
     } else {
-      log.warn("finishing a fence another replica started", { started_at: started.startedAt });
+      log.warn("finishing a fence that was cut short", { started_at: started.startedAt, done: record.strategies });
     }
 
-    const outcome = await storage.fence(name, hostNqnOf(node), this.#holdings(name), signal);
-    metrics.fence("storage", outcome.result);
-    if (outcome.result === "unavailable") {
-      log.warn("storage-side fencing unavailable; fencing with the taint alone", { detail: outcome.detail });
-    } else if (outcome.result === "failed") {
-      log.error("storage-side fence failed; fencing with the taint alone", { detail: outcome.detail });
+    let outcome: StorageFenceOutcome | undefined;
+    if (this.#options.strategies.storage && record.strategies.storage === undefined) {
+      outcome = await storage.fence(name, hostNqnOf(node), this.#holdings(name), signal);
+      metrics.fence("storage", outcome.result);
+      if (outcome.result === "unavailable") log.warn("storage-side fencing unavailable; fencing with the taint alone", { detail: outcome.detail });
+      else if (outcome.result === "failed") log.error("storage-side fence failed; fencing with the taint alone", { detail: outcome.detail });
+      record = {
+        ...record,
+        strategies: { ...record.strategies, storage: outcome.result },
+        ...(outcome.connectionsCut !== undefined && { connectionsCut: outcome.connectionsCut }),
+        revoked: outcome.revoked,
+      };
+      current = await this.#record(current, record, "record the storage side of the fence", signal);
     }
 
-    let taint: StrategyResult | undefined;
-    let taintAdded = base.taintAdded ?? false;
-    if (this.#options.taintFencing) {
-      if (hasOutOfServiceTaint(node)) {
-        taint = "success";
-      } else {
-        try {
-          const wrote = await guard.write(`taint node ${name} ${OUT_OF_SERVICE_TAINT.key}=${OUT_OF_SERVICE_TAINT.value}:${OUT_OF_SERVICE_TAINT.effect}`, { node_id: name }, () =>
-            writes.addNodeTaint(node, OUT_OF_SERVICE_TAINT, signal),
-          );
-          taint = wrote ? "success" : "dry_run";
-          taintAdded ||= wrote;
-        } catch (err) {
-          if (err instanceof NotLeaderError || signal.aborted) throw err;
-          taint = "failed";
-          log.error("cannot taint the node out of service", { error: (err as Error).message });
-        }
-      }
-      metrics.fence("taint", taint);
+    if (this.#options.strategies.taint && record.strategies.taint === undefined) {
+      const taint = await this.#taint(current, log, signal);
+      metrics.fence("taint", taint.result);
+      record = { ...record, strategies: { ...record.strategies, taint: taint.result }, taintAdded: taint.added };
     }
 
-    const record: FenceRecord = {
-      ...base,
-      phase: "done",
-      doneAt: new Date(now()).toISOString(),
-      strategies: { ...(taint && { taint }), storage: outcome.result },
-      ...(outcome.connectionsCut !== undefined && { connectionsCut: outcome.connectionsCut }),
-      taintAdded,
-      revoked: outcome.revoked,
-    };
-    const wrote = await guard.write(`record the fence of node ${name}`, { node_id: name, record }, () =>
-      writes.setNodeAnnotation(name, FENCE_ANNOTATION, JSON.stringify(record), signal),
-    );
+    record = { ...record, phase: "done", doneAt: new Date(now()).toISOString() };
+    await this.#record(current, record, "record the fence", signal);
     const seconds = (now() - detectedAt) / 1000;
-    if (wrote) metrics.fenceDone(seconds);
-    log.warn(wrote ? "node fenced" : "dry run: node would be fenced", { strategies: record.strategies, connections_cut: record.connectionsCut, revoked: outcome.revoked, seconds });
-    await this.#event(
-      { apiVersion: "v1", kind: "Node", namespace: EVENT_NAMESPACE, name, uid: node.metadata?.uid },
-      "NodeFenced",
-      `fenced after ${seconds.toFixed(1)} s: taint ${taint ?? "off"}, storage ${outcome.result} (${outcome.detail})`,
-      signal,
-    );
-    if (outcome.result === "unavailable" || outcome.result === "failed") {
-      await this.#event({ apiVersion: "v1", kind: "Node", namespace: EVENT_NAMESPACE, name, uid: node.metadata?.uid }, "StorageFenceUnavailable", outcome.detail, signal);
+    if (!guard.dryRun) metrics.fenceDone(seconds);
+    log.warn(guard.dryRun ? "dry run: node would be fenced" : "node fenced", { strategies: record.strategies, connections_cut: record.connectionsCut, revoked: record.revoked, seconds });
+    const subject = { apiVersion: "v1", kind: "Node", namespace: EVENT_NAMESPACE, name, uid: node.metadata?.uid };
+    const { taint, storage: storageResult } = record.strategies;
+    await this.#event(subject, "NodeFenced", `fenced after ${seconds.toFixed(1)} s: taint ${taint ?? "off"}, storage ${storageResult ?? "off"}${outcome ? ` (${outcome.detail})` : ""}`, signal);
+    if (outcome?.result === "unavailable" || outcome?.result === "failed") await this.#event(subject, "StorageFenceUnavailable", outcome.detail, signal);
+  }
+
+  /** Adds the out-of-service taint. A lost race with another writer of the Node is thrown (the next pass resumes the fence); other errors are a failed step. */
+  async #taint(node: ClusterNode, log: Logger, signal: AbortSignal): Promise<{ result: StrategyResult; added: boolean }> {
+    if (hasOutOfServiceTaint(node)) return { result: "success", added: false };
+    const name = nameOf(node);
+    try {
+      const wrote = await this.#options.guard.write(`taint node ${name} ${OUT_OF_SERVICE_TAINT.key}=${OUT_OF_SERVICE_TAINT.value}:${OUT_OF_SERVICE_TAINT.effect}`, { node_id: name }, () =>
+        this.#options.writes.addNodeTaint(node, OUT_OF_SERVICE_TAINT, signal),
+      );
+      return { result: wrote ? "success" : "dry_run", added: wrote };
+    } catch (err) {
+      if (err instanceof NotLeaderError || err instanceof ConflictError || signal.aborted) throw err;
+      log.error("cannot taint the node out of service", { error: (err as Error).message });
+      return { result: "failed", added: false };
     }
+  }
+
+  /** Writes the fence record on the Node; returns the Node as written (or as it was, in dry-run). */
+  async #record(node: ClusterNode, record: FenceRecord, what: string, signal: AbortSignal): Promise<ClusterNode> {
+    const name = nameOf(node);
+    let written = node;
+    await this.#options.guard.write(`${what} of node ${name}`, { node_id: name, record }, async () => {
+      written = await this.#options.writes.setNodeAnnotation(name, FENCE_ANNOTATION, JSON.stringify(record), signal);
+    });
+    return written;
   }
 
   /** The exports a node holds, with the other nodes' host NQNs that must stay admitted. */
@@ -308,7 +325,9 @@ export class Reconciler {
       if (!removed) return;
     }
     const cleared = await this.#tolerant(log, "clear the fence record", () =>
-      guard.write(`clear the fence record of node ${name}`, { node_id: name }, () => writes.setNodeAnnotation(name, FENCE_ANNOTATION, null, signal)),
+      guard.write(`clear the fence record of node ${name}`, { node_id: name }, async () => {
+        await writes.setNodeAnnotation(name, FENCE_ANNOTATION, null, signal);
+      }),
     );
     if (!cleared) return;
     this.#healthySince.delete(name);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { csi, GiB } from "@rds-csi/core";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, operatorLogin, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, connectCsi, type CallSettings, type CsiClients } from "@rds-csi/testkit";
 import { statusOf, type GrpcStatusName } from "./sanity/grpc-status.js";
 import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
@@ -20,7 +20,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-faults-"));
   sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
   controller = await startInProcessController({
-    rds: { host: "127.0.0.1", port: sim.port, privateKey: key.private, hostKeyFingerprint: sim.hostKeyFingerprint },
+    rds: operatorLogin(sim, key.private),
     socketDir: dir,
     copyTrust: "unverified",
     arbiter: new FakePublishArbiter(["node-a"]),

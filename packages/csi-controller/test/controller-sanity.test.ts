@@ -1,10 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
-import { createLogger, csi, GiB, MiB, volumeIdFromName } from "@rds-csi/core";
-import { Ssh2Transport } from "@rds-csi/core/routeros";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { csi, GiB, MiB, volumeIdFromName } from "@rds-csi/core";
+import { generateEd25519KeyPair, operatorLogin, runAsOperator, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary } from "@rds-csi/testkit";
 import { describeControllerSanity, type ControllerCaller } from "./sanity/describe-controller-sanity.js";
 import { connectController } from "./support/controller-connection.js";
@@ -29,7 +27,7 @@ async function startRig(copyTrust: "verified" | "unverified", topology?: Topolog
   const dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-sanity-"));
   const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
   const controller = await startInProcessController({
-    rds: { host: "127.0.0.1", port: sim.port, privateKey: key.private, hostKeyFingerprint: sim.hostKeyFingerprint },
+    rds: operatorLogin(sim, key.private),
     socketDir: dir,
     copyTrust,
     arbiter: new FakePublishArbiter([NODE, "node-b", "node-c"]),
@@ -229,7 +227,7 @@ describe("rds-csi controller behaviour over its socket", () => {
 
   it("reports a volume whose export is off as abnormal", async () => {
     const volume = await create({});
-    await runOnRds(rig.sim, `/disk set [find slot="${volume.volumeId}"] nvme-tcp-export=no`);
+    await runAsOperator(rig.sim, key.private, `/disk set [find slot="${volume.volumeId}"] nvme-tcp-export=no`);
     const { status } = await c.controllerGetVolume({ volumeId: volume.volumeId });
     expect(status?.volumeCondition).toEqual({
       abnormal: true,
@@ -371,24 +369,6 @@ describe("rds-csi controller behaviour over its socket", () => {
     expect(capabilities).toContainEqual({ service: { type: csi.PluginCapability_Service_Type.VOLUME_ACCESSIBILITY_CONSTRAINTS } });
   });
 });
-
-/** Runs a raw RouterOS command on the simulator, as an operator would, to set up state the driver never makes. */
-async function runOnRds(sim: RdsSimulator, command: string): Promise<string> {
-  const transport = new Ssh2Transport({
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    auth: { privateKey: key.private },
-    hostKey: { fingerprint: sim.hostKeyFingerprint },
-    logger: createLogger({ level: "error", component: "test", stream: new PassThrough().resume() }),
-  });
-  transport.start();
-  try {
-    return (await transport.run(command, { signal: AbortSignal.timeout(10_000), timeoutMs: 10_000 })).stdout;
-  } finally {
-    await transport.close();
-  }
-}
 
 async function waitFor(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 10_000;

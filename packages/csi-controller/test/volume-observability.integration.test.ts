@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createLogger, csi, GiB } from "@rds-csi/core";
 import { KubeEventRecorder } from "@rds-csi/core/k8s";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, operatorLogin, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, connectCsi, fakeKubeClient, startFakeApiServer, type CsiClients, type FakeApiServer, type KubeObject } from "@rds-csi/testkit";
 import { KubeClaimLookup } from "../src/claim-lookup.js";
 import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
@@ -35,7 +35,7 @@ beforeAll(async () => {
     logger: silent,
   });
   controller = await startInProcessController({
-    rds: { host: "127.0.0.1", port: sim.port, privateKey: key.private, hostKeyFingerprint: sim.hostKeyFingerprint },
+    rds: operatorLogin(sim, key.private),
     socketDir: dir,
     copyTrust: "unverified",
     arbiter: new FakePublishArbiter([]),

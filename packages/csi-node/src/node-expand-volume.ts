@@ -105,8 +105,7 @@ function requiredBytesOf(range: csi.CapacityRange | undefined): bigint {
 }
 
 /** The device is still the staged namespace on the staged device number (else recovery must run first). */
-function checkStaged(identity: DeviceIdentity, staged: { majorMinor: string; uuid: string }): void {
-  if (identity.uuid !== staged.uuid.toLowerCase()) throw new FailedPreconditionError(`${identity.devicePath} is namespace ${identity.uuid}, staged was ${staged.uuid}`);
+function checkStaged(identity: DeviceIdentity, staged: { majorMinor: string }): void {
   if (identity.majorMinor !== staged.majorMinor) {
     throw new FailedPreconditionError(`${identity.devicePath} is now ${identity.majorMinor}, staged was ${staged.majorMinor}: the staging is stale and must be recovered before expanding`);
   }

@@ -48,8 +48,7 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
     // A lost controller takes its namespace with it; that is said above already.
     if (current === undefined) {
       if (!lost) problems.push(`namespace ${metadata.device.nsid} of ${metadata.nqn} is not present`);
-    } else if (current.uuid !== metadata.device.uuid.toLowerCase()) problems.push(`namespace of ${metadata.nqn} is now ${current.uuid}, staged was ${metadata.device.uuid}`);
-    else if (current.majorMinor !== metadata.device.majorMinor) {
+    } else if (current.majorMinor !== metadata.device.majorMinor) {
       // Why the stale mounts reported below are not being moved.
       const old = await oldDeviceStillPresent(ctx, metadata.device);
       if (old !== undefined) problems.push(oldDeviceAlive(old, metadata.device.majorMinor));

@@ -63,7 +63,6 @@ async function publishFilesystem(ctx: NodeContext, metadata: StagingMetadata, st
 async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetPath: string, readonly: boolean): Promise<void> {
   const identity = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid);
   if (identity === undefined) throw new FailedPreconditionError(`the namespace of ${metadata.nqn} is not present; stage the volume again`);
-  if (identity.uuid !== metadata.device.uuid.toLowerCase()) throw new FailedPreconditionError(`namespace ${identity.name} of ${metadata.nqn} is ${identity.uuid}, staged was ${metadata.device.uuid}`);
 
   await mkdir(dirname(targetPath), { recursive: true });
   const mounted = await ctx.mounter.isMountPoint(targetPath);

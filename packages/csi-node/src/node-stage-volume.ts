@@ -12,10 +12,11 @@ import {
   type PublishTarget,
 } from "@rds-csi/core";
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
+import { filesystemUuidOf } from "./mount/probe-filesystem.js";
 import type { NodeContext } from "./node-context.js";
 import { requireNodeCapability } from "./node-get-capabilities.js";
 import { accessTypeOf, filesystemMountOf, requireField, requireKubeletPath } from "./node-validation.js";
-import type { DeviceIdentity } from "./nvme/device-identity.js";
+import { recordedDevice, type DeviceIdentity } from "./nvme/device-identity.js";
 import { reconnectLostController } from "./reconnect-lost-controller.js";
 import { readStagingMetadata, writeStagingMetadata, type StagingMetadata } from "./staging/staging-metadata.js";
 import { recoverStaleStaging } from "./stale-mount-recovery.js";
@@ -120,6 +121,7 @@ async function stage(ctx: NodeContext, wanted: StageRequest, existing: StagingMe
     const live = (await ctx.initiator.controllers(target.nqn)).filter((c) => c.state === "live");
     if (live.length === 0) throw new UnavailableError(`no live NVMe controller for ${target.nqn} after connect`);
     const identity = await record.time("device_wait", () => ctx.resolver.waitForNamespace(target.nqn, signal, ctx.namespaceTimeoutMs));
+    let filesystemUuid: string | undefined;
     if (fsType !== null) {
       await mkdir(stagingPath, { recursive: true });
       const current = await ctx.mounter.mountsOf(stagingPath);
@@ -136,12 +138,14 @@ async function stage(ctx: NodeContext, wanted: StageRequest, existing: StagingMe
           // Set before the run: a mount killed at its deadline (or by the caller giving up) may
           // still have mounted, and the staging path had nothing on it before this call.
           mountedHere = true;
-          await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, wanted.mountFlags, signal);
+          await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, withXfsNoUuid(fsType, wanted.mountFlags), signal);
         });
       }
       // read back
       const after = await ctx.mounter.mountsOf(stagingPath);
       if (after.at(-1)?.majorMinor !== identity.majorMinor) throw new FailedPreconditionError(`${stagingPath} is not a mount of ${identity.devicePath} after mounting`);
+      // What recognises this volume's data when its namespace comes back with another UUID (or none).
+      filesystemUuid = await filesystemUuidOf(ctx.probe, identity.devicePath, signal);
     } else {
       await ctx.resolver.verify(identity);
     }
@@ -155,7 +159,8 @@ async function stage(ctx: NodeContext, wanted: StageRequest, existing: StagingMe
       mode: wanted.mode,
       fsType,
       ...(fsType !== null && { mountFlags: wanted.mountFlags }), // recovery mounts a new device the same way
-      device: { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid },
+      device: recordedDevice(identity),
+      ...(filesystemUuid !== undefined && { filesystemUuid }),
       stagedAt: new Date().toISOString(),
       ...wanted.connect, // a reconnect after the kernel gave up on the controller asks for the same
       // Staged again over old metadata: its pods' targets stay recorded, so stats still name them stale.
@@ -203,7 +208,7 @@ async function prepareFilesystem(ctx: NodeContext, identity: DeviceIdentity, fsT
 /** True when the recorded device still resolves by identity and (filesystem) is mounted at the staging path. */
 async function stagedAndLive(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string): Promise<boolean> {
   const identity = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid).catch(() => undefined);
-  if (identity === undefined || identity.majorMinor !== metadata.device.majorMinor || identity.uuid !== metadata.device.uuid.toLowerCase()) return false;
+  if (identity === undefined || identity.majorMinor !== metadata.device.majorMinor) return false;
   if (metadata.mode === "block") return true;
   const mounts = await ctx.mounter.mountsOf(stagingPath);
   return mounts.at(-1)?.majorMinor === metadata.device.majorMinor;
@@ -222,4 +227,16 @@ async function undo(
   } catch (err) {
     logger.error("cleanup after a failed stage did not finish", { error: String(err) });
   }
+}
+
+/**
+ * XFS refuses to mount a filesystem whose UUID is already mounted on the host, and a volume restored
+ * from a snapshot or cloned carries its source's UUID: without `nouuid` a clone cannot be staged on a
+ * node where its source is staged (KubeVirt clones VM disks exactly so). The check guards against one
+ * filesystem seen twice through two paths; here the device was found by its NVMe identity and each
+ * volume is staged once, so it protects nothing. Other CSI drivers mount xfs the same way (e.g.
+ * alibaba-cloud-csi-driver, aws-ebs-csi-driver).
+ */
+function withXfsNoUuid(fsType: string, mountFlags: readonly string[]): string[] {
+  return fsType === "xfs" && !mountFlags.includes("nouuid") ? [...mountFlags, "nouuid"] : [...mountFlags];
 }

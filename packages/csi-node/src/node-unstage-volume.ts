@@ -46,14 +46,15 @@ export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnsta
 }
 
 /**
- * The mount at the staging path is this volume's: its recorded device, or the device its namespace
- * resolves to now (a recovery that moved the mount and was interrupted before rewriting the metadata).
+ * The mount at the staging path is this volume's: its recorded device, or the device its NQN and nsid
+ * resolve to now (a recovery checked that device's data, moved the mount and was interrupted before
+ * rewriting the metadata).
  * Anything else mounted there is not this volume's to unmount: refused before anything changes.
  */
 async function requireOwnStagingMount(ctx: NodeContext, metadata: StagingMetadata, stagingPath: string): Promise<void> {
   const top = (await ctx.mounter.mountsOf(stagingPath)).at(-1);
   if (top === undefined || top.majorMinor === metadata.device.majorMinor) return;
   const current = await ctx.resolver.resolve(metadata.nqn, metadata.device.nsid).catch(() => undefined);
-  if (current !== undefined && current.uuid === metadata.device.uuid.toLowerCase() && current.majorMinor === top.majorMinor) return;
+  if (current !== undefined && current.majorMinor === top.majorMinor) return;
   throw new FailedPreconditionError(`${stagingPath} is a mount of ${top.source} (${top.majorMinor}), not of volume ${metadata.volumeId} (device ${metadata.device.majorMinor}); not unmounting it`);
 }

@@ -22,7 +22,7 @@ export function requireField(name: string, value: string): string {
  * another file), at most PATH_MAX bytes and NAME_MAX bytes per component (longer ones fail with
  * ENAMETOOLONG only once something is done with them), and no "..".
  */
-export function requireAbsolutePath(name: string, value: string): string {
+function requireAbsolutePath(name: string, value: string): string {
   requireField(name, value);
   if (value.includes("\0")) throw new InvalidArgumentError(`${name} must not contain a NUL byte, got ${quoted(value.replaceAll("\0", "\\0"))}`);
   if (Buffer.byteLength(value) > PATH_MAX) throw new InvalidArgumentError(`${name} is longer than ${PATH_MAX} bytes (PATH_MAX), got ${quoted(value)}`);

@@ -3,7 +3,6 @@ import type { NodeContext } from "./node-context.js";
 import type { DeviceIdentity } from "./nvme/device-identity.js";
 import type { ControllerInfo } from "./nvme/nvme-initiator.js";
 import { connectSettingsOf, type StagingMetadata } from "./staging/staging-metadata.js";
-import { uuidMismatch } from "./stale-mount-recovery.js";
 
 /** States from which the kernel still brings a controller to live by itself (or already has). */
 const LIVE_OR_RETURNING = new Set(["live", "connecting", "resetting", "new"]);
@@ -26,8 +25,9 @@ export class HostIdentityMismatchError extends FailedPreconditionError {}
 /**
  * When the staged volume's controller is gone, connects again exactly as the stage did — the recorded
  * address, port and NQN, this node's host identity (which must be the recorded host NQN) and the
- * recorded connect settings — then waits, bounded, for the namespace and checks it is the staged one
- * (same nsid and UUID; another UUID → UuidMismatchError, never mounted). Returns the namespace once
+ * recorded connect settings — then waits, bounded, for the namespace with the recorded nsid. Whether it
+ * holds this volume's data is recoverStaleStaging's check (its UUID may have changed with a target
+ * restart: docs/design/device-identity.md), made before anything is mounted. Returns the namespace once
  * back, or undefined when there is nothing to reconnect: a controller is there, or the volume is being
  * unstaged (its disconnect may be what removed the controller; kubelet retries the unstage, and only a
  * NodeStage brings it back). Moving the mounts onto the new device is recoverStaleStaging's job; the
@@ -50,10 +50,6 @@ export async function reconnectLostController(ctx: NodeContext, metadata: Stagin
   } catch (err) {
     ctx.staleMounts?.reconnected("failed");
     throw new ReconnectFailedError(`reconnecting ${nqn} at ${address}:${port}: ${(err as Error).message}`, { cause: err });
-  }
-  if (identity.uuid !== metadata.device.uuid.toLowerCase()) {
-    ctx.staleMounts?.reconnected("refused");
-    throw uuidMismatch(metadata, identity);
   }
   ctx.staleMounts?.reconnected("connected");
   return identity;

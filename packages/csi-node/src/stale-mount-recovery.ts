@@ -2,7 +2,8 @@ import { stat } from "node:fs/promises";
 import { abortableSleep, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
-import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
+import { filesystemUuidOf } from "./mount/probe-filesystem.js";
+import { majorMinorOf, recordedDevice, type DeviceIdentity } from "./nvme/device-identity.js";
 import { writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
 
 /** Recovery attempts before giving up, and the pause between them. */
@@ -12,8 +13,9 @@ const RETRY_DELAY_MS = 200;
 /**
  * After a reconnect that renumbered the controller or replaced the device, the volume's mounts still
  * sit on the old (dead) device while the NQN now resolves to a new one. When the namespace now
- * resolves, by the same nsid **and UUID**, to another device than the one recorded in `metadata`, and
- * the old device is gone (see oldDeviceStillPresent):
+ * resolves, by the same NQN and nsid, to another device than the one recorded in `metadata`, that
+ * device holds this volume's data (see notThisVolume), and the old device is gone (see
+ * oldDeviceStillPresent):
  * - filesystem: if the staging mount is the recorded one, unmount it (lazily: its device is gone) and
  *   mount the current device there with the recorded fs type and mount options;
  * - both modes: re-bind each recorded publish target that is still a mount of the old device (the
@@ -26,7 +28,7 @@ const RETRY_DELAY_MS = 200;
  *
  * Returns the new identity when it recovered, undefined when there is nothing stale to recover here
  * (no mount, a mount that is not ours, the namespace not resolved, or nothing moved): the caller goes
- * on as before. A different UUID → FailedPreconditionError: never mount another namespace. The old
+ * on as before. Another volume's data → UuidMismatchError: never mount another namespace. The old
  * device still present → OldDeviceAliveError, nothing touched: the mounts on it still work, and a second
  * filesystem instance of the same namespace beside the one the pods hold would corrupt it.
  */
@@ -41,16 +43,16 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
       if (current === undefined) return undefined;
       const stale = await findStale(ctx, metadata, stagingPath, current);
       if (stale === undefined) return undefined;
-      const sameNamespace = current.uuid === metadata.device.uuid.toLowerCase();
-      const oldDevice = sameNamespace ? await oldDeviceStillPresent(ctx, metadata.device) : undefined;
+      const foreign = await notThisVolume(ctx, metadata, current, signal);
+      const oldDevice = foreign === undefined ? await oldDeviceStillPresent(ctx, metadata.device) : undefined;
       if (oldDevice !== undefined) throw new OldDeviceAliveError(`${metadata.volumeId}: ${metadata.nqn} now resolves to ${current.devicePath} (${current.majorMinor}), but ${oldDeviceAlive(oldDevice, metadata.device.majorMinor)}`);
       if (!detected) {
         detected = true;
         ctx.staleMounts?.detected(kind);
       }
-      if (!sameNamespace) {
+      if (foreign !== undefined) {
         ctx.staleMounts?.finished(kind, "refused");
-        throw uuidMismatch(metadata, current);
+        throw foreign;
       }
       if (stale === "staging") {
         await ctx.mounter.unmount(stagingPath, { deviceDead: true, signal });
@@ -70,7 +72,7 @@ export async function recoverStaleStaging(ctx: NodeContext, metadata: StagingMet
       const publishedTargets = await rebindTargets(ctx, metadata, stagingPath, verified);
       await writeStagingMetadata(stagingPath, {
         ...metadata,
-        device: { majorMinor: verified.majorMinor, nsid: verified.nsid, uuid: verified.uuid },
+        device: recordedDevice(verified),
         publishedTargets,
       });
       ctx.staleMounts?.finished(kind, "recovered");
@@ -132,7 +134,30 @@ export async function deviceOfTarget(ctx: NodeContext, metadata: StagingMetadata
   return info.isBlockDevice() ? majorMinorOf(info.rdev) : undefined;
 }
 
-/** The NQN now resolves to a namespace with another UUID: never recovered onto, never retried for that device. */
+/**
+ * Why the namespace found again under the volume's NQN and nsid is not the staged volume, or undefined
+ * when it is. NQN + nsid are the identity (the NQN carries the volume id, the RDS exports one namespace
+ * per subsystem); the namespace UUID is not: a target may hand out a new one when it restarts, or
+ * report none (docs/design/device-identity.md). What is checked instead:
+ * - filesystem mode with the filesystem UUID recorded at stage: blkid must find that very filesystem
+ *   on the device (a volume replaced behind the same NQN holds another one, or none);
+ * - otherwise (block mode, or metadata from before the filesystem UUID was recorded): a namespace UUID
+ *   recorded and reported that differs is refused, as before; an absent one is not held against it.
+ */
+async function notThisVolume(ctx: NodeContext, metadata: StagingMetadata, current: DeviceIdentity, signal: AbortSignal): Promise<UuidMismatchError | undefined> {
+  if (metadata.mode === "filesystem" && metadata.filesystemUuid !== undefined) {
+    const found = await filesystemUuidOf(ctx.probe, current.devicePath, signal).catch((err: unknown) => `no readable filesystem (${(err as Error).message})`);
+    if (found === metadata.filesystemUuid) return undefined;
+    return new UuidMismatchError(
+      `namespace ${metadata.device.nsid} of ${metadata.nqn} (${current.devicePath}) holds ${found === undefined ? "a filesystem without a UUID" : `filesystem ${found}`}, but ${metadata.volumeId} was staged with filesystem ${metadata.filesystemUuid}; refusing to mount another volume's data`,
+      current.majorMinor,
+    );
+  }
+  if (metadata.device.uuid === "" || current.uuid === undefined || current.uuid === metadata.device.uuid.toLowerCase()) return undefined;
+  return uuidMismatch(metadata, current);
+}
+
+/** The NQN now resolves to another volume's data: never recovered onto, never retried for that device. */
 export class UuidMismatchError extends FailedPreconditionError {
   constructor(
     message: string,
@@ -172,7 +197,7 @@ export function oldDeviceAlive(name: string, majorMinor: string): string {
 export async function oldDeviceStillPresent(ctx: NodeContext, recorded: StagingMetadata["device"]): Promise<string | undefined> {
   for (const name of (await readBlockDeviceNumbers(ctx.sysfs)).get(recorded.majorMinor) ?? []) {
     const uuid = await ctx.sysfs.read(`class/block/${name}/uuid`);
-    if (uuid === undefined || uuid.toLowerCase() === recorded.uuid.toLowerCase()) return name;
+    if (uuid === undefined || recorded.uuid === "" || uuid.toLowerCase() === recorded.uuid.toLowerCase()) return name;
   }
   return undefined;
 }

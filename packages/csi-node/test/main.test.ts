@@ -7,9 +7,10 @@ import { pluginCapabilities } from "@rds-csi/core";
 import { callUnary, describeEntryPoint, startServiceProcess } from "@rds-csi/testkit";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+const mainPath = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
 describeEntryPoint({
-  mainPath: fileURLToPath(new URL("../../dist/main.js", import.meta.url)),
+  mainPath,
   program: "rds-csi-node",
   version: packageJson.version,
   // Temp etc and kubelet dirs: start-up creates <etc-dir>/nvme/hostnqn when missing and reconciles
@@ -30,8 +31,7 @@ describe("bin/rds-csi-node", () => {
     ["without a topology", {}, false],
     ["with a topology segment", { TOPOLOGY_KEY: "topology.rds.csi.srvlab.io/rds", TOPOLOGY_VALUE: "rack1" }, true],
   ])("answers GetPluginCapabilities exactly as the controller does, %s", async (_name, topologyEnv, topology) => {
-    const main = fileURLToPath(new URL("./main.js", import.meta.url));
-    const service = await startServiceProcess(main, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], { NODE_ID: "node-a", ETC_DIR: dir, KUBELET_DIR: dir, ...topologyEnv });
+    const service = await startServiceProcess(mainPath, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", "127.0.0.1:0"], { NODE_ID: "node-a", ETC_DIR: dir, KUBELET_DIR: dir, ...topologyEnv });
     try {
       const { identity } = service.clients;
       expect((await callUnary(identity, identity.getPluginCapabilities, {})).capabilities).toEqual(pluginCapabilities({ topology }));
@@ -46,7 +46,7 @@ describe("bin/rds-csi-node", () => {
     try {
       const argv = (await readFile(`/proc/${service.pid}/cmdline`, "utf8")).split("\0");
       expect(argv.slice(1, 2)).toEqual(["--max-semi-space-size=1"]);
-      expect(resolve(argv[2]!)).toBe(fileURLToPath(new URL("../../dist/main.js", import.meta.url)));
+      expect(resolve(argv[2]!)).toBe(mainPath);
     } finally {
       expect(await service.stop("SIGTERM")).toBe(0);
     }

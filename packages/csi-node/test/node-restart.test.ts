@@ -32,6 +32,7 @@ asRoot("a node plugin killed in the middle of NodeStage converges after restart"
     expect(await first.stop()).toBeNull(); // killed, not exited
     await expect(stat(armed)).rejects.toMatchObject({ code: "ENOENT" }); // the crash did happen at that step
     // What the crash left: a connected controller, and for the last step a mount without metadata.
+    await host.fabric.scanned(); // the kernel's namespace scan outlives the killed plugin
     expect((await host.fabric.namespace(rig.nqn))?.controllers).toHaveLength(1);
     expect(await mountCount(volume.stagingPath)).toBe(step.startsWith("mount") ? 1 : 0);
     await expect(stat(stagingMetadataPath(volume.stagingPath, VOLUME))).rejects.toMatchObject({ code: "ENOENT" });

@@ -12,8 +12,10 @@ const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-stage-1";
 const NQN = `nqn.2000-02.com.mikrotik:${VOLUME}`;
 
-asRoot("NodeStage/Publish over the fake fabric with real ext4", () => {
-  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-stage-", diskSize: "64M" });
+// Both sysfs layouts of the kernel: the namespace head under the subsystem (native multipath) and the
+// controller's own disk under the controller (nvme_core.multipath=N; a target without CMIC is alike).
+asRoot.each(["native-multipath", "no-multipath"] as const)("NodeStage/Publish over the fake fabric with real ext4 (%s)", (layout) => {
+  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-stage-", diskSize: "64M", layout });
   const { newHost, fsCapability, blockCapability, mountsUnder, stagingDir, stage, unstage, publish, unpublish } = rig;
 
   it("stage → publish → write → unpublish → unstage → stage on another host: data intact", async () => {

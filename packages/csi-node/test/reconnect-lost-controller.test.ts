@@ -29,9 +29,9 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     return { watcher: new StaleMountWatcher({ ctx: host.ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger, intervalMs: 20 }), lines };
   };
   const sweep = async (watcher: StaleMountWatcher) => (await watcher.sweep()).map((r) => r.outcome);
-  const editMetadata = async (staging: string, change: (recorded: Record<string, unknown> & { device: { uuid: string } }) => void) => {
+  const editMetadata = async (staging: string, change: (recorded: Record<string, unknown> & { device: { uuid: string }; filesystemUuid?: string }) => void) => {
     const path = stagingMetadataPath(staging, VOLUME);
-    const recorded = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown> & { device: { uuid: string } };
+    const recorded = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown> & { device: { uuid: string }; filesystemUuid?: string };
     change(recorded);
     await writeFile(path, JSON.stringify(recorded));
   };
@@ -134,9 +134,9 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     expect(await rig.mountsUnder()).toEqual([]);
   }, 90_000);
 
-  it("refuses when the namespace that comes back has another UUID: nothing mounted from it; unstage still cleans up", async () => {
+  it("refuses when the namespace that comes back holds another filesystem: nothing mounted from it; unstage still cleans up", async () => {
     const { a, staging, target, before } = await stagedAndLost();
-    await editMetadata(staging, (recorded) => (recorded.device.uuid = "00000000-0000-4000-8000-000000000000")); // another namespace answers now
+    await editMetadata(staging, (recorded) => (recorded.filesystemUuid = "00000000-0000-4000-8000-000000000000")); // another volume's data answers now
     const { watcher } = watcherOf(a);
     expect(await sweep(watcher)).toEqual(["refused"]);
     expect(await sweep(watcher)).toEqual(["refused"]); // not tried again
@@ -144,8 +144,10 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     expect((await readMountTable()).filter((m) => m.majorMinor === foreign.majorMinor)).toEqual([]);
     expect((await mountOf(staging))?.majorMinor).toBe(before.majorMinor);
     expect((await mountOf(target))?.majorMinor).toBe(before.majorMinor);
-    expect(await metric(a, 'rds_csi_node_lost_controller_reconnects_total{outcome="refused"}')).toBe("1");
-    expect((await stats(a, staging, staging)).volumeCondition?.message).toMatch(/is now .*, staged was 00000000-0000-4000-8000-000000000000/);
+    // The connect itself succeeded; what is refused is mounting the data found there.
+    expect(await metric(a, 'rds_csi_node_lost_controller_reconnects_total{outcome="connected"}')).toBe("1");
+    expect(await metric(a, 'rds_csi_node_stale_mount_recoveries_total{kind="filesystem",outcome="refused"}')).toBe("1");
+    expect((await stats(a, staging, staging)).volumeCondition).toMatchObject({ abnormal: true });
 
     await unpublish(a, target);
     await unstage(a, staging);

@@ -96,11 +96,11 @@ asRoot("stale staging mount recovery over the fake fabric", () => {
     expect((await readStagingMetadata(staging, VOLUME))?.publishedTargets).toEqual([{ path: target, readonly: false }]);
   }, 60_000);
 
-  it("refuses when the namespace's UUID is not the staged one, and leaves the mount alone", async () => {
+  it("refuses when the device holds another filesystem than the staged one, and leaves the mount alone", async () => {
     const { a, staging, before } = await stagedAndRenumbered();
     const path = stagingMetadataPath(staging, VOLUME);
-    const recorded = JSON.parse(await readFile(path, "utf8")) as { device: { uuid: string } };
-    recorded.device.uuid = "00000000-0000-4000-8000-000000000000"; // as if another namespace now answered at this NQN
+    const recorded = JSON.parse(await readFile(path, "utf8")) as { filesystemUuid: string };
+    recorded.filesystemUuid = "00000000-0000-4000-8000-000000000000"; // as if another volume's data now answered at this NQN
     await writeFile(path, JSON.stringify(recorded));
 
     await expect(stage(a, staging)).rejects.toThrow(FailedPreconditionError);

@@ -16,8 +16,9 @@ const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-watch-1";
 const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
 
-asRoot("stale-mount watcher over the fake fabric", () => {
-  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-watch-", diskSize: "64M" });
+// Both sysfs layouts of the kernel: native multipath (head under the subsystem) and nvme_core.multipath=N.
+asRoot.each(["native-multipath", "no-multipath"] as const)("stale-mount watcher over the fake fabric (%s)", (layout) => {
+  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-watch-", diskSize: "64M", layout });
   const { newHost, stagingDir, stage, publish, unpublish, unstage, blockCapability, stats, mountOf, resolve, metric } = rig;
 
   const watcherOf = (ctx: NodeContext, maxFailures?: number) =>
@@ -89,11 +90,11 @@ asRoot("stale-mount watcher over the fake fabric", () => {
     await unstage(a, staging);
   }, 60_000);
 
-  it("refuses when the namespace's UUID is not the staged one, once, and leaves the mounts alone", async () => {
+  it("refuses when the device holds another filesystem than the staged one, once, and leaves the mounts alone", async () => {
     const { a, staging, target, before } = await stagedAndRenumbered();
     const path = stagingMetadataPath(staging, VOLUME);
-    const recorded = JSON.parse(await readFile(path, "utf8")) as { device: { uuid: string } };
-    recorded.device.uuid = "00000000-0000-4000-8000-000000000000"; // as if another namespace now answered at this NQN
+    const recorded = JSON.parse(await readFile(path, "utf8")) as { filesystemUuid: string };
+    recorded.filesystemUuid = "00000000-0000-4000-8000-000000000000"; // as if another volume's data now answered at this NQN
     await writeFile(path, JSON.stringify(recorded));
 
     const watcher = watcherOf(a.ctx);

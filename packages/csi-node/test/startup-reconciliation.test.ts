@@ -4,10 +4,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, MetricsRegistry, ProcessExec, type Exec, type ExecResult } from "@rds-csi/core";
-import { Ssh2Transport } from "@rds-csi/core/routeros";
 import { ExecMounter } from "../src/mount/exec-mounter.js";
 import { FakeFabric, loopsOf } from "@rds-csi/testkit";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { readMountTable } from "../src/node-context.js";
 import { registerNodeMetrics } from "../src/node-metrics.js";
 import { NodeProbe } from "../src/node-probe.js";
@@ -47,17 +46,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
   const backingFiles: string[] = [];
   const disks: [slot: string, nqn: string][] = [["pvc-claimed", CLAIMED], ["pvc-orphan", ORPHAN], ["pvc-mounted", MOUNTED], ["foreign", FOREIGN]];
 
-  const rig = async (command: string): Promise<void> => {
-    const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
-    const transport = new Ssh2Transport({ host: "127.0.0.1", port: sim.port, username: "admin", auth: { privateKey: key.private }, hostKey: { fingerprint: sim.hostKeyFingerprint }, logger: quiet });
-    transport.start();
-    try {
-      const out = (await transport.run(command, { signal: AbortSignal.timeout(20_000), timeoutMs: 10_000 })).stdout;
-      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
-    } finally {
-      await transport.close();
-    }
-  };
+  const rig = (command: string): Promise<void> => changeAsOperator(sim, key.private, command);
 
   const reconcile = (kubeletDir: string, logger = captureLogger().logger, overrides: Partial<StartupReconciliationOptions> = {}) =>
     reconcileAtStartup({
@@ -76,8 +65,10 @@ asRoot("start-up reconciliation over the fake fabric", () => {
   const stagingPathOf = (kubeletDir: string, hash: string, driver = DRIVER) => join(kubeletCsiPluginDir(kubeletDir), driver, hash, "globalmount");
   const mounted = async (path: string) => (await readMountTable()).some((m) => m.mountPoint === path);
 
-  const connect = (nqn: string) =>
-    initiator.connect({ address: "127.0.0.1", port: 4420, nqn, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 60, reconnectDelay: 2, keepAliveTmo: 5 }, AbortSignal.timeout(20_000));
+  const connect = async (nqn: string) => {
+    await initiator.connect({ address: "127.0.0.1", port: 4420, nqn, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 60, reconnectDelay: 2, keepAliveTmo: 5 }, AbortSignal.timeout(20_000));
+    await resolver.waitForNamespace(nqn, AbortSignal.timeout(20_000), 10_000); // the kernel's scan ends after `nvme connect`
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "csi-node-reconcile-"));
@@ -112,7 +103,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     await writeStagingMetadata(staging, {
       volumeId: "pvc-claimed", nqn: CLAIMED, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn,
       mode: "filesystem", fsType: "ext4",
-      device: { majorMinor: claimed.majorMinor, nsid: claimed.nsid, uuid: claimed.uuid },
+      device: { majorMinor: claimed.majorMinor, nsid: claimed.nsid, uuid: claimed.uuid ?? "" },
       stagedAt: new Date().toISOString(),
     });
     // A mount of an unclaimed volume (e.g. metadata lost): the device is in use, never disconnected.
@@ -176,7 +167,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     const claimed = (await resolver.resolve(CLAIMED))!;
     await writeStagingMetadata(claimedPath, {
       volumeId: "pvc-claimed", nqn: CLAIMED, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
-      device: { majorMinor: claimedDevice, nsid: claimed.nsid, uuid: claimed.uuid }, stagedAt: new Date().toISOString(),
+      device: { majorMinor: claimedDevice, nsid: claimed.nsid, uuid: claimed.uuid ?? "" }, stagedAt: new Date().toISOString(),
     });
     // Foreign NQN mounted even at our staging place: not provably ours.
     const foreign = stagingPathOf(kubeletDir, "f0re1gn");
@@ -237,7 +228,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
       const device = (await resolver.resolve(nqn))!;
       await writeStagingMetadata(staging, {
         volumeId: slot, nqn, address: "127.0.0.1", port: 4420, hostNqn: host.hostNqn, mode: "filesystem", fsType: "ext4",
-        device: { majorMinor: device.majorMinor, nsid: device.nsid, uuid: device.uuid }, stagedAt: new Date().toISOString(),
+        device: { majorMinor: device.majorMinor, nsid: device.nsid, uuid: device.uuid ?? "" }, stagedAt: new Date().toISOString(),
         unstagingSince: new Date().toISOString(),
       });
     };

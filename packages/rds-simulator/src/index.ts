@@ -39,3 +39,4 @@ export type { FileEntry } from "./file-table.js";
 export { InvalidStateError } from "./persisted-state.js";
 export { InvalidAuthorizedKeyError } from "./authorized-keys.js";
 export { generateEd25519KeyPair, hostKeyFingerprint, InvalidHostKeyError } from "./host-key.js";
+export { changeAsOperator, operatorLogin, runAsOperator, type OperatorLogin } from "./operator-access.js";

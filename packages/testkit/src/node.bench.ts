@@ -5,9 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME } from "@rds-csi/core";
-import { Ssh2Transport } from "@rds-csi/core/routeros";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { buildPublishContext, csi, DEFAULT_DRIVER_NAME } from "@rds-csi/core";
+import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary } from "./csi-client.js";
 import { median, type Figure } from "./bench/figure.js";
 import { FakeFabric, loopsOf } from "./fake-nvme/index.js";
@@ -108,6 +107,8 @@ async function measure(dir: string, cleanups: Cleanup[]): Promise<BenchReport> {
   const metricsPort = await freePort();
   const etcDir = join(dir, "etc");
   await mkdir(etcDir);
+  // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+  await mkdir(join(dir, "kubelet"));
   const nvmeCli = await fabric.writeShim();
   const service = await startServiceProcess(nodeLauncher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
     NODE_ID: "bench-node",
@@ -231,27 +232,15 @@ async function hostIdentity(etcDir: string): Promise<{ hostNqn: string; hostId: 
   return { hostNqn: await read("hostnqn"), hostId: await read("hostid") };
 }
 
-/** One SSH session to the RDS, a `/disk add` per volume, as an operator (or the controller) would make them. */
+/** A `/disk add` per volume, as an operator (or the controller) would make them. */
 async function createDisks(sim: RdsSimulator, privateKey: string, volumes: readonly Volume[]): Promise<void> {
-  const transport = new Ssh2Transport({
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    auth: { privateKey },
-    hostKey: { fingerprint: sim.hostKeyFingerprint },
-    logger: createLogger({ level: "error", component: "bench" }),
-  });
-  transport.start();
-  try {
-    for (const volume of volumes) {
-      const command =
-        `/disk add type=file slot="${volume.id}" file-path="/raid10/vols/${volume.id}.img" file-size=${DISK_SIZE} ` +
-        `nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="${volume.nqn}"`;
-      const out = (await transport.run(command, { signal: AbortSignal.timeout(20_000), timeoutMs: 10_000 })).stdout;
-      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
-    }
-  } finally {
-    await transport.close();
+  for (const volume of volumes) {
+    await changeAsOperator(
+      sim,
+      privateKey,
+      `/disk add type=file slot="${volume.id}" file-path="/raid10/vols/${volume.id}.img" file-size=${DISK_SIZE} ` +
+        `nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="${volume.nqn}"`,
+    );
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, VolumeLayout } from "@rds-csi/core";
 import { RouterOsRdsClient, Ssh2Transport } from "@rds-csi/core/routeros";
-import { generateEd25519KeyPair, startSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, operatorLogin, startSimulator } from "@rds-csi/rds-simulator";
 import { serialBusyMs } from "./bench/serial-bound.js";
 import { formatStats, latencyStats, type BenchReport } from "./latency-stats.js";
 
@@ -26,11 +26,7 @@ export async function run(): Promise<BenchReport> {
   const sim = await startSimulator({ stateDir, authorizedKeys: key.public, poolSize: "100T", latency: { mutateMs: MUTATE_MS } });
   const logger = createLogger({ level: "error", component: "bench", stream: new PassThrough().resume() });
   const transport = new Ssh2Transport({
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    auth: { privateKey: key.private },
-    hostKey: { fingerprint: sim.hostKeyFingerprint },
+    ...operatorLogin(sim, key.private),
     logger,
   });
   transport.start();

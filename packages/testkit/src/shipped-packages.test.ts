@@ -24,21 +24,4 @@ describeShippedPackage({
 describeShippedPackage({
   packageDir: packageDir("attachment-reconciler"),
   deployedCommands: [["dist/main.js", "--help"]],
-  // The reconciler's logic, delivered before main.ts runs it (it waits for core's JSON patch/delete and
-  // leader election): remove each name as main.ts comes to reach it.
-  notYetWired: [
-    "cluster-objects.js",
-    "cluster-view.js",
-    "failure-detector.js",
-    "fence-brakes.js",
-    "fence-record.js",
-    "informer-cluster-view.js",
-    "orphan-audit.js",
-    "reconcile-loop.js",
-    "reconciler-metrics.js",
-    "reconciler-settings.js",
-    "reconciler.js",
-    "storage-fence.js",
-    "write-guard.js",
-  ],
 });

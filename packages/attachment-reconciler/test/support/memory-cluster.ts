@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { createLogger, MetricsRegistry, NotFoundError, type Logger } from "@rds-csi/core";
+import { ConflictError, createLogger, MetricsRegistry, NotFoundError, type Logger } from "@rds-csi/core";
 import type { EventRecord, EventRecorder, PersistentVolume, VolumeAttachment } from "@rds-csi/core/k8s";
 import type { RdsClient, RdsVolume } from "@rds-csi/core/routeros";
 import type { ClusterNode, NodeLease, Taint } from "../../src/cluster-objects.js";
@@ -35,6 +35,8 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   readonly #volumes = new Map<string, PersistentVolume>();
   readonly writes: string[] = [];
   readonly events: EventRecord[] = [];
+  /** how many taint patches still fail as if another writer changed the Node first */
+  taintConflicts = 0;
   #renewals = 0;
 
   addNode(name: string, ready = true): void {
@@ -111,6 +113,10 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
 
   // ClusterWrites
   async addNodeTaint(node: ClusterNode, taint: Taint): Promise<void> {
+    if (this.taintConflicts > 0) {
+      this.taintConflicts--;
+      throw new ConflictError(`Node ${node.metadata?.name} changed since it was read`);
+    }
     this.writes.push(`taint ${node.metadata?.name}`);
     (this.#require(node.metadata?.name ?? "").spec?.taints as Taint[]).push({ ...taint });
   }
@@ -119,13 +125,14 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
     const spec = this.#require(node.metadata?.name ?? "").spec as { taints: Taint[] };
     spec.taints = spec.taints.filter((each) => each.key !== taint.key);
   }
-  async setNodeAnnotation(nodeName: string, key: string, value: string | null): Promise<void> {
+  async setNodeAnnotation(nodeName: string, key: string, value: string | null): Promise<ClusterNode> {
     this.writes.push(`annotate ${nodeName} ${key}${value === null ? " (removed)" : ""}`);
     const node = this.#require(nodeName);
     const annotations = { ...node.metadata?.annotations };
     if (value === null) delete annotations[key];
     else annotations[key] = value;
     node.metadata = { ...node.metadata, annotations };
+    return node;
   }
   async deleteVolumeAttachment(attachment: VolumeAttachment): Promise<void> {
     const name = attachment.metadata?.name ?? "";

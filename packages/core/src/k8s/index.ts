@@ -9,6 +9,7 @@ export * from "./json-patch-ops.js";
 export * from "./deadline-watch.js";
 export * from "./relisting-informer.js";
 export * from "./work-queue.js";
+export * from "./leader-election.js";
 export * from "./timestamp.js";
 export * from "./event-recorder.js";
 export * from "./node-annotation.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import fc from "fast-check";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, operatorLogin, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { CsiError, InvalidArgumentError } from "../../src/errors.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { VolumeLayout } from "../../src/volume/volume-layout.js";
@@ -68,11 +68,7 @@ describe("RdsClient fuzzing against the simulator", () => {
     sim = await startSimulator({ stateDir, authorizedKeys: key.public, poolSize: "1T" });
     const logger = createLogger({ level: "error", component: "fuzz", stream: new PassThrough().resume() });
     transport = new Ssh2Transport({
-      host: "127.0.0.1",
-      port: sim.port,
-      username: "admin",
-      auth: { privateKey: key.private },
-      hostKey: { fingerprint: sim.hostKeyFingerprint },
+      ...operatorLogin(sim, key.private),
       logger,
     });
     transport.start();

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, operatorLogin, runAsOperator, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -53,11 +53,7 @@ async function rig(options: { poolSize?: string; timeouts?: { readMs?: number; m
   const logger = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
   const metrics = new MetricsRegistry();
   const transport = new Ssh2Transport({
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    auth: { privateKey: key.private },
-    hostKey: { fingerprint: sim.hostKeyFingerprint },
+    ...operatorLogin(sim, key.private),
     reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
     logger,
     metrics,
@@ -159,7 +155,7 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     const { sim, client } = await rig();
     await client.createVolume({ id: vol(8), sizeBytes: GiB, port: 4420 }, signal());
     // A half-finished delete or a disk removed by hand: the disk item is gone, its file (with data) stays.
-    expect(await rigCommand(sim, `/disk remove [find slot="${vol(8)}"]`)).toBe("");
+    expect(await runAsOperator(sim, key.private, `/disk remove [find slot="${vol(8)}"]`)).toBe("");
     await expect(client.createVolume({ id: vol(8), sizeBytes: GiB, port: 4420 }, signal())).rejects.toThrow(
       `backing file /raid10/csi/${vol(8)}.img already exists on the RDS without a disk`,
     );
@@ -180,10 +176,10 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
 
   it("never deletes a disk it does not own, nor a file on its path that some disk uses", async () => {
     const { sim, client } = await rig();
-    await rigCommand(sim, '/disk add type=file slot="pvc-foreign" file-path="/raid10/other/pvc-foreign.img" file-size=1M');
+    await runAsOperator(sim, key.private, '/disk add type=file slot="pvc-foreign" file-path="/raid10/other/pvc-foreign.img" file-size=1M');
     // For CSI the volume does not exist: the delete answers as for a deleted one and touches nothing.
     await client.deleteVolume("pvc-foreign", signal());
-    await rigCommand(sim, `/disk add type=file slot="operator-disk" file-path="/raid10/csi/${vol(32)}.img" file-size=1M`);
+    await runAsOperator(sim, key.private, `/disk add type=file slot="operator-disk" file-path="/raid10/csi/${vol(32)}.img" file-size=1M`);
     await client.deleteVolume(vol(32), signal());
     expect(sim.disks().map((disk) => disk.slot)).toEqual(["pvc-foreign", "operator-disk"]);
     expect(sim.files().filter((file) => file.name.endsWith(".img"))).toHaveLength(2);
@@ -195,8 +191,8 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     await client.createVolume({ id: vol(10), sizeBytes: GiB, port: 4420 }, signal());
     await client.createVolume({ id: vol(11), sizeBytes: 2n * GiB, port: 4421 }, signal());
     await client.createSnapshot({ id: snap(1), sourceVolumeId: vol(10) }, signal());
-    await rigCommand(sim, '/disk add type=file slot="vm-disk" file-path="/raid10/csi/vm-disk.img" file-size=1M');
-    await rigCommand(sim, '/disk add type=file slot="pvc-elsewhere" file-path="/raid10/csi-old/pvc-elsewhere.img" file-size=1M');
+    await runAsOperator(sim, key.private, '/disk add type=file slot="vm-disk" file-path="/raid10/csi/vm-disk.img" file-size=1M');
+    await runAsOperator(sim, key.private, '/disk add type=file slot="pvc-elsewhere" file-path="/raid10/csi-old/pvc-elsewhere.img" file-size=1M');
     expect((await client.listVolumes(signal())).map((v) => [v.id, v.sizeBytes, v.port])).toEqual([
       [vol(10), GiB, 4420],
       [vol(11), 2n * GiB, 4421],
@@ -277,13 +273,13 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     expect(await client.listOrphanFiles(signal())).toEqual([]);
     await client.createVolume({ id: vol(24), sizeBytes: GiB, port: 4420 }, signal());
     await client.createVolume({ id: vol(33), sizeBytes: GiB, port: 4420 }, signal());
-    await rigCommand(sim, `/disk remove [find slot="${vol(24)}"]`);
+    await runAsOperator(sim, key.private, `/disk remove [find slot="${vol(24)}"]`);
     // An operator's disk on a file under the base path keeps it; a file of another name is reported without an id.
-    await rigCommand(sim, '/disk add type=file slot="vm-1" file-path="/raid10/csi/vm-1.img" file-size=1M');
-    await rigCommand(sim, '/disk add type=file slot="vm-2" file-path="/raid10/csi/vm-2.img" file-size=1M');
-    await rigCommand(sim, '/disk remove [find slot="vm-2"]');
-    await rigCommand(sim, '/disk add type=file slot="elsewhere" file-path="/raid10/csi-old/pvc-x.img" file-size=1M');
-    await rigCommand(sim, '/disk remove [find slot="elsewhere"]');
+    await runAsOperator(sim, key.private, '/disk add type=file slot="vm-1" file-path="/raid10/csi/vm-1.img" file-size=1M');
+    await runAsOperator(sim, key.private, '/disk add type=file slot="vm-2" file-path="/raid10/csi/vm-2.img" file-size=1M');
+    await runAsOperator(sim, key.private, '/disk remove [find slot="vm-2"]');
+    await runAsOperator(sim, key.private, '/disk add type=file slot="elsewhere" file-path="/raid10/csi-old/pvc-x.img" file-size=1M');
+    await runAsOperator(sim, key.private, '/disk remove [find slot="elsewhere"]');
     expect(await client.listOrphanFiles(signal())).toEqual([
       // RouterOS 7 prints file sizes rounded (`size=1024.0MiB`): read as approximate, never exact.
       { path: `/raid10/csi/${vol(24)}.img`, id: vol(24), approximateSizeBytes: GiB },
@@ -294,7 +290,7 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
   it("a retried delete removes the file a delete stopped before removing", async () => {
     const { sim, client } = await rig();
     await client.createVolume({ id: vol(34), sizeBytes: GiB, port: 4420 }, signal());
-    await rigCommand(sim, `/disk remove [find slot="${vol(34)}"]`);
+    await runAsOperator(sim, key.private, `/disk remove [find slot="${vol(34)}"]`);
     await client.deleteVolume(vol(34), signal());
     expect(sim.files().filter((file) => file.name.endsWith(".img"))).toEqual([]);
     expect(await client.listOrphanFiles(signal())).toEqual([]);
@@ -357,22 +353,3 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     expect(text).toMatch(/rds_csi_routeros_command_duration_seconds_count\{verb="disk-print"\} \d+/);
   });
 });
-
-/** Runs a raw command on the simulator as an operator would, for setting up foreign state. */
-async function rigCommand(sim: RdsSimulator, command: string): Promise<string> {
-  const logger = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
-  const transport = new Ssh2Transport({
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    auth: { privateKey: key.private },
-    hostKey: { fingerprint: sim.hostKeyFingerprint },
-    logger,
-  });
-  transport.start();
-  try {
-    return (await transport.run(command, { signal: signal(), timeoutMs: 10_000 })).stdout;
-  } finally {
-    await transport.close();
-  }
-}

@@ -13,6 +13,7 @@ import {
   type VolumeSizeLimits,
 } from "@rds-csi/core";
 import { RouterOsRdsClient, Ssh2Transport, type CopyStrategy } from "@rds-csi/core/routeros";
+import type { OperatorLogin } from "@rds-csi/rds-simulator";
 import { ControllerService } from "../../src/controller-service.js";
 import type { PublishArbiter } from "../../src/publish-arbiter.js";
 import type { TopologySegment } from "../../src/topology.js";
@@ -20,8 +21,8 @@ import type { VolumeEvents } from "../../src/volume-events.js";
 import { RdsVolumeGauges, type VolumeGauges } from "../../src/volume-gauges.js";
 
 export interface InProcessControllerOptions {
-  /** An RDS (the simulator) reachable over SSH with this key, pinned to this host key. */
-  readonly rds: { readonly host: string; readonly port: number; readonly privateKey: string; readonly hostKeyFingerprint: string };
+  /** How to reach the RDS (the simulator) over SSH: `operatorLogin(sim, key)`. */
+  readonly rds: OperatorLogin;
   /** The CSI socket is created here. */
   readonly socketDir: string;
   readonly copyTrust: CopyStrategy["trust"];
@@ -56,11 +57,7 @@ export async function startInProcessController(options: InProcessControllerOptio
   const logger = createLogger({ level: "error", component: "rds-csi-controller", stream: new PassThrough().resume() });
   const metrics = new MetricsRegistry();
   const transport = new Ssh2Transport({
-    host: options.rds.host,
-    port: options.rds.port,
-    username: "admin",
-    auth: { privateKey: options.rds.privateKey },
-    hostKey: { fingerprint: options.rds.hostKeyFingerprint },
+    ...options.rds,
     reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
     logger,
     metrics,

@@ -9,7 +9,7 @@ import { assertAbsolutePath } from "./mounter.js";
  */
 export type ProbeResult =
   | { readonly kind: "empty" }
-  | { readonly kind: "filesystem"; readonly type: string }
+  | { readonly kind: "filesystem"; readonly type: string; /** blkid's UUID, when the filesystem has one */ readonly uuid?: string }
   | { readonly kind: "partition-table"; readonly type: string }
   | { readonly kind: "other"; readonly detail: string };
 
@@ -57,6 +57,13 @@ export class FilesystemProbe {
   }
 }
 
+/** The UUID of the filesystem on `device` (blkid), or undefined when blkid finds a filesystem without one. Anything else throws. */
+export async function filesystemUuidOf(probe: Pick<FilesystemProbe, "probe">, device: string, signal?: AbortSignal): Promise<string | undefined> {
+  const found = await probe.probe(device, signal);
+  if (found.kind !== "filesystem") throw new InternalError(`${device} holds no filesystem (${found.kind})`);
+  return found.uuid;
+}
+
 /** `KEY=value` lines of `blkid -o export`. */
 export function parseExport(stdout: string): Map<string, string> {
   const values = new Map<string, string>();
@@ -73,7 +80,8 @@ export function classify(values: ReadonlyMap<string, string>): ProbeResult {
   if (ptType) return { kind: "partition-table", type: ptType };
   const type = values.get("TYPE");
   const usage = values.get("USAGE");
-  if (type && usage === "filesystem") return { kind: "filesystem", type };
+  const uuid = values.get("UUID");
+  if (type && usage === "filesystem") return { kind: "filesystem", type, ...(uuid ? { uuid } : {}) };
   if (type) return { kind: "other", detail: `${type} signature (usage ${usage ?? "unknown"})` };
   const keys = [...values.keys()].filter((key) => key !== "DEVNAME");
   return { kind: "other", detail: `blkid found a signature it did not name (keys: ${keys.join(", ") || "none"})` };

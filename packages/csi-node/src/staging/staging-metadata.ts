@@ -25,8 +25,15 @@ export interface StagingMetadata {
     /** "major:minor" of the block device at stage time. */
     readonly majorMinor: string;
     readonly nsid: number;
+    /** The namespace UUID at stage time, "" when the target reported none (EUI-64 only). A witness, not the identity. */
     readonly uuid: string;
   };
+  /**
+   * The filesystem's UUID (blkid) at stage time, filesystem mode: what says a namespace found again under
+   * the volume's NQN and nsid holds this volume's data, whatever its namespace UUID became
+   * (docs/design/device-identity.md). Absent in block mode and in metadata written before it was recorded.
+   */
+  readonly filesystemUuid?: string;
   /** ISO-8601. */
   readonly stagedAt: string;
   /**
@@ -224,6 +231,8 @@ function validate(path: string, value: unknown): StagingMetadata {
   if (typeof d["majorMinor"] !== "string" || !/^\d+:\d+$/.test(d["majorMinor"])) fail(`field "device.majorMinor" must be "major:minor"`);
   if (!Number.isInteger(d["nsid"]) || (d["nsid"] as number) < 1) fail(`field "device.nsid" must be a positive integer`);
   if (typeof d["uuid"] !== "string") fail(`field "device.uuid" must be a string`);
+  const filesystemUuid = o["filesystemUuid"];
+  if (filesystemUuid !== undefined && (typeof filesystemUuid !== "string" || filesystemUuid === "")) fail(`field "filesystemUuid" must be a non-empty string`);
   const stagedAt = str("stagedAt");
   if (Number.isNaN(Date.parse(stagedAt))) fail(`field "stagedAt" is not a date`);
   const targets = o["publishedTargets"];
@@ -245,6 +254,7 @@ function validate(path: string, value: unknown): StagingMetadata {
     fsType: (fsType ?? null) as FsType | null,
     ...(mountFlags !== undefined && { mountFlags: [...(mountFlags as string[])] }),
     device: { majorMinor: d["majorMinor"] as string, nsid: d["nsid"] as number, uuid: d["uuid"] as string },
+    ...(filesystemUuid !== undefined && { filesystemUuid: filesystemUuid as string }),
     stagedAt,
     ...(targets !== undefined && { publishedTargets: (targets as PublishedTarget[]).map(({ path: target, readonly, reboundAt }) => ({ path: target, readonly, ...(reboundAt !== undefined && { reboundAt }) })) }),
     ...settings,

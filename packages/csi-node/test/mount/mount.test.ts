@@ -43,7 +43,7 @@ describeRoot("on real loop devices", () => {
     it("after mkfs.ext4 it is an ext4 filesystem", async () => {
       const { device } = loops.create(64 * MiB);
       execFileSync("mkfs.ext4", ["-q", device], { stdio: "ignore" });
-      expect(await probe.probe(device)).toEqual({ kind: "filesystem", type: "ext4" });
+      expect(await probe.probe(device)).toEqual({ kind: "filesystem", type: "ext4", uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     });
 
     it("a raw MBR with one partition entry is a partition table, and is never formatted", async () => {
@@ -81,7 +81,7 @@ describeRoot("on real loop devices", () => {
     it(`formats ${fsType}, mounts, writes and reads a file, unmounts`, async () => {
       const { device } = loops.create(320 * MiB); // xfs needs 300 MiB
       await formatter.format(device, fsType);
-      expect(await probe.probe(device)).toEqual({ kind: "filesystem", type: fsType });
+      expect(await probe.probe(device)).toEqual({ kind: "filesystem", type: fsType, uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
       await expect(formatter.format(device, fsType)).rejects.toThrow(/refusing to format .* holds a/);
 
       const target = loops.track(loops.mkdir(`mnt-${fsType}`));

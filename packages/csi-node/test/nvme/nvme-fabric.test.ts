@@ -1,11 +1,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
-import { createLogger, FailedPreconditionError, ProcessExec } from "@rds-csi/core";
-import { Ssh2Transport } from "@rds-csi/core/routeros";
+import { FailedPreconditionError, ProcessExec } from "@rds-csi/core";
 import { FakeFabric, loopsOf } from "@rds-csi/testkit";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { DeviceResolver } from "../../src/nvme/device-identity.js";
 import { loadHostIdentity, type HostIdentity } from "../../src/nvme/host-identity.js";
 import { NvmeCliInitiator } from "../../src/nvme/nvme-cli-initiator.js";
@@ -28,17 +26,7 @@ asRoot("NVMe initiator and device identity over the fake fabric", () => {
   let resolver: DeviceResolver;
   const signal = (): AbortSignal => AbortSignal.timeout(20_000);
 
-  const rig = async (command: string): Promise<void> => {
-    const logger = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
-    const transport = new Ssh2Transport({ host: "127.0.0.1", port: sim.port, username: "admin", auth: { privateKey: key.private }, hostKey: { fingerprint: sim.hostKeyFingerprint }, logger });
-    transport.start();
-    try {
-      const out = (await transport.run(command, { signal: signal(), timeoutMs: 10_000 })).stdout;
-      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
-    } finally {
-      await transport.close();
-    }
-  };
+  const rig = (command: string): Promise<void> => changeAsOperator(sim, key.private, command);
 
   const request = (): ConnectRequest => ({ address: "127.0.0.1", port: 4420, nqn: NQN, hostNqn: host.hostNqn, hostId: host.hostId, ctrlLossTmo: 600, reconnectDelay: 2, keepAliveTmo: 5 });
   const loopDev = async (): Promise<string> => {

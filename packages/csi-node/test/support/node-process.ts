@@ -58,7 +58,7 @@ export function useNodeProcesses(rig: () => { readonly dir: string; readonly sim
     const { dir, sim } = rig();
     const etcDir = await mkdtemp(join(dir, `etc-${name}-`));
     const identity = await loadHostIdentity(etcDir);
-    const fabric = await FakeFabric.create({ simulatorUrl: sim.controlUrl, hostNqn: identity.hostNqn });
+    const fabric = await FakeFabric.create({ simulatorUrl: sim.controlUrl, hostNqn: identity.hostNqn, hostId: identity.hostId });
     const host: ProcessHost = { name, etcDir, kubeletDir: join(dir, `kubelet-${name}`), fabric, shim: await fabric.writeShim(), socket: join(dir, `csi-${name}.sock`) };
     hosts.push(host);
     return host;

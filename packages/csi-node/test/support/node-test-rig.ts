@@ -4,9 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
-import { Ssh2Transport } from "@rds-csi/core/routeros";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { FakeFabric, loopsOf } from "@rds-csi/testkit";
+import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { FakeFabric, loopsOf, type FabricLayout, type FakeFabricOptions, type NamespaceIds } from "@rds-csi/testkit";
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
 import { Formatter } from "../../src/mount/format.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
@@ -35,6 +34,12 @@ export interface NodeRigOptions {
   readonly tempPrefix: string;
   /** Size of the exported disk, as RouterOS writes it (`64M`). */
   readonly diskSize: string;
+  /** Where the hosts' kernels put the namespace's disk (default: native multipath). */
+  readonly layout?: FabricLayout;
+  /** Which namespace identifiers the RDS reports (default: a UUID stable across restarts). */
+  readonly namespaceIds?: NamespaceIds;
+  /** The hosts' kernels hold and fail I/O (FUSE gate) and reconnect or give up by themselves (FakeFabricOptions). */
+  readonly kernel?: Pick<FakeFabricOptions, "gatedIo" | "kernelTimers">;
 }
 
 /** How one host runs its tools, for tests that make a tool fail or hang. */
@@ -78,27 +83,17 @@ export function useNodeRig(options: NodeRigOptions) {
   });
 
   /** Runs a RouterOS command on the simulated RDS as an operator would; any output is a failure. */
-  const routerOs = async (command: string): Promise<void> => {
-    const transport = new Ssh2Transport({
-      host: "127.0.0.1",
-      port: state.sim.port,
-      username: "admin",
-      auth: { privateKey: key.private },
-      hostKey: { fingerprint: state.sim.hostKeyFingerprint },
-      logger: quiet,
-    });
-    transport.start();
-    try {
-      const out = (await transport.run(command, { signal: AbortSignal.timeout(20_000), timeoutMs: 10_000 })).stdout;
-      if (out.trim() !== "") throw new Error(`${command}: ${out}`);
-    } finally {
-      await transport.close();
-    }
-  };
+  const routerOs = (command: string): Promise<void> => changeAsOperator(state.sim, key.private, command);
 
   const newHost = async (name: string, hostOptions: TestHostOptions = {}): Promise<TestHost> => {
     const identity = await loadHostIdentity(await mkdtemp(join(state.dir, `etc-${name}-`)));
-    const fabric = await FakeFabric.create({ simulatorUrl: state.sim.controlUrl, hostNqn: identity.hostNqn });
+    const fabric = await FakeFabric.create({
+      simulatorUrl: state.sim.controlUrl,
+      hostNqn: identity.hostNqn, hostId: identity.hostId,
+      ...(options.layout !== undefined && { layout: options.layout }),
+      ...(options.namespaceIds !== undefined && { namespaceIds: options.namespaceIds }),
+      ...options.kernel,
+    });
     const exec = withPathPrefix(new ProcessExec(), hostOptions.pathPrefix ?? []);
     const sysfs = new RootedSysfs(fabric.sysfsRoot);
     const shim = await fabric.writeShim();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, VolumeLayout, type Logger } from "@rds-csi/core";
 import { createRdsClient, type RdsClient, type Ssh2Transport } from "@rds-csi/core/routeros";
-import { generateEd25519KeyPair, startSimulator, type AllowHostMode, type CopyFromMode, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, operatorLogin, startSimulator, type AllowHostMode, type CopyFromMode, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { FakeFabric } from "@rds-csi/testkit";
 import { loadHostIdentity, type HostIdentity } from "../../src/nvme/host-identity.js";
 
@@ -52,7 +52,7 @@ export function useSelfcheckRig() {
       if (dropped.hostNqn === state.host.hostNqn) void state.fabric.loseConnection(dropped.nqn);
     });
     const client = createRdsClient({
-      connection: { host: "127.0.0.1", port: state.sim.port, username: "admin", auth: { privateKey: key.private }, hostKey: { fingerprint: state.sim.hostKeyFingerprint } },
+      connection: operatorLogin(state.sim, key.private),
       layout: new VolumeLayout({ basePath: BASE_PATH, nqnPrefix: "nqn.2000-02.com.mikrotik" }),
       copyStrategy: { name: "disk-copy-from", trust: "unverified" },
       logger: quiet,

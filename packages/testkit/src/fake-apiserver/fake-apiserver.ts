@@ -60,6 +60,14 @@ export interface FakeApiServer {
   failNext(fault: InjectedFault): void;
   /** every request that arrives from now on waits `ms` before it is served (0: no delay) */
   delay(ms: number): void;
+  /**
+   * Cuts the client with this User-Agent off: its requests from now on get no answer, as across a
+   * network partition, until the client gives up. Other clients are served. Watches already open keep
+   * streaming (end them with `closeWatches`).
+   */
+  partition(userAgent: string): void;
+  /** Ends a partition: held requests are dropped (their connections reset), new ones are served. */
+  heal(userAgent: string): void;
   /** creates or replaces an object directly (no validation, conflicts or finalizers; its namespace is made to exist), with a new resourceVersion and a watch event */
   put(kind: ResourceKind, obj: object): KubeObject;
   /** a copy of a stored object; `namespace` is "" or undefined for cluster-scoped kinds */
@@ -90,6 +98,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     log.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), userAgent: req.headers["user-agent"] ?? "" });
     const delayMs = faults.delayMs();
     const body = await readBody(req);
+    if (faults.partitioned(req.headers["user-agent"] ?? "")) return faults.hold(res);
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: stopping.signal });
     const fault = faults.take(method, url.pathname, isWatchRequest(url.searchParams));
     if (fault !== undefined) {
@@ -121,6 +130,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     kubeConfig: () => fakeKubeConfig(url),
     stop: async () => {
       stopping.abort();
+      faults.healAll();
       hub.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -134,6 +144,8 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     addNamespace: (name) => registry.addNamespace(name),
     failNext: (fault) => faults.failNext(fault),
     delay: (ms) => faults.setDelay(ms),
+    partition: (userAgent) => faults.partition(userAgent),
+    heal: (userAgent) => faults.heal(userAgent),
     put: (kind, obj) => {
       const def = resourceByKind(kind);
       const namespace = (obj as { metadata?: { namespace?: unknown } }).metadata?.namespace;

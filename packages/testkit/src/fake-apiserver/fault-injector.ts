@@ -1,3 +1,5 @@
+import type { ServerResponse } from "node:http";
+
 /** A failure the fake answers the next matching requests with, instead of serving them. */
 export interface InjectedFault {
   /** HTTP method to match (any when absent) */
@@ -20,10 +22,38 @@ interface Armed {
   remaining: number;
 }
 
-/** Armed faults and the response delay; consulted once per request, in arrival order. */
+/** Armed faults, the response delay and partitions; consulted once per request, in arrival order. */
 export class FaultInjector {
   readonly #armed: Armed[] = [];
   #delayMs = 0;
+  /** partitioned User-Agents and the responses held for each */
+  readonly #partitions = new Map<string, Set<ServerResponse>>();
+
+  partition(userAgent: string): void {
+    if (!this.#partitions.has(userAgent)) this.#partitions.set(userAgent, new Set());
+  }
+
+  partitioned(userAgent: string): boolean {
+    return this.#partitions.has(userAgent);
+  }
+
+  /** Never answers `res`; it ends when the client gives up or the partition heals (connection reset). */
+  hold(res: ServerResponse): void {
+    const held = this.#partitions.get(res.req.headers["user-agent"] ?? "");
+    if (held === undefined) return;
+    held.add(res);
+    res.once("close", () => held.delete(res));
+  }
+
+  heal(userAgent: string): void {
+    const held = this.#partitions.get(userAgent);
+    this.#partitions.delete(userAgent);
+    for (const res of held ?? []) res.destroy();
+  }
+
+  healAll(): void {
+    for (const userAgent of [...this.#partitions.keys()]) this.heal(userAgent);
+  }
 
   failNext(fault: InjectedFault): void {
     const count = fault.count ?? 1;

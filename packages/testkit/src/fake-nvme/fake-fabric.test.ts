@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { lstat, mkdtemp, open, readFile, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FakeFabric } from "./fake-fabric.js";
+import { FakeFabric, type FakeFabricOptions } from "./fake-fabric.js";
 import { loopsOf, runTool } from "./loop-devices.js";
+import { visibleDisk } from "./sysfs-layout.js";
 import { startTestRds, type TestRds } from "./test-support/test-rds.js";
 
 // Real loop devices, device nodes and losetup: root only (CI and the development container run as root).
@@ -44,8 +45,8 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     return file;
   };
 
-  const newHost = async (hostNqn = HOST_A): Promise<{ fabric: FakeFabric; nvme: (...args: string[]) => Promise<Run> }> => {
-    const fabric = await FakeFabric.create({ simulatorUrl: rds.sim.controlUrl, hostNqn });
+  const newHost = async (hostNqn = HOST_A, options: Omit<FakeFabricOptions, "simulatorUrl" | "hostNqn"> = {}): Promise<{ fabric: FakeFabric; nvme: (...args: string[]) => Promise<Run> }> => {
+    const fabric = await FakeFabric.create({ simulatorUrl: rds.sim.controlUrl, hostNqn, ...options });
     fabrics.push(fabric);
     const shim = await fabric.writeShim();
     return { fabric, nvme: (...args) => run(shim, args) };
@@ -71,6 +72,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     const file = await addVolume("pvc-1");
     const { fabric, nvme } = await newHost();
     expect(await nvme(...connectArgs("pvc-1"), "-I", "aaaaaaaa-0000-4000-8000-000000000001")).toEqual({ code: 0, stdout: "device: nvme0\n", stderr: "" });
+    await fabric.scanned();
 
     const [loop] = await loopsOf(file);
     expect(loop).toMatch(/^\/dev\/loop\d+$/);
@@ -117,6 +119,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     const file = await addVolume("pvc-io");
     const { fabric, nvme } = await newHost();
     expect((await nvme(...connectArgs("pvc-io"), "-o", "json")).stdout).toBe('{\n  "device":"nvme0"\n}\n');
+    await fabric.scanned();
     const scratch = await mkdtemp(join(tmpdir(), "fake-nvme-io-"));
     try {
       const payload = Buffer.alloc(4096, 0);
@@ -143,6 +146,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     expect(await nvme("list-subsys", "-o", "json")).toEqual({ code: 0, stdout: "[\n]\n", stderr: "" });
     await nvme(...connectArgs("pvc-a"));
     await nvme(...connectArgs("pvc-b"));
+    await fabric.scanned();
     const listed = await nvme("list-subsys", "-o", "json");
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual([
@@ -166,8 +170,9 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
 
   it("answers a second connect of the same target and host with nvme-cli's 'already connected'", async () => {
     const file = await addVolume("pvc-dup");
-    const { nvme } = await newHost();
+    const { fabric, nvme } = await newHost();
     expect((await nvme(...connectArgs("pvc-dup"))).code).toBe(0);
+    await fabric.scanned();
     expect(await nvme(...connectArgs("pvc-dup"))).toEqual({ code: 1, stdout: "", stderr: "already connected\n" });
     expect(await loopsOf(file)).toHaveLength(1);
   });
@@ -193,6 +198,8 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     const b = await newHost(HOST_B);
     expect((await a.nvme(...connectArgs("pvc-shared", HOST_A))).code).toBe(0);
     expect((await b.nvme(...connectArgs("pvc-shared", HOST_B))).code).toBe(0);
+    await a.fabric.scanned();
+    await b.fabric.scanned();
     expect(rds.sim.connections(nqnOf("pvc-shared"))).toEqual([HOST_A, HOST_B]);
     expect((await a.fabric.namespace(nqnOf("pvc-shared")))!.loopDevice).not.toBe((await b.fabric.namespace(nqnOf("pvc-shared")))!.loopDevice);
     await a.nvme("disconnect", "-n", nqnOf("pvc-shared"));
@@ -205,6 +212,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     const { fabric, nvme } = await newHost();
     await nvme(...connectArgs("pvc-d1"));
     await nvme(...connectArgs("pvc-d2"));
+    await fabric.scanned();
     const uuid = (await sysfs(fabric, "block/nvme0n1/uuid")).trim();
 
     expect(await nvme("disconnect", "-n", nqnOf("pvc-d1"))).toEqual({ code: 0, stdout: `NQN:${nqnOf("pvc-d1")} disconnected 1 controller(s)\n`, stderr: "" });
@@ -227,6 +235,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     await addVolume("pvc-loss");
     const { fabric, nvme } = await newHost();
     await nvme(...connectArgs("pvc-loss"));
+    await fabric.scanned();
     await fabric.loseConnection(nqnOf("pvc-loss"));
     expect(await sysfs(fabric, "class/nvme/nvme0/state")).toBe("connecting\n");
     expect(JSON.parse((await nvme("list-subsys", "-o", "json")).stdout)[0].Subsystems[0].Paths[0].State).toBe("connecting");
@@ -240,6 +249,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     const { fabric, nvme } = await newHost();
     await nvme(...connectArgs("pvc-other"));
     await nvme(...connectArgs("pvc-renum"));
+    await fabric.scanned();
     const before = (await fabric.namespace(nqnOf("pvc-renum")))!;
     expect(before).toMatchObject({ disk: "nvme1n1", controllers: ["nvme1"] });
     await runTool("dd", ["if=/dev/urandom", `of=${before.devicePath}`, "bs=4096", "count=1", "oflag=direct", "conv=fsync", "status=none"]);
@@ -271,6 +281,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     const file = await addVolume("pvc-gone", "8M");
     const { fabric, nvme } = await newHost();
     await nvme(...connectArgs("pvc-gone"));
+    await fabric.scanned();
     const before = (await fabric.namespace(nqnOf("pvc-gone")))!;
     await runTool("mkfs.ext4", ["-q", "-F", before.devicePath]);
     const mountPoint = await mkdtemp(join(tmpdir(), "fake-nvme-gone-"));
@@ -290,6 +301,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
       expect(await loopsOf(file)).toEqual([before.loopDevice]); // the mount still holds it
 
       expect(await nvme(...connectArgs("pvc-gone"))).toEqual({ code: 0, stdout: "device: nvme1\n", stderr: "" });
+      await fabric.scanned();
       const after = (await fabric.namespace(nqnOf("pvc-gone")))!;
       expect(after).toMatchObject({ disk: "nvme1n1", controllers: ["nvme1"], state: "live" });
       expect(`${after.major}:${after.minor}`).not.toBe(`${before.major}:${before.minor}`);
@@ -315,6 +327,7 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     await addVolume("pvc-grow");
     const { fabric, nvme } = await newHost();
     await nvme(...connectArgs("pvc-grow"));
+    await fabric.scanned();
     await rds.run('/disk set "pvc-grow" file-size=2M');
     expect(await nvme("ns-rescan", "/dev/nvme0")).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(await sysfs(fabric, "block/nvme0n1/size")).toBe("4096\n");
@@ -332,10 +345,11 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     for (const slot of slots) await addVolume(slot);
     const { fabric, nvme } = await newHost();
     const results = await Promise.all(slots.map((slot) => nvme(...connectArgs(slot))));
+    await fabric.scanned();
     expect(results.map((result) => result.code)).toEqual([0, 0, 0, 0, 0]);
     expect(results.map((result) => result.stdout).sort()).toEqual(["device: nvme0\n", "device: nvme1\n", "device: nvme2\n", "device: nvme3\n", "device: nvme4\n"]);
     const state = await fabric.state();
-    expect(new Set(state.subsystems.map((sub) => sub.loopDevice)).size).toBe(5);
+    expect(new Set(state.subsystems.map((sub) => sub.namespace?.loopDevice)).size).toBe(5);
     const down = await Promise.all(slots.map((slot) => nvme("disconnect", "-n", nqnOf(slot))));
     expect(down.map((result) => result.stdout)).toEqual(slots.map((slot) => `NQN:${nqnOf(slot)} disconnected 1 controller(s)\n`));
     expect((await fabric.state()).subsystems).toEqual([]);
@@ -346,12 +360,154 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     const { fabric, nvme } = await newHost();
     await nvme(...connectArgs("pvc-k1"));
     await nvme(...connectArgs("pvc-k2"));
+    await fabric.scanned();
     await fabric.loseConnection(nqnOf("pvc-k2"));
     for (const file of files) expect(await loopsOf(file)).toHaveLength(1);
     await fabric.cleanup();
     for (const file of files) expect(await loopsOf(file)).toEqual([]);
     await expect(stat(fabric.baseDir)).rejects.toThrow("ENOENT");
     expect(rds.sim.connections(nqnOf("pvc-k1"))).toEqual([]);
+  });
+
+  it.each(["no-multipath", "no-cmic"] as const)("layout %s: the controller's own disk under the controller, no head under the subsystem", async (layout) => {
+    await addVolume("pvc-l0");
+    await addVolume("pvc-l1");
+    const { fabric, nvme } = await newHost(HOST_A, { layout });
+    expect((await nvme(...connectArgs("pvc-l0"))).code).toBe(0);
+    expect((await nvme(...connectArgs("pvc-l1"))).code).toBe(0);
+    await fabric.scanned();
+    const ns = (await fabric.namespace(nqnOf("pvc-l1")))!;
+    expect(ns).toMatchObject({ controllers: ["nvme1"], disk: "nvme1n1" });
+    const controllerDir = join(fabric.sysfsRoot, "class/nvme/nvme1");
+    expect(await readFile(join(controllerDir, "nvme1n1/dev"), "utf8")).toBe(`${ns.major}:${ns.minor}\n`);
+    expect(await readFile(join(controllerDir, "nvme1n1/hidden"), "utf8")).toBe("0\n");
+    expect(await realpath(join(fabric.sysfsRoot, "class/block/nvme1n1/device"))).toBe(await realpath(controllerDir));
+    for (const entry of await readdir(join(fabric.sysfsRoot, "class/nvme-subsystem"))) {
+      expect((await readdir(join(fabric.sysfsRoot, "class/nvme-subsystem", entry))).filter((name) => /^nvme\d+n\d+$/.test(name))).toEqual([]);
+    }
+    await expect(lstat(join(fabric.sysfsRoot, "class/block/nvme1c1n1"))).rejects.toThrow("ENOENT");
+    expect(majorMinor((await stat(join(fabric.devRoot, "nvme1n1"))).rdev)).toBe(`${ns.major}:${ns.minor}`);
+    expect((await nvme("disconnect", "-n", nqnOf("pvc-l1"))).code).toBe(0);
+    await expect(lstat(join(fabric.devRoot, "nvme1n1"))).rejects.toThrow("ENOENT");
+    await expect(lstat(join(fabric.sysfsRoot, "class/block/nvme1n1"))).rejects.toThrow("ENOENT");
+    // The names, where S and C differ (multipath.c nvme_mpath_set_disk_name, core.c nvme_alloc_ns):
+    expect(visibleDisk(layout, 3, 5, 1)).toEqual({ name: layout === "no-multipath" ? "nvme5n1" : "nvme3n1", controller: 5 });
+    expect(visibleDisk("native-multipath", 3, 5, 1)).toEqual({ name: "nvme3n1", controller: undefined });
+  });
+
+  it("scans the namespace after `nvme connect` returned (the kernel's scan work), not before", async () => {
+    await addVolume("pvc-async");
+    const { fabric, nvme } = await newHost(HOST_A, { scanDelayMs: 400 });
+    expect((await nvme(...connectArgs("pvc-async"))).code).toBe(0);
+    expect(await sysfs(fabric, "class/nvme/nvme0/state")).toBe("live\n");
+    await expect(lstat(join(fabric.sysfsRoot, "class/block/nvme0n1"))).rejects.toThrow("ENOENT");
+    await expect(lstat(join(fabric.devRoot, "nvme0n1"))).rejects.toThrow("ENOENT");
+    expect(JSON.parse((await nvme("list", "-o", "json")).stdout).Devices).toEqual([]);
+    await fabric.scanned();
+    expect((await stat(join(fabric.devRoot, "nvme0n1"))).isBlockDevice()).toBe(true);
+  });
+
+  it("fails a connect to an address where no target listens, and one host NQN with a second host ID (EINVAL)", async () => {
+    const file = await addVolume("pvc-addr");
+    await addVolume("pvc-id");
+    const { fabric, nvme } = await newHost();
+    const refused = { code: 1, stdout: "", stderr: "could not add new controller: failed to write to nvme-fabrics device\n" };
+    expect(await nvme("connect", "-t", "tcp", "-a", "127.0.0.2", "-s", "4420", "-n", nqnOf("pvc-addr"), "-q", HOST_A)).toEqual(refused);
+    expect(await loopsOf(file)).toEqual([]);
+    expect(rds.sim.connections(nqnOf("pvc-addr"))).toEqual([]);
+    expect(await readFile(join(fabric.baseDir, "state/fabric.log"), "utf8")).toMatch(/ECONNREFUSED/);
+
+    expect((await nvme(...connectArgs("pvc-addr"), "-I", "aaaaaaaa-0000-4000-8000-000000000001")).code).toBe(0);
+    // fabrics.c nvmf_host_add: same host NQN, another host ID (given, or the kernel's default one)
+    expect(await nvme(...connectArgs("pvc-id"), "-I", "aaaaaaaa-0000-4000-8000-0000000000ff")).toEqual(refused);
+    expect(await nvme(...connectArgs("pvc-id"))).toEqual(refused);
+    // … and the same host ID under another host NQN
+    expect(await nvme(...connectArgs("pvc-id", HOST_B), "-I", "aaaaaaaa-0000-4000-8000-000000000001")).toEqual(refused);
+    expect(await readFile(join(fabric.baseDir, "state/fabric.log"), "utf8")).toMatch(/EINVAL/);
+    expect(rds.sim.connections(nqnOf("pvc-id"))).toEqual([]);
+    expect((await nvme(...connectArgs("pvc-id"), "-I", "aaaaaaaa-0000-4000-8000-000000000001")).code).toBe(0);
+  });
+
+  it("namespace identifiers: EUI-64 only (no uuid file), and a new UUID after a target restart", async () => {
+    await addVolume("pvc-eui");
+    const eui = await newHost(HOST_A, { namespaceIds: "eui64-only" });
+    await eui.fabric.connect({ nqn: nqnOf("pvc-eui"), traddr: "127.0.0.1", trsvcid: "4420" });
+    await expect(lstat(join(eui.fabric.sysfsRoot, "block/nvme0n1/uuid"))).rejects.toThrow("ENOENT");
+    const hex = (await sysfs(eui.fabric, "block/nvme0n1/wwid")).trim();
+    expect(hex).toMatch(/^eui\.[0-9a-f]{16}$/);
+    expect(await sysfs(eui.fabric, "block/nvme0n1/eui")).toBe(`${hex.slice(4).match(/../g)!.join(" ")}\n`);
+    expect(await readlink(join(eui.fabric.devRoot, `disk/by-id/nvme-${hex}`))).toBe("../../nvme0n1");
+
+    await addVolume("pvc-reboot");
+    const per = await newHost(HOST_B, { namespaceIds: "uuid-per-restart" });
+    await per.fabric.connect({ nqn: nqnOf("pvc-reboot"), traddr: "127.0.0.1", trsvcid: "4420" });
+    const before = (await per.fabric.namespace(nqnOf("pvc-reboot")))!;
+    await per.fabric.loseConnection(nqnOf("pvc-reboot"));
+    await per.fabric.reconnect(nqnOf("pvc-reboot"));
+    expect((await per.fabric.namespace(nqnOf("pvc-reboot")))!.uuid).toBe(before.uuid); // no restart, same namespace
+    await per.fabric.targetRestarted();
+    await per.fabric.reconnect(nqnOf("pvc-reboot"));
+    const after = (await per.fabric.namespace(nqnOf("pvc-reboot")))!;
+    // core.c nvme_validate_ns: "identifiers changed" → the old disk goes, a new head instance appears
+    expect(after.uuid).not.toBe(before.uuid);
+    expect(after.disk).toBe("nvme0n2");
+    expect(await sysfs(per.fabric, "block/nvme0n2/nsid")).toBe("1\n");
+    await expect(lstat(before.devicePath)).rejects.toThrow("ENOENT");
+    expect(after.controllers).toEqual(before.controllers);
+  });
+
+  it("lists a device-mapper device stacked on the namespace in holders/", async () => {
+    await addVolume("pvc-held");
+    const { fabric } = await newHost();
+    await fabric.connect({ nqn: nqnOf("pvc-held"), traddr: "127.0.0.1", trsvcid: "4420" });
+    expect(await readdir(join(fabric.sysfsRoot, "class/block/nvme0n1/holders"))).toEqual([]);
+    await fabric.setHolders(nqnOf("pvc-held"), ["dm-0"]);
+    expect(await readdir(join(fabric.sysfsRoot, "class/block/nvme0n1/holders"))).toEqual(["dm-0"]);
+    await fabric.setHolders(nqnOf("pvc-held"), []);
+    expect(await readdir(join(fabric.sysfsRoot, "class/block/nvme0n1/holders"))).toEqual([]);
+  });
+
+  describe("the kernel's own timers, with I/O through the FUSE gate", () => {
+    // Each second of reconnect_delay / ctrl_loss_tmo lasts 50 ms.
+    const timers = { gatedIo: true, kernelTimers: { msPerSecond: 50 } } as const;
+    const readBlock = (device: string): Promise<Run> => run("dd", [`if=${device}`, "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none"]);
+    const settledWithin = async (promise: Promise<unknown>, ms: number): Promise<boolean> =>
+      Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, ms, false))]);
+
+    it("holds I/O while the controller reconnects and lets it through when the kernel's reconnect succeeds", async () => {
+      await addVolume("pvc-hold", "1M");
+      const { fabric } = await newHost(HOST_A, timers);
+      await fabric.connect({ nqn: nqnOf("pvc-hold"), traddr: "127.0.0.1", trsvcid: "4420", ctrlLossTmo: 60, reconnectDelay: 1 });
+      const before = (await fabric.namespace(nqnOf("pvc-hold")))!;
+      expect((await readBlock(before.devicePath)).code).toBe(0);
+
+      await rds.sim.restart({ refuseConnectionsMs: 800 }); // the RDS reboots; the host notices
+      await fabric.loseConnection(nqnOf("pvc-hold"));
+      const held = readBlock(before.devicePath);
+      expect(await settledWithin(held, 400)).toBe(false); // queued, not failed
+      expect(await sysfs(fabric, "class/nvme/nvme0/state")).toBe("connecting\n");
+      await fabric.reconnectSettled(nqnOf("pvc-hold"));
+      expect((await held).code).toBe(0);
+      const after = (await fabric.namespace(nqnOf("pvc-hold")))!;
+      expect(after).toMatchObject({ state: "live", disk: before.disk, loopDevice: before.loopDevice });
+    });
+
+    it("fails held I/O with EIO once ctrl_loss_tmo expired, and the controller is gone", async () => {
+      await addVolume("pvc-fail", "1M");
+      const { fabric } = await newHost(HOST_A, timers);
+      await fabric.connect({ nqn: nqnOf("pvc-fail"), traddr: "127.0.0.1", trsvcid: "4420", ctrlLossTmo: 3, reconnectDelay: 1 });
+      const before = (await fabric.namespace(nqnOf("pvc-fail")))!;
+      await rds.sim.restart({ refuseConnectionsMs: 5_000 });
+      await fabric.loseConnection(nqnOf("pvc-fail"));
+      // Opened before the controller goes, as a mount holds it: its I/O is held, then failed.
+      const held = readBlock(before.devicePath);
+      await fabric.reconnectSettled(nqnOf("pvc-fail")); // 3 attempts (DIV_ROUND_UP(3, 1)), then deleted
+      const result = await held;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/Input\/output error/);
+      expect(await fabric.namespace(nqnOf("pvc-fail"))).toBeUndefined();
+      await expect(lstat(join(fabric.sysfsRoot, "class/nvme/nvme0"))).rejects.toThrow("ENOENT");
+    });
   });
 
   it("reports a shim without its configuration and nvme-cli's argument errors", async () => {

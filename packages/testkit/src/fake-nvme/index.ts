@@ -1,6 +1,6 @@
 export { FakeFabric, DEFAULT_FAKE_HOST_NQN, type FakeFabricOptions, type NamespaceView } from "./fake-fabric.js";
-export { FakeInitiator, AlreadyConnected, NoSuchDevice, namespaceUuid, type FabricConfig, type ConnectRequest, type ReconnectOptions } from "./fake-initiator.js";
-export { readFabricState, type FabricState, type ControllerRecord, type SubsystemRecord, type ControllerState } from "./fabric-state.js";
+export { FakeInitiator, AlreadyConnected, ConnectRejected, NoSuchDevice, namespaceUuid, type FabricConfig, type ConnectRequest, type ReconnectOptions } from "./fake-initiator.js";
+export { readFabricState, FABRIC_LAYOUTS, NAMESPACE_ID_MODES, type FabricState, type ControllerRecord, type SubsystemRecord, type NamespaceRecord, type ControllerState, type FabricLayout, type NamespaceIds } from "./fabric-state.js";
 export { runNvmeCommand, FAKE_NVME_ENV, type CommandResult } from "./nvme-command.js";
 export { writeNvmeShim, FAKE_NVME_CLI } from "./nvme-shim.js";
 export { loopsOf } from "./loop-devices.js";

@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { readFabricState } from "./fabric-state.js";
-import { AlreadyConnected, FakeInitiator, findSubsystemByDevice, NoSuchDevice, type FabricConfig } from "./fake-initiator.js";
+import { FABRIC_LAYOUTS, NAMESPACE_ID_MODES, readFabricState } from "./fabric-state.js";
+import { AlreadyConnected, ConnectRejected, FakeInitiator, findSubsystemByDevice, NoSuchDevice, type FabricConfig } from "./fake-initiator.js";
 import {
   ArgumentError,
   CONNECT_OPTIONS,
@@ -14,6 +15,7 @@ import {
   type OptionSpec,
   type ParsedArguments,
 } from "./nvme-arguments.js";
+import { SCAN_WORKER } from "./nvme-shim.js";
 import { connectOutput, disconnectOutput, listJson, listSubsysJson, listSubsysText, VERSION_TEXT } from "./nvme-output.js";
 import { TargetRefused } from "./simulator-link.js";
 
@@ -23,13 +25,19 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** The environment the `nvme` shim reads; FAKE_NVME_HOSTNQN stands in for `/etc/nvme/hostnqn`. */
+/** The environment the `nvme` shim reads; FAKE_NVME_HOSTNQN / FAKE_NVME_HOSTID stand in for `/etc/nvme/hostnqn` / `hostid`. */
 export const FAKE_NVME_ENV = {
   stateDir: "FAKE_NVME_STATE_DIR",
   sysfsRoot: "FAKE_NVME_SYSFS_ROOT",
   devRoot: "FAKE_NVME_DEV_ROOT",
   simulatorUrl: "FAKE_NVME_SIMULATOR_URL",
   hostNqn: "FAKE_NVME_HOSTNQN",
+  hostId: "FAKE_NVME_HOSTID",
+  layout: "FAKE_NVME_LAYOUT",
+  namespaceIds: "FAKE_NVME_NAMESPACE_IDS",
+  targetAddress: "FAKE_NVME_TARGET_ADDRESS",
+  scanDelayMs: "FAKE_NVME_SCAN_DELAY_MS",
+  ioGate: "FAKE_NVME_IO_GATE",
 } as const;
 
 /** nvme-cli 2.x exits 1 on any failure. */
@@ -80,18 +88,39 @@ function parse(argv: readonly string[], specs: readonly OptionSpec[]): ParsedArg
   return parseArguments(argv, specs);
 }
 
-function config(env: NodeJS.ProcessEnv, needsSimulator: boolean): FabricConfig {
+export function config(env: NodeJS.ProcessEnv, needsSimulator: boolean): FabricConfig {
   const read = (name: string, required: boolean): string => {
     const value = env[name];
     if (required && (value === undefined || value === "")) throw new Misconfigured(`fake nvme: environment variable ${name} is not set`);
     return value ?? "";
   };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T => {
+    const value = read(name, false) || allowed[0]!;
+    if (!(allowed as readonly string[]).includes(value)) throw new Misconfigured(`fake nvme: ${name} must be one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
+    return value as T;
+  };
+  const simulatorUrl = read(FAKE_NVME_ENV.simulatorUrl, needsSimulator);
   return {
     stateDir: read(FAKE_NVME_ENV.stateDir, true),
     sysfsRoot: read(FAKE_NVME_ENV.sysfsRoot, true),
     devRoot: read(FAKE_NVME_ENV.devRoot, true),
-    simulatorUrl: read(FAKE_NVME_ENV.simulatorUrl, needsSimulator),
+    simulatorUrl,
+    layout: oneOf(FAKE_NVME_ENV.layout, FABRIC_LAYOUTS),
+    namespaceIds: oneOf(FAKE_NVME_ENV.namespaceIds, NAMESPACE_ID_MODES),
+    targetAddress: read(FAKE_NVME_ENV.targetAddress, false) || (simulatorUrl === "" ? "" : new URL(simulatorUrl).hostname),
+    ioGate: read(FAKE_NVME_ENV.ioGate, false) || undefined,
   };
+}
+
+/**
+ * Starts the namespace scan of `nqn` in a detached process (the kernel's scan work runs after the
+ * connect returned; udev makes the node later still) and returns its pid.
+ */
+function startScanWorker(nqn: string, env: NodeJS.ProcessEnv): number {
+  const worker = spawn(process.execPath, [SCAN_WORKER, nqn], { detached: true, stdio: "ignore", env });
+  worker.unref();
+  if (worker.pid === undefined) throw new Error("fake nvme: could not start the namespace scan");
+  return worker.pid;
 }
 
 function isJson(args: ParsedArguments): boolean {
@@ -137,22 +166,26 @@ async function connect(args: ParsedArguments, env: NodeJS.ProcessEnv): Promise<C
   const cfg = config(env, true);
   const initiator = new FakeInitiator(cfg);
   try {
-    const controller = await initiator.connect({
+    const controller = await initiator.connect(
+      {
       nqn,
       traddr,
       trsvcid: text(args, "trsvcid") ?? "4420",
       hostNqn,
-      hostId: text(args, "hostid"),
+      // nvme-cli reads /etc/nvme/hostid when -I is absent; without one the kernel uses its default host ID.
+      hostId: text(args, "hostid") ?? (env[FAKE_NVME_ENV.hostId] || undefined),
       ctrlLossTmo: integer(args, "ctrl-loss-tmo"),
       reconnectDelay: integer(args, "reconnect-delay"),
       keepAliveTmo: integer(args, "keep-alive-tmo"),
       duplicateConnect: args.options.get("duplicate-connect") === true,
-    });
+      },
+      { scanLater: () => startScanWorker(nqn, env) },
+    );
     return ok(connectOutput(controller, json));
   } catch (err) {
     if (err instanceof AlreadyConnected) return failed("already connected");
     // The kernel's fabrics write fails whatever the target said (refused host, unknown NQN, no listener).
-    if (err instanceof TargetRefused) return failed("could not add new controller: failed to write to nvme-fabrics device");
+    if (err instanceof TargetRefused || err instanceof ConnectRejected) return failed("could not add new controller: failed to write to nvme-fabrics device");
     throw err;
   }
 }

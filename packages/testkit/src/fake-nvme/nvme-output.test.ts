@@ -5,7 +5,10 @@ const state: FabricState = {
   version: 1,
   nextCntlid: 3,
   subsystems: [
-    { instance: 0, nqn: "nqn.a", nsid: 1, uuid: "u", backingFile: "/f", loopDevice: "/dev/loop0", major: 7, minor: 0, sectors: 2048 },
+    {
+      instance: 0, nqn: "nqn.a", backingFile: "/f", targetGeneration: 0,
+      namespace: { nsid: 1, instance: 1, uuid: "u", eui64: undefined, disk: "nvme0n1", diskController: undefined, loopDevice: "/dev/loop0", major: 7, minor: 0, sectors: 2048 },
+    },
   ],
   controllers: [
     {

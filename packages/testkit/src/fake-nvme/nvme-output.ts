@@ -1,5 +1,5 @@
 import type { ControllerRecord, FabricState, SubsystemRecord } from "./fabric-state.js";
-import { controllerName, headDiskName, subsystemName } from "./sysfs-layout.js";
+import { controllerName, subsystemName } from "./sysfs-layout.js";
 import { FAKE_FIRMWARE, FAKE_MODEL, serialOf } from "./sysfs-tree.js";
 
 /** `nvme version` of Debian's nvme-cli 2.3, the version whose formats this fake reproduces. */
@@ -109,21 +109,21 @@ export function listSubsysText(state: FabricState, only?: SubsystemRecord): stri
 /**
  * `nvme list -o json` of nvme-cli 2.3 (json_simple_list): `{"Devices":[{NameSpace, DevicePath,
  * Firmware, ModelNumber, SerialNumber, UsedBytes, MaximumLBA, PhysicalSize, SectorSize}]}`, one per
- * namespace head; `devRoot` stands in for `/dev`.
+ * visible namespace disk (not yet scanned: not listed); `devRoot` stands in for `/dev`.
  */
 export function listJson(state: FabricState, devRoot: string): string {
   const devices = [...state.subsystems]
     .sort((a, b) => a.instance - b.instance)
-    .map((sub) => ({
-      NameSpace: sub.nsid,
-      DevicePath: `${devRoot.replace(/\/$/, "")}/${headDiskName(sub.instance, sub.nsid)}`,
+    .flatMap(({ nqn, namespace: ns }) => (ns === undefined ? [] : [{
+      NameSpace: ns.nsid,
+      DevicePath: `${devRoot.replace(/\/$/, "")}/${ns.disk}`,
       Firmware: FAKE_FIRMWARE,
       ModelNumber: FAKE_MODEL,
-      SerialNumber: serialOf(sub),
-      UsedBytes: sub.sectors * 512,
-      MaximumLBA: sub.sectors,
-      PhysicalSize: sub.sectors * 512,
+      SerialNumber: serialOf(nqn),
+      UsedBytes: ns.sectors * 512,
+      MaximumLBA: ns.sectors,
+      PhysicalSize: ns.sectors * 512,
       SectorSize: 512,
-    }));
+    }]));
   return jsonC({ Devices: devices });
 }

@@ -5,6 +5,9 @@ import { fileURLToPath } from "node:url";
 /** The compiled fake `nvme` program. */
 export const FAKE_NVME_CLI = fileURLToPath(new URL("./fake-nvme-cli.js", import.meta.url));
 
+/** The compiled namespace-scan process `nvme connect` leaves behind (scan-worker.ts). */
+export const SCAN_WORKER = fileURLToPath(new URL("./scan-worker.js", import.meta.url));
+
 /**
  * Writes `<dir>/nvme`, an executable sh script that sets `env` and execs `node <FAKE_NVME_CLI> "$@"`,
  * so the node plugin runs it exactly like `/usr/sbin/nvme` (argv, exit status, stdout/stderr).

@@ -1,6 +1,8 @@
+import type { FabricLayout } from "./fabric-state.js";
+
 /**
- * Names and places of the fake fabric's sysfs entries, mirroring the Linux kernel with native NVMe
- * multipath (`nvme_core.multipath=Y`, the distributions' default):
+ * Names and places of the fake fabric's sysfs entries, mirroring the Linux kernel. With native NVMe
+ * multipath (`nvme_core.multipath=Y`, the distributions' default, and a target advertising CMIC):
  *
  * - controller `nvmeC` (one per fabric connection): `devices/virtual/nvme-fabrics/ctl/nvmeC/`, linked
  *   from `class/nvme/nvmeC`;
@@ -12,6 +14,11 @@
  *   linked from `class/block/` and `block/`; it alone has a device node (`<devroot>/nvmeSnN`) and a `dev`;
  * - hidden per-path disk `nvmeScCnN`: `devices/virtual/nvme-fabrics/ctl/nvmeC/nvmeScCnN/`, linked from
  *   `class/block/` and `block/`; no `dev` attribute and no device node.
+ *
+ * Without a head (layouts "no-cmic" and "no-multipath", see FabricLayout) the controller's own disk is
+ * the visible one, under the controller's directory (core.c nvme_alloc_ns adds it with the controller's
+ * device as parent), named after the subsystem ("no-cmic") or the controller ("no-multipath").
+ * N is the namespace head's instance, not the nsid.
  */
 export function controllerName(instance: number): string {
   return `nvme${instance}`;
@@ -40,10 +47,23 @@ export function subsystemDir(instance: number): string {
   return `${SUBSYSTEMS_DIR}/${subsystemName(instance)}`;
 }
 
-export function headDiskDir(subsystem: number, nsid: number): string {
-  return `${subsystemDir(subsystem)}/${headDiskName(subsystem, nsid)}`;
-}
-
 export function pathDiskDir(subsystem: number, controller: number, nsid: number): string {
   return `${controllerDir(controller)}/${pathDiskName(subsystem, controller, nsid)}`;
+}
+
+/** The visible disk of a namespace: its name, and the controller holding it (undefined: a head). */
+export function visibleDisk(layout: FabricLayout, subsystem: number, controller: number, instance: number): { name: string; controller: number | undefined } {
+  switch (layout) {
+    case "native-multipath":
+      return { name: headDiskName(subsystem, instance), controller: undefined };
+    case "no-cmic":
+      return { name: headDiskName(subsystem, instance), controller };
+    case "no-multipath":
+      return { name: headDiskName(controller, instance), controller };
+  }
+}
+
+/** Where the visible disk's directory is. */
+export function visibleDiskDir(subsystem: number, disk: { readonly name: string; readonly controller: number | undefined }): string {
+  return disk.controller === undefined ? `${subsystemDir(subsystem)}/${disk.name}` : `${controllerDir(disk.controller)}/${disk.name}`;
 }

@@ -1,16 +1,8 @@
-import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import type { ControllerRecord, SubsystemRecord } from "./fabric-state.js";
-import {
-  controllerDir,
-  controllerName,
-  headDiskDir,
-  headDiskName,
-  pathDiskDir,
-  pathDiskName,
-  subsystemDir,
-  subsystemName,
-} from "./sysfs-layout.js";
+import type { ControllerRecord, NamespaceRecord, SubsystemRecord } from "./fabric-state.js";
+import { controllerDir, controllerName, pathDiskDir, pathDiskName, subsystemDir, subsystemName, visibleDiskDir } from "./sysfs-layout.js";
 
 export const FAKE_MODEL = "MikroTik RDS (fake fabric)";
 export const FAKE_FIRMWARE = "7.16";
@@ -24,24 +16,19 @@ export class SysfsTree {
     await this.#attributes(dir, {
       subsysnqn: sub.nqn,
       model: FAKE_MODEL,
-      serial: serialOf(sub),
+      serial: serialOf(sub.nqn),
       firmware_rev: FAKE_FIRMWARE,
       iopolicy: "numa",
       subsystype: "nvm",
     });
     await this.#link(`class/nvme-subsystem/${subsystemName(sub.instance)}`, dir);
-    const head = headDiskDir(sub.instance, sub.nsid);
-    await this.#disk(head, sub, { dev: `${sub.major}:${sub.minor}`, hidden: "0" });
-    await this.#link(`${head}/device`, dir);
-    await this.#blockLinks(headDiskName(sub.instance, sub.nsid), head);
   }
 
   async removeSubsystem(sub: SubsystemRecord): Promise<void> {
-    const head = headDiskName(sub.instance, sub.nsid);
-    await this.#remove(`block/${head}`, `class/block/${head}`, `class/nvme-subsystem/${subsystemName(sub.instance)}`, subsystemDir(sub.instance));
+    await this.#remove(`class/nvme-subsystem/${subsystemName(sub.instance)}`, subsystemDir(sub.instance));
   }
 
-  async addController(sub: SubsystemRecord, ctrl: ControllerRecord): Promise<void> {
+  async addController(sub: SubsystemRecord, ctrl: ControllerRecord, hostId: string): Promise<void> {
     const dir = controllerDir(ctrl.instance);
     await this.#attributes(dir, {
       subsysnqn: ctrl.nqn,
@@ -49,13 +36,13 @@ export class SysfsTree {
       transport: ctrl.transport,
       address: `traddr=${ctrl.traddr},trsvcid=${ctrl.trsvcid}`,
       hostnqn: ctrl.hostNqn,
-      hostid: ctrl.hostId ?? "",
+      hostid: hostId,
       cntlid: String(ctrl.cntlid),
       ctrl_loss_tmo: ctrl.ctrlLossTmo === -1 ? "off" : String(ctrl.ctrlLossTmo ?? 600),
       reconnect_delay: String(ctrl.reconnectDelay ?? 10),
       kato: String(ctrl.keepAliveTmo ?? 5),
       model: FAKE_MODEL,
-      serial: serialOf(sub),
+      serial: serialOf(sub.nqn),
       firmware_rev: FAKE_FIRMWARE,
       numa_node: "-1",
       queue_count: "2",
@@ -63,49 +50,90 @@ export class SysfsTree {
     });
     await this.#link(`class/nvme/${controllerName(ctrl.instance)}`, dir);
     await this.#link(`${subsystemDir(sub.instance)}/${controllerName(ctrl.instance)}`, dir);
-    const path = pathDiskDir(sub.instance, ctrl.instance, sub.nsid);
-    await this.#disk(path, sub, { hidden: "1" });
-    await this.#link(`${path}/device`, dir);
-    await this.#blockLinks(pathDiskName(sub.instance, ctrl.instance, sub.nsid), path);
   }
 
   async removeController(sub: SubsystemRecord, ctrl: ControllerRecord): Promise<void> {
-    const path = pathDiskName(sub.instance, ctrl.instance, sub.nsid);
-    await this.#remove(
-      `block/${path}`,
-      `class/block/${path}`,
-      `${subsystemDir(sub.instance)}/${controllerName(ctrl.instance)}`,
-      `class/nvme/${controllerName(ctrl.instance)}`,
-      controllerDir(ctrl.instance),
-    );
+    await this.#remove(`${subsystemDir(sub.instance)}/${controllerName(ctrl.instance)}`, `class/nvme/${controllerName(ctrl.instance)}`, controllerDir(ctrl.instance));
+  }
+
+  /**
+   * The namespace's disks: the visible one (a head under the subsystem, or the controller's own disk)
+   * with `dev`, and with native multipath a hidden path disk per controller (no `dev`).
+   */
+  async addNamespace(sub: SubsystemRecord, ns: NamespaceRecord, controllers: readonly ControllerRecord[]): Promise<void> {
+    const visible = visibleDiskDir(sub.instance, { name: ns.disk, controller: ns.diskController });
+    await this.#disk(visible, ns, { dev: `${ns.major}:${ns.minor}`, hidden: "0" }, ns.diskController === undefined ? subsystemDir(sub.instance) : controllerDir(ns.diskController));
+    await this.#blockLinks(ns.disk, visible);
+    if (ns.diskController !== undefined) return;
+    for (const ctrl of controllers) await this.addPath(sub, ns, ctrl);
+  }
+
+  /** A controller joining a subsystem whose head exists gets its hidden path disk (native multipath). */
+  async addPath(sub: SubsystemRecord, ns: NamespaceRecord, ctrl: ControllerRecord): Promise<void> {
+    const path = pathDiskDir(sub.instance, ctrl.instance, ns.instance);
+    await this.#disk(path, ns, { hidden: "1" }, controllerDir(ctrl.instance));
+    await this.#blockLinks(pathDiskName(sub.instance, ctrl.instance, ns.instance), path);
+  }
+
+  async removeNamespace(sub: SubsystemRecord, ns: NamespaceRecord, controllers: readonly ControllerRecord[]): Promise<void> {
+    const visible = visibleDiskDir(sub.instance, { name: ns.disk, controller: ns.diskController });
+    await this.#remove(`block/${ns.disk}`, `class/block/${ns.disk}`, visible);
+    if (ns.diskController !== undefined) return;
+    for (const ctrl of controllers) await this.removePath(sub, ns, ctrl);
+  }
+
+  async removePath(sub: SubsystemRecord, ns: NamespaceRecord, ctrl: ControllerRecord): Promise<void> {
+    const path = pathDiskName(sub.instance, ctrl.instance, ns.instance);
+    await this.#remove(`block/${path}`, `class/block/${path}`, pathDiskDir(sub.instance, ctrl.instance, ns.instance));
   }
 
   async setState(ctrl: ControllerRecord): Promise<void> {
-    await writeFile(join(this.root, controllerDir(ctrl.instance), "state"), `${ctrl.state}\n`);
+    await writeAttribute(join(this.root, controllerDir(ctrl.instance), "state"), ctrl.state);
   }
 
-  /** New namespace size on the head and on every path disk, as the kernel does after a rescan. */
-  async setSize(sub: SubsystemRecord, controllers: readonly ControllerRecord[]): Promise<void> {
-    await writeFile(join(this.root, headDiskDir(sub.instance, sub.nsid), "size"), `${sub.sectors}\n`);
+  /** New namespace size on every disk of it, as the kernel does after a rescan. */
+  async setSize(sub: SubsystemRecord, ns: NamespaceRecord, controllers: readonly ControllerRecord[]): Promise<void> {
+    await writeAttribute(join(this.root, visibleDiskDir(sub.instance, { name: ns.disk, controller: ns.diskController }), "size"), String(ns.sectors));
+    if (ns.diskController !== undefined) return;
     for (const ctrl of controllers) {
-      await writeFile(join(this.root, pathDiskDir(sub.instance, ctrl.instance, sub.nsid), "size"), `${sub.sectors}\n`);
+      await writeAttribute(join(this.root, pathDiskDir(sub.instance, ctrl.instance, ns.instance), "size"), String(ns.sectors));
     }
   }
 
-  async #disk(dir: string, sub: SubsystemRecord, extra: Record<string, string>): Promise<void> {
-    await this.#attributes(dir, {
-      size: String(sub.sectors),
-      nsid: String(sub.nsid),
-      uuid: sub.uuid,
-      wwid: `uuid.${sub.uuid}`,
+  /** Entries of a disk's `holders/` (what the kernel links there when a dm or md device is stacked on it). */
+  async setHolders(ns: NamespaceRecord, sub: SubsystemRecord, holders: readonly string[]): Promise<void> {
+    const dir = join(this.root, visibleDiskDir(sub.instance, { name: ns.disk, controller: ns.diskController }), "holders");
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    for (const holder of holders) await this.#link(`${relative(this.root, dir)}/${holder}`, `devices/virtual/block/${holder}`);
+  }
+
+  /**
+   * A disk's attributes. The identifiers as core.c shows them: `uuid` only when the namespace has one
+   * (nvme_ns_id_attrs_are_visible), `eui` as spaced hex bytes (eui_show, "%8ph"), `wwid` the first of
+   * uuid / eui-64 (wwid_show).
+   */
+  async #disk(dir: string, ns: NamespaceRecord, extra: Record<string, string>, parent: string): Promise<void> {
+    // Made beside its place and renamed into it: the kernel's device_add shows the directory with its
+    // attributes at once, so a reader must never see a disk without its `dev` or `nsid`.
+    const building = `${dir}.new`;
+    await this.#remove(building);
+    await this.#attributes(building, {
+      size: String(ns.sectors),
+      nsid: String(ns.nsid),
+      ...(ns.uuid !== undefined && { uuid: ns.uuid }),
+      ...(ns.eui64 !== undefined && { eui: ns.eui64.match(/../g)!.join(" ") }),
+      wwid: wwidOf(ns),
       ro: "0",
       removable: "0",
       ...extra,
       "queue/logical_block_size": "512",
       "queue/physical_block_size": "512",
     });
-    await mkdir(join(this.root, dir, "holders"), { recursive: true });
-    await mkdir(join(this.root, dir, "slaves"), { recursive: true });
+    await mkdir(join(this.root, building, "holders"), { recursive: true });
+    await mkdir(join(this.root, building, "slaves"), { recursive: true });
+    await this.#link(`${building}/device`, parent);
+    await rename(join(this.root, building), join(this.root, dir));
   }
 
   async #blockLinks(name: string, dir: string): Promise<void> {
@@ -118,7 +146,7 @@ export class SysfsTree {
     for (const [name, value] of Object.entries(attributes)) {
       const file = join(this.root, dir, name);
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, `${value}\n`);
+      await writeAttribute(file, value);
     }
   }
 
@@ -135,7 +163,24 @@ export class SysfsTree {
   }
 }
 
+/**
+ * One attribute: the value and a newline, written beside and renamed into place, because a sysfs read
+ * never sees a half-written value (the `nvme` program and the node plugin read while others write).
+ */
+async function writeAttribute(file: string, value: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${value}\n`);
+  await rename(temp, file);
+}
+
 /** A target's serial number for the subsystem: stable per export. */
-export function serialOf(sub: Pick<SubsystemRecord, "uuid">): string {
-  return sub.uuid.replace(/-/g, "").slice(0, 20);
+export function serialOf(nqn: string): string {
+  return createHash("sha1").update(nqn).digest("hex").slice(0, 20);
+}
+
+/** The kernel's `wwid` (core.c wwid_show): `uuid.<uuid>` when there is one, else `eui.<16 hex>`. */
+export function wwidOf(ns: Pick<NamespaceRecord, "uuid" | "eui64">): string {
+  if (ns.uuid !== undefined) return `uuid.${ns.uuid}`;
+  if (ns.eui64 !== undefined) return `eui.${ns.eui64}`;
+  throw new Error("a fake namespace has a UUID or an EUI-64");
 }

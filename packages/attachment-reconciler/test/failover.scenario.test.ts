@@ -1,0 +1,77 @@
+import { execFileSync } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fenceRecordOf } from "../src/fence-record.js";
+import type { ClusterNode } from "../src/cluster-objects.js";
+import { metricValue, startFailoverRig, until, type FailoverRig } from "./support/failover-rig.js";
+
+// Real processes end to end (fake API server, RDS simulator, controller, two node plugins on fake
+// NVMe/TCP fabrics, the reconciler), with timings compressed: a 3 s grace period instead of 60 s.
+const asRoot = process.getuid?.() === 0 && hasLosetup();
+const describeAsRoot = asRoot ? describe : describe.skip;
+
+describeAsRoot("failover of an RWO volume when its node dies (real processes)", () => {
+  let rig: FailoverRig;
+
+  afterEach(async () => {
+    await rig?.cleanup();
+  }, 60_000);
+
+  it("fences the dead node (storage first, then taint), frees its VolumeAttachment, and the volume moves with its data — never two hosts connected at once", async () => {
+    rig = await startFailoverRig();
+    const a = await rig.addNode("node-a");
+    const b = await rig.addNode("node-b");
+    await rig.startPlugin(a);
+    await rig.startPlugin(b);
+    const volume = await rig.createVolume("pvc-6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b");
+    const first = await rig.attach(volume.volumeId, a.name);
+    const targetA = await rig.stageAndPublish(a, volume.volumeId, first.publishContext, volume.context);
+    await writeFile(join(targetA, "data.txt"), "written on node-a before it died\n");
+    execFileSync("sync", ["-f", targetA]);
+    const hostA = rig.api.get("Node", undefined, a.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"];
+    expect(rig.sim.connections(volume.nqn)).toEqual([hostA]);
+
+    const reconciler = await rig.startReconciler("r1");
+    await until(async () => (await metricValue(reconciler.metricsPort, 'rds_csi_reconciler_nodes{state="healthy"}')) === 2, "the reconciler never saw both nodes healthy");
+
+    // node-a dies: its plugin is killed, its kubelet stops renewing the Lease; its NVMe/TCP connection stays up.
+    const diedAt = Date.now();
+    await a.plugin?.stop("SIGKILL");
+    a.alive = false;
+    expect(rig.sim.connections(volume.nqn)).toEqual([hostA]);
+
+    await until(() => fenceRecordOf(rig.api.get("Node", undefined, a.name) as ClusterNode)?.phase === "done", "node-a was never fenced", 20_000);
+    const fencedAfter = Date.now() - diedAt;
+    // the grace period runs from the last renewal seen, up to one heartbeat (200 ms) before the death
+    expect(fencedAfter).toBeGreaterThanOrEqual(2_800);
+    const record = fenceRecordOf(rig.api.get("Node", undefined, a.name) as ClusterNode);
+    expect(record).toMatchObject({ strategies: { taint: "success", storage: "success" }, connectionsCut: true, taintAdded: true, revoked: [volume.volumeId] });
+    expect((rig.api.get("Node", undefined, a.name) as ClusterNode).spec?.taints).toEqual([expect.objectContaining({ key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" })]);
+    // The RDS cut node-a's live connection when its host left the allow-list.
+    expect(rig.sim.connections(volume.nqn)).toEqual([]);
+    await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName)?.metadata?.deletionTimestamp !== undefined, "the VolumeAttachment of node-a was not deleted");
+
+    // external-attacher: ControllerUnpublish, finalizer off; attach/detach controller: the pod's new node gets a VolumeAttachment.
+    await rig.detach(first.vaName);
+    const second = await rig.attach(volume.volumeId, b.name);
+    const targetB = await rig.stageAndPublish(b, volume.volumeId, second.publishContext, volume.context);
+    expect(await readFile(join(targetB, "data.txt"), "utf8")).toBe("written on node-a before it died\n");
+    const hostB = rig.api.get("Node", undefined, b.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"];
+    expect(rig.sim.connections(volume.nqn)).toEqual([hostB]);
+    expect(rig.maxConnected.get(volume.nqn)).toBe(1);
+
+    await until(async () => (await metricValue(reconciler.metricsPort, "rds_csi_reconciler_failover_seconds_count")) === 1, "no failover time observed");
+    expect(await metricValue(reconciler.metricsPort, 'rds_csi_reconciler_fences_total{strategy="storage",result="success"}')).toBe(1);
+    expect(await metricValue(reconciler.metricsPort, "rds_csi_reconciler_volume_attachments_freed_total")).toBe(1);
+    expect(rig.api.list("Event").map((event) => (event as { reason?: string }).reason)).toEqual(expect.arrayContaining(["NodeFenced", "VolumeAttachmentFreed"]));
+  }, 120_000);
+});
+
+function hasLosetup(): boolean {
+  try {
+    execFileSync("losetup", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}

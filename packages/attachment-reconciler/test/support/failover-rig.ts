@@ -1,0 +1,257 @@
+import { execFileSync } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { csi } from "@rds-csi/core";
+import { microTime } from "@rds-csi/core/k8s";
+import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { callUnary, FakeFabric, freePort, scrapeMetrics, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
+
+// Test support: every part of a failover as a real process or server — the RDS simulator, a fake API
+// server, the controller, node plugins on fake NVMe/TCP fabrics (loop devices: root only) and the
+// reconciler — with the roles Kubernetes plays around them (kubelet, Lease renewal) played here.
+
+const root = fileURLToPath(new URL("../../../../../", import.meta.url));
+const DRIVER = "rds.csi.srvlab.io";
+const FINALIZER = "external-attacher/rds-csi-srvlab-io";
+const MODE = csi.VolumeCapability_AccessMode_Mode;
+
+/** A Node object whose kubelet the rig plays: Lease renewed and Ready while `alive`. */
+export interface ClusterMember {
+  readonly name: string;
+  /** while true the rig renews its Lease and reports it Ready (the kubelet is alive) */
+  alive: boolean;
+}
+
+/** A node: its plugin process, its fabric and the kubelet role the rig plays for it. */
+export interface RigNode extends ClusterMember {
+  readonly etcDir: string;
+  readonly kubeletDir: string;
+  readonly fabric: FakeFabric;
+  readonly shim: string;
+  plugin: ServiceProcess | undefined;
+}
+
+export interface FailoverRig {
+  readonly dir: string;
+  readonly api: FakeApiServer;
+  readonly sim: RdsSimulator;
+  readonly controller: ServiceProcess;
+  /** every Node whose kubelet the rig plays */
+  readonly members: Map<string, ClusterMember>;
+  /** the highest number of hosts ever connected at once to an export, by NQN */
+  readonly maxConnected: Map<string, number>;
+  /** a node with a plugin on its own fake fabric (root only) */
+  addNode(name: string): Promise<RigNode>;
+  /** a Node with a kubelet and nothing else; `hostNqn` goes in its host NQN annotation (a node plugin writes it otherwise) */
+  addMember(name: string, hostNqn?: string): ClusterMember;
+  startPlugin(node: RigNode): Promise<ServiceProcess>;
+  startReconciler(name: string, env?: Readonly<Record<string, string>>): Promise<{ process: ServiceProcess; metricsPort: number }>;
+  /** CreateVolume + the PV, as external-provisioner makes them */
+  createVolume(name: string): Promise<{ volumeId: string; nqn: string; context: Record<string, string> }>;
+  /** what the attach/detach controller and external-attacher do for a pod on `node`: a VolumeAttachment, ControllerPublish, status.attached */
+  attach(volumeId: string, node: string): Promise<{ vaName: string; publishContext: Record<string, string> }>;
+  /** what external-attacher does once the VolumeAttachment is being deleted: ControllerUnpublish, then its finalizer goes (and with it the object) */
+  detach(vaName: string): Promise<void>;
+  /** kubelet's NodeStage + NodePublish; returns the pod's target path */
+  stageAndPublish(node: RigNode, volumeId: string, publishContext: Record<string, string>, context: Record<string, string>): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+const capability = (): csi.VolumeCapability => csi.VolumeCapability.fromPartial({ mount: { fsType: "ext4" }, accessMode: { mode: MODE.SINGLE_NODE_WRITER } });
+
+export function kubeletPaths(node: RigNode, volumeId: string) {
+  return {
+    staging: join(node.kubeletDir, "plugins/kubernetes.io/csi", DRIVER, volumeId, "globalmount"),
+    target: join(node.kubeletDir, "pods", `pod-${node.name}`, "volumes/kubernetes.io~csi", volumeId, "mount"),
+  };
+}
+
+/** The VolumeAttachment name kube-controller-manager gives: csi-<sha256(volume handle + driver + node)>. */
+export function attachmentName(volumeId: string, node: string): string {
+  return `csi-${createHashHex(`${volumeId}${DRIVER}${node}`)}`;
+}
+
+function createHashHex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+
+export async function startFailoverRig(options: { allowHost: "enforce-and-drop" | "ignored" } = { allowHost: "enforce-and-drop" }): Promise<FailoverRig> {
+  const dir = await mkdtemp(join(tmpdir(), "rds-csi-failover-"));
+  const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
+  const key = generateEd25519KeyPair();
+  await writeFile(join(dir, "id_ed25519"), key.private, { mode: 0o600 });
+  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G", allowHost: options.allowHost });
+  cleanups.push(() => sim.stop());
+  const maxConnected = new Map<string, number>();
+  const sampler = setInterval(() => {
+    for (const entry of sim.exports()) maxConnected.set(entry.nqn, Math.max(maxConnected.get(entry.nqn) ?? 0, entry.connections.length));
+  }, 5);
+  cleanups.push(async () => clearInterval(sampler));
+  const api = await startFakeApiServer();
+  cleanups.push(() => api.stop());
+  await writeFile(join(dir, "kubeconfig"), api.kubeConfig().exportConfig());
+  const rdsEnv = {
+    RDS_ADDRESS: "127.0.0.1",
+    RDS_SSH_PORT: String(sim.port),
+    RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"),
+    RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
+    RDS_BASE_PATH: "/raid10/csi",
+    KUBECONFIG: join(dir, "kubeconfig"),
+    HOST_ACCESS_CONTROL_TRUST: "verified",
+  };
+  const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
+  cleanups.push(() => controller.stop("SIGTERM"));
+  const members = new Map<string, ClusterMember>();
+
+  // kubelet's heartbeat: the Lease renewed and the Node Ready while the node is alive; once it is not,
+  // the Lease stays as it was and the node lifecycle controller marks the Node Ready=Unknown.
+  const heartbeat = setInterval(() => {
+    for (const node of members.values()) {
+      const stored = api.get("Node", undefined, node.name) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
+      if (!stored) continue;
+      const ready = node.alive ? "True" : "Unknown";
+      if (stored.status?.conditions?.[0]?.status !== ready) api.put("Node", { ...stored, status: { ...stored.status, conditions: [{ type: "Ready", status: ready }] } });
+      if (node.alive) api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(new Date()), leaseDurationSeconds: 40 } });
+    }
+  }, 200);
+  cleanups.push(async () => clearInterval(heartbeat));
+
+  const rig: FailoverRig = {
+    dir,
+    api,
+    sim,
+    controller,
+    members,
+    maxConnected,
+    addMember(name, hostNqn) {
+      const member: ClusterMember = { name, alive: true };
+      const annotations = hostNqn ? { "rds.csi.srvlab.io/host-nqn": hostNqn } : {};
+      api.put("Node", { metadata: { name, annotations }, spec: {}, status: { conditions: [{ type: "Ready", status: "True" }] } });
+      api.put("CSINode", { metadata: { name }, spec: { drivers: [{ name: DRIVER, nodeID: name }] } });
+      members.set(name, member);
+      return member;
+    },
+    async addNode(name) {
+      const etcDir = join(dir, `etc-${name}`);
+      await mkdir(join(etcDir, "nvme"), { recursive: true });
+      const hostNqn = `nqn.2014-08.org.nvmexpress:uuid:${randomUUID()}`;
+      await writeFile(join(etcDir, "nvme", "hostnqn"), `${hostNqn}\n`);
+      await writeFile(join(etcDir, "nvme", "hostid"), `${randomUUID()}\n`);
+      const fabric = await FakeFabric.create({ simulatorUrl: sim.controlUrl, hostNqn, baseDir: join(dir, `fabric-${name}`) });
+      cleanups.push(async () => {
+        unmountUnder(join(dir, `kubelet-${name}`));
+        await fabric.cleanup();
+      });
+      const node: RigNode = { ...rig.addMember(name), etcDir, kubeletDir: join(dir, `kubelet-${name}`), fabric, shim: await fabric.writeShim(), plugin: undefined };
+      members.set(name, node);
+      return node;
+    },
+    async startPlugin(node) {
+      const plugin = await startServiceProcess(join(root, "packages/csi-node/dist/main.js"), `unix://${join(dir, `csi-${node.name}.sock`)}`, ["--metrics-address", "127.0.0.1:0"], {
+        NODE_ID: node.name,
+        ETC_DIR: node.etcDir,
+        KUBELET_DIR: node.kubeletDir,
+        SYSFS_ROOT: node.fabric.sysfsRoot,
+        DEV_ROOT: node.fabric.devRoot,
+        NVME_CLI: node.shim,
+        NAMESPACE_TIMEOUT: "10s",
+        STALE_MOUNT_CHECK_INTERVAL: "1s",
+        KUBECONFIG: join(dir, "kubeconfig"),
+      });
+      node.plugin = plugin;
+      cleanups.push(async () => plugin.stop("SIGKILL"));
+      await until(() => api.get("Node", undefined, node.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"] !== undefined, "the node plugin did not publish its host NQN");
+      return plugin;
+    },
+    async startReconciler(name, env = {}) {
+      const metricsPort = await freePort();
+      const process = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, `reconciler-${name}.sock`)}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
+        ...rdsEnv,
+        POD_NAME: name,
+        POD_NAMESPACE: "kube-system",
+        FAILURE_GRACE: "3s",
+        RECONCILE_INTERVAL: "200ms",
+        STABILIZATION: "2s",
+        FINALIZER_TIMEOUT: "5s",
+        HOST_ACCESS_LIVE_CONNECTIONS: "dropped",
+        LEADER_LEASE_DURATION: "3s",
+        LEADER_RENEW_DEADLINE: "2s",
+        LEADER_RETRY_PERIOD: "500ms",
+        ...env,
+      });
+      cleanups.push(async () => process.stop("SIGKILL"));
+      return { process, metricsPort };
+    },
+    async createVolume(name) {
+      const rpc = controller.clients.controller;
+      const { volume } = await callUnary(rpc, rpc.createVolume, csi.CreateVolumeRequest.fromPartial({ name, capacityRange: { requiredBytes: 1n << 30n }, volumeCapabilities: [capability()] }));
+      if (!volume) throw new Error("CreateVolume returned no volume");
+      api.put("PersistentVolume", {
+        metadata: { name: volume.volumeId },
+        spec: { accessModes: ["ReadWriteOnce"], capacity: { storage: "1Gi" }, csi: { driver: DRIVER, volumeHandle: volume.volumeId, fsType: "ext4", volumeAttributes: volume.volumeContext } },
+      });
+      const nqn = sim.exports().find((entry) => entry.slot === volume.volumeId)?.nqn ?? "";
+      return { volumeId: volume.volumeId, nqn, context: volume.volumeContext };
+    },
+    async attach(volumeId, node) {
+      const vaName = attachmentName(volumeId, node);
+      api.put("VolumeAttachment", { metadata: { name: vaName, finalizers: [FINALIZER] }, spec: { attacher: DRIVER, nodeName: node, source: { persistentVolumeName: volumeId } } });
+      const rpc = controller.clients.controller;
+      const volumeContext = (api.get("PersistentVolume", undefined, volumeId) as unknown as { spec: { csi: { volumeAttributes: Record<string, string> } } }).spec.csi.volumeAttributes;
+      const { publishContext } = await callUnary(rpc, rpc.controllerPublishVolume, csi.ControllerPublishVolumeRequest.fromPartial({ volumeId, nodeId: node, volumeCapability: capability(), volumeContext }));
+      const stored = api.get("VolumeAttachment", undefined, vaName) as object;
+      api.put("VolumeAttachment", { ...stored, status: { attached: true, attachmentMetadata: publishContext } });
+      return { vaName, publishContext };
+    },
+    async detach(vaName) {
+      const stored = api.get("VolumeAttachment", undefined, vaName) as { spec: { nodeName: string; source: { persistentVolumeName: string } } } | undefined;
+      if (!stored) return;
+      const rpc = controller.clients.controller;
+      await callUnary(rpc, rpc.controllerUnpublishVolume, csi.ControllerUnpublishVolumeRequest.fromPartial({ volumeId: stored.spec.source.persistentVolumeName, nodeId: stored.spec.nodeName }));
+      api.remove("VolumeAttachment", undefined, vaName);
+    },
+    async stageAndPublish(node, volumeId, publishContext, context) {
+      if (!node.plugin) throw new Error(`node ${node.name} has no plugin running`);
+      const { staging, target } = kubeletPaths(node, volumeId);
+      await mkdir(staging, { recursive: true });
+      const rpc = node.plugin.clients.node;
+      const call = { volumeId, publishContext, volumeContext: context, volumeCapability: capability(), stagingTargetPath: staging };
+      await callUnary(rpc, rpc.nodeStageVolume, csi.NodeStageVolumeRequest.fromPartial(call), { deadlineMs: 60_000 });
+      await callUnary(rpc, rpc.nodePublishVolume, csi.NodePublishVolumeRequest.fromPartial({ ...call, targetPath: target }), { deadlineMs: 60_000 });
+      return target;
+    },
+    async cleanup() {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    },
+  };
+  return rig;
+}
+
+/** The reconciler's metric value for one sample line (e.g. `rds_csi_reconciler_leader`), or undefined. */
+export async function metricValue(metricsPort: number, sample: string): Promise<number | undefined> {
+  const text = await scrapeMetrics(metricsPort);
+  const line = text.split("\n").find((each) => each.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
+export async function until(condition: () => boolean | Promise<boolean>, failure: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** After a failure half-way: nothing of the rig stays mounted. */
+function unmountUnder(path: string): void {
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[4])
+    .filter((point): point is string => point?.startsWith(`${path}/`) === true);
+  for (const point of mounts.reverse()) execFileSync("umount", ["--lazy", point]);
+}
