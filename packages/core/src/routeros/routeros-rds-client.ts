@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from "cockatiel";
+import { handleWhen, retry, type RetryPolicy } from "cockatiel";
 import {
   AlreadyExistsError,
   CsiError,
@@ -11,6 +11,7 @@ import {
 } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
+import { exponentialBackoff } from "../resilience/backoff.js";
 import { BoundedQueue } from "../resilience/bounded-queue.js";
 import { SNAPSHOT_SLOT_PREFIX, VOLUME_SLOT_PREFIX, type VolumeLayout } from "../volume/volume-layout.js";
 import { routerOsError } from "./classify-error.js";
@@ -117,7 +118,7 @@ export class RouterOsRdsClient implements RdsClient {
       handleWhen((err) => err instanceof UnavailableError),
       {
         maxAttempts: retryOptions.maxAttempts - 1,
-        backoff: new ExponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs }),
+        backoff: exponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs, jitter: "decorrelated" }),
       },
     );
     this.#mutations = new BoundedQueue(options.mutationWindow ?? ROUTEROS_CLIENT_DEFAULTS.mutationWindow);
