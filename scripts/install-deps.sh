@@ -15,7 +15,8 @@ fi
 # openssh-client: the simulator's compatibility test with a real OpenSSH client; prometheus: promtool
 # (rule checks and unit tests) and the real server the chart's dashboard and alert queries are run
 # against; unzip: unpacks helm and kubectl below.
-debs=(e2fsprogs xfsprogs util-linux mount nvme-cli openssh-client prometheus unzip)
+# fuse3 + python3-fusepy: the fake NVMe fabric's I/O gate (I/O that blocks or fails like a namespace with no path).
+debs=(e2fsprogs xfsprogs util-linux mount nvme-cli openssh-client prometheus unzip fuse3 python3-fusepy)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

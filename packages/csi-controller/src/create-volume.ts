@@ -82,7 +82,11 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
 
   return deps.volumeLocks.run(id, context.signal, async (signal) => {
     const existing = await deps.rds.getVolume(id, signal);
-    if (existing) {
+    // A copy the RDS is still making (or made at the wrong size) is finished by copyVolume below, never served.
+    if (existing?.copyInProgress && !source) {
+      throw new AlreadyExistsError(`volume ${id} (name "${name}") exists as a copy still in progress; the request names no source`);
+    }
+    if (existing && !existing.copyInProgress) {
       if (!sizeFitsRange(existing.sizeBytes, request.capacityRange)) {
         const range = request.capacityRange;
         throw new AlreadyExistsError(

@@ -2,7 +2,8 @@ import type { csi } from "@rds-csi/core";
 import type { RdsSnapshot } from "@rds-csi/core/routeros";
 
 /**
- * A snapshot as CSI reports it. A copy exists in full once the RDS lists it, so it is ready at once.
+ * A snapshot as CSI reports it: ready once its copy has reached the source's size (the RDS may finish a
+ * copy in the background; the snapshotter asks again while it is not ready).
  * Snapshots of the earlier Go driver carry no metadata: their source and creation time are unknown.
  */
 export function toCsiSnapshot(snapshot: RdsSnapshot): csi.Snapshot {
@@ -13,7 +14,7 @@ export function toCsiSnapshot(snapshot: RdsSnapshot): csi.Snapshot {
     sourceVolumeId: snapshot.sourceVolumeId ?? "",
     sizeBytes: snapshot.sizeBytes,
     creationTime: createdMs === undefined ? undefined : { seconds: BigInt(seconds), nanos: (createdMs - seconds * 1000) * 1_000_000 },
-    readyToUse: true,
+    readyToUse: !snapshot.copyInProgress,
     groupSnapshotId: "",
   };
 }

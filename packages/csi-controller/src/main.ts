@@ -1,4 +1,4 @@
-import { csi, csiService, pluginCapabilities, runService, VOLUME_CONTEXT_KEYS } from "@rds-csi/core";
+import { csi, csiService, nvmeAddressOf, pluginCapabilities, runService } from "@rds-csi/core";
 import { createRdsClient } from "@rds-csi/core/routeros";
 import { KubeClient, KubeEventRecorder, loadKubeConnection } from "@rds-csi/core/k8s";
 import { KubeClaimLookup } from "./claim-lookup.js";
@@ -8,9 +8,6 @@ import { controllerSettings } from "./controller-settings.js";
 import { createPublishArbiter } from "./publish/index.js";
 import { PvcVolumeEvents } from "./volume-events.js";
 import { RdsVolumeGauges } from "./volume-gauges.js";
-
-/** Volumes of the earlier Go driver may carry only `rdsAddress`, which its node used when `nvmeAddress` was absent. */
-const GO_DRIVER_ADDRESS_KEY = "rdsAddress";
 
 await runService({
   program: "rds-csi-controller",
@@ -36,8 +33,7 @@ await runService({
       metrics,
       client: kube,
       hostAccessControl: config.hostAccessControlTrust === "verified",
-      nvmeAddress: (context) =>
-        context[VOLUME_CONTEXT_KEYS.nvmeAddress] || context[GO_DRIVER_ADDRESS_KEY] || resolved.parameterDefaults.nvmeAddress,
+      nvmeAddress: (context) => nvmeAddressOf(context) ?? resolved.parameterDefaults.nvmeAddress,
     });
     const events = new PvcVolumeEvents({ recorder, claims: new KubeClaimLookup({ client: kube, driverName: config.driverName }), logger });
     const gauges = new RdsVolumeGauges({ rds, metrics, logger });

@@ -137,6 +137,22 @@ describe("controller faults against the simulated RDS", () => {
     expect(imageFiles()).toEqual([]);
   });
 
+  it("answers FAILED_PRECONDITION, naming the live sessions, while the RDS refuses a busy disk", async () => {
+    await sim.updateSettings({ diskBusy: "while-connected" });
+    const { volume } = await createVolume("busy");
+    const volumeId = volume!.volumeId;
+    const nqn = sim.disks()[0]!.nvmeTcpServerNqn;
+    sim.connectHost(nqn, "nqn.2014-08.org.nvmexpress:uuid:stale-node");
+    const expand = csi.ControllerExpandVolumeRequest.fromPartial({ volumeId, capacityRange: { requiredBytes: 2n * GiB } });
+    const deletion = csi.DeleteVolumeRequest.fromPartial({ volumeId });
+    const refused = { status: "FAILED_PRECONDITION", details: expect.stringMatching(/while NVMe\/TCP sessions to it are live/) };
+    await expect(statusOf(callUnary(clients.controller, clients.controller.controllerExpandVolume, expand))).resolves.toMatchObject(refused);
+    await expect(statusOf(callUnary(clients.controller, clients.controller.deleteVolume, deletion))).resolves.toMatchObject(refused);
+    sim.disconnectHost(nqn, "nqn.2014-08.org.nvmexpress:uuid:stale-node");
+    await callUnary(clients.controller, clients.controller.deleteVolume, deletion);
+    expect(imageFiles()).toEqual([]);
+  });
+
   it("finishes a delete that stopped between removing the disk and removing its file", async () => {
     const { volume } = await createVolume("half-deleted");
     const request = csi.DeleteVolumeRequest.fromPartial({ volumeId: volume!.volumeId });

@@ -138,7 +138,7 @@ async function stage(ctx: NodeContext, wanted: StageRequest, existing: StagingMe
           // Set before the run: a mount killed at its deadline (or by the caller giving up) may
           // still have mounted, and the staging path had nothing on it before this call.
           mountedHere = true;
-          await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, wanted.mountFlags, signal);
+          await ctx.mounter.mount(identity.devicePath, stagingPath, fsType, withXfsNoUuid(fsType, wanted.mountFlags), signal);
         });
       }
       // read back
@@ -227,4 +227,16 @@ async function undo(
   } catch (err) {
     logger.error("cleanup after a failed stage did not finish", { error: String(err) });
   }
+}
+
+/**
+ * XFS refuses to mount a filesystem whose UUID is already mounted on the host, and a volume restored
+ * from a snapshot or cloned carries its source's UUID: without `nouuid` a clone cannot be staged on a
+ * node where its source is staged (KubeVirt clones VM disks exactly so). The check guards against one
+ * filesystem seen twice through two paths; here the device was found by its NVMe identity and each
+ * volume is staged once, so it protects nothing. Other CSI drivers mount xfs the same way (e.g.
+ * alibaba-cloud-csi-driver, aws-ebs-csi-driver).
+ */
+function withXfsNoUuid(fsType: string, mountFlags: readonly string[]): string[] {
+  return fsType === "xfs" && !mountFlags.includes("nouuid") ? [...mountFlags, "nouuid"] : [...mountFlags];
 }

@@ -14,8 +14,9 @@ import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-lost-1";
 
-asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () => {
-  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-lost-", diskSize: "64M" });
+// Both sysfs layouts of the kernel: native multipath (head under the subsystem) and nvme_core.multipath=N.
+asRoot.each(["native-multipath", "no-multipath"] as const)("reconnect after the kernel gave up on the controller (fake fabric, %s)", (layout) => {
+  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-lost-", diskSize: "64M", layout });
   const { newHost, stagingDir, stage, publish, unpublish, unstage, stats, mountOf, resolve, metric } = rig;
 
   /** The watcher with its log lines kept, to check what it says and how often. */

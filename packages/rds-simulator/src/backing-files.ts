@@ -71,6 +71,29 @@ export class BackingFiles {
     }
   }
 
+  /** Copies `length` bytes at `offset` from the source into the target (created if missing), leaving all-zero chunks as holes. */
+  async copyRange(sourceName: string, name: string, offset: number, length: number): Promise<void> {
+    const source = await open(this.hostPath(sourceName), "r");
+    try {
+      const target = await open(this.hostPath(name), "r+");
+      try {
+        const buffer = Buffer.alloc(Math.min(COPY_CHUNK, length));
+        const zeros = Buffer.alloc(buffer.length);
+        for (let at = offset; at < offset + length; ) {
+          const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, offset + length - at), at);
+          if (bytesRead === 0) break;
+          if (!buffer.subarray(0, bytesRead).equals(zeros.subarray(0, bytesRead))) await target.write(buffer, 0, bytesRead, at);
+          at += bytesRead;
+        }
+        await target.truncate(offset + length);
+      } finally {
+        await target.close();
+      }
+    } finally {
+      await source.close();
+    }
+  }
+
   async resize(name: string, size: number): Promise<void> {
     await truncate(this.hostPath(name), size);
   }

@@ -1,4 +1,13 @@
-import { ALLOW_HOST_MODES, COPY_FROM_MODES, type AllowHostMode, type CopyFromMode } from "./settings.js";
+import {
+  ALLOW_HOST_MODES,
+  COPY_FROM_MODES,
+  DISK_BUSY_MODES,
+  FOREIGN_DISK_MODES,
+  type AllowHostMode,
+  type CopyFromMode,
+  type DiskBusyMode,
+  type ForeignDiskMode,
+} from "./settings.js";
 
 const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -15,6 +24,8 @@ export interface CliArguments {
   readonly poolName?: string;
   readonly poolSize?: string;
   readonly copyFrom?: CopyFromMode;
+  readonly diskBusy?: DiskBusyMode;
+  readonly foreignDisks?: ForeignDiskMode;
   readonly allowHost?: AllowHostMode;
   readonly latencyReadMs?: number;
   readonly latencyMutateMs?: number;
@@ -37,7 +48,9 @@ export const USAGE = `usage: rds-sim --state-dir DIR [options]
   --authorized-key FILE      accept the keys in this authorized_keys file (repeatable)
   --pool NAME                pool name and mount point (default raid10)
   --pool-size SIZE           pool size, bytes or with K/M/G/T (default 1T)
-  --copy-from MODE           settings-only | data
+  --copy-from MODE           settings-only | data | data-in-background | data-ignoring-size
+  --disk-busy MODE           never | while-connected (remove/resize refused while NVMe/TCP hosts are connected)
+  --foreign-disks MODE       rds2216 | none (other people's disks listed beside the driver's)
   --allow-host MODE          ignored | enforce-new | enforce-and-drop
   --latency-read DURATION    time each read command takes, e.g. 0ms, 1s
   --latency-mutate DURATION  time each mutating command takes, e.g. 20ms
@@ -56,6 +69,8 @@ const VALUE_FLAGS = new Set([
   "pool",
   "pool-size",
   "copy-from",
+  "disk-busy",
+  "foreign-disks",
   "allow-host",
   "latency-read",
   "latency-mutate",
@@ -102,6 +117,8 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
     poolName: single("pool"),
     poolSize: single("pool-size"),
     copyFrom: oneOf("copy-from", single("copy-from"), COPY_FROM_MODES),
+    diskBusy: oneOf("disk-busy", single("disk-busy"), DISK_BUSY_MODES),
+    foreignDisks: oneOf("foreign-disks", single("foreign-disks"), FOREIGN_DISK_MODES),
     allowHost: oneOf("allow-host", single("allow-host"), ALLOW_HOST_MODES),
     latencyReadMs: duration("latency-read", single("latency-read")),
     latencyMutateMs: duration("latency-mutate", single("latency-mutate")),

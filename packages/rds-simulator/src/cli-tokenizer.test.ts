@@ -34,8 +34,8 @@ describe("tokenize", () => {
   });
 
   it("decodes every escape RouterOS defines for quoted strings", () => {
-    const [token] = tokenize(String.raw`"\\ \" \$ \? \n \r \t \41\7e"`).tokens;
-    expect(token?.text).toBe('\\ " $ ? \n \r \t A~');
+    const [token] = tokenize(String.raw`"\\ \" \$ \? \n \r \t \_\a\b\f\v \41\7E"`).tokens;
+    expect(token?.text).toBe('\\ " $ ? \n \r \t \x20\x07\b\f\v A~');
   });
 
   it("reads \\HH escapes as UTF-8 bytes and keeps raw non-ASCII text", () => {
@@ -61,6 +61,12 @@ describe("tokenize", () => {
     [String.raw`x="a\qb"`, "syntax error (line 1 column 5)"],
     [String.raw`x="a\4"`, "syntax error (line 1 column 5)"],
     ["x=$var", "syntax error (line 1 column 3)"],
+    // Inside quotes too: an unescaped $ is a variable, ? a help request, and hex escapes are upper case.
+    ['x="pvc-$var"', "syntax error (line 1 column 8)"],
+    ['x="a$"', "syntax error (line 1 column 5)"],
+    ['x="what?"', "syntax error (line 1 column 8)"],
+    [String.raw`x="caf\c39"`, "syntax error (line 1 column 7)"],
+    [String.raw`x="\7e"`, "syntax error (line 1 column 4)"],
     ["x={a}", "syntax error (line 1 column 3)"],
     ["x=a\\b", "syntax error (line 1 column 4)"],
     ["x=\u0007", "syntax error (line 1 column 3)"],

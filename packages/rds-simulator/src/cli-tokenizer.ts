@@ -59,12 +59,30 @@ function isWordCharacter(ch: string): boolean {
   return !(ch === " " || ch === '"' || ch === ";" || SINGLE.has(ch) || RESERVED.has(ch));
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, number>> = { "\\": 0x5c, '"': 0x22, $: 0x24, "?": 0x3f, n: 0x0a, r: 0x0d, t: 0x09 };
+// MikroTik manual, "Scripting", Constant Escape Sequences: \" \\ \n \r \t \$ \? \_ (space) \a \b \f \v, and
+// \xx, "print a character from hex input; hex values should use capital letters".
+const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {
+  "\\": 0x5c,
+  '"': 0x22,
+  $: 0x24,
+  "?": 0x3f,
+  _: 0x20,
+  a: 0x07,
+  b: 0x08,
+  f: 0x0c,
+  n: 0x0a,
+  r: 0x0d,
+  t: 0x09,
+  v: 0x0b,
+};
 
 /**
  * Decodes a double-quoted string starting at `open` (the quote). Escapes produce bytes, and the bytes
  * are read as UTF-8 at the end, because the driver writes a non-ASCII character as its UTF-8 bytes
- * (`\C3\A9` for é).
+ * (`\C3\A9` for é). As strict as RouterOS: inside quotes an unescaped `$` starts a variable
+ * substitution and `?` asks for help ("Scripting": both have escapes because they mean something); the
+ * simulator has no variables, so either is a syntax error, and a lower-case hex escape (`\c3`) is one
+ * too. A quoting mistake in the driver therefore fails here instead of passing.
  */
 function readQuoted(text: string, open: number): { value: string; end: number } {
   const bytes: number[] = [];
@@ -72,6 +90,7 @@ function readQuoted(text: string, open: number): { value: string; end: number } 
   while (i < text.length) {
     const ch = String.fromCodePoint(text.codePointAt(i)!);
     if (ch === '"') return { value: Buffer.from(bytes).toString("utf8"), end: i + 1 };
+    if (ch === "$" || ch === "?") throw syntaxError(i + 1);
     if (ch !== "\\") {
       bytes.push(...Buffer.from(ch, "utf8"));
       i += ch.length;
@@ -83,7 +102,7 @@ function readQuoted(text: string, open: number): { value: string; end: number } 
     if (simple !== undefined) {
       bytes.push(simple);
       i += 2;
-    } else if (/^[0-9A-Fa-f]{2}$/u.test(text.slice(i + 1, i + 3))) {
+    } else if (/^[0-9A-F]{2}$/u.test(text.slice(i + 1, i + 3))) {
       bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
       i += 3;
     } else {

@@ -77,7 +77,7 @@ describe("rds-sim CLI", () => {
   it("stops with status 2 and names the flag when a flag is wrong", async () => {
     const result = await finish(spawn(process.execPath, [CLI, "--state-dir", dir, "--copy-from", "everything"]));
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^rds-sim: --copy-from everything: must be one of settings-only, data\n\nusage:/u);
+    expect(result.stderr).toMatch(/^rds-sim: --copy-from everything: must be one of settings-only, data, data-in-background, data-ignoring-size\n\nusage:/u);
   });
 
   it("stops with status 1 when the simulator cannot start", async () => {

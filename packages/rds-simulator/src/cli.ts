@@ -40,6 +40,8 @@ async function main(argv: readonly string[]): Promise<void> {
     poolName: args.poolName,
     poolSize: args.poolSize,
     copyFrom: args.copyFrom,
+    diskBusy: args.diskBusy,
+    foreignDisks: args.foreignDisks,
     allowHost: args.allowHost,
     latency: { readMs: args.latencyReadMs, mutateMs: args.latencyMutateMs },
     errorExitStatus: args.errorExitStatus,

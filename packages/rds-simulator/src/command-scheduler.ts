@@ -25,6 +25,16 @@ export class CommandScheduler {
     return run;
   }
 
+  /** Runs `task` in the mutation queue, between commands, without a command's latency (work the RDS does on its own). */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(task);
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Resolves once every mutation queued so far has finished. */
   idle(): Promise<void> {
     return this.#tail;

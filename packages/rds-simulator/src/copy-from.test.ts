@@ -59,4 +59,33 @@ describe("/disk add copy-from", () => {
       "failure: new size is smaller than current size\r\n",
     );
   });
+
+  it("data-in-background: the disk exists at once, its file grows while the data is copied, then reaches the requested size", async () => {
+    t = await startTestSimulator({ copyFrom: "data-in-background" });
+    ssh = await t.connect();
+    const source = await sourceWithData();
+    await run('/disk add type=file slot="pvc-bg" file-path="/raid10/vols/pvc-bg.img" copy-from=[find slot="pvc-src"] file-size=6M');
+    const sizes = [t.sim.disks().find((disk) => disk.slot === "pvc-bg")!.size];
+    expect(sizes[0]).toBe(0);
+    expect(await run('/disk print terse where slot="pvc-bg"')).toContain(" size=0 ");
+    while (sizes.at(-1)! < 6 * MiB) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      sizes.push(t.sim.disks().find((disk) => disk.slot === "pvc-bg")!.size);
+    }
+    // It grew through sizes between nothing and the source's before it reached the requested size.
+    expect(sizes.some((size) => size > 0 && size < 4 * MiB)).toBe(true);
+    const copy = await readFile(t.sim.disks().find((disk) => disk.slot === "pvc-bg")!.backingFile);
+    expect(copy.subarray(0, 4 * MiB).equals(await readFile(source))).toBe(true);
+    expect(copy).toHaveLength(6 * MiB);
+  });
+
+  it("data-ignoring-size: the copy holds the data at the source's size, whatever file-size says", async () => {
+    t = await startTestSimulator({ copyFrom: "data-ignoring-size" });
+    ssh = await t.connect();
+    const source = await sourceWithData();
+    await run('/disk add type=file slot="pvc-big" file-path="/raid10/vols/pvc-big.img" copy-from=[find slot="pvc-src"] file-size=6M');
+    const copy = t.sim.disks().find((disk) => disk.slot === "pvc-big")!;
+    expect(copy.size).toBe(4 * MiB);
+    expect((await readFile(copy.backingFile)).equals(await readFile(source))).toBe(true);
+  });
 });

@@ -1,6 +1,6 @@
 import { findArgument, portArgument, sizeArgument, textArgument, yesNoArgument } from "./argument-values.js";
 import type { Arguments } from "./command-parser.js";
-import { diskSize, selectDisks } from "./disk-menu.js";
+import { diskSize, selectDisks, slotInUse } from "./disk-menu.js";
 import { parentDirectories, poolFileName } from "./file-path.js";
 import type { RdsModel } from "./rds-model.js";
 import { failure, inputDoesNotMatch, invalidValue, missingArgument } from "./routeros-error.js";
@@ -11,8 +11,9 @@ const DEFAULT_NVME_TCP_PORT = 4420;
 /**
  * `/disk add type=file ...`: creates the backing file (sparse, `file-size` bytes) and the disk item
  * together. With `copy-from=[find ...]` the size defaults to the source's, and what is copied follows
- * the copyFrom setting: nothing (an empty file) or the source's bytes. Every argument is checked
- * before anything is created.
+ * the copyFrom setting: nothing (an empty file), the source's bytes, the source's bytes in the
+ * background (the file grows after the command returned), or the source's bytes at the source's size
+ * (`file-size` ignored). Every argument is checked before anything is created.
  */
 export async function addDisk(args: Arguments, model: RdsModel): Promise<void> {
   const type = textArgument(args, "type");
@@ -34,7 +35,7 @@ export async function addDisk(args: Arguments, model: RdsModel): Promise<void> {
   const directories = parentDirectories(fileName);
   if (directories.some((directory) => model.files.get(directory)?.type === "file")) throw invalidValue("file-path");
 
-  if (model.disks.bySlot(slot) !== undefined) throw failure(`disk with slot ${slot} already exists`);
+  if (slotInUse(model, slot)) throw failure(`disk with slot ${slot} already exists`);
   if (model.files.get(fileName) !== undefined) throw failure("file already exists");
   let source: { readonly fileName: string; readonly size: number } | undefined;
   if (copyFrom !== undefined) {
@@ -54,12 +55,22 @@ export async function addDisk(args: Arguments, model: RdsModel): Promise<void> {
     await model.backing.ensureDirectory(directory);
     model.files.put({ name: directory, type: "directory", size: 0, lastModified: now });
   }
-  if (source !== undefined && model.copyFromMode() === "data") {
-    await model.backing.copyData(source.fileName, fileName, bytes);
+  const mode = source === undefined ? "settings-only" : model.settings().copyFrom;
+  // What the new file holds at once: see CopyFromMode.
+  let created = bytes;
+  if (mode === "data") {
+    await model.backing.copyData(source!.fileName, fileName, bytes);
+  } else if (mode === "data-ignoring-size") {
+    created = source!.size;
+    await model.backing.copyData(source!.fileName, fileName, created);
+  } else if (mode === "data-in-background") {
+    created = 0;
+    await model.backing.createEmpty(fileName, 0);
   } else {
     await model.backing.createEmpty(fileName, bytes);
   }
-  model.files.put({ name: fileName, type: "file", size: bytes, lastModified: now });
+  model.files.put({ name: fileName, type: "file", size: created, lastModified: now });
+  if (mode === "data-in-background") model.copyInBackground(source!.fileName, source!.size, fileName, bytes);
   model.disks.add({
     slot,
     filePath,

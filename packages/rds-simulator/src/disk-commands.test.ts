@@ -17,8 +17,9 @@ describe("/disk over SSH", () => {
   let ssh: SshSession;
   const run = async (command: string): Promise<string> => (await ssh.exec(command)).stdout;
 
+  // Byte-for-byte layouts of the driver's kind of disk: without other people's disks (see the next suite).
   beforeEach(async () => {
-    t = await startTestSimulator({ poolSize: "100G", now: () => new Date("2026-11-26T10:00:00Z") });
+    t = await startTestSimulator({ poolSize: "100G", foreignDisks: "none", now: () => new Date("2026-11-26T10:00:00Z") });
     ssh = await t.connect();
   });
   afterEach(async () => {
@@ -247,5 +248,49 @@ describe("/disk over SSH", () => {
     await run(ADD_VOLUME);
     const saved = await new StateStore(t.stateDir).load();
     expect(saved?.disks.map((disk) => disk.slot)).toEqual([ID]);
+  });
+});
+
+describe("/disk over SSH among other people's disks (the default)", () => {
+  let t: TestSimulator;
+  let ssh: SshSession;
+  const run = async (command: string): Promise<string> => (await ssh.exec(command)).stdout;
+
+  beforeEach(async () => {
+    t = await startTestSimulator({ poolSize: "100G" });
+    ssh = await t.connect();
+  });
+  afterEach(async () => {
+    await t.cleanup();
+  });
+
+  it("lists RAID members, the operator's exports, a disabled disk and odd records before the driver's disks", async () => {
+    await run(ADD_VOLUME);
+    const terse = lines(await run("/disk print terse")).filter((line) => line !== "");
+    expect(terse.map((line) => line.slice(0, 10))).toEqual([
+      " 0  BM   t",
+      " 1  B r  t",
+      " 2  B r  t",
+      " 3  B  t t",
+      " 4  BM   t",
+      " 5 X     c",
+      " 6  B  t c",
+      " 7  B  t c",
+    ]);
+    expect(terse[6]).toContain("comment=owner=ops see ticket 42 type=file slot= slot-default=");
+    expect(terse[6]).toContain("nvme-tcp-server-port=auto");
+    expect(terse[5]).not.toContain(" size=");
+    expect(await run('/disk print terse where type="file"')).toContain(`slot=${ID}`);
+    expect(lines(await run('/disk print terse where mount-point="raid10"')).filter((line) => line !== "")).toHaveLength(1);
+  });
+
+  it("never lets set, remove or copy-from reach them, and keeps their slots taken", async () => {
+    expect(await run('/disk remove [find slot="nvme1"]')).toBe("");
+    expect(await run("/disk remove vm-storage-001")).toBe("no such item\r\n");
+    expect(await run('/disk add type=file slot="vm-storage-001" file-path="/raid10/x.img" file-size=1M')).toBe(
+      "failure: disk with slot vm-storage-001 already exists\r\n",
+    );
+    expect(await run('/disk add type=file slot="c" file-path="/raid10/c.img" copy-from=[find slot="nvme1"]')).toBe("failure: no such item\r\n");
+    expect(await run('/disk print terse where slot="nvme1"')).toContain("raid-master=raid10");
   });
 });

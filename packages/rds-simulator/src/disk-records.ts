@@ -14,19 +14,26 @@ import {
 
 /** The `/disk` flags the simulator sets, in legend order. */
 export const DISK_FLAGS: readonly FlagDefinition[] = [
+  { letter: "X", name: "DISABLED" },
   { letter: "B", name: "BLOCK-DEVICE" },
   { letter: "M", name: "MOUNTED" },
+  { letter: "r", name: "RAID-MEMBER" },
   { letter: "t", name: "NVME-TCP-EXPORT" },
 ];
 
-const SHARING_FIELDS: readonly RecordField[] = [
-  yesNoField("iscsi-export", false),
-  yesNoField("nfs-sharing", false),
-  yesNoField("smb-sharing", false),
-  yesNoField("media-sharing", false),
-  bareField("media-interface", "none"),
-  yesNoField("swap", false),
-];
+/** The sharing fields every disk record ends its export part with; the simulator's own disks share nothing. */
+export function sharingFields(options: { readonly iscsi?: boolean; readonly nfs?: boolean; readonly smb?: boolean } = {}): RecordField[] {
+  return [
+    yesNoField("iscsi-export", options.iscsi ?? false),
+    yesNoField("nfs-sharing", options.nfs ?? false),
+    yesNoField("smb-sharing", options.smb ?? false),
+    yesNoField("media-sharing", false),
+    bareField("media-interface", "none"),
+    yesNoField("swap", false),
+  ];
+}
+
+const SHARING_FIELDS: readonly RecordField[] = sharingFields();
 
 /** The pool as a `type=raid` record, with the fields and order of a real RDS2216's RAID record. */
 export function poolRecord(pool: Pool): RecordDraft {

@@ -1,6 +1,6 @@
 import { portArgument, sizeArgument, textArgument, yesNoArgument } from "./argument-values.js";
 import type { Arguments, Target } from "./command-parser.js";
-import { diskSize, selectDisks } from "./disk-menu.js";
+import { diskSize, refuseIfBusy, selectDisks } from "./disk-menu.js";
 import type { RdsModel } from "./rds-model.js";
 import { failure } from "./routeros-error.js";
 
@@ -18,6 +18,7 @@ export async function setDisks(target: Target, args: Arguments, model: RdsModel)
   const disks = selectDisks(model, target);
 
   if (size !== undefined) {
+    refuseIfBusy(model, disks);
     let growth = 0n;
     for (const disk of disks) {
       const current = BigInt(diskSize(model, disk));

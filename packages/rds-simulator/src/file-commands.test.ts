@@ -38,7 +38,7 @@ describe("/file over SSH", () => {
 
   it("selects by exact name and by regular expression, keeping the full list's numbers", async () => {
     expect(await run('/file print detail where name="raid10/vols/pvc-2.img"')).toMatch(/^ 2 name=raid10\/vols\/pvc-2.img /u);
-    const listed = lines(await run(String.raw`/file print detail where name~"^raid10/vols/[^/]+\\.img$"`));
+    const listed = lines(await run(String.raw`/file print detail where name~"^raid10/vols/[^/]+\\.img\$"`));
     expect(listed.filter((line) => line.startsWith(" 1 ") || line.startsWith(" 2 "))).toHaveLength(2);
     expect(await run('/file print detail where name~"^raid10/vols/" and type="directory"')).toBe("");
   });

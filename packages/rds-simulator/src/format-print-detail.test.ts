@@ -39,16 +39,25 @@ describe("formatPrintDetail", () => {
     );
   });
 
-  it("prints the comment whole on the index line and the fields from the next line", () => {
+  it("prints the comment on the index line, broken at the width like a long value, and the fields from the next line", () => {
     const record: NumberedRecord = {
       index: 0,
       flags: "Bt",
-      comment: "rds-csi:v1 kind=volume owner=a-rather-long-owner-name-that-makes-this-comment-wider-than-80",
+      comment: "rds-csi:v1 kind:volume owner:a-rather-long-owner-name-that-makes-this-comment-wider-than-80",
       fields: [bareField("type", "file")],
     };
     expect(lines(formatPrintDetail([record], FLAGS, 80))).toEqual([
       "Flags: B - BLOCK-DEVICE; t - NVME-TCP-EXPORT",
-      " 0 Bt ;;; rds-csi:v1 kind=volume owner=a-rather-long-owner-name-that-makes-this-comment-wider-than-80",
+      " 0 Bt ;;; rds-csi:v1 kind:volume owner:a-rather-long-owner-name-that-makes-this-",
+      "      comment-wider-than-80",
+      "      type=file",
+      "",
+    ]);
+    expect(lines(formatPrintDetail([record], FLAGS, 40))).toEqual([
+      "Flags: B - BLOCK-DEVICE; t - NVME-TCP-EXPORT",
+      " 0 Bt ;;; rds-csi:v1 kind:volume owner:a",
+      "      -rather-long-owner-name-that-makes",
+      "      -this-comment-wider-than-80",
       "      type=file",
       "",
     ]);

@@ -25,7 +25,9 @@ export const CRLF = "\r\n";
  *   broken at the width inside its value, with no space at the break;
  * - records are separated by a line holding one space; lines end with CRLF.
  *
- * Comments are printed whole on their line (never broken).
+ * A comment (`;;; text` on the index line) longer than the line is broken at the width like a long value,
+ * its rest on continuation lines indented under it, nothing added at the breaks: RouterOS wraps every
+ * console line at the terminal's width (login option `<N>w`, routeros-notes "Output width and wrapping").
  */
 export function formatPrintDetail(records: readonly NumberedRecord[], flags: readonly FlagDefinition[], width: number): string {
   if (records.length === 0) return "";
@@ -64,7 +66,15 @@ function layoutRecord(record: RecordDraft, prefix: string, width: number): strin
   const lines: string[] = [];
   let current = prefix;
   if (record.comment !== "") {
-    lines.push(`${prefix};;; ${record.comment}`);
+    let rest = `;;; ${record.comment}`;
+    let line = prefix;
+    while (line.length + rest.length > width && width - line.length >= 1) {
+      const room = width - line.length;
+      lines.push(line + rest.slice(0, room));
+      rest = rest.slice(room);
+      line = indent;
+    }
+    lines.push(line + rest);
     current = indent;
   }
   let lineHasField = false;

@@ -21,7 +21,7 @@ describe("OpenSSH client compatibility", () => {
     dir = await mkdtemp(join(tmpdir(), "rds-sim-openssh-"));
     keyFile = join(dir, "id_ed25519");
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "test@rds-sim", "-f", keyFile]);
-    sim = await startSimulator({ stateDir: join(dir, "state"), authorizedKeys: await readFile(`${keyFile}.pub`, "utf8") });
+    sim = await startSimulator({ stateDir: join(dir, "state"), authorizedKeys: await readFile(`${keyFile}.pub`, "utf8"), foreignDisks: "none" });
   });
   afterAll(async () => {
     await sim.stop();

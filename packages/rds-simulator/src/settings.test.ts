@@ -4,6 +4,8 @@ describe("applySettingsPatch", () => {
   it("changes only what the patch names", () => {
     expect(applySettingsPatch(DEFAULT_SETTINGS, { copyFrom: "data", latency: { mutateMs: 20 } })).toEqual({
       copyFrom: "data",
+      diskBusy: "never",
+      foreignDisks: "rds2216",
       allowHost: "ignored",
       errorExitStatus: 0,
       latency: { readMs: 0, mutateMs: 20 },
@@ -15,7 +17,9 @@ describe("applySettingsPatch", () => {
   });
 
   it.each([
-    [{ copyFrom: "all" }, 'copyFrom must be one of settings-only, data; got "all"'],
+    [{ copyFrom: "all" }, 'copyFrom must be one of settings-only, data, data-in-background, data-ignoring-size; got "all"'],
+    [{ diskBusy: "always" }, "diskBusy must be one of never, while-connected"],
+    [{ foreignDisks: "many" }, "foreignDisks must be one of rds2216, none"],
     [{ allowHost: "strict" }, "allowHost must be one of ignored, enforce-new, enforce-and-drop"],
     [{ errorExitStatus: 2 }, "errorExitStatus must be one of 0, 1; got 2"],
     [{ latency: 5 }, "latency must be an object with readMs and/or mutateMs"],

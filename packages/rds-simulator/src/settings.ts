@@ -1,6 +1,27 @@
-/** What `copy-from` copies: nothing but the size (the default, so no test passes on a hopeful reading) or the data. */
-export const COPY_FROM_MODES = ["settings-only", "data"] as const;
+/**
+ * What `copy-from` does; the MikroTik manual only says it copies an item ("ID of item to make a copy
+ * from"), so every plausible reading is a mode: nothing but the size (the default, so no test passes on
+ * a hopeful reading); the data; the data in the background (the disk exists at once, its file grows
+ * while the data is copied, then reaches the requested size); the data with `file-size` ignored (the
+ * copy keeps the source's size).
+ */
+export const COPY_FROM_MODES = ["settings-only", "data", "data-in-background", "data-ignoring-size"] as const;
 export type CopyFromMode = (typeof COPY_FROM_MODES)[number];
+
+/**
+ * Whether RouterOS refuses to remove or resize a disk while NVMe/TCP hosts are connected to it
+ * (`failure: disk is busy`): not documented, so both are modes.
+ */
+export const DISK_BUSY_MODES = ["never", "while-connected"] as const;
+export type DiskBusyMode = (typeof DISK_BUSY_MODES)[number];
+
+/**
+ * Other people's disks beside the driver's: `rds2216` lists what a real RDS2216 holds besides the pool
+ * (RAID members, the operator's own file disks, iSCSI/NFS/SMB exports, a disabled item, records with
+ * missing or odd fields; see foreign-disks.ts); `none` only the pool.
+ */
+export const FOREIGN_DISK_MODES = ["rds2216", "none"] as const;
+export type ForeignDiskMode = (typeof FOREIGN_DISK_MODES)[number];
 
 /**
  * How `nvme-tcp-server-allow-host-name` is applied to NVMe/TCP connections: not at all; to new
@@ -20,6 +41,8 @@ export interface LatencySettings {
 /** Behaviour that can change while the simulator runs; persisted with the state. */
 export interface SimulatorSettings {
   readonly copyFrom: CopyFromMode;
+  readonly diskBusy: DiskBusyMode;
+  readonly foreignDisks: ForeignDiskMode;
   readonly allowHost: AllowHostMode;
   /** exit status of a command that printed an error; RouterOS cannot be relied on for one, so 0 by default */
   readonly errorExitStatus: 0 | 1;
@@ -29,6 +52,8 @@ export interface SimulatorSettings {
 /** A partial change of the settings; values are checked at run time too, because they may come from JSON. */
 export interface SettingsPatch {
   readonly copyFrom?: CopyFromMode;
+  readonly diskBusy?: DiskBusyMode;
+  readonly foreignDisks?: ForeignDiskMode;
   readonly allowHost?: AllowHostMode;
   readonly errorExitStatus?: 0 | 1;
   readonly latency?: Partial<LatencySettings>;
@@ -36,6 +61,8 @@ export interface SettingsPatch {
 
 export const DEFAULT_SETTINGS: SimulatorSettings = {
   copyFrom: "settings-only",
+  diskBusy: "never",
+  foreignDisks: "rds2216",
   allowHost: "ignored",
   errorExitStatus: 0,
   latency: { readMs: 0, mutateMs: 0 },
@@ -54,6 +81,8 @@ export function applySettingsPatch(base: SimulatorSettings, patch: SettingsPatch
   }
   return {
     copyFrom: oneOf("copyFrom", patch.copyFrom, COPY_FROM_MODES) ?? base.copyFrom,
+    diskBusy: oneOf("diskBusy", patch.diskBusy, DISK_BUSY_MODES) ?? base.diskBusy,
+    foreignDisks: oneOf("foreignDisks", patch.foreignDisks, FOREIGN_DISK_MODES) ?? base.foreignDisks,
     allowHost: oneOf("allowHost", patch.allowHost, ALLOW_HOST_MODES) ?? base.allowHost,
     errorExitStatus: oneOf("errorExitStatus", patch.errorExitStatus, [0, 1] as const) ?? base.errorExitStatus,
     latency: {

@@ -1,6 +1,6 @@
 import type { Logger } from "winston";
 import { parseSizeArgument } from "./size-argument.js";
-import type { AllowHostMode, CopyFromMode, LatencySettings } from "./settings.js";
+import type { AllowHostMode, CopyFromMode, DiskBusyMode, ForeignDiskMode, LatencySettings } from "./settings.js";
 
 export interface SimulatorOptions {
   /** where state.json and the backing files (`files/<pool>/...`) live; created if missing */
@@ -23,6 +23,8 @@ export interface SimulatorOptions {
   /** the settings below override the persisted ones when given */
   readonly latency?: Partial<LatencySettings>;
   readonly copyFrom?: CopyFromMode;
+  readonly diskBusy?: DiskBusyMode;
+  readonly foreignDisks?: ForeignDiskMode;
   readonly allowHost?: AllowHostMode;
   readonly errorExitStatus?: 0 | 1;
   /** default: a silent logger */

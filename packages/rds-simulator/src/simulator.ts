@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import winston, { type Logger } from "winston";
 import { parseAuthorizedKeys } from "./authorized-keys.js";
+import { BackgroundCopies } from "./background-copy.js";
 import { BackingFiles } from "./backing-files.js";
 import { CommandExecutor } from "./command-executor.js";
 import { CommandLog, type CommandLogEntry } from "./command-log.js";
@@ -94,6 +95,7 @@ export class RdsSimulator {
   readonly #executor: CommandExecutor;
   readonly #log = new CommandLog(COMMAND_LOG_LIMIT);
   readonly #exportOf = new WeakMap<DiskItem, NvmeExport>();
+  readonly #copies: BackgroundCopies;
   #settings: SimulatorSettings;
   #hostKey: string;
   #ssh: SshServer | undefined;
@@ -116,7 +118,9 @@ export class RdsSimulator {
       files: parts.files,
       pool,
       backing: parts.backing,
-      copyFromMode: () => this.#settings.copyFrom,
+      settings: () => this.#settings,
+      copyInBackground: (sourceName, sourceSize, name, finalSize) => this.#copies.start(sourceName, sourceSize, name, finalSize),
+      liveSessions: (disk) => (disk.nvmeTcpExport ? this.#exports.connections(disk.nvmeTcpServerNqn === "" ? disk.slot : disk.nvmeTcpServerNqn) : []),
       now: parts.now,
     };
     this.#exports = new ExportRegistry(this.#settings.allowHost);
@@ -124,6 +128,17 @@ export class RdsSimulator {
     this.#scheduler = new CommandScheduler((kind) => {
       const configured = kind === "read" ? this.#settings.latency.readMs : this.#settings.latency.mutateMs;
       return configured + this.faults.extraDelay(kind);
+    });
+    this.#copies = new BackgroundCopies({
+      backing: parts.backing,
+      files: parts.files,
+      now: parts.now,
+      exclusive: (step) =>
+        this.#scheduler.exclusive(async () => {
+          await step();
+          this.#exports.update(this.#currentExports());
+          await this.#record();
+        }),
     });
     this.#executor = new CommandExecutor({
       model: this.#model,
@@ -162,6 +177,8 @@ export class RdsSimulator {
     }
     const settings = applySettingsPatch(saved?.settings ?? DEFAULT_SETTINGS, {
       copyFrom: options.copyFrom,
+      diskBusy: options.diskBusy,
+      foreignDisks: options.foreignDisks,
       allowHost: options.allowHost,
       errorExitStatus: options.errorExitStatus,
       latency: options.latency,
@@ -317,6 +334,7 @@ export class RdsSimulator {
     clearTimeout(this.#availableAgain);
     await this.#control?.stop();
     await this.#ssh?.stop();
+    await this.#copies.stop();
     await this.#scheduler.idle();
     this.#exports.dropAll("shutdown");
     this.#parts.logger.info("rds simulator stopped");

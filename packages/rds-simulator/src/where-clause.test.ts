@@ -18,13 +18,13 @@ describe("where clauses", () => {
 
   it("matches ~ as a regular expression anywhere in the value", () => {
     expect(matchesAll(conditions('slot~"vc"'), valueOf)).toBe(true);
-    expect(matchesAll(conditions(String.raw`name~"^raid10/vols/[^/]+\\.img$"`), valueOf)).toBe(true);
+    expect(matchesAll(conditions(String.raw`name~"^raid10/vols/[^/]+\\.img\$"`), valueOf)).toBe(true);
     expect(matchesAll(conditions('name~"^vols/"'), valueOf)).toBe(false);
   });
 
   it("needs every condition to hold", () => {
-    expect(matchesAll(conditions('slot~"pvc" and name~"img$"'), valueOf)).toBe(true);
-    expect(matchesAll(conditions('slot~"pvc" and name~"iso$"'), valueOf)).toBe(false);
+    expect(matchesAll(conditions('slot~"pvc" and name~"img\\$"'), valueOf)).toBe(true);
+    expect(matchesAll(conditions('slot~"pvc" and name~"iso\\$"'), valueOf)).toBe(false);
   });
 
   it("fails a condition on a property the record does not have", () => {

@@ -8,6 +8,7 @@ export * from "./shipped-package.js";
 export * from "./latency-stats.js";
 export * from "./fake-apiserver/index.js";
 export * from "./fake-nvme/index.js";
+export * from "./stand-ins/index.js";
 export * from "./bench/index.js";
 export * from "./system/index.js";
 export * from "./free-port.js";

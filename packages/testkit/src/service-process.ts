@@ -6,6 +6,8 @@ export interface ServiceProcess {
   readonly clients: CsiClients;
   readonly pid: number;
   readonly output: () => { stdout: string; stderr: string };
+  /** Settles with the exit code (null after a signal) once the process is gone, however it ended. */
+  readonly exited: Promise<number | null>;
   /** Sends `signal` and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -58,7 +60,7 @@ export async function startServiceProcess(
     await stop("SIGKILL");
     throw err;
   }
-  return { clients, output, stop, pid: child.pid! };
+  return { clients, output, stop, exited, pid: child.pid! };
 }
 
 /** A `.js` entry runs under this Node; anything else is a service's launcher script (bin/), run as is. */

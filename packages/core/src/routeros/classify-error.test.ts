@@ -1,5 +1,6 @@
 import {
   AlreadyExistsError,
+  FailedPreconditionError,
   InternalError,
   InvalidArgumentError,
   NotFoundError,
@@ -23,6 +24,7 @@ const CLASSES = {
   AlreadyExistsError,
   ResourceExhaustedError,
   InvalidArgumentError,
+  FailedPreconditionError,
   InternalError,
 } as const;
 

@@ -1,6 +1,7 @@
 import {
   AlreadyExistsError,
   type CsiError,
+  FailedPreconditionError,
   InternalError,
   InvalidArgumentError,
   NotFoundError,
@@ -70,6 +71,9 @@ const FAILURES: ReadonlyArray<readonly [RegExp, ErrorClass]> = [
   [/^no such item$/, NotFoundError],
   [/already exists$/, AlreadyExistsError],
   [/(?:not enough space|disk full)$/, ResourceExhaustedError],
+  // An item RouterOS will not change now (a disk with live NVMe/TCP sessions, a file a disk uses):
+  // retryable once whatever holds it lets go.
+  [/(?:is busy|in use)$/, FailedPreconditionError],
 ];
 
 const MAX_LINE = 200;

@@ -16,8 +16,11 @@ describe("disk comment", () => {
     expect(parseDiskComment(comment)).toEqual(metadata);
   });
 
-  it("round-trips a volume's tag", () => {
+  it("round-trips a volume's tag, and a copy's source and size", () => {
     expect(parseDiskComment(formatDiskComment({ kind: "volume" }))).toEqual({ kind: "volume" });
+    const copy = { kind: "volume" as const, copy: { sourceId: "snap-1", sizeBytes: 3n * 2n ** 30n } };
+    expect(formatDiskComment(copy)).toBe("rds-csi:v1 kind:volume source:snap-1 size:3221225472");
+    expect(parseDiskComment(formatDiskComment(copy))).toEqual(copy);
   });
 
   it.each([

@@ -9,7 +9,15 @@
  * lines, and a continuation line starting with `key=` would read as the disk's own fields.
  */
 export type DiskMetadata =
-  | { readonly kind: "volume" }
+  | {
+      readonly kind: "volume";
+      /**
+       * A volume made by a copy (restore, clone): its source and the size it must reach. RouterOS may
+       * finish a copy in the background or ignore the size asked for, so a disk smaller than this is a
+       * copy not yet complete, never a volume to serve.
+       */
+      readonly copy?: { readonly sourceId: string; readonly sizeBytes: bigint };
+    }
   | {
       readonly kind: "snapshot";
       readonly sourceVolumeId: string;
@@ -22,7 +30,9 @@ export type DiskMetadata =
 const TAG = "rds-csi:v1";
 
 export function formatDiskComment(metadata: DiskMetadata): string {
-  if (metadata.kind === "volume") return `${TAG} kind:volume`;
+  if (metadata.kind === "volume") {
+    return metadata.copy ? `${TAG} kind:volume source:${metadata.copy.sourceId} size:${metadata.copy.sizeBytes}` : `${TAG} kind:volume`;
+  }
   return [
     TAG,
     "kind:snapshot",
@@ -38,9 +48,11 @@ export function parseDiskComment(comment: string | undefined): DiskMetadata | un
   const [tag, ...pairs] = (comment ?? "").trim().split(/\s+/);
   if (tag !== TAG) return undefined;
   const fields = new Map(pairs.map((pair) => [pair.slice(0, pair.indexOf(":")), pair.slice(pair.indexOf(":") + 1)]));
-  if (fields.get("kind") === "volume") return { kind: "volume" };
   const source = fields.get("source");
   const size = fields.get("size");
+  if (fields.get("kind") === "volume") {
+    return source && size && /^\d+$/.test(size) ? { kind: "volume", copy: { sourceId: source, sizeBytes: BigInt(size) } } : { kind: "volume" };
+  }
   const created = new Date(fields.get("created") ?? "");
   const strategy = fields.get("strategy");
   if (fields.get("kind") !== "snapshot" || !source || !size || !/^\d+$/.test(size) || Number.isNaN(created.getTime()) || !strategy) {

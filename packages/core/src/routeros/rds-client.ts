@@ -12,6 +12,11 @@ export interface RdsVolume {
   readonly exported: boolean;
   /** Host NQNs the export admits; empty means any host. */
   readonly allowedHosts: readonly string[];
+  /**
+   * A volume made by a copy whose disk has not yet reached the size the copy was asked for: RouterOS may
+   * finish `copy-from` in the background. Never to be served; copyVolume waits for it.
+   */
+  readonly copyInProgress?: true;
 }
 
 /** A point-in-time copy of a volume: an unexported file-backed disk with the driver's metadata. */
@@ -23,6 +28,18 @@ export interface RdsSnapshot {
   readonly sourceVolumeId?: string;
   readonly createdAt?: Date;
   readonly strategy?: string;
+  /** The copy has not yet reached the source's size (see RdsVolume.copyInProgress): not ready to use. */
+  readonly copyInProgress?: true;
+}
+
+/** How the RDS carried out a copy, as the client saw it; the self-check reports it. */
+export interface CopyObservation {
+  /** The disk was listed before its data was all there: its size grew after the add returned. */
+  readonly background: boolean;
+  /** The copy settled at the source's size, not the size asked for, and the client grew it. */
+  readonly sizeIgnored: boolean;
+  /** From sending the add to a complete copy. */
+  readonly completedAfterMs: number;
 }
 
 export interface RdsCapacity {
@@ -77,8 +94,13 @@ export interface RdsClient {
    * not read again first; a slot taken since is still caught, by the RDS refusing the add.
    */
   createVolume(spec: CreateVolumeSpec, signal: AbortSignal, options?: { readonly knownAbsent?: boolean }): Promise<RdsVolume>;
-  /** A new volume holding a copy of a snapshot or another volume, made with the copy strategy. */
-  copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume>;
+  /**
+   * A new volume holding a copy of a snapshot or another volume, made with the copy strategy. Returns
+   * only once the copy is complete: a copy the RDS finishes in the background is waited for (until the
+   * copy deadline, then UnavailableError), one that ignored the size asked for is grown. A source still
+   * being copied itself is UnavailableError. `copy` is present when this call made or finished the copy.
+   */
+  copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume & { readonly copy?: CopyObservation }>;
   getVolume(id: string, signal: AbortSignal): Promise<RdsVolume | undefined>;
   /** Only this driver's volumes: slot prefix `pvc-`, backing file directly under the base path. */
   listVolumes(signal: AbortSignal): Promise<RdsVolume[]>;

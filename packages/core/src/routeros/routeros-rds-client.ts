@@ -1,4 +1,5 @@
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from "cockatiel";
+import { setTimeout as sleep } from "node:timers/promises";
+import { handleWhen, retry, type RetryPolicy } from "cockatiel";
 import {
   AlreadyExistsError,
   CsiError,
@@ -10,6 +11,7 @@ import {
 } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
+import { exponentialBackoff } from "../resilience/backoff.js";
 import { BoundedQueue } from "../resilience/bounded-queue.js";
 import { SNAPSHOT_SLOT_PREFIX, VOLUME_SLOT_PREFIX, type VolumeLayout } from "../volume/volume-layout.js";
 import { routerOsError } from "./classify-error.js";
@@ -35,6 +37,7 @@ import { toDisk, toFile, toPool, type Disk } from "./disk-record.js";
 import { readPrintOutput, type PrintOutput } from "./parse-print-detail.js";
 import { printableExcerpt } from "./printable-excerpt.js";
 import type {
+  CopyObservation,
   CopyStrategy,
   CopyVolumeSpec,
   CreateVolumeSpec,
@@ -53,6 +56,11 @@ export interface RouterOsRdsClientOptions {
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry;
   readonly timeouts?: { readonly readMs?: number; readonly mutateMs?: number; readonly copyMs?: number };
+  /**
+   * How a copy is watched until complete: the disk is read every `intervalMs`; a copy whose size has not
+   * changed for `settleMs` at or above its source's size is finished (and grown if the RDS ignored the size).
+   */
+  readonly copyWatch?: { readonly intervalMs?: number; readonly settleMs?: number };
   /** Attempts in all (first try included) for transient failures, with jittered exponential waits. */
   readonly retry?: { readonly maxAttempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** Mutating commands outstanding at once; the RDS runs them one at a time either way. */
@@ -68,6 +76,7 @@ export const ROUTEROS_CLIENT_DEFAULTS = {
     copyMs: 30 * 60_000,
   },
   retry: { maxAttempts: 4, initialDelayMs: 500, maxDelayMs: 5_000 },
+  copyWatch: { intervalMs: 500, settleMs: 3_000 },
   mutationWindow: 2,
   // `print terse` of every file disk: ~1 KiB per disk, so 64 MiB leaves room for tens of thousands.
   listOutputBytes: 64 * 1024 * 1024,
@@ -93,6 +102,7 @@ export class RouterOsRdsClient implements RdsClient {
   readonly #retry: RetryPolicy;
   readonly #mutations: BoundedQueue;
   readonly #now: () => Date;
+  readonly #copyWatch: { readonly intervalMs: number; readonly settleMs: number };
   readonly #observe: (verb: RouterOsVerb, outcome: string, seconds: number) => void;
   readonly #skipped: (reason: SkipReason) => void;
 
@@ -108,11 +118,12 @@ export class RouterOsRdsClient implements RdsClient {
       handleWhen((err) => err instanceof UnavailableError),
       {
         maxAttempts: retryOptions.maxAttempts - 1,
-        backoff: new ExponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs }),
+        backoff: exponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs, jitter: "decorrelated" }),
       },
     );
     this.#mutations = new BoundedQueue(options.mutationWindow ?? ROUTEROS_CLIENT_DEFAULTS.mutationWindow);
     this.#now = options.now ?? (() => new Date());
+    this.#copyWatch = { ...ROUTEROS_CLIENT_DEFAULTS.copyWatch, ...options.copyWatch };
     this.#observe = commandMetrics(options.metrics);
     this.#skipped = skippedRecordsMetric(options.metrics);
   }
@@ -130,20 +141,30 @@ export class RouterOsRdsClient implements RdsClient {
     return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
   }
 
-  async copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume> {
+  async copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume & { readonly copy?: CopyObservation }> {
     const existing = await this.#disk(spec.id, signal);
-    if (existing) return this.#matchingVolume(existing, spec);
     const source = await this.#disk(spec.sourceId, signal);
-    if (!source || !(this.#isVolume(source) || this.#isSnapshot(source))) {
-      throw new NotFoundError(`source ${spec.sourceId} of volume ${spec.id} does not exist on the RDS`);
+    const sourceOk = source !== undefined && (this.#isVolume(source) || this.#isSnapshot(source));
+    const unfinished = existing && this.#isVolume(existing) ? this.#copyTarget(existing) : undefined;
+    if (existing && !(unfinished && unfinished.sourceId === spec.sourceId && unfinished.sizeBytes === spec.sizeBytes)) {
+      return this.#matchingVolume(existing, spec);
     }
-    if (spec.sizeBytes < source.sizeBytes) {
-      throw new InvalidArgumentError(
-        `volume ${spec.id}: requested ${spec.sizeBytes} bytes is smaller than its source ${spec.sourceId} (${source.sizeBytes} bytes)`,
-      );
+    if (!source || !sourceOk) throw new NotFoundError(`source ${spec.sourceId} of volume ${spec.id} does not exist on the RDS`);
+    const started = performance.now();
+    if (!existing) {
+      if (this.#copyIncomplete(source)) {
+        throw new UnavailableError(`source ${spec.sourceId} of volume ${spec.id} is itself still being copied on the RDS; retry once it is complete`);
+      }
+      if (spec.sizeBytes < source.sizeBytes) {
+        throw new InvalidArgumentError(
+          `volume ${spec.id}: requested ${spec.sizeBytes} bytes is smaller than its source ${spec.sourceId} (${source.sizeBytes} bytes)`,
+        );
+      }
+      const disk = { ...this.#volumeDisk(spec), comment: formatDiskComment({ kind: "volume", copy: { sourceId: spec.sourceId, sizeBytes: spec.sizeBytes } }) };
+      await this.#create(copyDisk({ ...disk, sourceSlot: spec.sourceId }), spec.id, signal);
     }
-    await this.#create(copyDisk({ ...this.#volumeDisk(spec), sourceSlot: spec.sourceId }), spec.id, signal);
-    return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
+    const { disk, copy } = await this.#awaitCopy(spec.id, source.sizeBytes, spec.sizeBytes, started, signal);
+    return { ...this.#matchingVolume(disk, spec), copy };
   }
 
   async getVolume(id: string, signal: AbortSignal): Promise<RdsVolume | undefined> {
@@ -160,7 +181,7 @@ export class RouterOsRdsClient implements RdsClient {
     const disk = await this.#disk(id, signal);
     if (!disk || !this.#isVolume(disk)) throw new NotFoundError(`volume ${id} does not exist on the RDS`);
     if (disk.sizeBytes >= sizeBytes) return this.#toVolume(disk);
-    await this.#mutate(resizeDisk(id, sizeBytes), signal, async () => ((await this.#disk(id, signal))?.sizeBytes ?? 0n) >= sizeBytes);
+    await busyAsSessions(id, "grow", this.#mutate(resizeDisk(id, sizeBytes), signal, async () => ((await this.#disk(id, signal))?.sizeBytes ?? 0n) >= sizeBytes));
     const resized = await this.#readBack(id, signal);
     if (resized.sizeBytes < sizeBytes) {
       throw new InternalError(`the RDS accepted growing ${id} to ${sizeBytes} bytes but reports ${resized.sizeBytes}`);
@@ -208,6 +229,10 @@ export class RouterOsRdsClient implements RdsClient {
     }
     const source = await this.getVolume(spec.sourceVolumeId, signal);
     if (!source) throw new NotFoundError(`source volume ${spec.sourceVolumeId} of snapshot ${spec.id} does not exist on the RDS`);
+    if (source.copyInProgress) {
+      throw new UnavailableError(`source volume ${spec.sourceVolumeId} of snapshot ${spec.id} is still being copied on the RDS; retry once it is complete`);
+    }
+    const started = performance.now();
     await this.#create(
       copyDisk({
         slot: spec.id,
@@ -225,7 +250,7 @@ export class RouterOsRdsClient implements RdsClient {
       spec.id,
       signal,
     );
-    return this.#toSnapshot(await this.#readBack(spec.id, signal));
+    return this.#toSnapshot((await this.#awaitCopy(spec.id, source.sizeBytes, source.sizeBytes, started, signal)).disk);
   }
 
   async getSnapshot(id: string, signal: AbortSignal): Promise<RdsSnapshot | undefined> {
@@ -280,6 +305,60 @@ export class RouterOsRdsClient implements RdsClient {
     };
   }
 
+  /**
+   * Waits until a copy into `slot` is complete. RouterOS documents `copy-from` only as "ID of item to make
+   * a copy from", so the client is safe under every reading the simulator models: the copy done when the
+   * add returns; done in the background, the file growing (complete once it reaches the size asked for);
+   * done with `file-size` ignored (the size settles at the source's and is then grown here). A copy below
+   * its source's size is never complete, however long it stands still; past the copy deadline it is
+   * UnavailableError, and the caller's retry waits again.
+   */
+  async #awaitCopy(
+    slot: string,
+    sourceBytes: bigint,
+    wantedBytes: bigint,
+    started: number,
+    signal: AbortSignal,
+  ): Promise<{ disk: Disk; copy: CopyObservation }> {
+    let background = false;
+    let last: bigint | undefined;
+    let stableSince = performance.now();
+    for (;;) {
+      const disk = await this.#readBack(slot, signal);
+      const now = performance.now();
+      const observed = (sizeIgnored: boolean): CopyObservation => ({ background, sizeIgnored, completedAfterMs: Math.round(performance.now() - started) });
+      if (disk.sizeBytes >= wantedBytes) return { disk, copy: observed(false) };
+      if (disk.sizeBytes < sourceBytes || (last !== undefined && disk.sizeBytes !== last)) background = true;
+      if (disk.sizeBytes !== last) {
+        last = disk.sizeBytes;
+        stableSince = now;
+      } else if (disk.sizeBytes >= sourceBytes && now - stableSince >= this.#copyWatch.settleMs) {
+        this.#logger.info("the RDS ignored the size of a copy; growing it", { volume_id: slot, size_bytes: String(disk.sizeBytes), wanted_bytes: String(wantedBytes) });
+        await this.#mutate(resizeDisk(slot, wantedBytes), signal, async () => ((await this.#disk(slot, signal))?.sizeBytes ?? 0n) >= wantedBytes);
+        const grown = await this.#readBack(slot, signal);
+        if (grown.sizeBytes < wantedBytes) throw new InternalError(`the RDS accepted growing the copy ${slot} to ${wantedBytes} bytes but reports ${grown.sizeBytes}`);
+        return { disk: grown, copy: observed(true) };
+      }
+      if (now - started >= this.#timeouts.copyMs) {
+        throw new UnavailableError(`the copy into ${slot} is not complete after ${Math.round((now - started) / 1000)} s (${disk.sizeBytes} of ${wantedBytes} bytes); retry to keep waiting`);
+      }
+      await sleep(this.#copyWatch.intervalMs, undefined, { signal });
+    }
+  }
+
+  /** The source and size a copy into this volume must reach, while it has not; undefined for a complete or plain volume. */
+  #copyTarget(disk: Disk): { sourceId: string; sizeBytes: bigint } | undefined {
+    const metadata = parseDiskComment(disk.comment);
+    return metadata?.kind === "volume" && metadata.copy && disk.sizeBytes < metadata.copy.sizeBytes ? metadata.copy : undefined;
+  }
+
+  /** A volume or snapshot made by a copy that has not reached its size yet. */
+  #copyIncomplete(disk: Disk): boolean {
+    const metadata = parseDiskComment(disk.comment);
+    if (metadata?.kind === "snapshot") return disk.sizeBytes < metadata.sizeBytes;
+    return this.#copyTarget(disk) !== undefined;
+  }
+
   /** Runs an add/copy; a lost reply or an "already exists" is settled by whether the slot now exists. */
   async #create(command: RouterOsCommand, slot: string, signal: AbortSignal): Promise<void> {
     try {
@@ -311,7 +390,7 @@ export class RouterOsRdsClient implements RdsClient {
       disk = undefined;
     }
     if (disk) {
-      await this.#mutate(removeDisk(id), signal, async () => (await this.#disk(id, signal)) === undefined);
+      await busyAsSessions(id, "remove", this.#mutate(removeDisk(id), signal, async () => (await this.#disk(id, signal)) === undefined));
       if ((await this.#disk(id, signal)) !== undefined) {
         throw new InternalError(`the RDS accepted removing disk ${id} but still lists it`);
       }
@@ -440,6 +519,7 @@ export class RouterOsRdsClient implements RdsClient {
       port: disk.nvmePort ?? ROUTEROS_DEFAULT_NVME_PORT,
       exported: disk.nvmeExport,
       allowedHosts: disk.allowedHosts,
+      ...(this.#copyIncomplete(disk) ? { copyInProgress: true as const } : {}),
     };
   }
 
@@ -452,6 +532,7 @@ export class RouterOsRdsClient implements RdsClient {
       ...(metadata?.kind === "snapshot"
         ? { sourceVolumeId: metadata.sourceVolumeId, createdAt: metadata.createdAt, strategy: metadata.strategy }
         : {}),
+      ...(this.#copyIncomplete(disk) ? { copyInProgress: true as const } : {}),
     };
   }
 
@@ -467,6 +548,25 @@ export class RouterOsRdsClient implements RdsClient {
       );
     }
     return volume;
+  }
+}
+
+/**
+ * RouterOS may refuse to remove or resize a disk while NVMe/TCP hosts are connected to it (not
+ * documented; the simulator's `diskBusy` mode). CSI names FAILED_PRECONDITION for a volume in use, for
+ * DeleteVolume and ControllerExpandVolume alike, and the sidecars retry it with backoff; the message
+ * says what holds the disk and what frees it, and keeps RouterOS's own words.
+ */
+async function busyAsSessions(id: string, action: "remove" | "grow", mutation: Promise<void>): Promise<void> {
+  try {
+    await mutation;
+  } catch (err) {
+    if (!(err instanceof FailedPreconditionError)) throw err;
+    throw new FailedPreconditionError(
+      `the RDS refuses to ${action} disk ${id} while NVMe/TCP sessions to it are live (${err.message}); ` +
+        "retry once every node has disconnected it (NodeUnstageVolume, or a node that is gone timing out)",
+      { cause: err },
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import { parseStorageClassParameters } from "./storage-class-parameters.js";
-import { parseVolumeContext, volumeContext } from "./volume-context.js";
+import { nvmeAddressOf, parseVolumeContext, volumeContext } from "./volume-context.js";
 
 const defaults = { nvmePort: 4420, nvmeAddress: "10.0.0.5", basePath: "/raid10/csi" };
 
@@ -51,5 +51,13 @@ describe("parseVolumeContext", () => {
     [{ mountOptionsPolicy: "sometimes" }, 'volume_context "mountOptionsPolicy" must be one of allow, forbid, got "sometimes"'],
   ])("refuses %j naming the key", (context, message) => {
     expect(() => parseVolumeContext(context)).toThrow(message);
+  });
+});
+
+describe("nvmeAddressOf", () => {
+  it("reads nvmeAddress, else the earlier Go driver's rdsAddress, else nothing", () => {
+    expect(nvmeAddressOf({ nvmeAddress: "10.0.0.5", rdsAddress: "10.0.0.9" })).toBe("10.0.0.5");
+    expect(nvmeAddressOf({ rdsAddress: "10.0.0.9" })).toBe("10.0.0.9");
+    expect(nvmeAddressOf({ nvmeAddress: "" })).toBeUndefined();
   });
 });

@@ -37,6 +37,17 @@ export function volumeContext(exported: { readonly nqn: string; readonly port: n
   };
 }
 
+/** Volumes of the earlier Go driver may carry only `rdsAddress`, which its node used when `nvmeAddress` was absent. */
+const GO_DRIVER_ADDRESS_KEY = "rdsAddress";
+
+/**
+ * The NVMe/TCP address a volume context names (the controller's publish reads it): `nvmeAddress`,
+ * else the earlier Go driver's `rdsAddress`; undefined when it names none.
+ */
+export function nvmeAddressOf(context: Readonly<Record<string, string>>): string | undefined {
+  return context[VOLUME_CONTEXT_KEYS.nvmeAddress] || context[GO_DRIVER_ADDRESS_KEY] || undefined;
+}
+
 /** The `nvme connect` settings of a volume, in seconds (-1 ctrlLossTmo: the kernel retries forever). */
 export interface ConnectSettings {
   readonly ctrlLossTmo: number;

@@ -67,6 +67,7 @@ async function rig(options: { poolSize?: string; timeouts?: { readMs?: number; m
     logger,
     metrics,
     retry: { initialDelayMs: 20, maxDelayMs: 200 },
+    copyWatch: { intervalMs: 50, settleMs: 400 },
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   return { sim, client, transport, metrics };
@@ -259,6 +260,51 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     expect((await readFile(fileOf(vol(22)))).subarray(0, 4096).every((byte) => byte === 0xab)).toBe(true);
   });
 
+  it("never returns a copy before its data is complete, however the RDS carries out copy-from", async () => {
+    const { sim, client } = await rig();
+    const MiB = 1024n * 1024n;
+    await client.createVolume({ id: vol(36), sizeBytes: 4n * MiB, port: 4420 }, signal());
+    const { writeFile } = await import("node:fs/promises");
+    const pattern = Buffer.alloc(Number(4n * MiB), 0xcd);
+    await writeFile(sim.disks()[0]!.backingFile, pattern, { flag: "r+" });
+    const contentOf = async (id: string): Promise<Buffer> => readFile(sim.disks().find((disk) => disk.slot === id)!.backingFile);
+
+    await sim.updateSettings({ copyFrom: "data-in-background" });
+    const pending = client.copyVolume({ id: vol(37), sourceId: vol(36), sizeBytes: 6n * MiB, port: 4420 }, signal());
+    // Meanwhile the disk is listed but not yet a volume to serve.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await client.getVolume(vol(37), signal())).toMatchObject({ copyInProgress: true });
+    const background = await pending;
+    expect(background).toMatchObject({ sizeBytes: 6n * MiB, copy: { background: true, sizeIgnored: false } });
+    expect(background.copyInProgress).toBeUndefined();
+    expect((await contentOf(vol(37))).subarray(0, Number(4n * MiB)).equals(pattern)).toBe(true);
+
+    await sim.updateSettings({ copyFrom: "data-ignoring-size" });
+    const ignored = await client.copyVolume({ id: vol(38), sourceId: vol(36), sizeBytes: 6n * MiB, port: 4420 }, signal());
+    expect(ignored).toMatchObject({ sizeBytes: 6n * MiB, copy: { background: false, sizeIgnored: true } });
+    expect(sim.disks().find((disk) => disk.slot === vol(38))!.size).toBe(Number(6n * MiB));
+    expect((await contentOf(vol(38))).subarray(0, Number(4n * MiB)).equals(pattern)).toBe(true);
+
+    await sim.updateSettings({ copyFrom: "data" });
+    expect(await client.copyVolume({ id: vol(39), sourceId: vol(36), sizeBytes: 6n * MiB, port: 4420 }, signal())).toMatchObject({
+      copy: { background: false, sizeIgnored: false },
+    });
+  });
+
+  it("a retried restore waits for a copy still running instead of serving it or calling it a conflict", async () => {
+    const { sim, client } = await rig();
+    const MiB = 1024n * 1024n;
+    await client.createVolume({ id: vol(40), sizeBytes: 4n * MiB, port: 4420 }, signal());
+    await sim.updateSettings({ copyFrom: "data-in-background" });
+    const spec = { id: vol(41), sourceId: vol(40), sizeBytes: 4n * MiB, port: 4420 };
+    const first = client.copyVolume(spec, AbortSignal.timeout(150));
+    await expect(first).rejects.toThrow();
+    const snapshotOfCopy = client.createSnapshot({ id: snap(5), sourceVolumeId: vol(41) }, signal());
+    await expect(snapshotOfCopy).rejects.toThrow(/still being copied/);
+    expect(await client.copyVolume(spec, signal())).toMatchObject({ id: vol(41), sizeBytes: 4n * MiB });
+    expect(sim.commandLog().filter((entry) => entry.command.startsWith("/disk add") && entry.command.includes(vol(41)))).toHaveLength(1);
+  });
+
   it("sets and clears the hosts an export admits, reading them back", async () => {
     const { sim, client } = await rig();
     await client.createVolume({ id: vol(23), sizeBytes: GiB, port: 4420 }, signal());
@@ -285,6 +331,21 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
       { path: `/raid10/csi/${vol(24)}.img`, id: vol(24), approximateSizeBytes: GiB },
       { path: "/raid10/csi/vm-2.img", approximateSizeBytes: 1024n * 1024n },
     ]);
+  });
+
+  it("answers FailedPrecondition naming the live sessions when the RDS refuses a busy disk, and deletes once they are gone", async () => {
+    const { sim, client } = await rig();
+    await sim.updateSettings({ diskBusy: "while-connected" });
+    const volume = await client.createVolume({ id: vol(35), sizeBytes: GiB, port: 4420 }, signal());
+    sim.connectHost(volume.nqn, "nqn.2014-08.org.nvmexpress:uuid:node-a");
+    const resize = client.resizeVolume(vol(35), 2n * GiB, signal());
+    await expect(resize).rejects.toThrow(FailedPreconditionError);
+    await expect(resize).rejects.toThrow(`the RDS refuses to grow disk ${vol(35)} while NVMe/TCP sessions to it are live (RouterOS /disk set failed: failure: disk is busy)`);
+    await expect(client.deleteVolume(vol(35), signal())).rejects.toThrow(/refuses to remove disk .* while NVMe\/TCP sessions to it are live/);
+    expect(sim.disks().map((disk) => [disk.slot, disk.size])).toEqual([[vol(35), Number(GiB)]]);
+    sim.disconnectHost(volume.nqn, "nqn.2014-08.org.nvmexpress:uuid:node-a");
+    await client.deleteVolume(vol(35), signal());
+    expect(sim.disks()).toEqual([]);
   });
 
   it("a retried delete removes the file a delete stopped before removing", async () => {

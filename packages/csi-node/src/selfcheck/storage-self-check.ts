@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { RdsClient, RdsVolume } from "@rds-csi/core/routeros";
+import type { CopyObservation, RdsClient, RdsVolume } from "@rds-csi/core/routeros";
 import type { DeviceIdentity, DeviceResolver } from "../nvme/device-identity.js";
 import type { HostIdentity } from "../nvme/host-identity.js";
 import type { NvmeInitiator } from "../nvme/nvme-initiator.js";
@@ -55,6 +55,7 @@ const CTRL_LOSS_TMO_S = 30;
 const RECONNECT_DELAY_S = 2;
 const KEEP_ALIVE_TMO_S = 5;
 const DROP_POLL_MS = 100;
+const RESTORE_GROWTH_BYTES = 1024n * 1024n;
 
 /**
  * The storage self-check: proves on the operator's own RDS whether `copy-from` copies data (through a
@@ -129,7 +130,9 @@ export class StorageSelfCheck {
       this.#checkCopy(steps, "snapshot + restore", names.restored, pattern, async (signal) => {
         this.#snapshots.add(names.snapshot);
         await this.#o.rds.createSnapshot({ id: names.snapshot, sourceVolumeId: source.id }, signal);
-        return this.#o.rds.copyVolume({ id: names.restored, sourceId: names.snapshot, sizeBytes: source.sizeBytes, port: source.port }, signal);
+        // Restored one step larger than its source, so an RDS that ignores the size asked for shows it.
+        const sizeBytes = source.sizeBytes + RESTORE_GROWTH_BYTES;
+        return this.#o.rds.copyVolume({ id: names.restored, sourceId: names.snapshot, sizeBytes, port: source.port }, signal);
       }),
     );
     const clone = await this.#verdict(stopping, () =>
@@ -182,7 +185,13 @@ export class StorageSelfCheck {
     }
   }
 
-  async #checkCopy(steps: StepLog, how: string, id: string, pattern: Buffer, copy: (signal: AbortSignal) => Promise<RdsVolume>): Promise<CopyVerdict> {
+  async #checkCopy(
+    steps: StepLog,
+    how: string,
+    id: string,
+    pattern: Buffer,
+    copy: (signal: AbortSignal) => Promise<RdsVolume & { readonly copy?: CopyObservation }>,
+  ): Promise<CopyVerdict> {
     const { timeouts } = this.#o;
     this.#volumes.add(id);
     const volume = await steps.run(`copy via ${how} into ${id}`, timeouts.copyMs, copy);
@@ -190,7 +199,7 @@ export class StorageSelfCheck {
     const verdict = await steps.run(
       `compare the ${how} copy with the pattern`,
       timeouts.ioMs,
-      async (signal) => judgeCopy(pattern, await this.#o.io.read(device.devicePath, pattern.length, signal)),
+      async (signal) => judgeCopy(pattern, await this.#o.io.read(device.devicePath, pattern.length, signal), volume.copy),
       (v) => v.result,
     );
     await steps.run(`detach the ${how} copy`, timeouts.attachMs, (signal) => this.#detach(volume.nqn, signal));

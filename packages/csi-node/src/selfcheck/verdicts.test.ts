@@ -42,6 +42,20 @@ describe("controller settings advice", () => {
     expect(text).toContain("RDS at 10.0.0.5:22 (base path /raid10/csi)");
     expect(text).toMatch(/reach the RDS and its pool +ok +0\.1s +1000 bytes free/);
     expect(text).toMatch(/data copy via clone \(disk-copy-from\) +copies settings only \(empty copy\)/);
+    const observed: SelfCheckReport = {
+      ...report,
+      verdicts: {
+        ...proven,
+        copy: {
+          ...proven.copy,
+          snapshotRestore: { result: "copies-data", observed: { background: true, sizeIgnored: false, completedAfterMs: 820 } },
+          clone: { result: "copies-data", observed: { background: false, sizeIgnored: true, completedAfterMs: 3100 } },
+        },
+      },
+    };
+    const described = renderTable({ rdsAddress: "10.0.0.5", rdsSshPort: 22, basePath: "/raid10/csi" }, observed);
+    expect(described).toContain("copies data, in the background (complete after 820 ms; the driver waits for it)");
+    expect(described).toContain("copies data, at once, ignoring the size asked for (the driver grows the copy)");
     expect(text).toMatch(/live connection of a host no longer allowed +keeps live connections/);
     expect(text).toContain("--copy-strategy-trust (env COPY_STRATEGY_TRUST) of rds-csi-controller: verified");
   });

@@ -1,6 +1,11 @@
-/** What a copy made from the scratch volume turned out to hold. */
+import type { CopyObservation } from "@rds-csi/core/routeros";
+
+/**
+ * What a copy made from the scratch volume turned out to hold; for a copy of the data, also how the RDS
+ * made it (`observed`): at once or in the background, at the size asked for or at the source's.
+ */
 export type CopyVerdict =
-  | { readonly result: "copies-data" }
+  | { readonly result: "copies-data"; readonly observed?: CopyObservation }
   | { readonly result: "copies-settings-only" }
   | { readonly result: "error"; readonly message: string };
 
@@ -28,8 +33,8 @@ export interface SettingAdvice {
 }
 
 /** Compares what a copy holds with the pattern written to its source. */
-export function judgeCopy(pattern: Buffer, copy: Buffer): CopyVerdict {
-  if (copy.equals(pattern)) return { result: "copies-data" };
+export function judgeCopy(pattern: Buffer, copy: Buffer, observed?: CopyObservation): CopyVerdict {
+  if (copy.equals(pattern)) return observed ? { result: "copies-data", observed } : { result: "copies-data" };
   if (isAllZero(copy)) return { result: "copies-settings-only" };
   const differing = countDifferentBytes(pattern, copy);
   return { result: "error", message: `the copy holds neither the pattern nor zeros (${differing} of ${pattern.length} bytes differ)` };
@@ -64,8 +69,13 @@ export function adviseSettings(verdicts: Verdicts): SettingAdvice[] {
 
 export function describeCopy(verdict: CopyVerdict): string {
   switch (verdict.result) {
-    case "copies-data":
-      return "copies data";
+    case "copies-data": {
+      const how = verdict.observed;
+      if (!how) return "copies data";
+      const parts = [how.background ? `in the background (complete after ${how.completedAfterMs} ms; the driver waits for it)` : "at once"];
+      if (how.sizeIgnored) parts.push("ignoring the size asked for (the driver grows the copy)");
+      return `copies data, ${parts.join(", ")}`;
+    }
     case "copies-settings-only":
       return "copies settings only (empty copy)";
     case "error":

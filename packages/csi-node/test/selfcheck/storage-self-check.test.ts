@@ -48,14 +48,30 @@ describe("storage self-check against the simulated RDS", () => {
   it("data copies and an allow-list enforced on new connections: copies data, refused, kept; both settings verified", async () => {
     await rig.modes("data", "enforce-new");
     const report = await run();
+    const atOnce = { result: "copies-data", observed: { background: false, sizeIgnored: false, completedAfterMs: expect.any(Number) } };
     expect(report.verdicts).toEqual({
-      copy: { strategy: "disk-copy-from", snapshotRestore: { result: "copies-data" }, clone: { result: "copies-data" } },
+      copy: { strategy: "disk-copy-from", snapshotRestore: atOnce, clone: atOnce },
       hostAccess: { newConnections: { result: "refused" }, liveConnections: { result: "kept" } },
     });
     expect(report.advice.map((advice) => [advice.setting.split(" ")[0], advice.value])).toEqual([
       ["--copy-strategy-trust", "verified"],
       ["--host-access-control-trust", "verified"],
     ]);
+  }, 120_000);
+
+  it.each([
+    ["data-in-background", { background: true, sizeIgnored: false }, { background: true, sizeIgnored: false }],
+    ["data-ignoring-size", { background: false, sizeIgnored: true }, { background: false, sizeIgnored: false }],
+  ] as const)("tells how the RDS copies under copy-from %s, and the copies hold the data", async (mode, restore, clone) => {
+    await rig.modes(mode, "ignored");
+    const report = await run();
+    expect(report.problem).toBeUndefined();
+    expect(report.verdicts?.copy).toEqual({
+      strategy: "disk-copy-from",
+      snapshotRestore: { result: "copies-data", observed: { ...restore, completedAfterMs: expect.any(Number) } },
+      clone: { result: "copies-data", observed: { ...clone, completedAfterMs: expect.any(Number) } },
+    });
+    expect(report.advice[0]?.value).toBe("verified");
   }, 120_000);
 
   it("an allow-list that also drops live connections: refused and dropped", async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { FakeFabric, loopsOf, type FabricLayout, type NamespaceIds } from "@rds-csi/testkit";
+import { FakeFabric, loopsOf, type FabricLayout, type FakeFabricOptions, type NamespaceIds } from "@rds-csi/testkit";
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
 import { Formatter } from "../../src/mount/format.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
@@ -38,6 +38,8 @@ export interface NodeRigOptions {
   readonly layout?: FabricLayout;
   /** Which namespace identifiers the RDS reports (default: a UUID stable across restarts). */
   readonly namespaceIds?: NamespaceIds;
+  /** The hosts' kernels hold and fail I/O (FUSE gate) and reconnect or give up by themselves (FakeFabricOptions). */
+  readonly kernel?: Pick<FakeFabricOptions, "gatedIo" | "kernelTimers">;
 }
 
 /** How one host runs its tools, for tests that make a tool fail or hang. */
@@ -90,6 +92,7 @@ export function useNodeRig(options: NodeRigOptions) {
       hostNqn: identity.hostNqn, hostId: identity.hostId,
       ...(options.layout !== undefined && { layout: options.layout }),
       ...(options.namespaceIds !== undefined && { namespaceIds: options.namespaceIds }),
+      ...options.kernel,
     });
     const exec = withPathPrefix(new ProcessExec(), hostOptions.pathPrefix ?? []);
     const sysfs = new RootedSysfs(fabric.sysfsRoot);

@@ -119,7 +119,8 @@ describe("LeaderElector against the fake API server", () => {
     const aStopped = changes.find((c) => c.who === "pod-a" && !c.leader)!;
     const bStarted = changes.find((c) => c.who === "pod-b" && c.leader)!;
     expect(aStopped.at).toBeLessThan(bStarted.at);
-    expect(aStopped.at - cut).toBeLessThanOrEqual(TIMING.renewDeadlineMs + 20); // by its own clock, no answer needed
+    // By its own clock, no answer needed (the slack is only how late the 2 ms sampler runs on a busy machine).
+    expect(aStopped.at - cut).toBeLessThanOrEqual(TIMING.renewDeadlineMs + 150);
     // The deposed leader comes back as a follower and does not take the Lease back.
     api.heal("pod-a");
     await sleep(TIMING.leaseDurationMs);

@@ -47,6 +47,8 @@ export interface NamespaceRecord {
   readonly minor: number;
   /** 512-byte sectors, as `/sys/block/<disk>/size` */
   readonly sectors: number;
+  /** the I/O gate's alias the loop device reads and writes through (io-gate.ts); absent without a gate */
+  readonly ioAlias?: string | undefined;
 }
 
 /** A connected subsystem; its namespace appears when the scan after the connect ran. */

@@ -467,6 +467,49 @@ asRoot("fake NVMe/TCP fabric over loop devices", () => {
     expect(await readdir(join(fabric.sysfsRoot, "class/block/nvme0n1/holders"))).toEqual([]);
   });
 
+  describe("the kernel's own timers, with I/O through the FUSE gate", () => {
+    // Each second of reconnect_delay / ctrl_loss_tmo lasts 50 ms.
+    const timers = { gatedIo: true, kernelTimers: { msPerSecond: 50 } } as const;
+    const readBlock = (device: string): Promise<Run> => run("dd", [`if=${device}`, "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none"]);
+    const settledWithin = async (promise: Promise<unknown>, ms: number): Promise<boolean> =>
+      Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, ms, false))]);
+
+    it("holds I/O while the controller reconnects and lets it through when the kernel's reconnect succeeds", async () => {
+      await addVolume("pvc-hold", "1M");
+      const { fabric } = await newHost(HOST_A, timers);
+      await fabric.connect({ nqn: nqnOf("pvc-hold"), traddr: "127.0.0.1", trsvcid: "4420", ctrlLossTmo: 60, reconnectDelay: 1 });
+      const before = (await fabric.namespace(nqnOf("pvc-hold")))!;
+      expect((await readBlock(before.devicePath)).code).toBe(0);
+
+      await rds.sim.restart({ refuseConnectionsMs: 800 }); // the RDS reboots; the host notices
+      await fabric.loseConnection(nqnOf("pvc-hold"));
+      const held = readBlock(before.devicePath);
+      expect(await settledWithin(held, 400)).toBe(false); // queued, not failed
+      expect(await sysfs(fabric, "class/nvme/nvme0/state")).toBe("connecting\n");
+      await fabric.reconnectSettled(nqnOf("pvc-hold"));
+      expect((await held).code).toBe(0);
+      const after = (await fabric.namespace(nqnOf("pvc-hold")))!;
+      expect(after).toMatchObject({ state: "live", disk: before.disk, loopDevice: before.loopDevice });
+    });
+
+    it("fails held I/O with EIO once ctrl_loss_tmo expired, and the controller is gone", async () => {
+      await addVolume("pvc-fail", "1M");
+      const { fabric } = await newHost(HOST_A, timers);
+      await fabric.connect({ nqn: nqnOf("pvc-fail"), traddr: "127.0.0.1", trsvcid: "4420", ctrlLossTmo: 3, reconnectDelay: 1 });
+      const before = (await fabric.namespace(nqnOf("pvc-fail")))!;
+      await rds.sim.restart({ refuseConnectionsMs: 5_000 });
+      await fabric.loseConnection(nqnOf("pvc-fail"));
+      // Opened before the controller goes, as a mount holds it: its I/O is held, then failed.
+      const held = readBlock(before.devicePath);
+      await fabric.reconnectSettled(nqnOf("pvc-fail")); // 3 attempts (DIV_ROUND_UP(3, 1)), then deleted
+      const result = await held;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/Input\/output error/);
+      expect(await fabric.namespace(nqnOf("pvc-fail"))).toBeUndefined();
+      await expect(lstat(join(fabric.sysfsRoot, "class/nvme/nvme0"))).rejects.toThrow("ENOENT");
+    });
+  });
+
   it("reports a shim without its configuration and nvme-cli's argument errors", async () => {
     const { nvme } = await newHost();
     expect(await nvme("connect", "-t", "tcp", "-a", "127.0.0.1")).toEqual({ code: 1, stdout: "", stderr: "required argument [--nqn | -n] not specified\n" });

@@ -1,11 +1,13 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readFabricState, type FabricLayout, type FabricState, type NamespaceIds } from "./fabric-state.js";
-import { FakeInitiator, type ConnectRequest, type FabricConfig, type ReconnectOptions } from "./fake-initiator.js";
+import { FakeInitiator, NoSuchDevice, type ConnectRequest, type FabricConfig, type ReconnectOptions } from "./fake-initiator.js";
+import { IoGate } from "./io-gate.js";
 import { FAKE_NVME_ENV } from "./nvme-command.js";
 import { writeNvmeShim } from "./nvme-shim.js";
+import { TargetRefused } from "./simulator-link.js";
 import { controllerName } from "./sysfs-layout.js";
 
 export interface FakeFabricOptions {
@@ -25,6 +27,17 @@ export interface FakeFabricOptions {
   readonly targetAddress?: string;
   /** extra delay of the namespace scan after `nvme connect` returned (default 0: only the scan process's start-up) */
   readonly scanDelayMs?: number;
+  /**
+   * Namespaces' I/O through a FUSE gate (io-gate.ts): it blocks while the controller reconnects and fails
+   * with EIO once no path is left, as the kernel's. Needs /dev/fuse, fuse3 and python3-fusepy. Default off.
+   */
+  readonly gatedIo?: boolean;
+  /**
+   * The kernel's own timers after a lost connection (loseConnection): a reconnect attempt every
+   * `reconnect_delay`, the controller deleted after `ctrl_loss_tmo`, each second lasting `msPerSecond`
+   * ms. Default off: only the test moves the fabric on.
+   */
+  readonly kernelTimers?: { readonly msPerSecond: number };
 }
 
 /** Where a connected namespace is, as a test wants to check it. */
@@ -65,6 +78,9 @@ export const DEFAULT_FAKE_HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0
 export class FakeFabric {
   readonly #initiator: FakeInitiator;
   readonly #ownsBase: boolean;
+  readonly #gate: IoGate | undefined;
+  readonly #kernelTimers: { readonly msPerSecond: number } | undefined;
+  readonly #reconnecting = new Map<string, { readonly stop: AbortController; readonly done: Promise<void> }>();
 
   private constructor(
     readonly baseDir: string,
@@ -73,14 +89,19 @@ export class FakeFabric {
     readonly hostId: string | undefined,
     ownsBase: boolean,
     private readonly scanDelayMs: number,
+    gate: IoGate | undefined,
+    kernelTimers: { readonly msPerSecond: number } | undefined,
   ) {
     this.#initiator = new FakeInitiator(config);
     this.#ownsBase = ownsBase;
+    this.#gate = gate;
+    this.#kernelTimers = kernelTimers;
   }
 
   static async create(options: FakeFabricOptions): Promise<FakeFabric> {
     const ownsBase = options.baseDir === undefined;
     const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), "fake-nvme-")));
+    const gate = options.gatedIo === true ? await IoGate.start(baseDir) : undefined;
     const config: FabricConfig = {
       stateDir: join(baseDir, "state"),
       sysfsRoot: join(baseDir, "sys"),
@@ -89,6 +110,7 @@ export class FakeFabric {
       layout: options.layout ?? "native-multipath",
       namespaceIds: options.namespaceIds ?? "stable-uuid",
       targetAddress: options.targetAddress ?? new URL(options.simulatorUrl).hostname,
+      ioGate: gate?.mountPoint,
     };
     // What the kernel shows once nvme-core and nvme-tcp are loaded, before any connection.
     for (const dir of ["class/nvme", "class/nvme-subsystem", "class/block", "block", "devices/virtual"]) {
@@ -96,7 +118,7 @@ export class FakeFabric {
     }
     await mkdir(join(config.devRoot, "disk/by-id"), { recursive: true });
     await mkdir(config.stateDir, { recursive: true });
-    return new FakeFabric(baseDir, config, options.hostNqn ?? DEFAULT_FAKE_HOST_NQN, options.hostId, ownsBase, options.scanDelayMs ?? 0);
+    return new FakeFabric(baseDir, config, options.hostNqn ?? DEFAULT_FAKE_HOST_NQN, options.hostId, ownsBase, options.scanDelayMs ?? 0, gate, options.kernelTimers);
   }
 
   get sysfsRoot(): string {
@@ -120,6 +142,7 @@ export class FakeFabric {
       [FAKE_NVME_ENV.namespaceIds]: this.config.namespaceIds,
       [FAKE_NVME_ENV.targetAddress]: this.config.targetAddress,
       [FAKE_NVME_ENV.scanDelayMs]: String(this.scanDelayMs),
+      ...(this.config.ioGate !== undefined && { [FAKE_NVME_ENV.ioGate]: this.config.ioGate }),
     };
   }
 
@@ -138,8 +161,55 @@ export class FakeFabric {
     return this.#initiator.disconnectNqn(nqn);
   }
 
+  /**
+   * The connection broke: controllers `connecting`, I/O held (with a gate). With kernelTimers the
+   * kernel then reconnects or gives up by itself (see #reconnectLoop); else the test calls reconnect
+   * or loseControllerForGood.
+   */
   async loseConnection(nqn: string): Promise<void> {
     await this.#initiator.loseConnection(nqn);
+    if (this.#kernelTimers === undefined || this.#reconnecting.has(nqn)) return;
+    const stop = new AbortController();
+    const done = this.#reconnectLoop(nqn, this.#kernelTimers.msPerSecond, stop.signal)
+      .catch(async (err: unknown) => {
+        if (!stop.signal.aborted) await appendFile(join(this.config.stateDir, "fabric.log"), `${JSON.stringify({ event: "reconnect-loop-failed", nqn, error: String(err) })}\n`).catch(() => undefined);
+      })
+      .finally(() => this.#reconnecting.delete(nqn));
+    this.#reconnecting.set(nqn, { stop, done });
+  }
+
+  /** Resolves once the kernel's reconnect loop of `nqn` ended (reconnected or gave up), at once when none runs. */
+  async reconnectSettled(nqn: string): Promise<void> {
+    await this.#reconnecting.get(nqn)?.done;
+  }
+
+  /**
+   * tcp.c nvme_tcp_error_recovery_work → nvme_tcp_reconnect_or_remove: a reconnect attempt
+   * (nvme_tcp_reconnect_ctrl_work) every `reconnect_delay` while fabrics.c nvmf_should_reconnect allows
+   * it — `max_reconnects` = DIV_ROUND_UP(ctrl_loss_tmo, reconnect_delay) attempts (nvmf_parse_options),
+   * unlimited for ctrl_loss_tmo -1 — then the controller is deleted (nvme_delete_ctrl). An attempt
+   * succeeds when the target takes the host back.
+   */
+  async #reconnectLoop(nqn: string, msPerSecond: number, signal: AbortSignal): Promise<void> {
+    const ctrl = (await this.state()).controllers.find((candidate) => candidate.nqn === nqn);
+    if (ctrl === undefined) return;
+    const delaySeconds = ctrl.reconnectDelay ?? 10;
+    const lossSeconds = ctrl.ctrlLossTmo ?? 600;
+    const maxAttempts = lossSeconds < 0 ? Infinity : Math.ceil(lossSeconds / delaySeconds);
+    for (let attempt = 1; ; attempt++) {
+      await sleep(delaySeconds * msPerSecond, undefined, { signal });
+      try {
+        await this.#initiator.reconnect(nqn);
+        return;
+      } catch (err) {
+        if (err instanceof NoSuchDevice) return; // disconnected meanwhile: nothing left to reconnect
+        if (!(err instanceof TargetRefused)) throw err;
+      }
+      if (attempt >= maxAttempts) {
+        await this.#initiator.loseForGood(nqn);
+        return;
+      }
+    }
   }
 
   async reconnect(nqn: string, options: ReconnectOptions = {}): Promise<void> {
@@ -208,9 +278,14 @@ export class FakeFabric {
    * by the test is detached lazily by the kernel at unmount.
    */
   async cleanup(): Promise<void> {
+    for (const { stop, done } of this.#reconnecting.values()) {
+      stop.abort();
+      await done;
+    }
     const workers = await this.#initiator.cleanup();
     // A scan process still waiting for the lock finds nothing to do; it must be gone before the directories.
     for (const pid of workers) await exited(pid);
+    await this.#gate?.stop(); // after the loop devices went: held I/O is let through first
     if (this.#ownsBase) await rm(this.baseDir, { recursive: true, force: true });
   }
 }

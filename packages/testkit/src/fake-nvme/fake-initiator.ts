@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { appendFile, mkdir, rm, symlink } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   lowestFree,
   withFabricState,
@@ -11,6 +11,7 @@ import {
   type NamespaceRecord,
   type SubsystemRecord,
 } from "./fabric-state.js";
+import { gateFile, setIoMode, type IoMode } from "./io-gate.js";
 import { attachLoop, detachLoop, makeBlockNode, refreshLoop, type LoopDevice } from "./loop-devices.js";
 import { SimulatorLink } from "./simulator-link.js";
 import { controllerName, pathDiskName, visibleDisk } from "./sysfs-layout.js";
@@ -32,6 +33,8 @@ export interface FabricConfig {
   readonly namespaceIds: NamespaceIds;
   /** the address the target listens on (`traddr`); a connect to any other fails (default: the simulator's host) */
   readonly targetAddress: string;
+  /** mount point of the I/O gate (io-gate.ts): namespaces block or fail I/O as the kernel's; absent: I/O always passes */
+  readonly ioGate?: string | undefined;
 }
 
 export interface ConnectRequest {
@@ -239,7 +242,11 @@ export class FakeInitiator {
 
   /** The fabric connection broke: every controller of the NQN goes to `connecting` (the kernel retrying). */
   async loseConnection(nqn: string): Promise<void> {
-    await this.#setState(nqn, "connecting");
+    await this.#locked(async (state) => {
+      const next = await this.#withState(state, nqn, "connecting");
+      await this.#setIo(this.#subsystemOf(next, nqn).namespace, "queue");
+      return { state: next, result: undefined };
+    });
   }
 
   /** The target restarted: namespaces identified from now on carry its new identity (NamespaceIds). */
@@ -292,6 +299,7 @@ export class FakeInitiator {
         await this.#target.connect(ctrl.nqn, ctrl.hostNqn, ctrl.trsvcid);
       }
       let next = await this.#withState(state, nqn, "live");
+      await this.#setIo(sub.namespace, "pass");
       if (sub.namespace !== undefined && this.#identityChanged(next, sub)) {
         next = await this.#removeNamespace(next, sub);
         next = await this.#scan(withSubsystem(next, { ...sub, namespace: undefined, targetGeneration: next.targetGeneration ?? 0 }), nqn, sub.namespace.instance + 1);
@@ -331,7 +339,8 @@ export class FakeInitiator {
     const oldControllers = state.controllers.filter((ctrl) => ctrl.subsystem === old.instance);
     const avoidControllers = [...oldControllers.map((ctrl) => ctrl.instance), ...(state.retired?.controllers ?? [])];
     // Attach the new loop device before the old one goes, so the kernel cannot hand out the same minor.
-    const loop = await attachLoop(old.backingFile);
+    const attached = await this.#attach(old.backingFile);
+    const { loop } = attached;
     let next: FabricState = state;
     try {
       for (const ctrl of oldControllers) next = await this.#deleteController(next, ctrl, { keepTarget: true });
@@ -347,7 +356,7 @@ export class FakeInitiator {
         await this.#tree.addController(sub, renewed, ctrl.hostId ?? next.defaultHostId ?? "");
         next = { ...next, controllers: [...next.controllers, renewed], nextCntlid: next.nextCntlid + 1 };
       }
-      next = await this.#scan(next, nqn, 1, loop);
+      next = await this.#scan(next, nqn, 1, attached);
       sub = this.#subsystemOf(next, nqn);
       await this.#log("reconnect-renumbered", { nqn, from: old.instance, to: sub.instance, loop: loop.path });
       return { state: next, result: undefined };
@@ -355,10 +364,6 @@ export class FakeInitiator {
       await detachLoop(loop.path).catch(() => undefined);
       throw err;
     }
-  }
-
-  async #setState(nqn: string, value: ControllerRecord["state"]): Promise<void> {
-    await this.#locked(async (state) => ({ state: await this.#withState(state, nqn, value), result: undefined }));
   }
 
   async #withState(state: FabricState, nqn: string, value: ControllerRecord["state"]): Promise<FabricState> {
@@ -388,14 +393,21 @@ export class FakeInitiator {
     return sub;
   }
 
-  async #scan(state: FabricState, nqn: string, headInstance = 1, attached?: LoopDevice): Promise<FabricState> {
+  /** A loop device over the export's file: through an I/O gate alias of its own when there is a gate. */
+  async #attach(backingFile: string): Promise<{ loop: LoopDevice; ioAlias: string | undefined }> {
+    if (this.config.ioGate === undefined) return { loop: await attachLoop(backingFile), ioAlias: undefined };
+    const ioAlias = `${basename(backingFile)}.${randomUUID()}`;
+    return { loop: await attachLoop(await gateFile(this.config.ioGate, ioAlias, backingFile)), ioAlias };
+  }
+
+  async #scan(state: FabricState, nqn: string, headInstance = 1, attached?: { loop: LoopDevice; ioAlias: string | undefined }): Promise<FabricState> {
     const sub = state.subsystems.find((candidate) => candidate.nqn === nqn);
     const controllers = sub === undefined ? [] : controllersOf(state, sub);
     if (sub === undefined || sub.namespace !== undefined || controllers.length === 0) {
-      if (attached !== undefined) await detachLoop(attached.path);
+      if (attached !== undefined) await detachLoop(attached.loop.path);
       return state;
     }
-    const loop = attached ?? (await attachLoop(sub.backingFile));
+    const { loop, ioAlias } = attached ?? (await this.#attach(sub.backingFile));
     const disk = visibleDisk(this.config.layout, sub.instance, controllers[0]!.instance, headInstance);
     const ns: NamespaceRecord = {
       nsid: 1,
@@ -407,6 +419,7 @@ export class FakeInitiator {
       major: loop.major,
       minor: loop.minor,
       sectors: loop.sectors,
+      ioAlias,
     };
     const scanned: SubsystemRecord = { ...sub, namespace: ns, scanWorker: undefined };
     try {
@@ -434,6 +447,7 @@ export class FakeInitiator {
     await rm(join(this.config.devRoot, ns.disk), { force: true });
     await rm(join(this.config.devRoot, "disk/by-id", `nvme-${wwidOf(ns)}`), { force: true });
     await this.#tree.removeNamespace(sub, ns, controllersOf(state, sub));
+    await this.#setIo(ns, "fail"); // no path left: whoever still holds the disk gets I/O errors
     await detachLoop(ns.loopDevice);
     return withSubsystem(state, { ...sub, namespace: undefined });
   }
@@ -442,6 +456,7 @@ export class FakeInitiator {
     if (sub.namespace !== undefined) {
       await rm(join(this.config.devRoot, sub.namespace.disk), { force: true });
       await rm(join(this.config.devRoot, "disk/by-id", `nvme-${wwidOf(sub.namespace)}`), { force: true });
+      await this.#setIo(sub.namespace, "fail");
       await detachLoop(sub.namespace.loopDevice);
     }
     await this.#tree.removeSubsystem(sub);
@@ -471,6 +486,11 @@ export class FakeInitiator {
     }
     await this.#log("disconnect", { nqn: ctrl.nqn, hostNqn: ctrl.hostNqn, controller: controllerName(ctrl.instance) });
     return next;
+  }
+
+  async #setIo(ns: NamespaceRecord | undefined, mode: IoMode): Promise<void> {
+    if (ns?.ioAlias === undefined || this.config.ioGate === undefined) return;
+    await setIoMode(this.config.ioGate, ns.ioAlias, mode);
   }
 
   #subsystemOf(state: FabricState, nqn: string): SubsystemRecord {

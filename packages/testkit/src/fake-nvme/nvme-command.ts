@@ -37,6 +37,7 @@ export const FAKE_NVME_ENV = {
   namespaceIds: "FAKE_NVME_NAMESPACE_IDS",
   targetAddress: "FAKE_NVME_TARGET_ADDRESS",
   scanDelayMs: "FAKE_NVME_SCAN_DELAY_MS",
+  ioGate: "FAKE_NVME_IO_GATE",
 } as const;
 
 /** nvme-cli 2.x exits 1 on any failure. */
@@ -107,6 +108,7 @@ export function config(env: NodeJS.ProcessEnv, needsSimulator: boolean): FabricC
     layout: oneOf(FAKE_NVME_ENV.layout, FABRIC_LAYOUTS),
     namespaceIds: oneOf(FAKE_NVME_ENV.namespaceIds, NAMESPACE_ID_MODES),
     targetAddress: read(FAKE_NVME_ENV.targetAddress, false) || (simulatorUrl === "" ? "" : new URL(simulatorUrl).hostname),
+    ioGate: read(FAKE_NVME_ENV.ioGate, false) || undefined,
   };
 }
 

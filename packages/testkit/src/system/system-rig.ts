@@ -31,6 +31,8 @@ export interface SystemRigOptions {
 /** One node: its host identity, kubelet directory and NVMe/TCP fabric, which outlive its plugin process. */
 export interface NodeHost {
   readonly name: string;
+  /** The NVMe host NQN under etcDir, which the plugin connects with. */
+  readonly hostNqn: string;
   readonly etcDir: string;
   readonly kubeletDir: string;
   readonly fabric: FakeFabric;
@@ -81,43 +83,24 @@ export class SystemRig {
 
   /** Starts (or starts again, on the same socket) the controller. */
   async startController(): Promise<ServiceProcess> {
-    this.controller = await startServiceProcess(controllerLauncher, `unix://${join(this.dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
-      RDS_ADDRESS: "127.0.0.1",
-      RDS_SSH_PORT: String(this.sim.port),
-      RDS_PRIVATE_KEY_FILE: this.keyFile,
-      RDS_HOST_KEY_FINGERPRINT: this.sim.hostKeyFingerprint,
-      RDS_BASE_PATH: RIG_BASE_PATH,
-      KUBECONFIG: this.kubeconfig,
-      LOG_LEVEL: "warn",
-      ...this.controllerEnv,
-    });
+    this.controller = await startControllerProcess({ dir: this.dir, rds: this.sim, keyFile: this.keyFile, kubeconfig: this.kubeconfig, env: this.controllerEnv });
     return this.controller;
   }
 
   /** Makes a node (host identity, kubelet dir, fabric) the first time, then starts its plugin. */
   async startNode(name: string, env: Readonly<Record<string, string>> = {}): Promise<NodeHost> {
-    const host = this.nodes.get(name) ?? (await this.#newHost(name));
-    host.plugin = await startServiceProcess(nodeLauncher, `unix://${host.socket}`, ["--metrics-address", "127.0.0.1:0"], {
-      NODE_ID: name,
-      ETC_DIR: host.etcDir,
-      KUBELET_DIR: host.kubeletDir,
-      SYSFS_ROOT: host.fabric.sysfsRoot,
-      DEV_ROOT: host.fabric.devRoot,
-      NVME_CLI: await host.fabric.writeShim(),
-      STALE_MOUNT_CHECK_INTERVAL: "1s",
-      LOG_LEVEL: "warn",
-      ...env,
-    });
+    let host = this.nodes.get(name);
+    if (host === undefined) {
+      host = await makeNodeHost(this.dir, name, this.sim.controlUrl);
+      this.nodes.set(name, host);
+    }
+    host.plugin = await startNodeProcess(host, env);
     return host;
   }
 
   /** Kubelet's staging path and a pod's target path of `volumeId` on `node`. */
   kubeletPaths(node: string, volumeId: string, pod = "pod-1"): { staging: string; target: string } {
-    const kubelet = join(this.dir, `kubelet-${node}`);
-    return {
-      staging: join(kubelet, "plugins/kubernetes.io/csi", DEFAULT_DRIVER_NAME, volumeId, "globalmount"),
-      target: join(kubelet, "pods", pod, "volumes/kubernetes.io~csi", volumeId, "mount"),
-    };
+    return kubeletPaths(this.nodes.get(node)?.kubeletDir ?? join(this.dir, `kubelet-${node}`), volumeId, pod);
   }
 
   /** Ends every process, unmounts what the rig's nodes mounted, detaches their loop devices, removes the directory. */
@@ -137,21 +120,76 @@ export class SystemRig {
     await step(() => rm(this.dir, { recursive: true, force: true }));
     if (failures.length > 0) throw new AggregateError(failures, `system rig clean-up failed: ${String(failures[0])}`);
   }
+}
 
-  async #newHost(name: string): Promise<NodeHost> {
-    const etcDir = join(this.dir, `etc-${name}`);
-    // What `nvme gen-hostnqn` and the distribution's package leave on a node.
-    const uuid = randomUUID();
-    await mkdir(join(etcDir, "nvme"), { recursive: true });
-    await writeFile(join(etcDir, "nvme", "hostnqn"), `nqn.2014-08.org.nvmexpress:uuid:${uuid}\n`);
-    await writeFile(join(etcDir, "nvme", "hostid"), `${uuid}\n`);
-    const fabric = await FakeFabric.create({ simulatorUrl: this.sim.controlUrl, hostNqn: `nqn.2014-08.org.nvmexpress:uuid:${uuid}`, baseDir: join(this.dir, `fabric-${name}`) });
-    const host: NodeHost = { name, etcDir, kubeletDir: join(this.dir, `kubelet-${name}`), fabric, socket: join(this.dir, `node-${name}.sock`) };
-    // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
-    await mkdir(host.kubeletDir, { recursive: true });
-    this.nodes.set(name, host);
-    return host;
-  }
+/** What a service needs to reach the RDS (the simulator, in process or as `rds-sim`). */
+export interface RdsEndpoint {
+  readonly port: number;
+  readonly hostKeyFingerprint: string;
+}
+
+export interface ControllerProcessOptions {
+  readonly dir: string;
+  readonly rds: RdsEndpoint;
+  readonly keyFile: string;
+  readonly kubeconfig: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** The controller through its launcher, on `<dir>/controller.sock`, against the RDS at 127.0.0.1. */
+export function startControllerProcess(options: ControllerProcessOptions): Promise<ServiceProcess> {
+  return startServiceProcess(controllerLauncher, `unix://${join(options.dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
+    RDS_ADDRESS: "127.0.0.1",
+    RDS_SSH_PORT: String(options.rds.port),
+    RDS_PRIVATE_KEY_FILE: options.keyFile,
+    RDS_HOST_KEY_FINGERPRINT: options.rds.hostKeyFingerprint,
+    RDS_BASE_PATH: RIG_BASE_PATH,
+    KUBECONFIG: options.kubeconfig,
+    LOG_LEVEL: "warn",
+    ...options.env,
+  });
+}
+
+/**
+ * A node's host: its NVMe host identity under `<dir>/etc-<name>` (what `nvme gen-hostnqn` and the
+ * distribution's package leave on a node), kubelet directory, and a fake NVMe/TCP fabric of its own
+ * over the simulator at `simulatorUrl`.
+ */
+export async function makeNodeHost(dir: string, name: string, simulatorUrl: string): Promise<NodeHost> {
+  const etcDir = join(dir, `etc-${name}`);
+  const uuid = randomUUID();
+  const hostNqn = `nqn.2014-08.org.nvmexpress:uuid:${uuid}`;
+  await mkdir(join(etcDir, "nvme"), { recursive: true });
+  await writeFile(join(etcDir, "nvme", "hostnqn"), `${hostNqn}\n`);
+  await writeFile(join(etcDir, "nvme", "hostid"), `${uuid}\n`);
+  // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
+  const kubeletDir = join(dir, `kubelet-${name}`);
+  await mkdir(kubeletDir, { recursive: true });
+  const fabric = await FakeFabric.create({ simulatorUrl, hostNqn, baseDir: join(dir, `fabric-${name}`) });
+  return { name, hostNqn, etcDir, kubeletDir, fabric, socket: join(dir, `node-${name}.sock`) };
+}
+
+/** The node plugin through its launcher, on the host's socket and fabric; the stale-mount check runs every second. */
+export async function startNodeProcess(host: NodeHost, env: Readonly<Record<string, string>> = {}): Promise<ServiceProcess> {
+  return startServiceProcess(nodeLauncher, `unix://${host.socket}`, ["--metrics-address", "127.0.0.1:0"], {
+    NODE_ID: host.name,
+    ETC_DIR: host.etcDir,
+    KUBELET_DIR: host.kubeletDir,
+    SYSFS_ROOT: host.fabric.sysfsRoot,
+    DEV_ROOT: host.fabric.devRoot,
+    NVME_CLI: await host.fabric.writeShim(),
+    STALE_MOUNT_CHECK_INTERVAL: "1s",
+    LOG_LEVEL: "warn",
+    ...env,
+  });
+}
+
+/** Kubelet's staging path and a pod's target path of `volumeId` under `kubeletDir`. */
+export function kubeletPaths(kubeletDir: string, volumeId: string, pod = "pod-1"): { staging: string; target: string } {
+  return {
+    staging: join(kubeletDir, "plugins/kubernetes.io/csi", DEFAULT_DRIVER_NAME, volumeId, "globalmount"),
+    target: join(kubeletDir, "pods", pod, "volumes/kubernetes.io~csi", volumeId, "mount"),
+  };
 }
 
 /** Mount points at or below `dir`, deepest (most recently stacked) first. */
