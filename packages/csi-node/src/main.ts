@@ -1,10 +1,9 @@
-import { realpath } from "node:fs/promises";
-import { resolve } from "node:path";
 import { csi, csiService, OperationLocks, pluginCapabilities, ProcessExec, runService, stringSetting } from "@rds-csi/core";
+import { canonicalPath } from "./mount/canonical-path.js";
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
 import { FilesystemProbe } from "./mount/probe-filesystem.js";
-import { readMountTable, StagedVolumes, type NodeContext } from "./node-context.js";
+import { StagedVolumes, type NodeContext } from "./node-context.js";
 import { NodeService } from "./node-service.js";
 import { nodeSettings } from "./node-settings.js";
 import { DeviceResolver } from "./nvme/device-identity.js";
@@ -16,6 +15,9 @@ import { NodeProbe } from "./node-probe.js";
 import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliation.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 import { HostNqnPublisher } from "./host-nqn-publisher.js";
+import { KubeClient, loadKubeConnection } from "@rds-csi/core/k8s";
+import { FenceCleanupReporter } from "./fence-cleanup-reporter.js";
+import { KubeVolumeAttachmentCheck } from "./volume-attachment-check.js";
 
 
 // `rds-csi-node selfcheck …` is an operator's command, not the service; its code loads only when asked for.
@@ -44,9 +46,22 @@ await runService({
     logger.info("NVMe host identity", { hostNqn: host.hostNqn });
     // For the controller's host access control (the Node annotation it reads); never delays serving.
     const hostNqnPublisher = new HostNqnPublisher({ source: config.kubeConfig, nodeName: config.nodeId, hostNqn: host.hostNqn, logger });
+    // Optional, like the host NQN: with API access, a lost controller is reconnected only while the
+    // volume is still attached here, and a node that was fenced reports its clean-up.
+    const kube = await loadKubeConnection(config.kubeConfig, "rds-csi-node").then(
+      (connection) => new KubeClient(connection),
+      (err: unknown) => {
+        logger.warn("no Kubernetes API access: lost NVMe/TCP controllers are reconnected without checking that the volume is still attached to this node, and after a fence this node cannot report its clean-up", {
+          error: (err as Error).message,
+        });
+        return undefined;
+      },
+    );
+    const attachments = kube && new KubeVolumeAttachmentCheck({ client: kube, driverName: config.driverName, nodeName: config.nodeId });
     const probe = new FilesystemProbe(exec);
     const resolver = new DeviceResolver(sysfs, config.devRoot);
     const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
+    const mounter = new ExecMounter(exec);
     const staged = new StagedVolumes();
     // Before serving: mounts and controllers of this driver that no metadata claims are leftovers of a crash.
     const reconciliation = await reconcileAtStartup({
@@ -54,10 +69,9 @@ await runService({
       initiator,
       resolver,
       managedNqnPrefix: config.managedNqnPrefix,
-      mounter: new ExecMounter(exec),
+      mounter,
       kubeletDir: config.kubeletDir,
       driverName: config.driverName,
-      mountTable: () => readMountTable(),
       logger,
     });
     for (const claim of reconciliation.claimed) staged.add(claim.volumeId, claim.nqn);
@@ -67,35 +81,41 @@ await runService({
     const context: NodeContext = {
       nodeId: config.nodeId,
       // As the kernel records mount points; a missing directory fails every path check, naming it.
-      kubeletDir: await realpath(config.kubeletDir).catch(() => resolve(config.kubeletDir)),
+      kubeletDir: await canonicalPath(config.kubeletDir),
       maxVolumesPerNode: config.maxVolumesPerNode,
       topology,
       host,
       initiator,
       resolver,
       sysfs,
-      mounter: new ExecMounter(exec),
+      mounter,
       probe,
       formatter: new Formatter(exec, probe),
       managedNqnPrefix: config.managedNqnPrefix,
+      ...(attachments && { attachments }),
       locks: new OperationLocks({ label: "volume" }),
       staged,
       namespaceTimeoutMs: config.namespaceTimeout,
       stageRecorder: nodeMetrics.stage,
       staleMounts: registerStaleMountMetrics(metrics),
-      mountTable: () => readMountTable(),
     };
     const node = new NodeService(context, { exec, nvmeCli: config.nvmeCli });
     // Kubelet never re-stages a staged volume: stale mounts after a renumbering reconnect are recovered here.
     const watcher = new StaleMountWatcher({ ctx: context, metadataRoots: [kubeletCsiPluginDir(config.kubeletDir)], logger, intervalMs: config.staleMountCheckInterval });
     if (config.staleMountCheckInterval > 0) watcher.start();
+    const cleanupReporter =
+      kube &&
+      attachments &&
+      new FenceCleanupReporter({ client: kube, nodeName: config.nodeId, attachments, staged: () => staged.list().map(({ volumeId }) => volumeId), logger, intervalMs: config.staleMountCheckInterval || 15_000 });
+    cleanupReporter?.start();
     return {
       // The same set as the controller's (CSI: regardless of which services an instance serves).
       capabilities: pluginCapabilities({ topology: topology !== undefined }),
       services: [csiService(csi.NodeService, node)],
       ready: readiness.check,
       stop: async () => {
-        await Promise.all([watcher.stop(), hostNqnPublisher.stop()]);
+        await Promise.all([watcher.stop(), hostNqnPublisher.stop(), cleanupReporter?.stop()]);
+        kube?.connection.close();
       },
     };
   },
