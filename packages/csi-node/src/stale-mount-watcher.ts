@@ -1,7 +1,7 @@
 import { abortableSleep, AbortedError, Backoff, withDeadline, type Logger } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { readStagingMetadata, readStagingMetadataFile, type StagingMetadata } from "./staging/staging-metadata.js";
-import { controllerLost, HostIdentityMismatchError, reconnectLostController, ReconnectFailedError } from "./reconnect-lost-controller.js";
+import { controllerLost, HostIdentityMismatchError, reconnectLostController, ReconnectFailedError, VolumeMovedError } from "./reconnect-lost-controller.js";
 import { OldDeviceAliveError, recoverStaleStaging, UuidMismatchError } from "./stale-mount-recovery.js";
 import { findMetadataFiles, METADATA_SCAN_DEPTH } from "./startup-reconciliation.js";
 
@@ -262,7 +262,7 @@ export class StaleMountWatcher {
       return "recovered";
     } catch (err) {
       if (err instanceof AbortedError) return "busy";
-      if (err instanceof HostIdentityMismatchError) {
+      if (err instanceof HostIdentityMismatchError || err instanceof VolumeMovedError) {
         outage.refused = true;
         log.error("stale-mount watcher: refusing to reconnect", { error: err.message });
         return "refused";
