@@ -71,7 +71,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Refuses, at install time, values the services would refuse at start-up anyway. */}}
 {{- define "rds-csi.validate" -}}
-{{- if or .Values.controller.enabled .Values.reconciler.enabled -}}
+{{- if or .Values.controller.enabled .Values.reconciler.enabled (and .Values.node.enabled .Values.node.selfcheck.enabled) -}}
 {{- if not .Values.rds.address -}}
 {{- fail "rds.address is required: the host name or IP address of the RDS's SSH service" -}}
 {{- end -}}
@@ -102,6 +102,30 @@ app.kubernetes.io/component: {{ .component }}
 - --rds-known-hosts-file=/etc/rds-csi/host-key/known_hosts
 {{- else }}
 - --rds-insecure-skip-host-key-check=true
+{{- end }}
+{{- end -}}
+
+{{/* The same RDS settings as variables, for the node plugin's self-check (docs/selfcheck.md). */}}
+{{- define "rds-csi.rdsEnv" -}}
+- {name: RDS_ADDRESS, value: {{ .Values.rds.address | quote }}}
+- {name: RDS_SSH_PORT, value: {{ .Values.rds.sshPort | quote }}}
+- {name: RDS_USER, value: {{ .Values.rds.user | quote }}}
+- {name: RDS_PRIVATE_KEY_FILE, value: {{ printf "/etc/rds-csi/credentials/%s" .Values.rds.credentials.privateKeyKey | quote }}}
+{{- if or .Values.rds.credentials.passphraseKey .Values.rds.credentials.privateKeyPassphrase }}
+- {name: RDS_PRIVATE_KEY_PASSPHRASE_FILE, value: {{ printf "/etc/rds-csi/credentials/%s" (.Values.rds.credentials.passphraseKey | default "passphrase") | quote }}}
+{{- end }}
+{{- if .Values.rds.hostKeyFingerprint }}
+- {name: RDS_HOST_KEY_FINGERPRINT, value: {{ .Values.rds.hostKeyFingerprint | quote }}}
+{{- else if .Values.rds.knownHosts }}
+- {name: RDS_KNOWN_HOSTS_FILE, value: /etc/rds-csi/host-key/known_hosts}
+{{- else }}
+- {name: RDS_INSECURE_SKIP_HOST_KEY_CHECK, value: "true"}
+{{- end }}
+- {name: RDS_BASE_PATH, value: {{ .Values.rds.basePath | quote }}}
+- {name: NQN_PREFIX, value: {{ .Values.rds.nqnPrefix | quote }}}
+- {name: NVME_PORT, value: {{ .Values.rds.nvmePort | quote }}}
+{{- with .Values.rds.nvmeAddress }}
+- {name: NVME_ADDRESS, value: {{ . | quote }}}
 {{- end }}
 {{- end -}}
 

@@ -1,14 +1,5 @@
+import { FENCE_ANNOTATION } from "@rds-csi/core/k8s";
 import type { ClusterNode } from "./cluster-objects.js";
-
-/** The Node annotation holding the reconciler's fence record (JSON, see FenceRecord). */
-export const FENCE_ANNOTATION = "rds.csi.srvlab.io/fence";
-
-/**
- * The node plugin writes this annotation (an RFC 3339 time) once it came back and cleaned up every
- * volume that is no longer attached to its node; the reconciler unfences only after it changed since
- * the fence.
- */
-export const CLEANED_UP_ANNOTATION = "rds.csi.srvlab.io/cleaned-up";
 
 export type StrategyResult = "success" | "failed" | "unavailable" | "dry_run";
 

@@ -45,9 +45,13 @@ export class InformerClusterView implements ClusterView {
     await Promise.all(this.#all.map((informer) => informer.waitForSync(signal)));
   }
 
-  /** Calls `handler` after any change a pass should look at soon. */
+  /**
+   * Calls `handler` after a change a pass should look at soon: Nodes, VolumeAttachments, PVs. Lease
+   * renewals are not such a change (every node renews every 10 s, and a renewal never calls for a
+   * write); the passes on the interval read them.
+   */
   onChange(handler: () => void): void {
-    for (const informer of this.#all) informer.onChange(handler);
+    for (const informer of [this.#nodes, this.#attachments, this.#volumes]) informer.onChange(handler);
   }
 
   check(): CheckResult {

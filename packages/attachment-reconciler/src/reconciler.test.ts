@@ -1,4 +1,5 @@
-import { fenceRecordOf, FENCE_ANNOTATION, CLEANED_UP_ANNOTATION } from "./fence-record.js";
+import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION } from "@rds-csi/core/k8s";
+import { fenceRecordOf } from "./fence-record.js";
 import { MARK_FAILED_ANNOTATION } from "./failure-detector.js";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.js";
 import { StorageFence, type LiveConnectionBehaviour } from "./storage-fence.js";

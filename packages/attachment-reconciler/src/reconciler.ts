@@ -1,11 +1,11 @@
 import { ConflictError, type Logger } from "@rds-csi/core";
-import { hostNqnOf, type EventRecorder, type EventRecord } from "@rds-csi/core/k8s";
+import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, hostNqnOf, type EventRecorder, type EventRecord } from "@rds-csi/core/k8s";
 import { EVENT_NAMESPACE, hasOutOfServiceTaint, nameOf, OUT_OF_SERVICE_TAINT, readiness, volumeInUse, type ClusterNode } from "./cluster-objects.js";
 import type { ClusterWrites } from "./cluster-writes.js";
 import { attacherFinalizer, volumeHandleOf, type ClusterView } from "./cluster-view.js";
 import { FailureDetector } from "./failure-detector.js";
 import { applyFenceBrakes, type FenceBrakesOptions } from "./fence-brakes.js";
-import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, fenceRecordOf, storageFenced, type FenceRecord, type StrategyResult } from "./fence-record.js";
+import { fenceRecordOf, storageFenced, type FenceRecord, type StrategyResult } from "./fence-record.js";
 import type { NodeState, ReconcilerMetrics } from "./reconciler-metrics.js";
 import type { Holding, StorageFence, StorageFenceOutcome } from "./storage-fence.js";
 import { NotLeaderError, type WriteGuard } from "./write-guard.js";

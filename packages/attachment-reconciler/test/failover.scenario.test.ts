@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fenceRecordOf } from "../src/fence-record.js";
 import type { ClusterNode } from "../src/cluster-objects.js";
@@ -17,17 +17,9 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     await rig?.cleanup();
   }, 60_000);
 
-  it("fences the dead node (storage first, then taint), frees its VolumeAttachment, and the volume moves with its data — never two hosts connected at once", async () => {
+  it("fences the dead node (storage first, then taint), frees its VolumeAttachment, the volume moves with its data — never two hosts connected at once; the node comes back, does not reconnect the moved volume, and is unfenced", async () => {
     rig = await startFailoverRig();
-    const a = await rig.addNode("node-a");
-    const b = await rig.addNode("node-b");
-    await rig.startPlugin(a);
-    await rig.startPlugin(b);
-    const volume = await rig.createVolume("pvc-6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b");
-    const first = await rig.attach(volume.volumeId, a.name);
-    const targetA = await rig.stageAndPublish(a, volume.volumeId, first.publishContext, volume.context);
-    await writeFile(join(targetA, "data.txt"), "written on node-a before it died\n");
-    execFileSync("sync", ["-f", targetA]);
+    const { a, b, volume, first } = await rig.volumeInUse("pvc-6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b", "written on node-a before it died\n");
     const hostA = rig.api.get("Node", undefined, a.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"];
     expect(rig.sim.connections(volume.nqn)).toEqual([hostA]);
 
@@ -51,9 +43,11 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     expect(rig.sim.connections(volume.nqn)).toEqual([]);
     await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName)?.metadata?.deletionTimestamp !== undefined, "the VolumeAttachment of node-a was not deleted");
 
-    // external-attacher: ControllerUnpublish, finalizer off; attach/detach controller: the pod's new node gets a VolumeAttachment.
-    await rig.detach(first.vaName);
-    const second = await rig.attach(volume.volumeId, b.name);
+    // The out-of-service taint has the attach/detach controller force-delete node-a's pod; external-attacher
+    // unpublishes and drops its finalizer. The pod's replacement is scheduled to node-b.
+    await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName) === undefined, "the VolumeAttachment of node-a was not detached", 30_000);
+    expect(rig.api.get("Pod", "default", `app-${a.name}`)).toBeUndefined();
+    const second = await rig.schedule(volume.volumeId, b.name);
     const targetB = await rig.stageAndPublish(b, volume.volumeId, second.publishContext, volume.context);
     expect(await readFile(join(targetB, "data.txt"), "utf8")).toBe("written on node-a before it died\n");
     const hostB = rig.api.get("Node", undefined, b.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"];
@@ -64,7 +58,25 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     expect(await metricValue(reconciler.metricsPort, 'rds_csi_reconciler_fences_total{strategy="storage",result="success"}')).toBe(1);
     expect(await metricValue(reconciler.metricsPort, "rds_csi_reconciler_volume_attachments_freed_total")).toBe(1);
     expect(rig.api.list("Event").map((event) => (event as { reason?: string }).reason)).toEqual(expect.arrayContaining(["NodeFenced", "VolumeAttachmentFreed"]));
-  }, 120_000);
+
+    // node-a comes back. While it was away its kernel gave up on the cut connection (ctrl_loss_tmo);
+    // its plugin starts again and finds the volume staged with no controller left.
+    await a.fabric.loseControllerForGood(volume.nqn);
+    a.alive = true;
+    const plugin = await rig.startPlugin(a);
+    await until(() => plugin.output().stdout.includes("stale-mount watcher: refusing to reconnect"), "node-a's plugin did not refuse to reconnect the moved volume", 20_000);
+    expect(plugin.output().stdout).toContain("is no longer attached to this node");
+    expect(rig.sim.connections(volume.nqn)).toEqual([hostB]);
+    expect(fenceRecordOf(rig.api.get("Node", undefined, a.name) as ClusterNode)?.phase).toBe("done");
+    // kubelet on node-a tears down what its force-deleted pod left: unpublish, unstage.
+    await rig.unstage(a, volume.volumeId);
+    await until(() => fenceRecordOf(rig.api.get("Node", undefined, a.name) as ClusterNode) === undefined, "node-a was never unfenced", 20_000);
+    expect((rig.api.get("Node", undefined, a.name) as ClusterNode).spec?.taints ?? []).toEqual([]);
+    expect(rig.api.get("Node", undefined, a.name)?.metadata?.annotations?.["rds.csi.srvlab.io/cleaned-up"]).toBeDefined();
+    expect(rig.api.list("Event").map((event) => (event as { reason?: string }).reason)).toContain("NodeUnfenced");
+    expect(rig.sim.connections(volume.nqn)).toEqual([hostB]);
+    expect(rig.maxConnected.get(volume.nqn)).toBe(1);
+  }, 180_000);
 });
 
 function hasLosetup(): boolean {

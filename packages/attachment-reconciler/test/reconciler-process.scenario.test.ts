@@ -38,7 +38,7 @@ describe("the reconciler process", () => {
     rig = await startFailoverRig();
     const members = ["n1", "n2", "n3"].map((name) => rig.addMember(name, `nqn.2014-08.org.nvmexpress:uuid:0000000${name.slice(1)}-0000-4000-8000-000000000000`));
     const volume = await rig.createVolume("pvc-00000000-0000-4000-8000-00000000000a");
-    await rig.attach(volume.volumeId, "n1");
+    await rig.schedule(volume.volumeId, "n1");
     const first = await rig.startReconciler("r1");
     await until(async () => (await metricValue(first.metricsPort, "rds_csi_reconciler_leader")) === 1, "r1 never led");
     const second = await rig.startReconciler("r2");
@@ -99,7 +99,12 @@ describe("the reconciler process", () => {
     const orphanDisk = await rig.createVolume("pvc-00000000-0000-4000-8000-000000000002");
     rig.api.remove("PersistentVolume", undefined, orphanDisk.volumeId);
     rig.api.put("PersistentVolume", { metadata: { name: "pv-lost" }, spec: { accessModes: ["ReadWriteOnce"], csi: { driver: "rds.csi.srvlab.io", volumeHandle: "pvc-00000000-0000-4000-8000-000000000003" } } });
-    rig.api.put("VolumeAttachment", { metadata: { name: "csi-orphan" }, spec: { attacher: "rds.csi.srvlab.io", nodeName: "n1", source: { persistentVolumeName: "pv-gone" } } });
+    // A VolumeAttachment whose PV is gone, stuck in deletion behind another controller's finalizer (one
+    // that is not, the attach/detach controller stand-in deletes at once: no pod wants it).
+    rig.api.put("VolumeAttachment", {
+      metadata: { name: "csi-orphan", finalizers: ["example.com/keep"], deletionTimestamp: new Date().toISOString() },
+      spec: { attacher: "rds.csi.srvlab.io", nodeName: "n1", source: { persistentVolumeName: "pv-gone" } },
+    });
     const disks = () => rig.sim.disks().map((disk) => disk.slot);
     const audit = { ORPHAN_AUDIT_INTERVAL: "300ms", ORPHAN_MIN_AGE: "3s" };
 

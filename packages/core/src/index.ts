@@ -39,3 +39,4 @@ export * from "./volume/mount-options.js";
 export * from "./resilience/keyed-sequencer.js";
 export * from "./resilience/with-deadline.js";
 export * from "./resilience/abortable-sleep.js";
+export * from "./resilience/backoff.js";

@@ -1,4 +1,14 @@
-import { InvalidArgumentError, NotFoundError, parseStorageClassParameters, type CallContext, type csi } from "@rds-csi/core";
+import {
+  checkMountOptions,
+  DEFAULT_FS_TYPE,
+  InvalidArgumentError,
+  isFsType,
+  NotFoundError,
+  parseStorageClassParameters,
+  parseVolumeContext,
+  type CallContext,
+  type csi,
+} from "@rds-csi/core";
 import { capabilityProblem } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { foreignId, ownVolumeId } from "./request-fields.js";
@@ -24,6 +34,7 @@ export async function validateVolumeCapabilities(
     if (!(err instanceof InvalidArgumentError)) throw err;
     problems.push(err.message);
   }
+  problems.push(...mountFlagProblems(request));
   if (Object.keys(request.mutableParameters).length > 0) problems.push("mutable_parameters are not supported");
   if (problems.length > 0) return { confirmed: undefined, message: problems.join("; ") };
   return {
@@ -35,4 +46,34 @@ export async function validateVolumeCapabilities(
     },
     message: "",
   };
+}
+
+/**
+ * What the node would refuse of each mount capability's flags (core `checkMountOptions`, with the
+ * volume context's filesystem and mountOptionsPolicy): a capability the node cannot mount is not confirmed.
+ */
+function mountFlagProblems(request: csi.ValidateVolumeCapabilitiesRequest): string[] {
+  return refusals(() => {
+    const { fsType: contextFsType, mountOptionsPolicy: policy } = parseVolumeContext(request.volumeContext);
+    return request.volumeCapabilities.flatMap((capability, i) => {
+      const fsType = capability.mount?.fsType || contextFsType || DEFAULT_FS_TYPE;
+      // No mount access, or a filesystem capabilityProblem already reports.
+      if (capability.mount === undefined || !isFsType(fsType)) return [];
+      const flags = capability.mount.mountFlags;
+      return refusals(() => {
+        checkMountOptions({ fsType, flags, policy, field: `volume_capabilities[${i}].mount.mount_flags` });
+        return [];
+      });
+    });
+  });
+}
+
+/** What `check` finds, with an INVALID_ARGUMENT it throws as the one problem. */
+function refusals(check: () => string[]): string[] {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    return [err.message];
+  }
 }

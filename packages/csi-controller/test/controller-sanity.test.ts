@@ -301,6 +301,17 @@ describe("rds-csi controller behaviour over its socket", () => {
       confirmed: undefined,
       message: expect.stringMatching(/MULTI_NODE_MULTI_WRITER is supported for block volumes only.*; invalid StorageClass parameters: unknown parameter bogus.*; mutable_parameters are not supported$/),
     });
+    // What the node would refuse to mount is not confirmed either (core checkMountOptions).
+    const withFlags = (mountFlags: string[]) => csi.VolumeCapability.fromPartial({ mount: { mountFlags }, accessMode: { mode: Mode.SINGLE_NODE_WRITER } });
+    expect(await validate({ volumeCapabilities: [withFlags(["noatime", "bogus"])] })).toEqual({
+      confirmed: undefined,
+      message: 'volume_capabilities[0].mount.mount_flags[1]: mount option "bogus" for ext4: it is not a known ext4 mount option (see docs/mount-options.md)',
+    });
+    expect(await validate({ volumeCapabilities: [withFlags(["noatime"])], volumeContext: { mountOptionsPolicy: "forbid" } })).toMatchObject({
+      confirmed: undefined,
+      message: expect.stringContaining("this StorageClass forbids mount options (mountOptionsPolicy=forbid)"),
+    });
+    expect((await validate({ volumeCapabilities: [withFlags(["nouuid"])], volumeContext: { fsType: "xfs" } })).confirmed).toBeDefined();
     expect((await validate({ parameters: { nvmePort: "4420" } })).confirmed).toEqual({
       volumeContext: {},
       volumeCapabilities: [capability()],

@@ -1,4 +1,4 @@
-import { abortableSleep, withDeadline, type Logger } from "@rds-csi/core";
+import { abortableSleep, Backoff, withDeadline, type Logger } from "@rds-csi/core";
 import { publishHostNqn, type KubeConfigSource, type PublishHostNqnOptions } from "@rds-csi/core/k8s";
 
 export interface HostNqnPublisherOptions {
@@ -35,7 +35,7 @@ export class HostNqnPublisher {
   async #run(options: HostNqnPublisherOptions): Promise<boolean> {
     const publish = options.publish ?? publishHostNqn;
     const stopping = this.#stopping.signal;
-    let delay = options.firstRetryMs ?? 5_000;
+    const backoff = new Backoff({ initialDelay: options.firstRetryMs ?? 5_000, maxDelay: options.maxRetryMs ?? 300_000, jitter: "none" });
     for (;;) {
       const published = await withDeadline(stopping, options.attemptTimeoutMs ?? 15_000, (signal) =>
         publish({ source: options.source, nodeName: options.nodeName, hostNqn: options.hostNqn, logger: options.logger, signal }),
@@ -44,8 +44,7 @@ export class HostNqnPublisher {
         return false; // this attempt's deadline: try again
       });
       if (published) return true;
-      await abortableSleep(delay, stopping);
-      delay = Math.min(delay * 2, options.maxRetryMs ?? 300_000);
+      await abortableSleep(backoff.next(), stopping);
     }
   }
 }

@@ -16,6 +16,9 @@ import { NodeProbe } from "./node-probe.js";
 import { kubeletCsiPluginDir, reconcileAtStartup } from "./startup-reconciliation.js";
 import { StaleMountWatcher } from "./stale-mount-watcher.js";
 import { HostNqnPublisher } from "./host-nqn-publisher.js";
+import { KubeClient, loadKubeConnection } from "@rds-csi/core/k8s";
+import { FenceCleanupReporter } from "./fence-cleanup-reporter.js";
+import { KubeVolumeAttachmentCheck } from "./volume-attachment-check.js";
 
 
 // `rds-csi-node selfcheck …` is an operator's command, not the service; its code loads only when asked for.
@@ -44,6 +47,18 @@ await runService({
     logger.info("NVMe host identity", { hostNqn: host.hostNqn });
     // For the controller's host access control (the Node annotation it reads); never delays serving.
     const hostNqnPublisher = new HostNqnPublisher({ source: config.kubeConfig, nodeName: config.nodeId, hostNqn: host.hostNqn, logger });
+    // Optional, like the host NQN: with API access, a lost controller is reconnected only while the
+    // volume is still attached here, and a node that was fenced reports its clean-up.
+    const kube = await loadKubeConnection(config.kubeConfig, "rds-csi-node").then(
+      (connection) => new KubeClient(connection),
+      (err: unknown) => {
+        logger.warn("no Kubernetes API access: lost NVMe/TCP controllers are reconnected without checking that the volume is still attached to this node, and after a fence this node cannot report its clean-up", {
+          error: (err as Error).message,
+        });
+        return undefined;
+      },
+    );
+    const attachments = kube && new KubeVolumeAttachmentCheck({ client: kube, driverName: config.driverName, nodeName: config.nodeId });
     const probe = new FilesystemProbe(exec);
     const resolver = new DeviceResolver(sysfs, config.devRoot);
     const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
@@ -78,6 +93,7 @@ await runService({
       probe,
       formatter: new Formatter(exec, probe),
       managedNqnPrefix: config.managedNqnPrefix,
+      ...(attachments && { attachments }),
       locks: new OperationLocks({ label: "volume" }),
       staged,
       namespaceTimeoutMs: config.namespaceTimeout,
@@ -89,13 +105,19 @@ await runService({
     // Kubelet never re-stages a staged volume: stale mounts after a renumbering reconnect are recovered here.
     const watcher = new StaleMountWatcher({ ctx: context, metadataRoots: [kubeletCsiPluginDir(config.kubeletDir)], logger, intervalMs: config.staleMountCheckInterval });
     if (config.staleMountCheckInterval > 0) watcher.start();
+    const cleanupReporter =
+      kube &&
+      attachments &&
+      new FenceCleanupReporter({ client: kube, nodeName: config.nodeId, attachments, staged: () => staged.list().map(({ volumeId }) => volumeId), logger, intervalMs: config.staleMountCheckInterval || 15_000 });
+    cleanupReporter?.start();
     return {
       // The same set as the controller's (CSI: regardless of which services an instance serves).
       capabilities: pluginCapabilities({ topology: topology !== undefined }),
       services: [csiService(csi.NodeService, node)],
       ready: readiness.check,
       stop: async () => {
-        await Promise.all([watcher.stop(), hostNqnPublisher.stop()]);
+        await Promise.all([watcher.stop(), hostNqnPublisher.stop(), cleanupReporter?.stop()]);
+        kube?.connection.close();
       },
     };
   },

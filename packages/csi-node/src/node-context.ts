@@ -9,6 +9,7 @@ import type { DeviceResolver } from "./nvme/device-identity.js";
 import type { HostIdentity } from "./nvme/host-identity.js";
 import type { NvmeInitiator } from "./nvme/nvme-initiator.js";
 import type { Sysfs } from "./nvme/sysfs.js";
+import type { VolumeAttachmentCheck } from "./volume-attachment-check.js";
 import type { StageRecorder } from "./stage-metrics.js";
 
 /** NQN prefix of the subsystems the RDS exports for this driver. */
@@ -57,6 +58,12 @@ export interface NodeContext {
   readonly namespaceTimeoutMs: number;
   /** Times NodeStage's steps and counts its formats (the only metrics seam of the stage RPC). */
   readonly stageRecorder: StageRecorder;
+  /**
+   * Asked before a lost controller is reconnected: a node that was fenced and came back must not
+   * reconnect a volume that moved to another node. Absent without API access (then the plugin
+   * reconnects as before: nothing to ask).
+   */
+  readonly attachments?: VolumeAttachmentCheck;
   /** Where stale-mount recoveries are counted; none in tests that do not look. */
   readonly staleMounts?: StaleMountCounters;
   /** The whole mount table (for the disconnect decision). */

@@ -1,5 +1,5 @@
 import { dirname } from "node:path";
-import { csi, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext, type Exec, abortableSleep } from "@rds-csi/core";
+import { csi, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, UnavailableError, type CallContext, type Exec, abortableSleep, Backoff } from "@rds-csi/core";
 import type { FilesystemResizer } from "./mount/resize-filesystem.js";
 import type { NodeContext } from "./node-context.js";
 import { locateStagedVolume } from "./locate-staged-volume.js";
@@ -64,7 +64,7 @@ export async function nodeExpandVolume(ctx: NodeContext, deps: ExpandDependencie
     const deadline = Date.now() + timeoutMs;
     let identity = initial;
     let lastRescan = 0;
-    let delay = 20;
+    const poll = new Backoff({ initialDelay: 20, maxDelay: 500, jitter: "none" });
     for (;;) {
       if (Date.now() - lastRescan >= 2_000) {
         await rescan();
@@ -76,8 +76,7 @@ export async function nodeExpandVolume(ctx: NodeContext, deps: ExpandDependencie
       if (BigInt(identity.sizeBytes) >= required) break;
       const left = deadline - Date.now();
       if (left <= 0) throw new UnavailableError(`${identity.devicePath} is ${identity.sizeBytes} bytes after rescan, ${required} required; not grown within ${timeoutMs} ms`);
-      await abortableSleep(Math.min(delay, left), signal);
-      delay = Math.min(delay * 2, 500);
+      await abortableSleep(Math.min(poll.next(), left), signal);
     }
     checkStaged(identity, metadata.device);
     identity = await ctx.resolver.verify(identity);

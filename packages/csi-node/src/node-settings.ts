@@ -13,7 +13,9 @@ export function nodeSettings() {
   return {
     ...commonSettings({ endpoint: "unix:///csi/csi.sock", metricsPort: 9810 }),
     nodeId: stringSetting({ flag: "node-id", env: "NODE_ID", description: "this node's id: the Kubernetes node name (downward API spec.nodeName)" }),
-    // Optional for the node: only used to put the host NQN on the Node (patch nodes); volumes attach without it.
+    // Optional for the node (volumes attach without it): the host NQN on the Node (patch nodes), the
+    // attachment check before reconnecting a lost controller (get volumeattachments), the clean-up report
+    // after a fence (get, patch nodes).
     kubeConfig: kubeConfigSetting(),
     sysfsRoot: stringSetting({ flag: "sysfs-root", env: "SYSFS_ROOT", description: "where the host's sysfs is mounted", default: "/sys" }),
     devRoot: stringSetting({ flag: "dev-root", env: "DEV_ROOT", description: "where the host's device nodes are", default: "/dev" }),

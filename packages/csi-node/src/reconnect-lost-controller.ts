@@ -22,6 +22,9 @@ export class ReconnectFailedError extends UnavailableError {}
 /** This node's host NQN is not the one the volume was staged with: the RDS granted another host. Not retried. */
 export class HostIdentityMismatchError extends FailedPreconditionError {}
 
+/** The volume is no longer attached to this node (it moved while the node was cut off). Never reconnected. */
+export class VolumeMovedError extends FailedPreconditionError {}
+
 /**
  * When the staged volume's controller is gone, connects again exactly as the stage did — the recorded
  * address, port and NQN, this node's host identity (which must be the recorded host NQN) and the
@@ -42,6 +45,20 @@ export async function reconnectLostController(ctx: NodeContext, metadata: Stagin
     throw new HostIdentityMismatchError(
       `${metadata.volumeId} was staged as host ${metadata.hostNqn}, but this node is now ${ctx.host.hostNqn}; not reconnecting ${nqn} under another identity`,
     );
+  }
+  if (ctx.attachments !== undefined) {
+    // A node that was fenced and came back: the volume may be attached to another node by now, and
+    // reconnecting would give two hosts one RWO volume. Only a VolumeAttachment for this node that is
+    // still attached allows the connect; when that cannot be read, not now (fail closed, retried).
+    const state = await ctx.attachments.stateOf(metadata.volumeId, signal);
+    if (state === "gone") {
+      ctx.staleMounts?.reconnected("refused");
+      throw new VolumeMovedError(`${metadata.volumeId} is no longer attached to this node (its VolumeAttachment is gone or being deleted); not reconnecting ${nqn}`);
+    }
+    if (state === "unknown") {
+      ctx.staleMounts?.reconnected("failed");
+      throw new ReconnectFailedError(`cannot tell whether ${metadata.volumeId} is still attached to this node (the API server did not say); not reconnecting ${nqn} until it can`);
+    }
   }
   let identity: DeviceIdentity;
   try {

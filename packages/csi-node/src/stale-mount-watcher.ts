@@ -1,7 +1,7 @@
-import { abortableSleep, AbortedError, withDeadline, type Logger } from "@rds-csi/core";
+import { abortableSleep, AbortedError, Backoff, withDeadline, type Logger } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { readStagingMetadata, readStagingMetadataFile, type StagingMetadata } from "./staging/staging-metadata.js";
-import { controllerLost, HostIdentityMismatchError, reconnectLostController, ReconnectFailedError } from "./reconnect-lost-controller.js";
+import { controllerLost, HostIdentityMismatchError, reconnectLostController, ReconnectFailedError, VolumeMovedError } from "./reconnect-lost-controller.js";
 import { OldDeviceAliveError, recoverStaleStaging, UuidMismatchError } from "./stale-mount-recovery.js";
 import { findMetadataFiles, METADATA_SCAN_DEPTH } from "./startup-reconciliation.js";
 
@@ -42,7 +42,8 @@ export interface SweepReport {
 /** Per volume: the stale device being recovered, and how that went so far. */
 interface Attempts {
   readonly device: string;
-  failures: number;
+  /** in sweeps: 1, 2, 4 … between tries */
+  readonly backoff: Backoff;
   /** sweeps still to skip */
   skip: number;
   done: boolean;
@@ -54,7 +55,8 @@ interface Attempts {
 interface Outage {
   /** ms since the epoch, when the watcher first saw it */
   readonly since: number;
-  failures: number;
+  /** in sweeps: 1, 2, 4 … between tries, up to the cap */
+  readonly backoff: Backoff;
   /** sweeps still to skip */
   skip: number;
   /** the last failure's message: logged again only when it changes */
@@ -180,10 +182,10 @@ export class StaleMountWatcher {
     }
     let attempts = this.#attempts.get(volumeId);
     if (attempts === undefined || attempts.device !== current.majorMinor) {
-      attempts = { device: current.majorMinor, failures: 0, skip: 0, done: false, waiting: false };
+      attempts = { device: current.majorMinor, backoff: this.#recoveryBackoff(), skip: 0, done: false, waiting: false };
       this.#attempts.set(volumeId, attempts);
     }
-    if (attempts.done) return attempts.failures >= this.#maxFailures ? "gave-up" : "refused";
+    if (attempts.done) return attempts.backoff.failures >= this.#maxFailures ? "gave-up" : "refused";
     if (attempts.skip > 0) {
       attempts.skip--;
       return "backoff";
@@ -211,12 +213,11 @@ export class StaleMountWatcher {
         log.error("stale-mount watcher: refusing to recover; the NQN now resolves to another namespace", { error: err.message });
         return "refused";
       }
-      attempts.failures++;
-      attempts.skip = 2 ** (attempts.failures - 1) - 1;
-      attempts.done = attempts.failures >= this.#maxFailures;
+      attempts.skip = attempts.backoff.next() - 1;
+      attempts.done = attempts.backoff.failures >= this.#maxFailures;
       log.warn(attempts.done ? "stale-mount watcher: recovery failed; giving up on this device" : "stale-mount watcher: recovery failed; will retry", {
         error: String(err),
-        failures: attempts.failures,
+        failures: attempts.backoff.failures,
       });
       return "failed";
     }
@@ -232,7 +233,7 @@ export class StaleMountWatcher {
     const log = logger.child({ volume_id: volumeId });
     let outage = this.#outages.get(volumeId);
     if (outage === undefined) {
-      outage = { since: Date.now(), failures: 0, skip: 0, refused: false };
+      outage = { since: Date.now(), backoff: new Backoff({ initialDelay: 1, maxDelay: this.#backoffCapSweeps + 1, jitter: "none" }), skip: 0, refused: false };
       this.#outages.set(volumeId, outage);
       log.warn("stale-mount watcher: the volume's NVMe controller is gone (the kernel gave up on it); reconnecting", {
         nqn: metadata.nqn,
@@ -253,7 +254,7 @@ export class StaleMountWatcher {
       if (done === "unstaging") return "unstaging";
       if (done === "unstaged") return "current";
       log.info("stale-mount watcher: reconnected the volume's controller and recovered its mounts", {
-        failedAttempts: outage.failures,
+        failedAttempts: outage.backoff.failures,
         outageSeconds: Math.round((Date.now() - outage.since) / 1000),
         device: done.moved?.devicePath ?? done.reconnected?.devicePath,
         moved: done.moved !== undefined,
@@ -261,7 +262,7 @@ export class StaleMountWatcher {
       return "recovered";
     } catch (err) {
       if (err instanceof AbortedError) return "busy";
-      if (err instanceof HostIdentityMismatchError) {
+      if (err instanceof HostIdentityMismatchError || err instanceof VolumeMovedError) {
         outage.refused = true;
         log.error("stale-mount watcher: refusing to reconnect", { error: err.message });
         return "refused";
@@ -270,7 +271,7 @@ export class StaleMountWatcher {
         // Connected, but another namespace answers at this NQN: left connected (it is this volume's
         // subsystem; unstage disconnects it), never mounted, and not tried again for that device.
         this.#outages.delete(volumeId);
-        this.#attempts.set(volumeId, { device: err.majorMinor, failures: 0, skip: 0, done: true, waiting: false });
+        this.#attempts.set(volumeId, { device: err.majorMinor, backoff: this.#recoveryBackoff(), skip: 0, done: true, waiting: false });
         log.error("stale-mount watcher: refusing to recover after reconnecting; the NQN now resolves to another namespace", { error: err.message });
         return "refused";
       }
@@ -281,12 +282,11 @@ export class StaleMountWatcher {
         return "waiting";
       }
       if (err instanceof ReconnectFailedError) {
-        outage.failures++;
-        outage.skip = Math.min(2 ** (outage.failures - 1) - 1, this.#backoffCapSweeps);
+        outage.skip = outage.backoff.next() - 1;
         const message = err.message;
         const changed = message !== outage.lastError;
         outage.lastError = message;
-        const fields = { error: message, failures: outage.failures, sweepsToSkip: outage.skip };
+        const fields = { error: message, failures: outage.backoff.failures, sweepsToSkip: outage.skip };
         const line = "stale-mount watcher: reconnect failed; retrying with backoff while the volume is staged";
         if (changed) log.warn(line, fields);
         else log.debug(line, fields);
@@ -318,6 +318,11 @@ export class StaleMountWatcher {
         return now.unstagingSince === undefined ? work(now, signal) : "unstaging";
       }),
     );
+  }
+
+  /** Recovery of a stale device is tried at most maxFailures times, 1, 2, 4 … sweeps apart. */
+  #recoveryBackoff(): Backoff {
+    return new Backoff({ initialDelay: 1, maxDelay: Math.max(1, 2 ** (this.#maxFailures - 1)), jitter: "none" });
   }
 
   get #maxFailures(): number {

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { AlreadyExistsError, csi, FailedPreconditionError } from "@rds-csi/core";
+import { AlreadyExistsError, csi, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import { stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { loopsOf } from "@rds-csi/testkit";
 import { readAt, writeAt } from "./support/block-io.js";
@@ -141,6 +141,19 @@ asRoot.each(["native-multipath", "no-multipath"] as const)("NodeStage/Publish ov
     await unstage(a, staging);
     expect(await mountsUnder()).toEqual([]);
   }, 60_000);
+
+  it("a publish context naming an address where no target listens fails UNAVAILABLE and leaves nothing connected", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    const publishContext = { ...rig.publishContext(), nvme_address: "127.0.0.2" }; // the RDS answers on 127.0.0.1 only
+    await expect(
+      a.node.nodeStageVolume({ volumeId: VOLUME, publishContext, stagingTargetPath: staging, volumeCapability: rig.fsCapability(), secrets: {}, volumeContext: rig.volumeContext }, rig.call()),
+    ).rejects.toThrow(UnavailableError);
+    expect(await a.fabric.namespace(NQN)).toBeUndefined();
+    expect((await a.fabric.state()).controllers).toEqual([]);
+    expect(rig.sim.connections(NQN)).toEqual([]);
+    await expect(stat(stagingMetadataPath(staging, VOLUME))).rejects.toMatchObject({ code: "ENOENT" });
+  });
 
   it("publish before stage is FAILED_PRECONDITION; unpublish of a missing target is OK", async () => {
     const a = await newHost("node-a");

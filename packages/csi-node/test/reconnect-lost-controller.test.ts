@@ -2,7 +2,8 @@ import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
-import { readMountTable } from "../src/node-context.js";
+import { readMountTable, type NodeContext } from "../src/node-context.js";
+import type { AttachmentState } from "../src/volume-attachment-check.js";
 import { majorMinorOf } from "../src/nvme/device-identity.js";
 import { readStagingMetadata, stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
@@ -14,19 +15,20 @@ import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-lost-1";
 
-asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () => {
-  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-lost-", diskSize: "64M" });
+// Both sysfs layouts of the kernel: native multipath (head under the subsystem) and nvme_core.multipath=N.
+asRoot.each(["native-multipath", "no-multipath"] as const)("reconnect after the kernel gave up on the controller (fake fabric, %s)", (layout) => {
+  const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-lost-", diskSize: "64M", layout });
   const { newHost, stagingDir, stage, publish, unpublish, unstage, stats, mountOf, resolve, metric } = rig;
 
   /** The watcher with its log lines kept, to check what it says and how often. */
-  const watcherOf = (host: TestHost) => {
+  const watcherOf = (host: TestHost, ctx: NodeContext = host.ctx) => {
     const lines: { level: string; message: string }[] = [];
     const stream = new PassThrough();
     stream.on("data", (chunk: Buffer) => {
       for (const line of chunk.toString("utf8").split("\n")) if (line !== "") lines.push(JSON.parse(line) as { level: string; message: string });
     });
     const logger = createLogger({ level: "info", component: "test", stream });
-    return { watcher: new StaleMountWatcher({ ctx: host.ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger, intervalMs: 20 }), lines };
+    return { watcher: new StaleMountWatcher({ ctx, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger, intervalMs: 20 }), lines };
   };
   const sweep = async (watcher: StaleMountWatcher) => (await watcher.sweep()).map((r) => r.outcome);
   const editMetadata = async (staging: string, change: (recorded: Record<string, unknown> & { device: { uuid: string }; filesystemUuid?: string }) => void) => {
@@ -188,6 +190,29 @@ asRoot("reconnect after the kernel gave up on the controller (fake fabric)", () 
     expect(lines.filter((l) => l.level === "error")).toHaveLength(1);
     expect(await metric(a, 'rds_csi_node_lost_controller_reconnects_total{outcome="refused"}')).toBe("1");
     expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/not reconnecting: staged as host nqn\.2014-08\.org\.nvmexpress:uuid:11111111-.*, but this node is now/);
+    await unpublish(a, target);
+    await unstage(a, staging);
+    expect(await rig.mountsUnder()).toEqual([]);
+  }, 90_000);
+
+  it("a node that comes back never reconnects a volume whose VolumeAttachment for it is gone, and waits while that cannot be read", async () => {
+    const { a, staging, target } = await stagedAndLost();
+    const connects = a.connects;
+    const answers: AttachmentState[] = ["unknown", "gone"];
+    const asked: string[] = [];
+    const attachments = {
+      stateOf: async (volumeId: string): Promise<AttachmentState> => {
+        asked.push(volumeId);
+        return answers.shift() ?? "gone";
+      },
+    };
+    const { watcher, lines } = watcherOf(a, { ...a.ctx, attachments });
+    expect([...(await sweep(watcher)), ...(await sweep(watcher)), ...(await sweep(watcher))]).toEqual(["unreachable", "refused", "refused"]);
+    expect(asked).toEqual([VOLUME, VOLUME]);
+    expect(a.connects).toBe(connects);
+    expect(await a.fabric.namespace(rig.nqn)).toBeUndefined();
+    expect(await metric(a, 'rds_csi_node_lost_controller_reconnects_total{outcome="refused"}')).toBe("1");
+    expect(lines.find((l) => l.level === "error")?.message).toBe("stale-mount watcher: refusing to reconnect");
     await unpublish(a, target);
     await unstage(a, staging);
     expect(await rig.mountsUnder()).toEqual([]);

@@ -11,6 +11,8 @@ export interface ApiAccess {
   /** plural, with "/subresource" when one is used */
   readonly resource: string;
   readonly verbs: readonly string[];
+  /** absent: any namespace or cluster-scoped (a ClusterRole); "release": the release's own namespace; else that namespace (a Role) */
+  readonly namespace?: string;
   /** the code that makes the call */
   readonly by: string;
 }
@@ -25,5 +27,12 @@ export const SERVICE_API_ACCESS: Readonly<Record<"controller" | "node" | "reconc
     { group: "", resource: "events", verbs: ["create"], by: "core/k8s/event-recorder.ts" },
   ],
   node: [{ group: "", resource: "nodes", verbs: ["patch"], by: "host-nqn-publisher.ts → core/k8s/node-annotation.ts: merge patch of the host NQN annotation" }],
-  reconciler: [],
+  reconciler: [
+    { group: "", resource: "nodes", verbs: ["list", "watch", "patch"], by: "informer-cluster-view.ts: Node informer; kube-cluster-writes.ts: taint (JSON patch), fence record (merge patch)" },
+    { group: "coordination.k8s.io", resource: "leases", verbs: ["list", "watch"], namespace: "kube-node-lease", by: "informer-cluster-view.ts: the kubelets' node Leases" },
+    { group: "coordination.k8s.io", resource: "leases", verbs: ["get", "create", "update"], namespace: "release", by: "core/k8s/leader-election.ts: its own leader Lease" },
+    { group: "storage.k8s.io", resource: "volumeattachments", verbs: ["list", "watch", "patch", "delete"], by: "informer-cluster-view.ts; kube-cluster-writes.ts: delete with uid precondition, finalizer removal (JSON patch)" },
+    { group: "", resource: "persistentvolumes", verbs: ["list", "watch"], by: "informer-cluster-view.ts: PV informer" },
+    { group: "", resource: "events", verbs: ["create"], by: "start-reconciler.ts → core/k8s/event-recorder.ts" },
+  ],
 };

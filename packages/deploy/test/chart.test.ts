@@ -9,7 +9,7 @@ import { find, lintChart, renderChart, renderError, REQUIRED_VALUES, valuesFile,
 import { validateAgainstSchema } from "./support/kube-schemas.js";
 import { CHART_DIR, REPO_ROOT } from "./support/repo.js";
 import { COMPONENTS, flagsInHelp, SERVICES, type Component } from "./support/services.js";
-import { dashboardJson } from "../src/generated-files.js";
+import { generatedFiles } from "../src/generated-files.js";
 
 const VALUES_FILES = ["controller-off", "node-off", "reconciler-off", "snapshots", "monitoring", "ha"] as const;
 const renders = new Map<string, KubeDoc[]>();
@@ -187,8 +187,18 @@ describe("what the cluster gets", () => {
       "/var/lib/kubelet": { path: "/var/lib/kubelet", propagation: "Bidirectional" },
       "/csi": { path: "/var/lib/kubelet/plugins/rds.csi.srvlab.io" },
     });
-    expect(plugin.args).toEqual(expect.arrayContaining(["--etc-dir=/host/etc", "--node-id=$(NODE_ID)", "--managed-nqn-prefix=nqn.2000-02.com.mikrotik:"]));
+    expect(plugin.args).toEqual(expect.arrayContaining(["--node-id=$(NODE_ID)", "--managed-nqn-prefix=nqn.2000-02.com.mikrotik:"]));
+    expect((plugin as unknown as { env: { name: string; value?: string }[] }).env).toContainEqual({ name: "ETC_DIR", value: "/host/etc" });
     expect(container(daemonSet, "node-driver-registrar").args).toContain("--kubelet-registration-path=/var/lib/kubelet/plugins/rds.csi.srvlab.io/csi.sock");
+  });
+
+  test("the node plugin gets the RDS settings and key only with node.selfcheck.enabled, as variables `kubectl exec` inherits", async () => {
+    const envOf = (docs: KubeDoc[]) => ((container(find(docs, "DaemonSet", "rds-rds-csi-node"), "csi-node") as unknown as { env: { name: string }[] }).env).map((e) => e.name);
+    expect(envOf(renders.get("required")!)).not.toContain("RDS_ADDRESS");
+    expect(JSON.stringify(find(renders.get("required")!, "DaemonSet", "rds-rds-csi-node"))).not.toContain("rds-credentials");
+    const withSelfcheck = renders.get("snapshots")!;
+    expect(envOf(withSelfcheck)).toEqual(expect.arrayContaining(["RDS_ADDRESS", "RDS_PRIVATE_KEY_FILE", "RDS_HOST_KEY_FINGERPRINT", "RDS_BASE_PATH", "NQN_PREFIX"]));
+    expect(JSON.stringify(find(withSelfcheck, "DaemonSet", "rds-rds-csi-node"))).toContain('"secretName":"rds-csi-ssh"');
   });
 
   test("controller and reconciler run as non-root", () => {
@@ -240,11 +250,11 @@ describe("monitoring", () => {
     expect(runbooks.filter((path) => !existsSync(`${REPO_ROOT}${path}`))).toEqual([]);
   });
 
-  test("the dashboard ConfigMap ships the dashboard the TypeScript builder makes, with Grafana's sidecar label", () => {
+  test("the dashboard ConfigMap ships the dashboard the TypeScript builder makes, with Grafana's sidecar label", async () => {
     const configMap = find(renders.get("monitoring")!, "ConfigMap", "rds-rds-csi-dashboard");
     expect(configMap.metadata.labels?.grafana_dashboard).toBe("1");
     const committed = readFileSync(`${CHART_DIR}/dashboards/rds-csi.json`, "utf8");
-    expect({ file: "charts/rds-csi/dashboards/rds-csi.json (run: pnpm --filter @rds-csi/deploy generate)", same: committed === dashboardJson() }).toEqual({
+    expect({ file: "charts/rds-csi/dashboards/rds-csi.json (run: pnpm --filter @rds-csi/deploy generate)", same: committed === (await generatedFiles())["charts/rds-csi/dashboards/rds-csi.json"] }).toEqual({
       file: "charts/rds-csi/dashboards/rds-csi.json (run: pnpm --filter @rds-csi/deploy generate)",
       same: true,
     });

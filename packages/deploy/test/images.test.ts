@@ -59,6 +59,12 @@ describe("the Dockerfiles", () => {
     expect(tools.map((tool) => [tool, owner(tool)]).filter(([, pkg]) => !packages.has(pkg!))).toEqual([]);
   });
 
+  test("in the node image, `rds-csi-node` (the launcher) is on PATH, so `kubectl exec ... -- rds-csi-node selfcheck` works", () => {
+    const env = finalStage("node").steps.filter((s) => s.instruction === "ENV").map((s) => s.args);
+    expect(env).toEqual(["PATH=/app/bin:$PATH"]);
+    expect(entrypointOf("node")).toEqual(["/app/bin/rds-csi-node"]);
+  });
+
   test("the build stages are the same up to the deploy step, which ships each file's own service", () => {
     const prefix = (c: Component) => buildStage(c).steps.slice(0, -1);
     expect(prefix("node")).toEqual(prefix("controller"));
@@ -127,7 +133,7 @@ describe("the build steps, run outside Docker", () => {
     api = await startFakeApiServer();
     api.put("Node", { apiVersion: "v1", kind: "Node", metadata: { name: "n1" } });
     await writeFile(join(dir, "kubeconfig"), api.kubeConfig().exportConfig());
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
     await api?.stop();
@@ -155,6 +161,12 @@ describe("the build steps, run outside Docker", () => {
     for (const devOnly of ["typescript", "jest", "@kubernetes"]) expect(modules).not.toContain(devOnly);
   });
 
+  test("the node folder's launcher runs the self-check command (its --help)", async () => {
+    const result = await runToExit(join(apps.node, "bin/rds-csi-node"), ["selfcheck", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("--rds-address");
+  });
+
   test.each(COMPONENTS)("the %s starts from its folder: --help", async (component) => {
     const result = await runToExit(entry(component), ["--help"]);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
@@ -162,10 +174,11 @@ describe("the build steps, run outside Docker", () => {
   });
 
   test.each(COMPONENTS)("the %s starts from its folder and answers Probe on its unix socket", async (component) => {
+    const rds = { RDS_ADDRESS: "127.0.0.1", RDS_SSH_PORT: String(sim.port), RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"), RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint, RDS_BASE_PATH: "/raid10/csi" };
     const env: Record<Component, NodeJS.ProcessEnv> = {
-      controller: { RDS_ADDRESS: "127.0.0.1", RDS_SSH_PORT: String(sim.port), RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"), RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint, RDS_BASE_PATH: "/raid10/csi", KUBECONFIG: join(dir, "kubeconfig") },
+      controller: { ...rds, KUBECONFIG: join(dir, "kubeconfig") },
       node: { NODE_ID: "n1", KUBECONFIG: join(dir, "kubeconfig"), ETC_DIR: join(dir, "etc"), SYSFS_ROOT: join(dir, "sys"), DEV_ROOT: join(dir, "dev"), KUBELET_DIR: join(dir, "kubelet") },
-      reconciler: {},
+      reconciler: { ...rds, KUBECONFIG: join(dir, "kubeconfig"), POD_NAMESPACE: "kube-system", POD_NAME: "reconciler-0" },
     };
     for (const made of ["etc", "sys", "dev", "kubelet"]) await mkdir(join(dir, made), { recursive: true });
     const service = await startServiceProcess(entry(component), `unix://${join(dir, `${component}.sock`)}`, ["--metrics-address", "127.0.0.1:0"], env[component]);

@@ -1,18 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { csi, GiB } from "@rds-csi/core";
-import { generateEd25519KeyPair, startSimulator } from "@rds-csi/rds-simulator";
+import { startBenchController } from "./bench/controller-process.js";
 import type { Figure } from "./bench/figure.js";
 import { serialBusyMs } from "./bench/serial-bound.js";
 import { callUnary } from "./csi-client.js";
-import { startFakeApiServer } from "./fake-apiserver/index.js";
-import { freePort } from "./free-port.js";
 import { formatStats, latencyStats, type BenchReport, type Distribution } from "./latency-stats.js";
 import { processMemory } from "./scrape-metrics.js";
-import { startServiceProcess, type ServiceProcess } from "./service-process.js";
+import type { ServiceProcess } from "./service-process.js";
 
 const MUTATE_MS = 20;
 /** Requests per concurrency level and round: enough for a p99 of more than a handful of samples, few enough for ~3 minutes in all. */
@@ -28,9 +22,6 @@ const WARM_UP_REQUESTS = 5;
 const TOTAL_VOLUMES = 1000;
 const FILL_IN_FLIGHT = 20;
 const RSS_TARGET_MB = 120;
-// testkit cannot depend on the controller (the controller's tests depend on testkit), so it is found by
-// path; started through its launcher, with the V8 heap limits it runs with in production.
-const controllerLauncher = fileURLToPath(new URL("../../csi-controller/bin/rds-csi-controller", import.meta.url));
 const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
 
 /**
@@ -43,36 +34,9 @@ const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { m
 export async function run(): Promise<BenchReport> {
   const lines: string[] = [];
   const missedTargets: string[] = [];
-  const dir = await mkdtemp(join(tmpdir(), "rds-csi-bench-"));
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const controller = await startBenchController({ latency: { mutateMs: MUTATE_MS } });
   try {
-    const key = generateEd25519KeyPair();
-    const keyFile = join(dir, "id_ed25519");
-    await writeFile(keyFile, key.private, { mode: 0o600 });
-    const sim = await startSimulator({
-      stateDir: join(dir, "rds"),
-      authorizedKeys: key.public,
-      poolName: "raid10",
-      poolSize: "100T",
-      latency: { mutateMs: MUTATE_MS },
-    });
-    cleanups.push(() => sim.stop());
-    const api = await startFakeApiServer();
-    cleanups.push(() => api.stop());
-    const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(kubeconfig, api.kubeConfig().exportConfig());
-    const metricsPort = await freePort();
-    const service = await startServiceProcess(controllerLauncher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
-      RDS_ADDRESS: "127.0.0.1",
-      RDS_SSH_PORT: String(sim.port),
-      RDS_PRIVATE_KEY_FILE: keyFile,
-      RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
-      RDS_BASE_PATH: "/raid10/csi",
-      KUBECONFIG: kubeconfig,
-    });
-    cleanups.push(() => service.stop("SIGTERM"));
-
-    await waitUntilReady(service);
+    const { sim, service, metricsPort } = controller;
     const idle = await processMemory(metricsPort);
 
     await createVolumes(service, WARM_UP_REQUESTS, 1); // JIT, SSH channels, gRPC connection
@@ -137,7 +101,7 @@ export async function run(): Promise<BenchReport> {
     );
     return { lines, missedTargets, figures, distributions };
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    await controller.stop();
   }
 }
 
@@ -167,14 +131,4 @@ async function createVolumes(
     }),
   );
   return { latenciesMs, elapsedMs: performance.now() - started };
-}
-
-/** Probe turns ready once the controller's SSH connection to the RDS is up. */
-async function waitUntilReady(service: ServiceProcess): Promise<void> {
-  const { identity } = service.clients;
-  const deadline = Date.now() + 20_000;
-  while (!(await callUnary(identity, identity.probe, {})).ready) {
-    if (Date.now() > deadline) throw new Error(`the controller was not ready within 20 s: ${service.output().stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

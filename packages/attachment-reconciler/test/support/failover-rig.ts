@@ -1,22 +1,35 @@
 import { execFileSync } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { csi } from "@rds-csi/core";
-import { microTime } from "@rds-csi/core/k8s";
+import { PassThrough } from "node:stream";
+import { createLogger, csi } from "@rds-csi/core";
+import { microTime, volumeAttachmentName } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { callUnary, FakeFabric, freePort, scrapeMetrics, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
+import {
+  AttachDetachControllerStandIn,
+  callUnary,
+  ExternalAttacherStandIn,
+  FakeFabric,
+  fakeKubeClient,
+  freePort,
+  scrapeMetrics,
+  startFakeApiServer,
+  startServiceProcess,
+  type FakeApiServer,
+  type ServiceProcess,
+} from "@rds-csi/testkit";
 
 // Test support: every part of a failover as a real process or server — the RDS simulator, a fake API
 // server, the controller, node plugins on fake NVMe/TCP fabrics (loop devices: root only) and the
-// reconciler — with the roles Kubernetes plays around them (kubelet, Lease renewal) played here.
+// reconciler — with testkit's stand-ins for the attach/detach controller and external-attacher, and
+// kubelet's part (Lease renewal, Ready, NodeStage/NodePublish) played here.
 
 const root = fileURLToPath(new URL("../../../../../", import.meta.url));
 const DRIVER = "rds.csi.srvlab.io";
-const FINALIZER = "external-attacher/rds-csi-srvlab-io";
 const MODE = csi.VolumeCapability_AccessMode_Mode;
 
 /** A Node object whose kubelet the rig plays: Lease renewed and Ready while `alive`. */
@@ -24,6 +37,8 @@ export interface ClusterMember {
   readonly name: string;
   /** while true the rig renews its Lease and reports it Ready (the kubelet is alive) */
   alive: boolean;
+  /** when (Date.now()) the rig last renewed its Lease */
+  renewedAt?: number;
 }
 
 /** A node: its plugin process, its fabric and the kubelet role the rig plays for it. */
@@ -33,6 +48,15 @@ export interface RigNode extends ClusterMember {
   readonly fabric: FakeFabric;
   readonly shim: string;
   plugin: ServiceProcess | undefined;
+}
+
+/** Two nodes with plugins, and a volume attached to the first, staged, published, with a file written and synced. */
+export interface VolumeInUse {
+  readonly a: RigNode;
+  readonly b: RigNode;
+  readonly volume: { volumeId: string; nqn: string; context: Record<string, string> };
+  readonly first: { vaName: string; publishContext: Record<string, string> };
+  readonly targetA: string;
 }
 
 export interface FailoverRig {
@@ -52,10 +76,16 @@ export interface FailoverRig {
   startReconciler(name: string, env?: Readonly<Record<string, string>>): Promise<{ process: ServiceProcess; metricsPort: number }>;
   /** CreateVolume + the PV, as external-provisioner makes them */
   createVolume(name: string): Promise<{ volumeId: string; nqn: string; context: Record<string, string> }>;
-  /** what the attach/detach controller and external-attacher do for a pod on `node`: a VolumeAttachment, ControllerPublish, status.attached */
-  attach(volumeId: string, node: string): Promise<{ vaName: string; publishContext: Record<string, string> }>;
-  /** what external-attacher does once the VolumeAttachment is being deleted: ControllerUnpublish, then its finalizer goes (and with it the object) */
-  detach(vaName: string): Promise<void>;
+  /**
+   * The scheduler places a pod using the volume's claim on `node`; the attach/detach controller and
+   * external-attacher stand-ins attach it (VolumeAttachment, ControllerPublish, status.attached).
+   * Resolves once attached, with the publish context kubelet would stage with.
+   */
+  schedule(volumeId: string, node: string): Promise<{ vaName: string; publishContext: Record<string, string> }>;
+  /** node-a and node-b with plugins; `volumeName` created, attached to node-a, staged and published there with data.txt holding `text` */
+  volumeInUse(volumeName: string, text: string): Promise<VolumeInUse>;
+  /** kubelet's NodeUnpublish + NodeUnstage, once the pod is gone */
+  unstage(node: RigNode, volumeId: string): Promise<void>;
   /** kubelet's NodeStage + NodePublish; returns the pod's target path */
   stageAndPublish(node: RigNode, volumeId: string, publishContext: Record<string, string>, context: Record<string, string>): Promise<string>;
   cleanup(): Promise<void>;
@@ -70,22 +100,25 @@ export function kubeletPaths(node: RigNode, volumeId: string) {
   };
 }
 
-/** The VolumeAttachment name kube-controller-manager gives: csi-<sha256(volume handle + driver + node)>. */
+/** The VolumeAttachment name kube-controller-manager gives. */
 export function attachmentName(volumeId: string, node: string): string {
-  return `csi-${createHashHex(`${volumeId}${DRIVER}${node}`)}`;
-}
-
-function createHashHex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return volumeAttachmentName(volumeId, DRIVER, node);
 }
 
 
-export async function startFailoverRig(options: { allowHost: "enforce-and-drop" | "ignored" } = { allowHost: "enforce-and-drop" }): Promise<FailoverRig> {
+export interface FailoverRigOptions {
+  /** how often the kubelet role renews Leases (default 200 ms; kubelet's own period is 10 s) */
+  readonly heartbeatMs?: number;
+  /** how long after a kubelet stops its Node turns Ready=Unknown (default at once; kube-controller-manager's node-monitor-grace-period is 40 s) */
+  readonly notReadyAfterMs?: number;
+}
+
+export async function startFailoverRig(options: FailoverRigOptions = {}): Promise<FailoverRig> {
   const dir = await mkdtemp(join(tmpdir(), "rds-csi-failover-"));
   const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
   const key = generateEd25519KeyPair();
   await writeFile(join(dir, "id_ed25519"), key.private, { mode: 0o600 });
-  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G", allowHost: options.allowHost });
+  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G", allowHost: "enforce-and-drop" });
   cleanups.push(() => sim.stop());
   const maxConnected = new Map<string, number>();
   const sampler = setInterval(() => {
@@ -106,19 +139,43 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
   };
   const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
   cleanups.push(() => controller.stop("SIGTERM"));
+  // kube-controller-manager's attach/detach controller and the external-attacher sidecar, as stand-ins
+  const quiet = createLogger({ level: "error", component: "stand-ins", stream: new PassThrough() });
+  const attacherClient = fakeKubeClient(api.url, "csi-attacher");
+  const kcmClient = fakeKubeClient(api.url, "kube-controller-manager");
+  const attacher = new ExternalAttacherStandIn({ client: attacherClient, csiEndpoint: `unix://${join(dir, "controller.sock")}`, driverName: DRIVER, logger: quiet, relistIntervalMs: 1_000 });
+  const adc = new AttachDetachControllerStandIn({ client: kcmClient, driverName: DRIVER, logger: quiet, relistIntervalMs: 1_000 });
+  attacher.start();
+  adc.start();
+  cleanups.push(async () => {
+    await Promise.all([attacher.stop(), adc.stop()]);
+    attacherClient.connection.close();
+    kcmClient.connection.close();
+  });
   const members = new Map<string, ClusterMember>();
 
   // kubelet's heartbeat: the Lease renewed and the Node Ready while the node is alive; once it is not,
   // the Lease stays as it was and the node lifecycle controller marks the Node Ready=Unknown.
-  const heartbeat = setInterval(() => {
+  const renew = () => {
+    const now = Date.now();
+    for (const node of members.values()) {
+      if (!node.alive || !api.get("Node", undefined, node.name)) continue;
+      api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(new Date(now)), leaseDurationSeconds: 40 } });
+      node.renewedAt = now;
+    }
+  };
+  const conditions = () => {
+    const now = Date.now();
     for (const node of members.values()) {
       const stored = api.get("Node", undefined, node.name) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
       if (!stored) continue;
-      const ready = node.alive ? "True" : "Unknown";
+      const ready = node.alive || now - (node.renewedAt ?? now) < (options.notReadyAfterMs ?? 0) ? "True" : "Unknown";
       if (stored.status?.conditions?.[0]?.status !== ready) api.put("Node", { ...stored, status: { ...stored.status, conditions: [{ type: "Ready", status: ready }] } });
-      if (node.alive) api.put("Lease", { metadata: { name: node.name, namespace: "kube-node-lease" }, spec: { holderIdentity: node.name, renewTime: microTime(new Date()), leaseDurationSeconds: 40 } });
     }
-  }, 200);
+  };
+  const heartbeat = setInterval(renew, options.heartbeatMs ?? 200);
+  const monitor = setInterval(conditions, 200);
+  cleanups.push(async () => clearInterval(monitor));
   cleanups.push(async () => clearInterval(heartbeat));
 
   const rig: FailoverRig = {
@@ -133,6 +190,8 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
       const annotations = hostNqn ? { "rds.csi.srvlab.io/host-nqn": hostNqn } : {};
       api.put("Node", { metadata: { name, annotations }, spec: {}, status: { conditions: [{ type: "Ready", status: "True" }] } });
       api.put("CSINode", { metadata: { name }, spec: { drivers: [{ name: DRIVER, nodeID: name }] } });
+      api.put("Lease", { metadata: { name, namespace: "kube-node-lease" }, spec: { holderIdentity: name, renewTime: microTime(new Date()), leaseDurationSeconds: 40 } });
+      member.renewedAt = Date.now();
       members.set(name, member);
       return member;
     },
@@ -170,7 +229,8 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
     },
     async startReconciler(name, env = {}) {
       const metricsPort = await freePort();
-      const process = await startServiceProcess(join(root, "packages/attachment-reconciler/dist/main.js"), `unix://${join(dir, `reconciler-${name}.sock`)}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
+      // through its launcher, with the V8 heap limits it runs with in images
+      const process = await startServiceProcess(join(root, "packages/attachment-reconciler/bin/rds-csi-attachment-reconciler"), `unix://${join(dir, `reconciler-${name}.sock`)}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
         ...rdsEnv,
         POD_NAME: name,
         POD_NAMESPACE: "kube-system",
@@ -191,29 +251,49 @@ export async function startFailoverRig(options: { allowHost: "enforce-and-drop" 
       const rpc = controller.clients.controller;
       const { volume } = await callUnary(rpc, rpc.createVolume, csi.CreateVolumeRequest.fromPartial({ name, capacityRange: { requiredBytes: 1n << 30n }, volumeCapabilities: [capability()] }));
       if (!volume) throw new Error("CreateVolume returned no volume");
+      // the PV external-provisioner makes, bound to a claim named like the volume
       api.put("PersistentVolume", {
         metadata: { name: volume.volumeId },
-        spec: { accessModes: ["ReadWriteOnce"], capacity: { storage: "1Gi" }, csi: { driver: DRIVER, volumeHandle: volume.volumeId, fsType: "ext4", volumeAttributes: volume.volumeContext } },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          capacity: { storage: "1Gi" },
+          csi: { driver: DRIVER, volumeHandle: volume.volumeId, fsType: "ext4", volumeAttributes: volume.volumeContext },
+          claimRef: { namespace: "default", name: volume.volumeId },
+        },
       });
+      api.put("PersistentVolumeClaim", { metadata: { name: volume.volumeId, namespace: "default" }, spec: { accessModes: ["ReadWriteOnce"], volumeName: volume.volumeId } });
       const nqn = sim.exports().find((entry) => entry.slot === volume.volumeId)?.nqn ?? "";
       return { volumeId: volume.volumeId, nqn, context: volume.volumeContext };
     },
-    async attach(volumeId, node) {
+    async schedule(volumeId, node) {
+      api.put("Pod", {
+        metadata: { name: `app-${node}`, namespace: "default", uid: randomUUID() },
+        spec: { nodeName: node, volumes: [{ name: "data", persistentVolumeClaim: { claimName: volumeId } }] },
+        status: { phase: "Running" },
+      });
       const vaName = attachmentName(volumeId, node);
-      api.put("VolumeAttachment", { metadata: { name: vaName, finalizers: [FINALIZER] }, spec: { attacher: DRIVER, nodeName: node, source: { persistentVolumeName: volumeId } } });
-      const rpc = controller.clients.controller;
-      const volumeContext = (api.get("PersistentVolume", undefined, volumeId) as unknown as { spec: { csi: { volumeAttributes: Record<string, string> } } }).spec.csi.volumeAttributes;
-      const { publishContext } = await callUnary(rpc, rpc.controllerPublishVolume, csi.ControllerPublishVolumeRequest.fromPartial({ volumeId, nodeId: node, volumeCapability: capability(), volumeContext }));
-      const stored = api.get("VolumeAttachment", undefined, vaName) as object;
-      api.put("VolumeAttachment", { ...stored, status: { attached: true, attachmentMetadata: publishContext } });
-      return { vaName, publishContext };
+      const attached = () => api.get("VolumeAttachment", undefined, vaName) as { status?: { attached?: boolean; attachmentMetadata?: Record<string, string> } } | undefined;
+      await until(() => attached()?.status?.attached === true, `the volume was not attached to ${node}`, 60_000);
+      return { vaName, publishContext: attached()?.status?.attachmentMetadata ?? {} };
     },
-    async detach(vaName) {
-      const stored = api.get("VolumeAttachment", undefined, vaName) as { spec: { nodeName: string; source: { persistentVolumeName: string } } } | undefined;
-      if (!stored) return;
-      const rpc = controller.clients.controller;
-      await callUnary(rpc, rpc.controllerUnpublishVolume, csi.ControllerUnpublishVolumeRequest.fromPartial({ volumeId: stored.spec.source.persistentVolumeName, nodeId: stored.spec.nodeName }));
-      api.remove("VolumeAttachment", undefined, vaName);
+    async volumeInUse(volumeName, text) {
+      const a = await rig.addNode("node-a");
+      const b = await rig.addNode("node-b");
+      await rig.startPlugin(a);
+      await rig.startPlugin(b);
+      const volume = await rig.createVolume(volumeName);
+      const first = await rig.schedule(volume.volumeId, a.name);
+      const targetA = await rig.stageAndPublish(a, volume.volumeId, first.publishContext, volume.context);
+      await writeFile(join(targetA, "data.txt"), text);
+      execFileSync("sync", ["-f", targetA]);
+      return { a, b, volume, first, targetA };
+    },
+    async unstage(node, volumeId) {
+      if (!node.plugin) throw new Error(`node ${node.name} has no plugin running`);
+      const { staging, target } = kubeletPaths(node, volumeId);
+      const rpc = node.plugin.clients.node;
+      await callUnary(rpc, rpc.nodeUnpublishVolume, csi.NodeUnpublishVolumeRequest.fromPartial({ volumeId, targetPath: target }), { deadlineMs: 60_000 });
+      await callUnary(rpc, rpc.nodeUnstageVolume, csi.NodeUnstageVolumeRequest.fromPartial({ volumeId, stagingTargetPath: staging }), { deadlineMs: 60_000 });
     },
     async stageAndPublish(node, volumeId, publishContext, context) {
       if (!node.plugin) throw new Error(`node ${node.name} has no plugin running`);

@@ -14,3 +14,5 @@ export * from "./timestamp.js";
 export * from "./event-recorder.js";
 export * from "./node-annotation.js";
 export * from "./host-nqn-annotation.js";
+export * from "./node-fence-annotations.js";
+export * from "./volume-attachment-name.js";

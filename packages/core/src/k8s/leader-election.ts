@@ -136,12 +136,13 @@ export class LeaderElector {
   async stop(): Promise<void> {
     const stopping = this.#stopping;
     if (!stopping) return;
-    const held = this.#termStartedAt !== undefined;
     this.#stopping = undefined;
     this.#endTerm();
     stopping.abort(new Error(`leader election for ${this.identity} stopped`));
     await this.#running;
-    if (held) await this.#release();
+    // Released whenever the Lease, as last seen, names us: also when a create or renew succeeded while
+    // stopping (no term was started then). A stale copy only makes the release a harmless conflict.
+    await this.#release();
   }
 
   async #run(signal: AbortSignal): Promise<void> {

@@ -1,6 +1,7 @@
 import { UnavailableError } from "../errors.js";
 import type { CheckResult } from "../observability/health-server.js";
 import type { Logger } from "../observability/logger.js";
+import { Backoff } from "../resilience/backoff.js";
 import { withDeadline } from "../resilience/with-deadline.js";
 import { DeadlineWatch, WatchStatusError, type WatchDeadlines, type WatchEvent, type WatchTransport } from "./deadline-watch.js";
 import type { KubeClient } from "./kube-client.js";
@@ -96,7 +97,7 @@ export class RelistingInformer<T extends KubeObject> {
   #current: AbortController | undefined;
   #stopping: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #backoff: Backoff;
   #restarts = 0;
   #synced = false;
   #lastListAt: number | undefined;
@@ -118,6 +119,7 @@ export class RelistingInformer<T extends KubeObject> {
     this.resource = options.resource;
     this.#options = options;
     this.#tuning = resolveTuning(options.tuning);
+    this.#backoff = new Backoff({ initialDelay: this.#tuning.backoffInitialMs, maxDelay: this.#tuning.backoffMaxMs, jitter: "none" });
   }
 
   /** True once a list succeeded; stays true (the cache may age, see `check`). */
@@ -246,7 +248,7 @@ export class RelistingInformer<T extends KubeObject> {
       const quiet = !heard && Date.now() - began < MIN_QUIET_WATCH_MS;
       // The backoff is reset by a watch that proved healthy, not by a list: a server that lists fine but
       // cannot watch would otherwise be retried at the first backoff step forever.
-      if (!quiet) this.#failures = 0;
+      if (!quiet) this.#backoff.reset();
       if (ended === null) {
         // A watch closed at once with nothing in it (a proxy that does not stream, an overloaded API
         // server) would be reopened in a tight loop: count it as a failure, which backs off and relists.
@@ -291,10 +293,9 @@ export class RelistingInformer<T extends KubeObject> {
   }
 
   #fail(err: unknown): void {
-    this.#failures++;
     this.#restarts++;
     this.#lastError = err instanceof Error ? err.message : String(err);
-    const delay = this.#jittered(Math.min(this.#tuning.backoffMaxMs, this.#tuning.backoffInitialMs * 2 ** (this.#failures - 1)));
+    const delay = this.#jittered(this.#backoff.next());
     this.#options.logger.warn("informer failed; restarting", { resource: this.resource, error: this.#lastError, delay_ms: Math.round(delay) });
     clearTimeout(this.#timer);
     this.#generation++;

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { Backoff } from "../resilience/backoff.js";
 import { retryAfterMs } from "./kube-request.js";
 
 export interface WorkQueueOptions {
@@ -27,7 +28,7 @@ export class WorkQueue {
   /** keys that need processing: queued, or added again while being processed */
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
-  readonly #failures = new Map<string, number>();
+  readonly #failures = new Map<string, Backoff>();
   /** keys waiting for a delay, with when they are due */
   readonly #delayed = new Map<string, { readonly at: number; readonly timer: NodeJS.Timeout }>();
   readonly #getters: Array<(key: string | undefined) => void> = [];
@@ -77,9 +78,12 @@ export class WorkQueue {
 
   /** Adds `key` after its backoff (and not before `atLeastMs`, a server's Retry-After), counting a failure. */
   addRateLimited(key: string, atLeastMs = 0): void {
-    const failures = this.#failures.get(key) ?? 0;
-    this.#failures.set(key, failures + 1);
-    this.addAfter(key, Math.max(atLeastMs, Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** failures)));
+    let backoff = this.#failures.get(key);
+    if (backoff === undefined) {
+      backoff = new Backoff({ initialDelay: this.#baseDelayMs, maxDelay: this.#maxDelayMs, jitter: "none" });
+      this.#failures.set(key, backoff);
+    }
+    this.addAfter(key, Math.max(atLeastMs, backoff.next()));
   }
 
   /** The key succeeded: its next failure starts the backoff from the beginning. */
@@ -89,7 +93,7 @@ export class WorkQueue {
 
   /** Consecutive failures of `key` since it was last forgotten. */
   failures(key: string): number {
-    return this.#failures.get(key) ?? 0;
+    return this.#failures.get(key)?.failures ?? 0;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from "cockatiel";
+import { handleWhen, retry, type RetryPolicy } from "cockatiel";
 import {
   AlreadyExistsError,
   CsiError,
@@ -11,6 +11,7 @@ import {
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
 import { abortableSleep } from "../resilience/abortable-sleep.js";
+import { exponentialBackoff } from "../resilience/backoff.js";
 import { BoundedQueue } from "../resilience/bounded-queue.js";
 import { SNAPSHOT_SLOT_PREFIX, VOLUME_SLOT_PREFIX, type VolumeLayout } from "../volume/volume-layout.js";
 import { routerOsError } from "./classify-error.js";
@@ -117,7 +118,7 @@ export class RouterOsRdsClient implements RdsClient {
       handleWhen((err) => err instanceof UnavailableError),
       {
         maxAttempts: retryOptions.maxAttempts - 1,
-        backoff: new ExponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs }),
+        backoff: exponentialBackoff({ initialDelay: retryOptions.initialDelayMs, maxDelay: retryOptions.maxDelayMs, jitter: "decorrelated" }),
       },
     );
     this.#mutations = new BoundedQueue(options.mutationWindow ?? ROUTEROS_CLIENT_DEFAULTS.mutationWindow);

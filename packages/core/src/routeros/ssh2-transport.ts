@@ -1,13 +1,13 @@
 import { setMaxListeners } from "node:events";
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { decorrelatedJitterGenerator, ExponentialBackoff, type IBackoff } from "cockatiel";
 import type { Counter, Gauge, Histogram } from "prom-client";
 import ssh2 from "ssh2";
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { CsiError, FailedPreconditionError, InternalError, InvalidArgumentError, UnavailableError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
+import { Backoff } from "../resilience/backoff.js";
 import { createHostKeyVerifier, describeHostKey, type HostKeyPolicy, type HostKeyVerifier } from "./host-key-verifier.js";
 import { privateKeyProblem } from "./private-key-check.js";
 import type { SshCommandResult, SshConnectionState, SshRunOptions, SshTransport } from "./ssh-transport.js";
@@ -108,7 +108,7 @@ export class Ssh2Transport implements SshTransport {
   readonly #keepaliveCountMax: number;
   readonly #maxDelayMs: number;
   readonly #failFastAfterAttempts: number;
-  readonly #backoff: ExponentialBackoff<[number, number]>;
+  readonly #backoff: Backoff;
   readonly #log: Logger;
   readonly #metrics: TransportMetrics | undefined;
   readonly #slots: ChannelSlots;
@@ -163,11 +163,7 @@ export class Ssh2Transport implements SshTransport {
       1,
       1_000,
     );
-    this.#backoff = new ExponentialBackoff({
-      generator: decorrelatedJitterGenerator,
-      initialDelay: initialDelayMs,
-      maxDelay: this.#maxDelayMs,
-    });
+    this.#backoff = new Backoff({ initialDelay: initialDelayMs, maxDelay: this.#maxDelayMs, jitter: "decorrelated" });
     this.#log = options.logger.child({ rds: this.#address });
     this.#metrics = options.metrics && createTransportMetrics(options.metrics);
     this.#slots = new ChannelSlots(this.#maxChannels);
@@ -236,7 +232,6 @@ export class Ssh2Transport implements SshTransport {
   }
 
   async #maintain(): Promise<void> {
-    let backoff: IBackoff<unknown> | undefined;
     while (!this.#closing.signal.aborted) {
       const attemptStarted = new Date();
       const reconnecting = this.#outage !== undefined;
@@ -248,10 +243,10 @@ export class Ssh2Transport implements SshTransport {
         if (reconnecting) this.#metrics?.reconnects.inc({ outcome: "failure" });
         this.#recordFailure(error, attemptStarted);
         this.#setState("disconnected");
-        backoff = backoff ? backoff.next(undefined) : this.#backoff.next();
+        const backoffMs = this.#backoff.next();
         // A refused host key or login does not fix itself within seconds, and RouterOS setups commonly
         // block an address after repeated failed logins: such a failure always waits the longest delay.
-        const delayMs = error instanceof FailedPreconditionError ? this.#maxDelayMs : backoff.duration;
+        const delayMs = error instanceof FailedPreconditionError ? this.#maxDelayMs : backoffMs;
         if (!(await this.#pause(delayMs))) break;
         continue;
       }
@@ -261,7 +256,7 @@ export class Ssh2Transport implements SshTransport {
       }
       this.#outage = undefined;
       this.#failFast = undefined;
-      backoff = undefined;
+      this.#backoff.reset();
       this.#connection = connection;
       this.#log.info("connected to RDS", { hostKey: connection.hostKey });
       this.#setState("connected");
@@ -275,8 +270,8 @@ export class Ssh2Transport implements SshTransport {
       this.#setState("disconnected");
       // Wait before reconnecting even after a loss, so an RDS that accepts logins and then drops
       // them cannot pull this loop into reconnecting as fast as it can.
-      backoff = this.#backoff.next();
-      if (!(await this.#pause(backoff.duration))) break;
+      this.#backoff.reset();
+      if (!(await this.#pause(this.#backoff.next()))) break;
     }
     this.#setState("disconnected");
   }

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { FailedPreconditionError, UnavailableError, abortableSleep } from "@rds-csi/core";
+import { abortableSleep, Backoff, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import type { Sysfs } from "./sysfs.js";
 
 /**
@@ -121,15 +121,14 @@ export class DeviceResolver {
    */
   async waitForNamespace(nqn: string, signal: AbortSignal, timeoutMs: number, nsid?: number): Promise<DeviceIdentity> {
     const deadline = Date.now() + timeoutMs;
-    let delay = 20;
+    const poll = new Backoff({ initialDelay: 20, maxDelay: 500, jitter: "none" });
     for (;;) {
       signal.throwIfAborted();
       const identity = await this.resolve(nqn, nsid);
       if (identity !== undefined) return identity;
       const left = deadline - Date.now();
       if (left <= 0) throw new UnavailableError(`namespace of ${nqn} did not appear within ${timeoutMs} ms`);
-      await abortableSleep(Math.min(delay, left), signal);
-      delay = Math.min(delay * 2, 500);
+      await abortableSleep(Math.min(poll.next(), left), signal);
     }
   }
 

@@ -1,11 +1,11 @@
 /**
  * The part of the Dockerfile syntax our three Dockerfiles use (docs.docker.com/reference/dockerfile):
  * comments, `\` line continuations, ARG before the first FROM, `FROM image AS name`, and the instructions
- * WORKDIR, RUN, COPY [--from=stage], LABEL, USER, ENTRYPOINT (exec form). Anything else is refused, so a
+ * WORKDIR, RUN, COPY [--from=stage], LABEL, USER, ENV, ENTRYPOINT (exec form). Anything else is refused, so a
  * new instruction cannot slip past the image test unread.
  */
 export interface DockerStep {
-  readonly instruction: "WORKDIR" | "RUN" | "COPY" | "LABEL" | "USER" | "ENTRYPOINT";
+  readonly instruction: "WORKDIR" | "RUN" | "COPY" | "LABEL" | "USER" | "ENV" | "ENTRYPOINT";
   readonly args: string;
 }
 
@@ -21,7 +21,7 @@ export interface Dockerfile {
   readonly stages: readonly DockerStage[];
 }
 
-const STEP_INSTRUCTIONS = new Set(["WORKDIR", "RUN", "COPY", "LABEL", "USER", "ENTRYPOINT"]);
+const STEP_INSTRUCTIONS = new Set(["WORKDIR", "RUN", "COPY", "LABEL", "USER", "ENV", "ENTRYPOINT"]);
 
 export function parseDockerfile(text: string): Dockerfile {
   const lines: string[] = [];
