@@ -24,7 +24,7 @@ export async function locateStagedVolume(ctx: NodeContext, volumeId: string, vol
   if (stagingTargetPath !== "") return tryAt(stagingTargetPath, volumeId);
   const direct = await tryAt(volumePath, volumeId);
   if (direct !== undefined) return direct;
-  const table = await ctx.mountTable();
+  const table = await ctx.mounter.mountTable();
   const mount = table.filter((m) => m.mountPoint === volumePath).at(-1);
   if (mount !== undefined) {
     for (const candidate of table) {

@@ -1,10 +1,9 @@
-import { realpath } from "node:fs/promises";
-import { resolve } from "node:path";
 import { csi, csiService, OperationLocks, pluginCapabilities, ProcessExec, runService, stringSetting } from "@rds-csi/core";
+import { canonicalPath } from "./mount/canonical-path.js";
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
 import { FilesystemProbe } from "./mount/probe-filesystem.js";
-import { readMountTable, StagedVolumes, type NodeContext } from "./node-context.js";
+import { StagedVolumes, type NodeContext } from "./node-context.js";
 import { NodeService } from "./node-service.js";
 import { nodeSettings } from "./node-settings.js";
 import { DeviceResolver } from "./nvme/device-identity.js";
@@ -62,6 +61,7 @@ await runService({
     const probe = new FilesystemProbe(exec);
     const resolver = new DeviceResolver(sysfs, config.devRoot);
     const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
+    const mounter = new ExecMounter(exec);
     const staged = new StagedVolumes();
     // Before serving: mounts and controllers of this driver that no metadata claims are leftovers of a crash.
     const reconciliation = await reconcileAtStartup({
@@ -69,10 +69,9 @@ await runService({
       initiator,
       resolver,
       managedNqnPrefix: config.managedNqnPrefix,
-      mounter: new ExecMounter(exec),
+      mounter,
       kubeletDir: config.kubeletDir,
       driverName: config.driverName,
-      mountTable: () => readMountTable(),
       logger,
     });
     for (const claim of reconciliation.claimed) staged.add(claim.volumeId, claim.nqn);
@@ -82,14 +81,14 @@ await runService({
     const context: NodeContext = {
       nodeId: config.nodeId,
       // As the kernel records mount points; a missing directory fails every path check, naming it.
-      kubeletDir: await realpath(config.kubeletDir).catch(() => resolve(config.kubeletDir)),
+      kubeletDir: await canonicalPath(config.kubeletDir),
       maxVolumesPerNode: config.maxVolumesPerNode,
       topology,
       host,
       initiator,
       resolver,
       sysfs,
-      mounter: new ExecMounter(exec),
+      mounter,
       probe,
       formatter: new Formatter(exec, probe),
       managedNqnPrefix: config.managedNqnPrefix,
@@ -99,7 +98,6 @@ await runService({
       namespaceTimeoutMs: config.namespaceTimeout,
       stageRecorder: nodeMetrics.stage,
       staleMounts: registerStaleMountMetrics(metrics),
-      mountTable: () => readMountTable(),
     };
     const node = new NodeService(context, { exec, nvmeCli: config.nvmeCli });
     // Kubelet never re-stages a staged volume: stale mounts after a renumbering reconnect are recovered here.

@@ -1,9 +1,7 @@
-import { readFile } from "node:fs/promises";
 import type { OperationLocks } from "@rds-csi/core";
 import type { Formatter } from "./mount/format.js";
 import type { Mounter } from "./mount/mounter.js";
 import type { StaleMountCounters } from "./node-metrics.js";
-import { parseMountInfo, type MountInfoEntry } from "./mount/parse-mountinfo.js";
 import type { FilesystemProbe } from "./mount/probe-filesystem.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
 import type { HostIdentity } from "./nvme/host-identity.js";
@@ -66,10 +64,4 @@ export interface NodeContext {
   readonly attachments?: VolumeAttachmentCheck;
   /** Where stale-mount recoveries are counted; none in tests that do not look. */
   readonly staleMounts?: StaleMountCounters;
-  /** The whole mount table (for the disconnect decision). */
-  mountTable(): Promise<MountInfoEntry[]>;
-}
-
-export async function readMountTable(path = "/proc/self/mountinfo"): Promise<MountInfoEntry[]> {
-  return parseMountInfo(await readFile(path, "utf8"));
 }

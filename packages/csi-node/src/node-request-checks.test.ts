@@ -58,7 +58,6 @@ describe("node request checks (no root)", () => {
       staged: new StagedVolumes(),
       namespaceTimeoutMs: 1_000,
       stageRecorder: { time: (_phase, step) => step(), format: (_fs, step) => step() },
-      mountTable: async () => [],
     };
     node = new NodeService(ctx, { exec: untouchable<Exec>("exec") });
   });

@@ -149,7 +149,7 @@ export class StaleMountWatcher {
 
   async #scan(signal: AbortSignal): Promise<{ metadata: StagingMetadata; stagingPath: string }[]> {
     const { ctx, logger, metadataRoots } = this.#options;
-    const mountPoints = new Set((await ctx.mountTable()).map((m) => m.mountPoint));
+    const mountPoints = new Set((await ctx.mounter.mountTable()).map((m) => m.mountPoint));
     const files: string[] = [];
     for (const root of metadataRoots) await findMetadataFiles(root, METADATA_SCAN_DEPTH, mountPoints, files, signal);
     const staged: { metadata: StagingMetadata; stagingPath: string }[] = [];

@@ -1,6 +1,7 @@
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import type { Logger } from "@rds-csi/core";
+import { canonicalPath } from "./mount/canonical-path.js";
 import type { Mounter } from "./mount/mounter.js";
 import type { MountInfoEntry } from "./mount/parse-mountinfo.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
@@ -30,7 +31,7 @@ export interface StartupReconciliationOptions {
   readonly sysfs: Sysfs;
   readonly initiator: Pick<NvmeInitiator, "disconnect">;
   readonly resolver: Pick<DeviceResolver, "resolve">;
-  readonly mounter: Pick<Mounter, "unmount">;
+  readonly mounter: Pick<Mounter, "unmount" | "mountTable">;
   readonly managedNqnPrefix: string;
   /**
    * The kubelet's root directory. Staging metadata is looked for under its CSI plugin directory
@@ -40,7 +41,6 @@ export interface StartupReconciliationOptions {
   readonly kubeletDir: string;
   /** This driver's name: kubelet stages its filesystem volumes under `<csi plugin dir>/<driver>/`. */
   readonly driverName: string;
-  mountTable(): Promise<MountInfoEntry[]>;
   readonly logger: Logger;
   readonly deadlineMs?: number;
   readonly maxDepth?: number;
@@ -88,12 +88,12 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
   const started = Date.now();
   try {
     // Mount points in the table have their symlinks resolved; so must the places compared with them.
-    const kubeletDir = await canonical(options.kubeletDir);
+    const kubeletDir = await canonicalPath(options.kubeletDir);
     let mounts: MountRef[] | undefined;
     let table: MountInfoEntry[] | undefined;
     let mountPoints = new Set<string>();
     try {
-      table = await options.mountTable();
+      table = await options.mounter.mountTable();
       mounts = await readMountRefs(table);
       mountPoints = new Set(table.map((m) => m.mountPoint));
     } catch (err) {
@@ -141,7 +141,7 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
       const trusted: MountEvidence = { devices, claims, metadataDirs: new Set(metadataFiles.map((file) => dirname(file))), driverName: options.driverName };
       if (await unmountOrphans(options, kubeletDir, table, mounts, trusted, summary, signal) > 0) {
         try {
-          mounts = await readMountRefs(await options.mountTable());
+          mounts = await readMountRefs(await options.mounter.mountTable());
         } catch (err) {
           mounts = undefined;
           summary.errors.push(`mount table: ${String(err)}`);
@@ -366,11 +366,3 @@ async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
-/** The path as the kernel records mount points: symlinks resolved. */
-async function canonical(path: string): Promise<string> {
-  try {
-    return await realpath(path);
-  } catch {
-    return resolve(path);
-  }
-}

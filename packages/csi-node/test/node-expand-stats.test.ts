@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { csi, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "@rds-csi/core";
-import { readMountTable } from "../src/node-context.js";
+import { readMountTable } from "./support/mount-table.js";
 import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
 import { useNodeRig, type TestHost } from "./support/node-test-rig.js";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { AbortedError, buildPublishContext, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import { loopsOf } from "@rds-csi/testkit";
-import { readMountTable } from "../src/node-context.js";
+import { readMountTable } from "./support/mount-table.js";
 import { readStagingMetadata } from "../src/staging/staging-metadata.js";
 import { untilHanging, writeHangingTool, type HangingTool } from "./support/hang-wrapper.js";
 import { useNodeRig, type TestHost } from "./support/node-test-rig.js";

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { callAsKubeletWould } from "@rds-csi/testkit";
-import { readMountTable } from "../src/node-context.js";
+import { readMountTable } from "./support/mount-table.js";
 import { kubeletView, mountCount, useNodeProcesses, type ProcessHost } from "./support/node-process.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 

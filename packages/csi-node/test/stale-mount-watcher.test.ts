@@ -160,6 +160,7 @@ function bound(mounter: Mounter): Mounter {
     bindMount: mounter.bindMount.bind(mounter),
     unmount: mounter.unmount.bind(mounter),
     mountsOf: mounter.mountsOf.bind(mounter),
+    mountTable: mounter.mountTable.bind(mounter),
     isMountPoint: mounter.isMountPoint.bind(mounter),
   };
 }

@@ -7,7 +7,7 @@ import { createLogger, MetricsRegistry, ProcessExec, type Exec, type ExecResult 
 import { ExecMounter } from "../src/mount/exec-mounter.js";
 import { FakeFabric, loopsOf } from "@rds-csi/testkit";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { readMountTable } from "../src/node-context.js";
+import { readMountTable } from "./support/mount-table.js";
 import { registerNodeMetrics } from "../src/node-metrics.js";
 import { NodeProbe } from "../src/node-probe.js";
 import { DeviceResolver } from "../src/nvme/device-identity.js";
@@ -51,7 +51,7 @@ asRoot("start-up reconciliation over the fake fabric", () => {
   const reconcile = (kubeletDir: string, logger = captureLogger().logger, overrides: Partial<StartupReconciliationOptions> = {}) =>
     reconcileAtStartup({
       sysfs, initiator, resolver, mounter: new ExecMounter(new ProcessExec(), { unmountRetryDelayMs: 50 }), managedNqnPrefix: PREFIX,
-      kubeletDir, driverName: DRIVER, mountTable: () => readMountTable(), logger, ...overrides,
+      kubeletDir, driverName: DRIVER, logger, ...overrides,
     });
 
   /** mkfs + mount of the namespace of `nqn` at `path`, as a stage would leave it. */
@@ -263,7 +263,8 @@ asRoot("start-up reconciliation over the fake fabric", () => {
     const kubeletDir = join(dir, "kubelet");
     const orphan = stagingPathOf(kubeletDir, "0rphan");
     await mountVolume(ORPHAN, orphan);
-    const summary = await reconcile(kubeletDir, undefined, { mountTable: () => Promise.reject(new Error("EIO")) });
+    const unreadable = Object.assign(new ExecMounter(new ProcessExec()), { mountTable: () => Promise.reject(new Error("EIO")) });
+    const summary = await reconcile(kubeletDir, undefined, { mounter: unreadable });
     expect(summary).toMatchObject({ unmounted: [], disconnected: [] });
     expect(summary.errors.join()).toContain("EIO");
     expect(await mounted(orphan)).toBe(true);

@@ -100,6 +100,30 @@ describe("BoundedQueue", () => {
     expect(queue.depth).toBe(0);
   });
 
+  it("holds an acquired slot until its release, which counts once, and hands it to the next waiter", async () => {
+    const queue = new BoundedQueue(1);
+    const release = await queue.acquire(never);
+    let second: (() => void) | undefined;
+    const waiting = queue.acquire(never).then((r) => (second = r));
+    await tick();
+    expect(second).toBeUndefined();
+    expect(queue.depth).toBe(2);
+    release();
+    release(); // a second call must not free a slot nobody holds
+    await waiting;
+    expect(queue.depth).toBe(1);
+    let third = false;
+    const late = queue.acquire(never).then((r) => {
+      third = true;
+      return r;
+    });
+    await tick();
+    expect(third).toBe(false);
+    second!();
+    (await late)();
+    expect(queue.depth).toBe(0);
+  });
+
   it("refuses a concurrency below 1", () => {
     expect(() => new BoundedQueue(0)).toThrow(InvalidArgumentError);
   });

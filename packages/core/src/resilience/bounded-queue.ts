@@ -27,14 +27,28 @@ export class BoundedQueue {
   }
 
   async run<T>(signal: AbortSignal, task: () => Promise<T>): Promise<T> {
-    signal.throwIfAborted();
-    if (this.#running >= this.#concurrency) await this.#turn(signal);
-    else this.#running += 1;
+    const release = await this.acquire(signal);
     try {
       return await task();
     } finally {
-      this.#release();
+      release();
     }
+  }
+
+  /**
+   * Waits for a slot and returns its release, for a holder whose work outlives one promise (the SSH
+   * transport gives a channel's slot back only once the RDS acknowledged the close). Call it once.
+   */
+  async acquire(signal: AbortSignal): Promise<() => void> {
+    signal.throwIfAborted();
+    if (this.#running >= this.#concurrency) await this.#turn(signal);
+    else this.#running += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#release();
+    };
   }
 
   /** Resolves when a running task hands its slot over; rejects (and gives up the place) on abort. */

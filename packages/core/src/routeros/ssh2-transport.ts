@@ -8,6 +8,8 @@ import { CsiError, FailedPreconditionError, InternalError, InvalidArgumentError,
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
 import { Backoff } from "../resilience/backoff.js";
+import { BoundedQueue } from "../resilience/bounded-queue.js";
+import { untilAborted } from "../resilience/until-aborted.js";
 import { createHostKeyVerifier, describeHostKey, type HostKeyPolicy, type HostKeyVerifier } from "./host-key-verifier.js";
 import { privateKeyProblem } from "./private-key-check.js";
 import type { SshCommandResult, SshConnectionState, SshRunOptions, SshTransport } from "./ssh-transport.js";
@@ -111,7 +113,7 @@ export class Ssh2Transport implements SshTransport {
   readonly #backoff: Backoff;
   readonly #log: Logger;
   readonly #metrics: TransportMetrics | undefined;
-  readonly #slots: ChannelSlots;
+  readonly #slots: BoundedQueue;
   readonly #listeners = new Set<(state: SshConnectionState) => void>();
   readonly #waiters = new Set<ConnectionWaiter>();
   readonly #closing = new AbortController();
@@ -166,7 +168,7 @@ export class Ssh2Transport implements SshTransport {
     this.#backoff = new Backoff({ initialDelay: initialDelayMs, maxDelay: this.#maxDelayMs, jitter: "decorrelated" });
     this.#log = options.logger.child({ rds: this.#address });
     this.#metrics = options.metrics && createTransportMetrics(options.metrics);
-    this.#slots = new ChannelSlots(this.#maxChannels);
+    this.#slots = new BoundedQueue(this.#maxChannels);
   }
 
   get state(): SshConnectionState {
@@ -526,42 +528,6 @@ function teardown(connection: LiveConnection): void {
   connection.socket.destroy();
 }
 
-/**
- * Hands out `size` slots in arrival order. A waiter that gives up leaves the queue; a slot is given
- * straight to the next waiter on release, so a newcomer cannot overtake the queue.
- */
-class ChannelSlots {
-  #free: number;
-  readonly #queue: Array<(release: () => void) => void> = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  acquire(signal: AbortSignal): Promise<() => void> {
-    if (this.#free > 0) {
-      this.#free -= 1;
-      return Promise.resolve(this.#releaser());
-    }
-    return untilAborted<() => void>(signal, (resolve) => {
-      this.#queue.push(resolve);
-      return () => {
-        const index = this.#queue.indexOf(resolve);
-        if (index >= 0) this.#queue.splice(index, 1);
-      };
-    });
-  }
-
-  /** Call exactly once. */
-  #releaser(): () => void {
-    return () => {
-      const next = this.#queue.shift();
-      if (next) next(this.#releaser());
-      else this.#free += 1;
-    };
-  }
-}
-
 /** stdout and stderr of one command under one cap on their sum. */
 class ReplyBuffer {
   readonly #chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
@@ -590,38 +556,6 @@ class ReplyBuffer {
       exitCode,
     };
   }
-}
-
-/**
- * Waits for `subscribe` to settle, or rejects with the signal's reason as soon as it aborts. `subscribe`
- * returns its own cleanup, which runs whichever comes first.
- */
-function untilAborted<T>(
-  signal: AbortSignal,
-  subscribe: (resolve: (value: T) => void, reject: (err: unknown) => void) => () => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    let unsubscribe = (): void => {};
-    let settled = false;
-    const settle = (finish: () => void): void => {
-      if (settled) return;
-      settled = true;
-      unsubscribe();
-      signal.removeEventListener("abort", onAbort);
-      finish();
-    };
-    const onAbort = (): void => settle(() => reject(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
-    unsubscribe = subscribe(
-      (value) => settle(() => resolve(value)),
-      (err) => settle(() => reject(err)),
-    );
-    if (settled) unsubscribe();
-  });
 }
 
 function checkedAuth(auth: SshAuth): SshAuth {

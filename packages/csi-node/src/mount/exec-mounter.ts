@@ -1,6 +1,6 @@
-import { readFile, realpath } from "node:fs/promises";
-import { resolve } from "node:path";
+import { readFile } from "node:fs/promises";
 import { abortableSleep, ExecTimeoutError, FailedPreconditionError, InternalError, InvalidArgumentError, type Exec, type ExecResult } from "@rds-csi/core";
+import { canonicalPath } from "./canonical-path.js";
 import { assertAbsolutePath, type Mounter, type UnmountOptions } from "./mounter.js";
 import { parseMountInfo, type MountInfoEntry } from "./parse-mountinfo.js";
 
@@ -130,9 +130,12 @@ export class ExecMounter implements Mounter {
 
   async mountsOf(target: string): Promise<MountInfoEntry[]> {
     assertAbsolutePath("mount point", target);
-    const path = await canonical(target);
-    const text = await readFile(this.settings.mountInfoPath, "utf8");
-    return parseMountInfo(text).filter((entry) => entry.mountPoint === path);
+    const path = await canonicalPath(target);
+    return (await this.mountTable()).filter((entry) => entry.mountPoint === path);
+  }
+
+  async mountTable(): Promise<MountInfoEntry[]> {
+    return parseMountInfo(await readFile(this.settings.mountInfoPath, "utf8"));
   }
 
   async isMountPoint(target: string): Promise<boolean> {
@@ -145,11 +148,3 @@ export class ExecMounter implements Mounter {
   }
 }
 
-/** The path as the kernel records it: symlinks resolved when the path exists, else just normalized. */
-async function canonical(path: string): Promise<string> {
-  try {
-    return await realpath(path);
-  } catch {
-    return resolve(path);
-  }
-}

@@ -29,6 +29,8 @@ export interface Mounter {
   unmount(target: string, options?: UnmountOptions): Promise<void>;
   /** Every mount stacked at `target`, oldest first (empty when none). */
   mountsOf(target: string): Promise<MountInfoEntry[]>;
+  /** The whole table, for decisions about every mount at once (what still uses a device, what is orphaned). */
+  mountTable(): Promise<MountInfoEntry[]>;
   isMountPoint(target: string): Promise<boolean>;
 }
 

@@ -38,6 +38,10 @@ export class FakeMounter implements Mounter {
     return this.table.filter((entry) => entry.mountPoint === target);
   }
 
+  async mountTable(): Promise<MountInfoEntry[]> {
+    return [...this.table];
+  }
+
   async isMountPoint(target: string): Promise<boolean> {
     return this.table.some((entry) => entry.mountPoint === target);
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { buildPublishContext, csi, DEFAULT_DRIVER_NAME } from "@rds-csi/core";
 import type { RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, FakeFabric, startServiceProcess, type ServiceProcess } from "@rds-csi/testkit";
-import { readMountTable } from "../../src/node-context.js";
+import { readMountTable } from "./mount-table.js";
 import { loadHostIdentity } from "../../src/nvme/host-identity.js";
 import { kubeletCsiPluginDir } from "../../src/startup-reconciliation.js";
 

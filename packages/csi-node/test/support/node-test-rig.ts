@@ -9,7 +9,8 @@ import { FakeFabric, loopsOf, type FabricLayout, type FakeFabricOptions, type Na
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
 import { Formatter } from "../../src/mount/format.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
-import { readMountTable, StagedVolumes, type NodeContext } from "../../src/node-context.js";
+import { StagedVolumes, type NodeContext } from "../../src/node-context.js";
+import { readMountTable } from "./mount-table.js";
 import { registerNodeMetrics, registerStaleMountMetrics } from "../../src/node-metrics.js";
 import { NodeService } from "../../src/node-service.js";
 import { DeviceResolver } from "../../src/nvme/device-identity.js";
@@ -129,7 +130,6 @@ export function useNodeRig(options: NodeRigOptions) {
         namespaceTimeoutMs: 5_000,
         stageRecorder: registerNodeMetrics(metrics, sysfs, "nqn.2000-02.com.mikrotik:").stage,
         staleMounts: registerStaleMountMetrics(metrics),
-        mountTable: () => readMountTable(),
       };
     (host as { node: NodeService }).node = new NodeService(host.ctx, { exec, nvmeCli, sizeTimeoutMs: 3_000 });
     hosts.push(host);
