@@ -26,7 +26,15 @@ export const SERVICE_API_ACCESS: Readonly<Record<"controller" | "node" | "reconc
     { group: "", resource: "persistentvolumeclaims", verbs: ["get"], by: "claim-lookup.ts: the claim an event is posted on" },
     { group: "", resource: "events", verbs: ["create"], by: "core/k8s/event-recorder.ts" },
   ],
-  node: [{ group: "", resource: "nodes", verbs: ["patch"], by: "host-nqn-publisher.ts → core/k8s/node-annotation.ts: merge patch of the host NQN annotation" }],
+  node: [
+    {
+      group: "",
+      resource: "nodes",
+      verbs: ["get", "patch"],
+      by: "host-nqn-publisher.ts → core/k8s/node-annotation.ts: the host NQN annotation; fence-cleanup-reporter.ts: reads the reconciler's fence record, annotates cleaned-up",
+    },
+    { group: "storage.k8s.io", resource: "volumeattachments", verbs: ["get"], by: "volume-attachment-check.ts: the VolumeAttachment of (volume, this node) before reconnecting a lost controller" },
+  ],
   reconciler: [
     { group: "", resource: "nodes", verbs: ["list", "watch", "patch"], by: "informer-cluster-view.ts: Node informer; kube-cluster-writes.ts: taint (JSON patch), fence record (merge patch)" },
     { group: "coordination.k8s.io", resource: "leases", verbs: ["list", "watch"], namespace: "kube-node-lease", by: "informer-cluster-view.ts: the kubelets' node Leases" },
