@@ -1,7 +1,8 @@
-import { InvalidArgumentError, NotFoundError, OutOfRangeError, volumeSize, type CallContext, type csi } from "@rds-csi/core";
+import { InvalidArgumentError, NotFoundError, OutOfRangeError, volumeSize, csi, type CallContext } from "@rds-csi/core";
 import { checkCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { foreignId, ownVolumeId } from "./request-fields.js";
+import { requireCapability } from "./capabilities.js";
 
 /**
  * ControllerExpandVolume: grows the disk file (never shrinks it) and reports the size read back.
@@ -14,6 +15,7 @@ export async function controllerExpandVolume(
   request: csi.ControllerExpandVolumeRequest,
   context: CallContext,
 ): Promise<csi.ControllerExpandVolumeResponse> {
+  requireCapability(deps.capabilities, csi.ControllerServiceCapability_RPC_Type.EXPAND_VOLUME, "ControllerExpandVolume");
   const id = ownVolumeId(request.volumeId, "volume_id");
   const range = request.capacityRange;
   if (range === undefined || range.requiredBytes === 0n) throw new InvalidArgumentError("capacity_range.required_bytes is required");

@@ -1,7 +1,8 @@
-import { InvalidArgumentError, NotFoundError, type CallContext, type csi } from "@rds-csi/core";
+import { InvalidArgumentError, NotFoundError, csi, type CallContext } from "@rds-csi/core";
 import { checkCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { foreignId, ownVolumeId, requireField } from "./request-fields.js";
+import { requireCapability } from "./capabilities.js";
 
 /**
  * ControllerPublishVolume: the request is checked and the volume must exist on the RDS; whether this
@@ -12,6 +13,7 @@ export async function controllerPublishVolume(
   request: csi.ControllerPublishVolumeRequest,
   context: CallContext,
 ): Promise<csi.ControllerPublishVolumeResponse> {
+  requireCapability(deps.capabilities, csi.ControllerServiceCapability_RPC_Type.PUBLISH_UNPUBLISH_VOLUME, "ControllerPublishVolume");
   const id = ownVolumeId(request.volumeId, "volume_id");
   requireField(request.nodeId, "node_id");
   checkCapability(request.volumeCapability, "volume_capability");

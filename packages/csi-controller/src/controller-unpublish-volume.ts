@@ -1,6 +1,7 @@
-import type { CallContext, csi } from "@rds-csi/core";
+import { csi, type CallContext } from "@rds-csi/core";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { ownVolumeId } from "./request-fields.js";
+import { requireCapability } from "./capabilities.js";
 
 /**
  * ControllerUnpublishVolume: handed to the arbiter, which treats a node or volume that is gone as
@@ -12,6 +13,7 @@ export async function controllerUnpublishVolume(
   request: csi.ControllerUnpublishVolumeRequest,
   context: CallContext,
 ): Promise<csi.ControllerUnpublishVolumeResponse> {
+  requireCapability(deps.capabilities, csi.ControllerServiceCapability_RPC_Type.PUBLISH_UNPUBLISH_VOLUME, "ControllerUnpublishVolume");
   const id = ownVolumeId(request.volumeId, "volume_id");
   // CSI ControllerUnpublishVolume: "If the volume corresponding to the `volume_id` or the node
   // corresponding to `node_id` cannot be found by the Plugin and the volume can be safely regarded as

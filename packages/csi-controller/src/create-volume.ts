@@ -24,6 +24,7 @@ import { toCsiVolume } from "./csi-volume.js";
 import { MIGRATION_WINDOW_KEY, parseMigrationWindow } from "./publish/index.js";
 import { foreignId, ownSnapshotId, ownVolumeId, requireField } from "./request-fields.js";
 import { accessibleTopology, satisfiesRequirement } from "./topology.js";
+import { requireCapability } from "./capabilities.js";
 
 const Rpc = csi.ControllerServiceCapability_RPC_Type;
 
@@ -40,6 +41,7 @@ export async function createVolume(
   request: csi.CreateVolumeRequest,
   context: CallContext,
 ): Promise<csi.CreateVolumeResponse> {
+  requireCapability(deps.capabilities, csi.ControllerServiceCapability_RPC_Type.CREATE_DELETE_VOLUME, "CreateVolume");
   try {
     return await provision(deps, request, context);
   } catch (err) {
@@ -60,8 +62,9 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     throw new InvalidArgumentError("mutable_parameters are not supported: this driver has no modifiable volume attributes");
   }
   const source = copySourceOf(request.volumeContentSource, deps.capabilities);
-  // Range errors are the caller's to fix; report them before anything is looked up.
-  volumeSize(request.capacityRange, deps.sizeLimits);
+  // Range errors are the caller's to fix; report them before anything is looked up. A copy's size is
+  // settled under the source's lock, once the source's own size is known.
+  const size = volumeSize(request.capacityRange, deps.sizeLimits);
   if (!satisfiesRequirement(deps.topology, request.accessibilityRequirements)) {
     throw new ResourceExhaustedError(
       `accessibility_requirements: volumes of this RDS are accessible only from ${deps.topology?.key}=${deps.topology?.value}, which no requisite topology allows`,
@@ -99,7 +102,6 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
       return respond(existing);
     }
     if (!source || sourceId === undefined) {
-      const size = volumeSize(request.capacityRange, deps.sizeLimits);
       // Looked up just above, under the volume's lock: the client need not look again.
       const volume = await deps.freeSpace.take(size, `volume ${id}`, signal, () =>
         deps.rds.createVolume({ id, sizeBytes: size, port: parameters.nvmePort }, signal, { knownAbsent: true }),
@@ -112,9 +114,9 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     const sourceLocks = source.kind === "snapshot" ? deps.snapshotLocks : deps.volumeLocks;
     return sourceLocks.run(sourceId, signal, async () => {
       const sourceBytes = await sizeOfSource(deps, source.kind, sourceId, signal);
-      const size = volumeSize(request.capacityRange, deps.sizeLimits, { source: { id: sourceId, bytes: sourceBytes } });
-      const volume = await deps.freeSpace.take(size, `volume ${id}`, signal, () =>
-        deps.rds.copyVolume({ id, sizeBytes: size, port: parameters.nvmePort, sourceId }, signal),
+      const copySize = volumeSize(request.capacityRange, deps.sizeLimits, { source: { id: sourceId, bytes: sourceBytes } });
+      const volume = await deps.freeSpace.take(copySize, `volume ${id}`, signal, () =>
+        deps.rds.copyVolume({ id, sizeBytes: copySize, port: parameters.nvmePort, sourceId }, signal),
       );
       context.logger.info("volume created from a copy", { volume_id: id, source: sourceId, size_bytes: String(volume.sizeBytes) });
       deps.gauges.changed();

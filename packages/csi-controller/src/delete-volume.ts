@@ -1,6 +1,7 @@
-import { FailedPreconditionError, type CallContext, type csi } from "@rds-csi/core";
+import { FailedPreconditionError, csi, type CallContext } from "@rds-csi/core";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { ownVolumeId } from "./request-fields.js";
+import { requireCapability } from "./capabilities.js";
 
 /**
  * DeleteVolume: removes the disk and its backing file. A volume that is already gone is deleted (CSI:
@@ -15,6 +16,7 @@ export async function deleteVolume(
   request: csi.DeleteVolumeRequest,
   context: CallContext,
 ): Promise<csi.DeleteVolumeResponse> {
+  requireCapability(deps.capabilities, csi.ControllerServiceCapability_RPC_Type.CREATE_DELETE_VOLUME, "DeleteVolume");
   const id = ownVolumeId(request.volumeId, "volume_id");
   // CSI DeleteVolume: "If a volume corresponding to the specified `volume_id` does not exist or the
   // artifacts associated with the volume do not exist anymore, the Plugin MUST reply `0 OK`."

@@ -1,7 +1,8 @@
-import { parseStorageClassParameters, SIZE_GRANULARITY, type CallContext, type csi } from "@rds-csi/core";
+import { parseStorageClassParameters, SIZE_GRANULARITY, csi, type CallContext } from "@rds-csi/core";
 import { capabilityProblem } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { withinTopology } from "./topology.js";
+import { requireCapability } from "./capabilities.js";
 
 /**
  * GetCapacity: the pool's free bytes. CSI asks for the capacity usable for volumes with the given
@@ -13,6 +14,7 @@ export async function getCapacity(
   request: csi.GetCapacityRequest,
   context: CallContext,
 ): Promise<csi.GetCapacityResponse> {
+  requireCapability(deps.capabilities, csi.ControllerServiceCapability_RPC_Type.GET_CAPACITY, "GetCapacity");
   parseStorageClassParameters(request.parameters, deps.parameterDefaults);
   const limits = { minimumVolumeSize: deps.sizeLimits.minBytes };
   const servable =

@@ -31,9 +31,9 @@ export const SERVICE_API_ACCESS: Readonly<Record<"controller" | "node" | "reconc
       group: "",
       resource: "nodes",
       verbs: ["get", "patch"],
-      by: "host-nqn-publisher.ts → core/k8s/node-annotation.ts: the host NQN annotation; fence-cleanup-reporter.ts: reads the reconciler's fence record, annotates cleaned-up",
+      by: "host-nqn-publisher.ts → core/k8s/node-annotation.ts: merge patch of the host NQN annotation; fence-cleanup-reporter.ts: reads its Node's fence record, writes the clean-up annotation",
     },
-    { group: "storage.k8s.io", resource: "volumeattachments", verbs: ["get"], by: "volume-attachment-check.ts: the VolumeAttachment of (volume, this node) before reconnecting a lost controller" },
+    { group: "storage.k8s.io", resource: "volumeattachments", verbs: ["get"], by: "volume-attachment-check.ts: is the volume still attached here, before reconnecting a lost controller" },
   ],
   reconciler: [
     { group: "", resource: "nodes", verbs: ["list", "watch", "patch"], by: "informer-cluster-view.ts: Node informer; kube-cluster-writes.ts: taint (JSON patch), fence record (merge patch)" },

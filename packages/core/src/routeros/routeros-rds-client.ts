@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { handleWhen, retry, type RetryPolicy } from "cockatiel";
 import {
   AlreadyExistsError,
@@ -11,6 +10,7 @@ import {
 } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
+import { abortableSleep } from "../resilience/abortable-sleep.js";
 import { exponentialBackoff } from "../resilience/backoff.js";
 import { BoundedQueue } from "../resilience/bounded-queue.js";
 import { SNAPSHOT_SLOT_PREFIX, VOLUME_SLOT_PREFIX, type VolumeLayout } from "../volume/volume-layout.js";
@@ -342,7 +342,7 @@ export class RouterOsRdsClient implements RdsClient {
       if (now - started >= this.#timeouts.copyMs) {
         throw new UnavailableError(`the copy into ${slot} is not complete after ${Math.round((now - started) / 1000)} s (${disk.sizeBytes} of ${wantedBytes} bytes); retry to keep waiting`);
       }
-      await sleep(this.#copyWatch.intervalMs, undefined, { signal });
+      await abortableSleep(this.#copyWatch.intervalMs, signal);
     }
   }
 

@@ -271,8 +271,8 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
 
     await sim.updateSettings({ copyFrom: "data-in-background" });
     const pending = client.copyVolume({ id: vol(37), sourceId: vol(36), sizeBytes: 6n * MiB, port: 4420 }, signal());
-    // Meanwhile the disk is listed but not yet a volume to serve.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Meanwhile the disk is listed but not yet a volume to serve (the simulator's copy takes 8 steps of 100 ms).
+    while (!sim.disks().some((disk) => disk.slot === vol(37))) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await client.getVolume(vol(37), signal())).toMatchObject({ copyInProgress: true });
     const background = await pending;
     expect(background).toMatchObject({ sizeBytes: 6n * MiB, copy: { background: true, sizeIgnored: false } });
@@ -297,8 +297,12 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     await client.createVolume({ id: vol(40), sizeBytes: 4n * MiB, port: 4420 }, signal());
     await sim.updateSettings({ copyFrom: "data-in-background" });
     const spec = { id: vol(41), sourceId: vol(40), sizeBytes: 4n * MiB, port: 4420 };
-    const first = client.copyVolume(spec, AbortSignal.timeout(150));
-    await expect(first).rejects.toThrow();
+    // The first caller gives up once the disk is listed, while the copy is still running.
+    const giveUp = new AbortController();
+    const first = client.copyVolume(spec, giveUp.signal);
+    while (!sim.disks().some((disk) => disk.slot === vol(41))) await new Promise((resolve) => setTimeout(resolve, 10));
+    giveUp.abort(new Error("caller gave up"));
+    await expect(first).rejects.toThrow("caller gave up");
     const snapshotOfCopy = client.createSnapshot({ id: snap(5), sourceVolumeId: vol(41) }, signal());
     await expect(snapshotOfCopy).rejects.toThrow(/still being copied/);
     expect(await client.copyVolume(spec, signal())).toMatchObject({ id: vol(41), sizeBytes: 4n * MiB });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { csi, GiB } from "@rds-csi/core";
-import { KubeClient, loadKubeConnection } from "@rds-csi/core/k8s";
+import { KubeClient, loadKubeConnection, microTime } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { callUnary } from "../csi-client.js";
 import { callAsKubeletWould } from "../system/csi-retry.js";
@@ -68,7 +68,7 @@ export interface DemoOptions {
 export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const stdout = options.out ?? process.stdout;
   const withNodes = process.getuid?.() === 0 && hasLosetup();
-  const runner = new StepRunner({ write: (text) => stdout.write(text), interactive: stdout.isTTY === true }, withNodes ? 15 : 7);
+  const runner = new StepRunner({ write: (text) => stdout.write(text), interactive: stdout.isTTY === true }, withNodes ? 16 : 7);
   header(runner, withNodes);
 
   const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), "rds-csi-demo-"));
@@ -88,6 +88,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   } catch (err) {
     failed = true;
     if (runner.failures.length === 0) runner.say(`demo stopped: ${err instanceof Error ? err.message : String(err)}`);
+    if (supervisor.signal === undefined) {
+      for (const process of supervisor.processes) {
+        const output = process.output?.();
+        const lines = `${output?.stdout ?? ""}\n${output?.stderr ?? ""}`.trim().split("\n").filter(Boolean).slice(-8);
+        if (lines.length > 0) runner.say(`\nlast log lines of ${process.name}:\n  ${lines.join("\n  ")}`);
+      }
+    }
   } finally {
     const unclean = await supervisor.stopAll();
     for (const host of fabrics) await host.fabric.cleanup().catch((err: unknown) => unclean.push(`fabric of ${host.name}: ${String(err)}`));
@@ -120,7 +127,32 @@ interface DemoSystem {
   readonly simControlUrl: string;
   readonly controller: ServiceProcess;
   readonly kube: KubeClient;
-  readonly nodes: readonly { host: NodeHost; plugin: ServiceProcess }[];
+  readonly nodes: readonly { host: NodeHost; plugin: ServiceProcess & { name: string } }[];
+  /** Nodes whose kubelet the demo plays: their Lease is renewed while they are in here. */
+  readonly alive: Set<string>;
+}
+
+/**
+ * kubelet's heartbeat, played by the demo: each live node's Lease in kube-node-lease is renewed every
+ * 500 ms (kubelet: every 10 s, with a 40 s lease). A node taken out of `alive` simply stops renewing.
+ */
+function startHeartbeat(kube: KubeClient, alive: Set<string>): void {
+  const created = new Set<string>();
+  const beat = async (): Promise<void> => {
+    for (const node of alive) {
+      const spec = { holderIdentity: node, leaseDurationSeconds: 40, renewTime: microTime(new Date()) };
+      const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${node}`;
+      if (!created.has(node)) {
+        await kube.create("create node Lease", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", { metadata: { name: node, namespace: "kube-node-lease" }, spec }, AbortSignal.timeout(5_000));
+        created.add(node);
+      } else {
+        await kube.mergePatch("renew node Lease", path, { spec }, AbortSignal.timeout(5_000));
+      }
+    }
+  };
+  // Never holds the process open; a failed beat (the API server going away at the end) is skipped.
+  setInterval(() => void beat().catch(() => undefined), 500).unref();
+  void beat().catch(() => undefined);
 }
 
 async function startSystem(runner: StepRunner, supervisor: Supervisor, dir: string, withNodes: boolean, fabrics: NodeHost[]): Promise<DemoSystem> {
@@ -158,21 +190,22 @@ async function startSystem(runner: StepRunner, supervisor: Supervisor, dir: stri
         KUBECONFIG: kubeconfig,
         POD_NAMESPACE: "kube-system",
         POD_NAME: "reconciler-0",
-        LOG_LEVEL: "warn",
+        LOG_LEVEL: "info",
         ...RECONCILER_TIMINGS,
       });
       await supervisor.add({ name: "attachment-reconciler", ...reconciler });
       await until(async () => (await callUnary(reconciler.clients.identity, reconciler.clients.identity.probe, {})).ready === true, "the reconciler never reported ready");
       check.that(true, "attachment-reconciler answers Probe: ready (its watches listed Nodes, Leases, VolumeAttachments, PVs)");
-      const nodes: { host: NodeHost; plugin: ServiceProcess }[] = [];
+      const nodes: { host: NodeHost; plugin: ServiceProcess & { name: string } }[] = [];
+      const alive = new Set<string>();
       if (withNodes) {
         for (const name of ["node-a", "node-b"]) {
+          alive.add(name);
           // The Node object kubelet registers; the plugin records its NVMe host NQN on it at start.
           await kube.create("create Node", "/api/v1/nodes", { metadata: { name }, status: { conditions: [{ type: "Ready", status: "True" }] } }, AbortSignal.timeout(10_000));
           const host = await makeNodeHost(dir, name, sim.controlUrl);
           fabrics.push(host);
-          const plugin = await startNodeProcess(host, { KUBECONFIG: kubeconfig });
-          await supervisor.add({ name: `csi-node ${name}`, ...plugin });
+          const plugin = await supervisor.add({ name: `csi-node ${name}`, ...(await startNodeProcess(host, { KUBECONFIG: kubeconfig })) });
           await kube.create("create CSINode", "/apis/storage.k8s.io/v1/csinodes", { metadata: { name }, spec: { drivers: [{ name: DRIVER, nodeID: name }] } }, AbortSignal.timeout(10_000));
           nodes.push({ host, plugin });
         }
@@ -180,9 +213,10 @@ async function startSystem(runner: StepRunner, supervisor: Supervisor, dir: stri
           const list = await kube.list<{ metadata?: { annotations?: Record<string, string> } }>("list Nodes", "/api/v1/nodes", AbortSignal.timeout(10_000));
           return list.items.every((n) => n.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"] !== undefined);
         }, "the node plugins did not record their host NQNs on their Nodes");
+        startHeartbeat(kube, alive);
         check.that(nodes.length === 2, "both node plugins serve on their sockets, each on its own NVMe/TCP fabric, and recorded their host NQNs on their Nodes");
       }
-      return { dir, simControlUrl: sim.controlUrl, controller, kube, nodes };
+      return { dir, simControlUrl: sim.controlUrl, controller, kube, nodes, alive };
     }),
   );
 }
@@ -213,6 +247,8 @@ async function lifeOfAVolume(runner: StepRunner, supervisor: Supervisor, system:
     check.that(disk !== undefined && disk.nvmeTcpExport, `the RDS lists disk ${volume!.volumeId} exported over NVMe/TCP`);
     check.that(BigInt(disk!.size) === SIZE, `its size is ${gib(disk!.size)}`);
     check.that(again.volume!.volumeId === volume!.volumeId && (await simDisks(system)).length === 1, "a retried CreateVolume answered the same volume and made no second disk");
+    // external-provisioner's next step: the PersistentVolume, named after the claim like the volume.
+    await system.kube.create("create PersistentVolume", "/api/v1/persistentvolumes", persistentVolume(volume!), AbortSignal.timeout(10_000));
     return volume!;
   });
   const volumeId = volume.volumeId;
@@ -234,7 +270,7 @@ async function lifeOfAVolume(runner: StepRunner, supervisor: Supervisor, system:
     return;
   }
   // The node part: written in the next section.
-  await nodeLife(runner, step, retrying, system, volume);
+  await nodeLife(runner, supervisor, step, retrying, system, volume);
 }
 
 /**
@@ -262,13 +298,24 @@ function hostNqnOf(system: DemoSystem, node: string): string | undefined {
   return system.nodes.find((n) => n.host.name === node)?.host.hostNqn;
 }
 
+/** What external-attacher puts on a VolumeAttachment it handles (`external-attacher/` + the driver name, non-alphanumerics as `-`). */
+const ATTACHER_FINALIZER = `external-attacher/${DRIVER.replace(/[^a-zA-Z0-9-]/g, "-")}`;
+const vaPath = (name: string): string => `/apis/storage.k8s.io/v1/volumeattachments/${name}`;
+
+/**
+ * The attach path as Kubernetes runs it: the attach/detach controller creates the VolumeAttachment,
+ * external-attacher calls ControllerPublishVolume, records `status.attached` and keeps its finalizer on
+ * the object until ControllerUnpublishVolume succeeded. The demo plays both.
+ */
 async function publishTo(step: Step, retrying: Retrying, system: DemoSystem, volume: csi.Volume, node: string): Promise<Record<string, string>> {
-  return step(`ControllerPublishVolume → ${node} (external-attacher)`, async (check) => {
+  return step(`ControllerPublishVolume → ${node} (attach/detach controller + external-attacher)`, async (check) => {
     const rpc = system.controller.clients.controller;
+    const name = attachmentName(volume.volumeId, node);
     await system.kube.create("create VolumeAttachment", "/apis/storage.k8s.io/v1/volumeattachments", attachment(volume.volumeId, node), AbortSignal.timeout(10_000));
     const { publishContext } = await retrying(() =>
       callUnary(rpc, rpc.controllerPublishVolume, csi.ControllerPublishVolumeRequest.fromPartial({ volumeId: volume.volumeId, nodeId: node, volumeCapability: rwo, volumeContext: volume.volumeContext })),
     );
+    await system.kube.mergePatch("record attachment", `${vaPath(name)}/status`, { status: { attached: true, attachmentMetadata: publishContext } }, AbortSignal.timeout(10_000));
     check.that(publishContext.nvme_nqn?.endsWith(volume.volumeId) === true, `publish_context names the volume's NQN`);
     const hostNqn = hostNqnOf(system, node);
     if (hostNqn !== undefined) {
@@ -279,11 +326,36 @@ async function publishTo(step: Step, retrying: Retrying, system: DemoSystem, vol
   });
 }
 
+/** external-attacher's side of a detach, once the VolumeAttachment is being deleted: ControllerUnpublishVolume, then its finalizer goes. */
+async function finishDetach(retrying: Retrying, system: DemoSystem, volumeId: string, node: string): Promise<void> {
+  const rpc = system.controller.clients.controller;
+  await retrying(() => callUnary(rpc, rpc.controllerUnpublishVolume, { volumeId, nodeId: node, secrets: {} }));
+  await system.kube.jsonPatch(
+    "remove the attacher's finalizer",
+    vaPath(attachmentName(volumeId, node)),
+    [
+      { op: "test", path: "/metadata/finalizers/0", value: ATTACHER_FINALIZER },
+      { op: "remove", path: "/metadata/finalizers/0" },
+    ],
+    AbortSignal.timeout(10_000),
+  );
+}
+
+async function vaExists(system: DemoSystem, volumeId: string, node: string): Promise<{ deleting: boolean } | undefined> {
+  try {
+    const va = await system.kube.get<{ metadata?: { deletionTimestamp?: string } }>("read VolumeAttachment", vaPath(attachmentName(volumeId, node)), AbortSignal.timeout(10_000));
+    return { deleting: va.metadata?.deletionTimestamp !== undefined };
+  } catch (err) {
+    if ((err as { cause?: { code?: number } }).cause?.code === 404 || /not ?found/i.test(String(err))) return undefined;
+    throw err;
+  }
+}
+
 async function unpublishFrom(step: Step, retrying: Retrying, system: DemoSystem, volumeId: string, node: string): Promise<void> {
-  await step(`ControllerUnpublishVolume ← ${node}`, async (check) => {
-    const rpc = system.controller.clients.controller;
-    await retrying(() => callUnary(rpc, rpc.controllerUnpublishVolume, { volumeId, nodeId: node, secrets: {} }));
-    await system.kube.delete("delete VolumeAttachment", `/apis/storage.k8s.io/v1/volumeattachments/${attachmentName(volumeId, node)}`, AbortSignal.timeout(10_000));
+  await step(`ControllerUnpublishVolume ← ${node} (the pod is gone: VolumeAttachment deleted, external-attacher detaches)`, async (check) => {
+    await system.kube.delete("delete VolumeAttachment", vaPath(attachmentName(volumeId, node)), AbortSignal.timeout(10_000));
+    await finishDetach(retrying, system, volumeId, node);
+    check.that((await vaExists(system, volumeId, node)) === undefined, "the VolumeAttachment is gone once the finalizer came off");
     const disk = (await simDisks(system)).find((d) => d.slot === volumeId);
     const hostNqn = hostNqnOf(system, node);
     check.that(disk !== undefined && (hostNqn === undefined || !disk.allowedHosts.includes(hostNqn)), hostNqn === undefined ? "the volume is still on the RDS" : `${node}'s host NQN is off the export's allow-list`);
@@ -295,9 +367,22 @@ async function deleteVolume(step: Step, retrying: Retrying, system: DemoSystem, 
     const rpc = system.controller.clients.controller;
     const backing = (await simDisks(system)).find((d) => d.slot === volumeId)?.backingFile;
     await retrying(() => callUnary(rpc, rpc.deleteVolume, { volumeId, secrets: {} }));
+    await system.kube.delete("delete PersistentVolume", `/api/v1/persistentvolumes/${volumeId}`, AbortSignal.timeout(10_000));
     check.that(!(await simDisks(system)).some((d) => d.slot === volumeId), "the RDS no longer lists the disk");
     check.that(backing !== undefined && !existsSync(backing), "its backing file is gone from the pool");
   });
+}
+
+function persistentVolume(volume: csi.Volume): object {
+  return {
+    metadata: { name: volume.volumeId },
+    spec: {
+      capacity: { storage: `${volume.capacityBytes}` },
+      accessModes: ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Delete",
+      csi: { driver: DRIVER, volumeHandle: volume.volumeId, fsType: "xfs", volumeAttributes: volume.volumeContext },
+    },
+  };
 }
 
 function attachmentName(volumeId: string, node: string): string {
@@ -308,13 +393,14 @@ function attachment(volumeId: string, node: string): object {
   return {
     apiVersion: "storage.k8s.io/v1",
     kind: "VolumeAttachment",
-    metadata: { name: attachmentName(volumeId, node) },
-    spec: { attacher: DRIVER, nodeName: node, source: { persistentVolumeName: `pv-${volumeId}` } },
+    metadata: { name: attachmentName(volumeId, node), finalizers: [ATTACHER_FINALIZER] },
+    // external-provisioner names a PV after its claim, and the driver's volume id is that name.
+    spec: { attacher: DRIVER, nodeName: node, source: { persistentVolumeName: volumeId } },
   };
 }
 
-async function nodeLife(runner: StepRunner, step: Step, retrying: Retrying, system: DemoSystem, volume: csi.Volume): Promise<void> {
-  const [a, b] = system.nodes as [{ host: NodeHost; plugin: ServiceProcess }, { host: NodeHost; plugin: ServiceProcess }];
+async function nodeLife(runner: StepRunner, supervisor: Supervisor, step: Step, retrying: Retrying, system: DemoSystem, volume: csi.Volume): Promise<void> {
+  const [a, b] = system.nodes as [DemoSystem["nodes"][number], DemoSystem["nodes"][number]];
   const volumeId = volume.volumeId;
   const rpc = system.controller.clients.controller;
   const pathsA = kubeletPaths(a.host.kubeletDir, volumeId, "pod-a");
@@ -380,20 +466,56 @@ async function nodeLife(runner: StepRunner, step: Step, retrying: Retrying, syst
     const read = await readFile(join(pathsA.target, "data.bin"));
     check.that(createHash("sha256").update(read).digest("hex") === digest, "the file reads back unchanged");
   });
-  await step("node-a lets go: NodeUnpublish, NodeUnstage (unmount, NVMe/TCP disconnect)", async (check) => {
-    await retrying(() => callUnary(node(a.plugin), node(a.plugin).nodeUnpublishVolume, { volumeId, targetPath: pathsA.target }));
-    await retrying(() => callUnary(node(a.plugin), node(a.plugin).nodeUnstageVolume, { volumeId, stagingTargetPath: pathsA.staging }));
-    check.that(mountAt(pathsA.staging) === undefined && mountAt(pathsA.target) === undefined, "nothing of the volume is mounted on node-a");
-    check.that((await a.host.fabric.namespace(contextA.nvme_nqn!)) === undefined, "node-a has no NVMe/TCP controller for it");
+  const hostA = hostNqnOf(system, "node-a")!;
+  const connections = async (): Promise<readonly string[]> => {
+    const response = await fetch(`${system.simControlUrl}/exports`, { signal: AbortSignal.timeout(10_000) });
+    return ((await response.json()) as { nqn: string; connections: string[] }[]).find((e) => e.nqn === contextA.nvme_nqn)?.connections ?? [];
+  };
+  const died = await step("node-a dies (injected): its plugin is killed, its kubelet stops renewing the node Lease, the Node goes Ready=Unknown", async (check) => {
+    supervisor.expectEnd(a.plugin);
+    await a.plugin.stop("SIGKILL");
+    system.alive.delete("node-a");
+    const diedAt = Date.now();
+    // What the node lifecycle controller does once the kubelet stopped posting status (40 s by default).
+    await system.kube.mergePatch("mark node-a not ready", "/api/v1/nodes/node-a/status", { status: { conditions: [{ type: "Ready", status: "Unknown", reason: "NodeStatusUnknown" }] } }, AbortSignal.timeout(10_000));
+    check.that((await connections()).includes(hostA), "node-a's NVMe/TCP connection to the export is still up: a dead node's kernel keeps it");
+    // Both simulated nodes share this machine's kernel: node-a's mounts are detached now so its page
+    // cache cannot flush into the disk node-b is about to mount (on real nodes, another machine's).
+    await run("umount", ["--lazy", pathsA.target]);
+    await run("umount", ["--lazy", pathsA.staging]);
+    return diedAt;
   });
-  await unpublishFrom(step, retrying, system, volumeId, "node-a");
+  await step(`the attachment-reconciler sees node-a failed after the grace period (${RECONCILER_TIMINGS.FAILURE_GRACE}) and fences it`, async (check) => {
+    let record: { phase?: string; strategies?: Record<string, string>; connectionsCut?: boolean } | undefined;
+    await until(async () => {
+      const nodeA = await system.kube.get<{ metadata?: { annotations?: Record<string, string> } }>("read Node", "/api/v1/nodes/node-a", AbortSignal.timeout(10_000));
+      const raw = nodeA.metadata?.annotations?.["rds.csi.srvlab.io/fence"];
+      record = raw === undefined ? undefined : (JSON.parse(raw) as typeof record);
+      return record?.phase === "done";
+    }, "node-a was not fenced within 60 s", 60_000);
+    const after = (Date.now() - died) / 1000;
+    check.that(after >= 4.5, `fenced ${after.toFixed(1)} s after it died (not before the grace period)`);
+    check.that(record?.strategies?.storage === "success" && record.connectionsCut === true, "storage fence: node-a's host NQN revoked on the RDS, its live connection cut");
+    const disk = (await simDisks(system)).find((d) => d.slot === volumeId);
+    check.that(disk !== undefined && !disk.allowedHosts.includes(hostA), "read back: the export's allow-list no longer has node-a");
+    check.that(!(await connections()).includes(hostA), "read back: the RDS lists no connection from node-a");
+    const nodeA = await system.kube.get<{ metadata?: object; spec?: { taints?: { key: string; effect: string }[] } }>("read Node", "/api/v1/nodes/node-a", AbortSignal.timeout(10_000));
+    check.that(record?.strategies?.taint === "success" && nodeA.spec?.taints?.some((t) => t.key === "node.kubernetes.io/out-of-service" && t.effect === "NoExecute") === true, "node-a carries the out-of-service taint");
+  });
+  await step("node-a's VolumeAttachment is freed (the reconciler deletes it; external-attacher detaches)", async (check) => {
+    await until(async () => (await vaExists(system, volumeId, "node-a"))?.deleting !== false, "node-a's VolumeAttachment was not deleted within 30 s");
+    check.that(true, "the reconciler deleted node-a's VolumeAttachment");
+    if ((await vaExists(system, volumeId, "node-a")) !== undefined) await finishDetach(retrying, system, volumeId, "node-a");
+    check.that((await vaExists(system, volumeId, "node-a")) === undefined, "ControllerUnpublishVolume done, finalizer off, the VolumeAttachment gone");
+  });
   const contextB = await publishTo(step, retrying, system, volume, "node-b");
-  await step("node-b stages and publishes the volume; the file is there", async (check) => {
+  await step("node-b stages and publishes the volume; the data is there", async (check) => {
     await mkdir(join(pathsB.staging, ".."), { recursive: true });
     await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodeStageVolume, csi.NodeStageVolumeRequest.fromPartial(nodeCall(contextB, pathsB.staging))));
     await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodePublishVolume, csi.NodePublishVolumeRequest.fromPartial({ ...nodeCall(contextB, pathsB.staging), targetPath: pathsB.target })));
     const read = await readFile(join(pathsB.target, "data.bin"));
-    check.that(createHash("sha256").update(read).digest("hex") === digest, `node-b reads the 4 MiB file written on node-a, sha256 ${digest.slice(0, 12)}…`);
+    check.that(createHash("sha256").update(read).digest("hex") === digest, `node-b reads the 4 MiB file written on node-a before it died, sha256 ${digest.slice(0, 12)}…`);
+    check.that(JSON.stringify(await connections()) === JSON.stringify([hostNqnOf(system, "node-b")]), "the RDS lists node-b's connection only");
     check.that((await dfSize(pathsB.target)) > Number(EXPANDED) * 0.95, `and sees the expanded ${gib(EXPANDED)} filesystem (no second format)`);
     await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodeUnpublishVolume, { volumeId, targetPath: pathsB.target }));
     await retrying(() => callUnary(node(b.plugin), node(b.plugin).nodeUnstageVolume, { volumeId, stagingTargetPath: pathsB.staging }));

@@ -8,6 +8,8 @@ export interface Supervised {
   readonly pid: number;
   readonly exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** What it printed, where the demo keeps it (the services' JSON logs), for a failure report. */
+  readonly output?: () => { stdout: string; stderr: string };
 }
 
 /**
@@ -30,10 +32,17 @@ export class Supervisor {
     this.trouble.catch(() => undefined);
   }
 
+  readonly #expectedToEnd = new Set<Supervised>();
+
+  /** From now on `process` may end without that being trouble (the demo kills it on purpose). */
+  expectEnd(process: Supervised): void {
+    this.#expectedToEnd.add(process);
+  }
+
   async add<T extends Supervised>(process: T): Promise<T> {
     this.processes.push(process);
     void process.exited.then((code) => {
-      if (!this.#stopping) this.#raise(new Error(`${process.name} (pid ${process.pid}) ended unexpectedly (${code === null ? "killed by a signal" : `exit ${code}`})`));
+      if (!this.#stopping && !this.#expectedToEnd.has(process)) this.#raise(new Error(`${process.name} (pid ${process.pid}) ended unexpectedly (${code === null ? "killed by a signal" : `exit ${code}`})`));
     });
     await this.onChange(this.processes.map((p) => p.pid));
     return process;
@@ -53,7 +62,7 @@ export class Supervisor {
       const timer = setTimeout(() => void process.stop("SIGKILL"), 10_000);
       const code = await process.stop("SIGTERM");
       clearTimeout(timer);
-      if (code !== 0) unclean.push(`${process.name} exited with ${code ?? "a signal"}`);
+      if (code !== 0 && !this.#expectedToEnd.has(process)) unclean.push(`${process.name} exited with ${code ?? "a signal"}`);
     }
     return unclean;
   }

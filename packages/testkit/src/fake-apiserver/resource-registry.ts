@@ -85,7 +85,7 @@ export class ResourceRegistry {
     delete meta.deletionGracePeriodSeconds;
     dropEmptyMetadata(meta);
     if (def.clearsStatusOnCreate) delete obj["status"];
-    return this.#store.add(def.kind, withTypeMeta(def, obj));
+    return this.#store.add(def.kind, asServed(def, obj));
   }
 
   update(def: ResourceDefinition, namespace: string, name: string, body: unknown, subresource?: Subresource): KubeObject {
@@ -153,7 +153,7 @@ export class ResourceRegistry {
     obj.metadata.uid ??= existing?.metadata.uid ?? randomUUID();
     obj.metadata.creationTimestamp ??= existing?.metadata.creationTimestamp ?? timestamp(this.#now());
     dropEmptyMetadata(obj.metadata);
-    const typed = withTypeMeta(def, obj);
+    const typed = asServed(def, obj);
     return existing === undefined ? this.#store.add(def.kind, typed) : this.#store.replace(def.kind, typed);
   }
 
@@ -178,7 +178,7 @@ export class ResourceRegistry {
       else systemFields[field] = was[field];
     }
     dropEmptyMetadata(meta);
-    const typed = withTypeMeta(def, next);
+    const typed = asServed(def, next);
     if (was.deletionTimestamp !== undefined) {
       const added = (meta.finalizers ?? []).filter((f) => !(was.finalizers ?? []).includes(f));
       if (added.length > 0) {
@@ -211,6 +211,13 @@ export class ResourceRegistry {
   }
 }
 
-function withTypeMeta(def: ResourceDefinition, obj: KubeObject): KubeObject {
-  return { ...obj, apiVersion: apiVersionOf(def), kind: def.kind };
+/**
+ * The object as kube-apiserver stores and serves it: its type meta set, and each top-level field that
+ * is a Go struct in the API type present — encoding/json never omits a struct, `omitempty` or not, so a
+ * Node created without a spec is served with `"spec": {}`. A JSON patch that adds `/spec/taints` to
+ * such a Node applies on the real server and must apply here.
+ */
+function asServed(def: ResourceDefinition, obj: KubeObject): KubeObject {
+  const structs = Object.fromEntries(def.structFields.map((field) => [field, (obj as Record<string, unknown>)[field] ?? {}]));
+  return { ...obj, ...structs, apiVersion: apiVersionOf(def), kind: def.kind };
 }

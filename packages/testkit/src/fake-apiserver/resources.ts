@@ -29,6 +29,11 @@ export interface ResourceDefinition {
   readonly allowUnconditionalUpdate: boolean;
   /** The update validation refuses any change of `spec` (ValidateVolumeAttachmentUpdate). */
   readonly immutableSpec: boolean;
+  /**
+   * Top-level fields whose Go type is a struct (k8s.io/api <group>/v1 types.go: `Spec NodeSpec`,
+   * `Status NodeStatus`, …): always present in what the server serves, `{}` when empty.
+   */
+  readonly structFields: readonly string[];
   /** Fields of type metav1.MicroTime (decoded with layout RFC3339Micro: exactly six fractional digits). */
   readonly microTimeFields: readonly (readonly string[])[];
 }
@@ -38,15 +43,16 @@ export interface ResourceDefinition {
 // label conversions registered in pkg/apis/<group>/v1/conversion.go (VolumeAttachment registers none:
 // only metadata.name / metadata.namespace are selectable), and which fields are metav1.MicroTime.
 const definitions: readonly ResourceDefinition[] = [
-  resource("Node", "", "nodes", { namespaced: false, statusSubresource: true, returnsDeletedObject: false, selectableFields: ["spec.unschedulable"] }),
+  resource("Node", "", "nodes", { namespaced: false, statusSubresource: true, returnsDeletedObject: false, selectableFields: ["spec.unschedulable"], structFields: ["spec", "status"] }),
   resource("Pod", "", "pods", {
     namespaced: true,
     statusSubresource: true,
     returnsDeletedObject: true,
     selectableFields: ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"],
+    structFields: ["spec", "status"],
   }),
-  resource("PersistentVolume", "", "persistentvolumes", { namespaced: false, statusSubresource: true, returnsDeletedObject: true }),
-  resource("PersistentVolumeClaim", "", "persistentvolumeclaims", { namespaced: true, statusSubresource: true, returnsDeletedObject: true }),
+  resource("PersistentVolume", "", "persistentvolumes", { namespaced: false, statusSubresource: true, returnsDeletedObject: true, structFields: ["spec", "status"] }),
+  resource("PersistentVolumeClaim", "", "persistentvolumeclaims", { namespaced: true, statusSubresource: true, returnsDeletedObject: true, structFields: ["spec", "status"] }),
   resource("Event", "", "events", {
     namespaced: true,
     returnsDeletedObject: false,
@@ -61,9 +67,10 @@ const definitions: readonly ResourceDefinition[] = [
     allowUnconditionalUpdate: false,
     immutableSpec: true,
   }),
-  resource("CSINode", "storage.k8s.io", "csinodes", { namespaced: false, returnsDeletedObject: true, allowUnconditionalUpdate: false }),
+  resource("CSINode", "storage.k8s.io", "csinodes", { namespaced: false, returnsDeletedObject: true, allowUnconditionalUpdate: false, structFields: ["spec"] }),
   resource("Lease", "coordination.k8s.io", "leases", {
     namespaced: true,
+    structFields: ["spec"],
     returnsDeletedObject: false,
     allowUnconditionalUpdate: false,
     microTimeFields: [
@@ -90,6 +97,7 @@ function resource(
     allowUnconditionalUpdate: true,
     immutableSpec: false,
     microTimeFields: [],
+    structFields: [],
     ...traits,
   };
 }

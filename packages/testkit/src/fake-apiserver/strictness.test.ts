@@ -65,7 +65,7 @@ describe("fake API server strictness", () => {
   it("Pod, PersistentVolume and PersistentVolumeClaim status only through the status subresource", async () => {
     api.put("Pod", { metadata: { name: "p", namespace: "default" }, spec: { nodeName: "n1" } });
     expect(await send("PATCH", "/api/v1/namespaces/default/pods/p", { status: { phase: "Running" } }, "application/merge-patch+json")).toMatchObject({ code: 200 });
-    expect(api.get("Pod", "default", "p")?.["status"]).toBeUndefined();
+    expect(api.get("Pod", "default", "p")?.["status"]).toEqual({});
     await send("PATCH", "/api/v1/namespaces/default/pods/p/status", { spec: { nodeName: "n2" }, status: { phase: "Running" } }, "application/merge-patch+json");
     expect(api.get("Pod", "default", "p")).toMatchObject({ spec: { nodeName: "n1" }, status: { phase: "Running" } });
     for (const [kind, namespace, path] of [
@@ -75,10 +75,18 @@ describe("fake API server strictness", () => {
       api.put(kind, { metadata: { name: "pv", namespace } });
       expect(await send("PATCH", path, { status: { phase: "Bound" } }, "application/merge-patch+json")).toMatchObject({ code: 200 });
       expect(api.get(kind, namespace, "pv")).toBeDefined();
-      expect(api.get(kind, namespace, "pv")?.["status"]).toBeUndefined();
+      expect(api.get(kind, namespace, "pv")?.["status"]).toEqual({});
       await send("PATCH", `${path}/status`, { status: { phase: "Bound" } }, "application/merge-patch+json");
       expect(api.get(kind, namespace, "pv")?.["status"]).toEqual({ phase: "Bound" });
     }
+  });
+
+  it("a Node made without a spec is served with spec {} (a Go struct is never omitted), so adding /spec/taints applies", async () => {
+    await send("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: "bare" } });
+    const node = (await client.get("read", "/api/v1/nodes/bare", signal())) as { spec?: unknown; status?: unknown };
+    expect(node).toMatchObject({ spec: {}, status: {} });
+    const taint = { key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" };
+    expect(await send("PATCH", "/api/v1/nodes/bare", [{ op: "add", path: "/spec/taints", value: [taint] }], "application/json-patch+json")).toEqual({ code: 200 });
   });
 
   it("Lease times are MicroTime: exactly six fractional digits", async () => {

@@ -65,15 +65,17 @@ export const DEFAULT_FAKE_HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0
  * another host NQN; the simulator records both connections.
  *
  * Fault injection is by NQN:
- * - loseConnection: controllers go to `connecting` (kernel retrying). Only the state changes: the block
- *   device keeps working, because loop devices cannot be made to fail without device-mapper.
+ * - loseConnection: controllers go to `connecting` (kernel retrying). With `gatedIo` the namespace's I/O
+ *   is held (a FUSE gate under its loop device); with `kernelTimers` the fabric then reconnects or gives
+ *   up by itself as the kernel does. Without them only the state changes.
  * - reconnect: back to `live`; with `{ renumber: true }` the controller is recreated with new controller
  *   and subsystem numbers, a new head disk name, a new loop device (new major:minor) for the same file,
  *   and the old device node removed — a mount made before now sits on a dead device (stale mount).
  * - resizeNamespace: after the RDS grew the file, the namespace's new size appears (loop device and sysfs).
  * - loseControllerForGood: what the kernel does once `ctrl_loss_tmo` expires — controllers, namespace,
  *   sysfs entries and device node gone, the target no longer connected; a mount keeps the old loop
- *   device (still readable) until unmounted. A later connect gets new numbers and a new loop device.
+ *   device until unmounted (readable without `gatedIo`, EIO with it). A later connect gets new numbers
+ *   and a new loop device.
  */
 export class FakeFabric {
   readonly #initiator: FakeInitiator;
