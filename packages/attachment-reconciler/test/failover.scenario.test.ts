@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { faultScenario } from "@rds-csi/testkit";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fenceRecordOf } from "../src/fence-record.js";
@@ -17,7 +18,9 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     await rig?.cleanup();
   }, 60_000);
 
-  it("fences the dead node (storage first, then taint), frees its VolumeAttachment, the volume moves with its data — never two hosts connected at once; the node comes back, does not reconnect the moved volume, and is unfenced", async () => {
+  it("fences the dead node (storage first, then taint), frees its VolumeAttachment, the volume moves with its data — never two hosts connected at once; the node comes back, does not reconnect the moved volume, and is unfenced", () =>
+    // Counted in the resilience suite's ledger (.ci/run prints the sum).
+    faultScenario("node-failure-with-fencing", async (inject) => {
     rig = await startFailoverRig();
     const { a, b, volume, first } = await rig.volumeInUse("pvc-6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b", "written on node-a before it died\n");
     const hostA = rig.api.get("Node", undefined, a.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"];
@@ -30,6 +33,7 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     const diedAt = Date.now();
     await a.plugin?.stop("SIGKILL");
     a.alive = false;
+    inject();
     expect(rig.sim.connections(volume.nqn)).toEqual([hostA]);
 
     await until(() => fenceRecordOf(rig.api.get("Node", undefined, a.name) as ClusterNode)?.phase === "done", "node-a was never fenced", 20_000);
@@ -76,7 +80,7 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     expect(rig.api.list("Event").map((event) => (event as { reason?: string }).reason)).toContain("NodeUnfenced");
     expect(rig.sim.connections(volume.nqn)).toEqual([hostB]);
     expect(rig.maxConnected.get(volume.nqn)).toBe(1);
-  }, 180_000);
+  }), 180_000);
 });
 
 function hasLosetup(): boolean {

@@ -26,6 +26,11 @@ export interface SystemRigOptions {
   readonly controllerEnv?: Readonly<Record<string, string>>;
   /** Where to make the rig's directory (default: the OS temp dir). */
   readonly parentDir?: string;
+  /**
+   * Namespaces' I/O through the fabric's FUSE gate, so I/O on a controller the kernel deleted fails as
+   * it would (see the fabric's README); off by default (needs fuse3 and python3-fusepy).
+   */
+  readonly gatedIo?: boolean;
 }
 
 /** One node: its host identity, kubelet directory and NVMe/TCP fabric, which outlive its plugin process. */
@@ -58,6 +63,7 @@ export class SystemRig {
     readonly keyFile: string,
     readonly kubeconfig: string,
     readonly controllerEnv: Readonly<Record<string, string>>,
+    readonly gatedIo: boolean,
   ) {}
 
   static async start(options: SystemRigOptions = {}): Promise<SystemRig> {
@@ -72,7 +78,7 @@ export class SystemRig {
       api = await startFakeApiServer();
       const kubeconfig = join(dir, "kubeconfig");
       await writeFile(kubeconfig, api.kubeConfig().exportConfig());
-      return new SystemRig(dir, sim, api, keyFile, kubeconfig, options.controllerEnv ?? {});
+      return new SystemRig(dir, sim, api, keyFile, kubeconfig, options.controllerEnv ?? {}, options.gatedIo ?? false);
     } catch (err) {
       await api?.stop();
       await sim?.stop();
@@ -91,7 +97,7 @@ export class SystemRig {
   async startNode(name: string, env: Readonly<Record<string, string>> = {}): Promise<NodeHost> {
     let host = this.nodes.get(name);
     if (host === undefined) {
-      host = await makeNodeHost(this.dir, name, this.sim.controlUrl);
+      host = await makeNodeHost(this.dir, name, this.sim.controlUrl, { gatedIo: this.gatedIo });
       this.nodes.set(name, host);
     }
     host.plugin = await startNodeProcess(host, env);
@@ -155,7 +161,7 @@ export function startControllerProcess(options: ControllerProcessOptions): Promi
  * distribution's package leave on a node), kubelet directory, and a fake NVMe/TCP fabric of its own
  * over the simulator at `simulatorUrl`.
  */
-export async function makeNodeHost(dir: string, name: string, simulatorUrl: string): Promise<NodeHost> {
+export async function makeNodeHost(dir: string, name: string, simulatorUrl: string, fabricOptions: { readonly gatedIo?: boolean } = {}): Promise<NodeHost> {
   const etcDir = join(dir, `etc-${name}`);
   const uuid = randomUUID();
   const hostNqn = `nqn.2014-08.org.nvmexpress:uuid:${uuid}`;
@@ -165,7 +171,7 @@ export async function makeNodeHost(dir: string, name: string, simulatorUrl: stri
   // The kubelet's root directory exists before any plugin runs; the node acts only on paths inside it.
   const kubeletDir = join(dir, `kubelet-${name}`);
   await mkdir(kubeletDir, { recursive: true });
-  const fabric = await FakeFabric.create({ simulatorUrl, hostNqn, baseDir: join(dir, `fabric-${name}`) });
+  const fabric = await FakeFabric.create({ simulatorUrl, hostNqn, baseDir: join(dir, `fabric-${name}`), ...fabricOptions });
   return { name, hostNqn, etcDir, kubeletDir, fabric, socket: join(dir, `node-${name}.sock`) };
 }
 
