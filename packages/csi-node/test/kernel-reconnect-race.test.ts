@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,7 +10,6 @@ import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices over a FUSE gate, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-race-1";
 const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
 
@@ -31,7 +31,7 @@ const settledWithin = (promise: Promise<unknown>, ms: number): Promise<boolean> 
  * while the node's stale-mount watcher runs beside it: the watcher must leave a reconnecting controller to
  * the kernel and take over only once the kernel gave up.
  */
-asRoot("the kernel's reconnect against the node's (fake fabric with kernel timers and gated I/O)", () => {
+describeAsRoot("the kernel's reconnect against the node's (fake fabric with kernel timers and gated I/O)", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-race-", diskSize: "64M", kernel: { gatedIo: true, kernelTimers: { msPerSecond: 50 } } });
 
   /**

@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -8,7 +9,6 @@ import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-identity-1";
 const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
 
@@ -18,7 +18,7 @@ const quiet = createLogger({ level: "error", component: "test", stream: new Pass
  * must still get its volumes remounted after an RDS restart. What refuses a foreign namespace is the
  * filesystem UUID recorded at stage (stale-mount-recovery's refusal tests).
  */
-asRoot("namespace identity across an RDS restart (fake fabric)", () => {
+describeAsRoot("namespace identity across an RDS restart (fake fabric)", () => {
   describe("an RDS that makes a new namespace UUID when it restarts", () => {
     const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-ident-uuid-", diskSize: "64M", namespaceIds: "uuid-per-restart" });
 

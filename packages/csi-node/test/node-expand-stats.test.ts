@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -7,11 +8,10 @@ import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
 import { useNodeRig, type TestHost } from "./support/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-expand-1";
 const NQN = `nqn.2000-02.com.mikrotik:${VOLUME}`;
 
-asRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
+describeAsRoot("NodeExpandVolume and NodeGetVolumeStats over the fake fabric", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-expand-", diskSize: "64M" });
   const { call, newHost, fsCapability, blockCapability, stagingDir, stage, unstage, publish, unpublish, publishContext, volumeContext, stats } = rig;
 

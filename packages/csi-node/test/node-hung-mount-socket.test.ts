@@ -1,13 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildPublishContext, csi } from "@rds-csi/core";
-import { callUnary } from "@rds-csi/testkit";
+import { callUnary, describeAsRoot } from "@rds-csi/testkit";
 import { writeHangingTool } from "./support/hang-wrapper.js";
 import { kubeletView, mountCount, useNodeProcesses } from "./support/node-process.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // The plugin as a process over its socket, with a mount that hangs; real loop devices: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-hung-socket-1";
 const DEADLINE_EXCEEDED = 4;
 
@@ -20,7 +19,7 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
   }
 }
 
-asRoot("NodeStage over the socket with a hung mount", () => {
+describeAsRoot("NodeStage over the socket with a hung mount", () => {
   const plugins = useNodeProcesses(() => rig);
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-hung-socket-", diskSize: "32M" });
 

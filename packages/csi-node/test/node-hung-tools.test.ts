@@ -1,20 +1,19 @@
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { AbortedError, buildPublishContext, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
-import { loopsOf } from "@rds-csi/testkit";
+import { loopsOf, describeAsRoot } from "@rds-csi/testkit";
 import { readMountTable } from "./support/mount-table.js";
 import { readStagingMetadata } from "../src/staging/staging-metadata.js";
 import { untilHanging, writeHangingTool, type HangingTool } from "./support/hang-wrapper.js";
 import { useNodeRig, type TestHost } from "./support/node-test-rig.js";
 
 // A tool stuck on a dead device must end in an error, not a stuck RPC: real loop devices, root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-hung-1";
 const OTHER = "pvc-hung-2";
 /** Short enough that a hung tool costs a test about a second; long enough for a loop-device mount. */
 const TOOL_TIMEOUT_MS = 1_000;
 
-asRoot("NodeStage / NodeUnstage with a hung tool", () => {
+describeAsRoot("NodeStage / NodeUnstage with a hung tool", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-hung-", diskSize: "32M" });
   const { call, newHost, stagingDir, stage, unstage, fsCapability, volumeContext } = rig;
   const tools: HangingTool[] = [];

@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { execFileSync } from "node:child_process";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -6,12 +7,11 @@ import { kubeletView, mountCount, useNodeProcesses, writeCrashWrapper } from "./
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // The node plugin as a process, killed with SIGKILL mid-stage; real loop devices and mounts: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-restart-1";
 
 const which = (program: string): string => execFileSync("sh", ["-c", `command -v ${program}`], { encoding: "utf8" }).trim();
 
-asRoot("a node plugin killed in the middle of NodeStage converges after restart", () => {
+describeAsRoot("a node plugin killed in the middle of NodeStage converges after restart", () => {
   const plugins = useNodeProcesses(() => rig);
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-restart-", diskSize: "32M" });
 

@@ -1,13 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { callAsKubeletWould } from "@rds-csi/testkit";
+import { callAsKubeletWould, describeAsRoot } from "@rds-csi/testkit";
 import { readMountTable } from "./support/mount-table.js";
 import { kubeletView, mountCount, useNodeProcesses, type ProcessHost } from "./support/node-process.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // The node plugin as a process over its unix socket, real loop devices and mounts: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-socket-1";
 const PREFIX = "nqn.2000-02.com.mikrotik:";
 
@@ -17,7 +16,7 @@ const status = { OK: 0, ABORTED: 10 } as const;
 /** OK, or the status code of the gRPC error. */
 const outcome = (call: Promise<unknown>): Promise<number> => call.then(() => status.OK, (err: { code?: number }) => err.code ?? -1);
 
-asRoot("the node plugin over its socket", () => {
+describeAsRoot("the node plugin over its socket", () => {
   const plugins = useNodeProcesses(() => rig);
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-socket-", diskSize: "32M" });
 

@@ -1,13 +1,13 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { FailedPreconditionError } from "@rds-csi/core";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-conflict-1";
 
-asRoot("NodeStage of a volume whose NQN another staged volume holds", () => {
+describeAsRoot("NodeStage of a volume whose NQN another staged volume holds", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-conflict-", diskSize: "32M" });
   const { call, newHost, fsCapability, blockCapability, stagingDir, stage, unstage, publishContext, volumeContext, mountsUnder } = rig;
   const digest = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");

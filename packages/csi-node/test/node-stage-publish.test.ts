@@ -3,18 +3,17 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AlreadyExistsError, csi, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import { stagingMetadataPath } from "../src/staging/staging-metadata.js";
-import { loopsOf } from "@rds-csi/testkit";
+import { loopsOf, describeAsRoot } from "@rds-csi/testkit";
 import { readAt, writeAt } from "./support/block-io.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-stage-1";
 const NQN = `nqn.2000-02.com.mikrotik:${VOLUME}`;
 
 // Both sysfs layouts of the kernel: the namespace head under the subsystem (native multipath) and the
 // controller's own disk under the controller (nvme_core.multipath=N; a target without CMIC is alike).
-asRoot.each(["native-multipath", "no-multipath"] as const)("NodeStage/Publish over the fake fabric with real ext4 (%s)", (layout) => {
+describeAsRoot.each(["native-multipath", "no-multipath"] as const)("NodeStage/Publish over the fake fabric with real ext4 (%s)", (layout) => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-stage-", diskSize: "64M", layout });
   const { newHost, fsCapability, blockCapability, mountsUnder, stagingDir, stage, unstage, publish, unpublish } = rig;
 

@@ -1,14 +1,14 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 
 /**
  * A device-mapper (or md) device stacked on the namespace shows in the disk's `holders/` (block/holder.c
  * bd_link_disk_holder). NodeUnstage must then keep the controller: disconnecting it would pull the disk
  * from under the holder. Both sysfs layouts, since the disk (and its holders/) sits elsewhere in each.
  */
-asRoot.each(["native-multipath", "no-multipath"] as const)("NodeUnstage with a holder on the namespace (%s)", (layout) => {
+describeAsRoot.each(["native-multipath", "no-multipath"] as const)("NodeUnstage with a holder on the namespace (%s)", (layout) => {
   const rig = useNodeRig({ volume: "pvc-held-1", tempPrefix: "csi-node-held-", diskSize: "32M", layout });
 
   it("keeps the controller while holders/ lists a device; disconnects once it is empty", async () => {

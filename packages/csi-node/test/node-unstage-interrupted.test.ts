@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -8,7 +9,6 @@ import { useNodeRig, type TestHost } from "./support/node-test-rig.js";
 import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-unstage-cut-1";
 const quiet = createLogger({ level: "error", component: "test", stream: new PassThrough().resume() });
 
@@ -26,7 +26,7 @@ async function failingDisconnect(dir: string, shim: string, when: "before" | "af
   return { path, fail: () => writeFile(flag, ""), heal: () => rm(flag, { force: true }) };
 }
 
-asRoot("NodeUnstage that fails part-way: the volume stays marked as being unstaged until kubelet decides", () => {
+describeAsRoot("NodeUnstage that fails part-way: the volume stays marked as being unstaged until kubelet decides", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-unstage-cut-", diskSize: "32M" });
   const { newHost, stagingDir, stage, unstage, stats, mountOf, resolve } = rig;
 

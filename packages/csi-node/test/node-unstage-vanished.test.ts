@@ -1,18 +1,17 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { buildPublishContext, FailedPreconditionError } from "@rds-csi/core";
-import { loopsOf } from "@rds-csi/testkit";
+import { loopsOf, describeAsRoot } from "@rds-csi/testkit";
 import { stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-vanish-1";
 const NQN = `nqn.2000-02.com.mikrotik:${VOLUME}`;
 const OTHER = "pvc-vanish-2";
 const OTHER_NQN = `nqn.2000-02.com.mikrotik:${OTHER}`;
 
-asRoot("NodeUnstage when the device vanished before it", () => {
+describeAsRoot("NodeUnstage when the device vanished before it", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-vanish-", diskSize: "32M" });
   const { call, newHost, fsCapability, blockCapability, stagingDir, stage, unstage, mountsUnder, volumeContext } = rig;
 

@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -13,11 +14,10 @@ import { useNodeRig, type TestHost } from "./support/node-test-rig.js";
 import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-lost-1";
 
 // Both sysfs layouts of the kernel: native multipath (head under the subsystem) and nvme_core.multipath=N.
-asRoot.each(["native-multipath", "no-multipath"] as const)("reconnect after the kernel gave up on the controller (fake fabric, %s)", (layout) => {
+describeAsRoot.each(["native-multipath", "no-multipath"] as const)("reconnect after the kernel gave up on the controller (fake fabric, %s)", (layout) => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-lost-", diskSize: "64M", layout });
   const { newHost, stagingDir, stage, publish, unpublish, unstage, stats, mountOf, resolve, metric } = rig;
 

@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -5,11 +6,10 @@ import { kubeletView, mountCount, useNodeProcesses } from "./support/node-proces
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // The node plugin as a process with a blkid that fails; real loop devices: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-blkid-1";
 const INTERNAL = 13;
 
-asRoot("NodeStage when blkid fails", () => {
+describeAsRoot("NodeStage when blkid fails", () => {
   const plugins = useNodeProcesses(() => rig);
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-blkid-", diskSize: "32M" });
 

@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { FailedPreconditionError, InternalError, MetricsRegistry } from "@rds-csi/core";
 import { registerStageMetrics, STAGE_PHASES } from "../src/stage-metrics.js";
 import { useNodeRig } from "./support/node-test-rig.js";
@@ -40,9 +41,8 @@ describe("stage recorder", () => {
 });
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 
-asRoot("stage metrics after a real NodeStage", () => {
+describeAsRoot("stage metrics after a real NodeStage", () => {
   const rig = useNodeRig({ volume: "pvc-stage-metrics", tempPrefix: "csi-node-stage-metrics-", diskSize: "64M" });
 
   it("a first stage times every step and counts one ext4 format; a re-stage after unstage probes but does not format", async () => {

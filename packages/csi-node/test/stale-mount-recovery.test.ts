@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -6,10 +7,9 @@ import { readStagingMetadata, stagingMetadataPath } from "../src/staging/staging
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-stale-1";
 
-asRoot("stale staging mount recovery over the fake fabric", () => {
+describeAsRoot("stale staging mount recovery over the fake fabric", () => {
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-stale-", diskSize: "64M" });
   const { newHost, stagingDir, stage, publish, stats, mountOf, resolve } = rig;
 
@@ -108,7 +108,7 @@ asRoot("stale staging mount recovery over the fake fabric", () => {
   }, 60_000);
 });
 
-asRoot("stale staging mount recovery of an xfs volume (fake fabric)", () => {
+describeAsRoot("stale staging mount recovery of an xfs volume (fake fabric)", () => {
   // mkfs.xfs wants at least 300 MB; the backing file is sparse.
   const rig = useNodeRig({ volume: "pvc-stale-xfs", tempPrefix: "csi-node-stale-xfs-", diskSize: "320M" });
   const { newHost, stagingDir, stage, publish, unpublish, unstage, mountOf, resolve, fsCapability } = rig;

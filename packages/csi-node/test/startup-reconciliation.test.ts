@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, MetricsRegistry, ProcessExec, type Exec, type ExecResult } from "@rds-csi/core";
 import { ExecMounter } from "../src/mount/exec-mounter.js";
-import { FakeFabric, loopsOf } from "@rds-csi/testkit";
+import { FakeFabric, loopsOf, describeAsRoot } from "@rds-csi/testkit";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { readMountTable } from "./support/mount-table.js";
 import { registerNodeMetrics } from "../src/node-metrics.js";
@@ -18,7 +18,6 @@ import { writeStagingMetadata } from "../src/staging/staging-metadata.js";
 import { decideMount, kubeletCsiPluginDir, mountPlaceOf, reconcileAtStartup, type MountEvidence, type StartupReconciliationOptions } from "../src/startup-reconciliation.js";
 
 // Real loop devices and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const key = generateEd25519KeyPair();
 const PREFIX = "nqn.2000-02.com.mikrotik:";
 const CLAIMED = `${PREFIX}pvc-claimed`;
@@ -34,7 +33,7 @@ function captureLogger() {
   return { logger: createLogger({ level: "debug", component: "test", stream }), text: () => text };
 }
 
-asRoot("start-up reconciliation over the fake fabric", () => {
+describeAsRoot("start-up reconciliation over the fake fabric", () => {
   let dir: string;
   let sim: RdsSimulator;
   let fabric: FakeFabric;

@@ -1,3 +1,4 @@
+import { describeAsRoot } from "@rds-csi/testkit";
 import { execFileSync } from "node:child_process";
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -5,11 +6,10 @@ import { buildPublishContext } from "@rds-csi/core";
 import { useNodeRig } from "./support/node-test-rig.js";
 
 // Real loop devices, mkfs.xfs and mounts through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const VOLUME = "pvc-xfs-source";
 const CLONE = "pvc-xfs-clone";
 
-asRoot("an xfs volume and its clone on one node", () => {
+describeAsRoot("an xfs volume and its clone on one node", () => {
   // xfs needs at least 300 MB to be made.
   const rig = useNodeRig({ volume: VOLUME, tempPrefix: "csi-node-xfs-clone-", diskSize: "320M" });
 

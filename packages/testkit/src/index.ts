@@ -1,6 +1,7 @@
 // Test-only helpers; production code never imports this package.
 export * from "./csi-client.js";
 export * from "./entry-point-contract.js";
+export * from "./as-root.js";
 export * from "./service-process.js";
 export * from "./free-port.js";
 export * from "./scrape-metrics.js";

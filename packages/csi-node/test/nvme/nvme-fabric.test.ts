@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FailedPreconditionError, ProcessExec } from "@rds-csi/core";
-import { FakeFabric, loopsOf } from "@rds-csi/testkit";
+import { FakeFabric, loopsOf, describeAsRoot } from "@rds-csi/testkit";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { DeviceResolver } from "../../src/nvme/device-identity.js";
 import { loadHostIdentity, type HostIdentity } from "../../src/nvme/host-identity.js";
@@ -11,11 +11,10 @@ import type { ConnectRequest } from "../../src/nvme/nvme-initiator.js";
 import { RootedSysfs } from "../../src/nvme/sysfs.js";
 
 // Real loop devices and device nodes through the fake fabric: root only.
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const key = generateEd25519KeyPair();
 const NQN = "nqn.2000-02.com.mikrotik:pvc-nvme-1";
 
-asRoot("NVMe initiator and device identity over the fake fabric", () => {
+describeAsRoot("NVMe initiator and device identity over the fake fabric", () => {
   let stateDir: string;
   let etcDir: string;
   let sim: RdsSimulator;

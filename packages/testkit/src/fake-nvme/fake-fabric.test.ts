@@ -1,3 +1,4 @@
+import { describeAsRoot } from "../as-root.js";
 import { execFile } from "node:child_process";
 import { lstat, mkdtemp, open, readdir, readFile, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +9,6 @@ import { visibleDisk } from "./sysfs-layout.js";
 import { startTestRds, type TestRds } from "./test-support/test-rds.js";
 
 // Real loop devices, device nodes and losetup: root only (CI and the development container run as root).
-const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 
 const HOST_A = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-0000-4000-8000-000000000001";
 const HOST_B = "nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-0000-4000-8000-000000000002";
@@ -31,7 +31,7 @@ function run(program: string, args: readonly string[]): Promise<Run> {
 
 const majorMinor = (rdev: number): string => `${Math.floor(rdev / 256) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`;
 
-asRoot("fake NVMe/TCP fabric over loop devices", () => {
+describeAsRoot("fake NVMe/TCP fabric over loop devices", () => {
   let rds: TestRds;
   let fabrics: FakeFabric[];
   let backingFiles: string[];
