@@ -10,6 +10,7 @@ import { validateAgainstSchema } from "./support/kube-schemas.js";
 import { CHART_DIR, REPO_ROOT } from "./support/repo.js";
 import { COMPONENTS, flagsInHelp, SERVICES, type Component } from "./support/services.js";
 import { generatedFiles } from "../src/generated-files.js";
+import { parseHelp } from "../src/settings-reference.js";
 
 const VALUES_FILES = ["controller-off", "node-off", "reconciler-off", "snapshots", "monitoring", "ha"] as const;
 const renders = new Map<string, KubeDoc[]>();
@@ -119,13 +120,27 @@ describe("components are independent", () => {
   });
 });
 
-describe("the services get only flags they have", () => {
+describe("the services get only flags and variables they have", () => {
   const helps = new Map<Component, Set<string>>();
+  const envs = new Map<Component, Set<string>>();
   beforeAll(async () => {
     for (const component of COMPONENTS) {
       const result = await runToExit(SERVICES[component].main, ["--help"]);
       expect(result.code).toBe(0);
       helps.set(component, flagsInHelp(result.stdout));
+      envs.set(component, new Set(parseHelp(result.stdout).map((s) => s.env)));
+    }
+    // The node container also carries the self-check's settings (node.selfcheck.enabled), for `kubectl exec`.
+    const selfcheck = await runToExit(SERVICES.node.main, ["selfcheck", "--help"]);
+    for (const setting of parseHelp(selfcheck.stdout)) envs.get("node")!.add(setting.env);
+  });
+
+  test.each(["required", ...VALUES_FILES])("every variable of the driver containers is a setting of the service (%s values)", (name) => {
+    for (const component of COMPONENTS) {
+      const workload = renders.get(name)!.find((d) => componentOf(d) === component && ["Deployment", "DaemonSet"].includes(d.kind));
+      if (!workload) continue;
+      const env = (container(workload, SERVICES[component].container) as unknown as { env?: { name: string }[] }).env ?? [];
+      expect({ component, unknown: env.map((e) => e.name).filter((variable) => !envs.get(component)!.has(variable)) }).toEqual({ component, unknown: [] });
     }
   });
 

@@ -1,9 +1,8 @@
 import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { repoRoot } from "../../src/repo-root.js";
 
-/** The repository's root (tests run from packages/deploy/dist-test/test/). */
-export const REPO_ROOT = fileURLToPath(new URL("../../../../../", import.meta.url));
+export const REPO_ROOT = repoRoot();
 export const CHART_DIR = `${REPO_ROOT}charts/rds-csi`;
 /** helm and kubectl, unpacked by scripts/install-deps.sh */
 export const TOOLS_BIN = `${REPO_ROOT}.tools/bin`;
