@@ -16,6 +16,8 @@ function rig(options: { diskDeletion: "off" | "dry-run" | "enabled"; dryRun?: bo
   cluster.attach("pvc-pv-only", "n1");
   rds.allowed.set("pvc-ok", []);
   rds.allowed.set("pvc-disk-only", []);
+  // A delete cut short after `/disk remove`: the file stayed.
+  rds.orphanFiles.push("/raid10/csi/pvc-half-deleted.img");
   const orphanVa = cluster.attach("pvc-gone", "n1");
   cluster.forgetPersistentVolume("pvc-gone");
   const audit = new OrphanAudit({
@@ -37,9 +39,14 @@ describe("OrphanAudit", () => {
   it("finds each kind of orphan, counts them in the metric, names them in one log table and posts one event per new orphan", async () => {
     const r = rig({ diskDeletion: "off" });
     const orphans = await r.audit.run(new AbortController().signal);
-    expect(orphans.map(({ kind, name }) => `${kind} ${name}`).sort()).toEqual(["disk_without_pv pvc-disk-only", "pv_without_disk pvc-pv-only", `va_without_pv ${r.orphanVa}`]);
+    expect(orphans.map(({ kind, name }) => `${kind} ${name}`).sort()).toEqual([
+      "disk_without_pv pvc-disk-only",
+      "file_without_disk /raid10/csi/pvc-half-deleted.img",
+      "pv_without_disk pvc-pv-only",
+      `va_without_pv ${r.orphanVa}`,
+    ]);
     const text = await r.registry.metrics();
-    for (const kind of ["disk_without_pv", "pv_without_disk", "va_without_pv"]) expect(text).toContain(`rds_csi_reconciler_orphans{kind="${kind}"} 1`);
+    for (const kind of ["disk_without_pv", "pv_without_disk", "va_without_pv", "file_without_disk"]) expect(text).toContain(`rds_csi_reconciler_orphans{kind="${kind}"} 1`);
     expect(r.lines().filter((line) => line.message === "orphan audit")).toHaveLength(1);
     await r.audit.run(new AbortController().signal);
     expect(r.cluster.events.map((event) => `${event.reason} ${event.subject.kind}`).sort()).toEqual(["Orphaned PersistentVolume", "Orphaned VolumeAttachment"]);

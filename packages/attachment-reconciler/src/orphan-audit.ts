@@ -30,7 +30,8 @@ export interface Orphan {
 
 /**
  * Finds what one side holds and the other does not: disks of this driver on the RDS without a PV,
- * PVs of this driver without a disk, VolumeAttachments whose PV is gone. Every kind goes to the
+ * PVs of this driver without a disk, VolumeAttachments whose PV is gone, backing files under the base
+ * path that no disk uses. Every kind goes to the
  * metrics and a log table; a new orphan gets an Event (on the PV or VolumeAttachment; a disk has no
  * Kubernetes object, so only the log names it). Disks without a PV are deleted only when that is
  * enabled and the orphan has been seen for `minAgeMs` by this process's clock (a disk whose PV is
@@ -48,6 +49,8 @@ export class OrphanAudit {
 
   async run(signal: AbortSignal): Promise<Orphan[]> {
     const { rds, metrics, logger, now } = this.#options;
+    // Files first: a volume created between the two listings then shows as a disk, never as an orphan file.
+    const files = await rds.listOrphanFiles(signal);
     const disks = await rds.listVolumes(signal);
     const volumes = this.#options.persistentVolumes();
     const handles = new Set(volumes.map((pv) => pv.spec?.csi?.volumeHandle).filter((handle): handle is string => handle !== undefined));
@@ -70,6 +73,9 @@ export class OrphanAudit {
           name: va.metadata?.name ?? "",
           subject: { kind: "VolumeAttachment", apiVersion: "storage.k8s.io/v1", name: va.metadata?.name ?? "", uid: va.metadata?.uid },
         })),
+      // A backing file no disk uses: what a delete cut short between `/disk remove` and `/file remove`
+      // leaves (a retried DeleteVolume removes it; nothing else would). Reported, never deleted here.
+      ...files.map((file) => ({ kind: "file_without_disk" as const, name: file.path })),
     ];
     const current = new Set(found.map((orphan) => `${orphan.kind}/${orphan.name}`));
     for (const key of this.#firstSeen.keys()) if (!current.has(key)) this.#firstSeen.delete(key);
@@ -81,7 +87,7 @@ export class OrphanAudit {
       orphans.push({ kind: orphan.kind, name: orphan.name, ageMs: now() - (this.#firstSeen.get(key) ?? now()) });
       if (isNew && orphan.subject) await this.#event(orphan.subject, orphan.kind, orphan.name, signal);
     }
-    const counts = { disk_without_pv: 0, pv_without_disk: 0, va_without_pv: 0 };
+    const counts = { disk_without_pv: 0, pv_without_disk: 0, va_without_pv: 0, file_without_disk: 0 };
     for (const orphan of orphans) counts[orphan.kind]++;
     metrics.orphans(counts);
     if (orphans.length > 0) {

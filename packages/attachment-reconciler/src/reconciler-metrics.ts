@@ -3,7 +3,7 @@ import type { StrategyResult } from "./fence-record.js";
 
 export const NODE_STATES = ["healthy", "suspect", "failed", "fenced", "recovering"] as const;
 export type NodeState = (typeof NODE_STATES)[number];
-export const ORPHAN_KINDS = ["disk_without_pv", "pv_without_disk", "va_without_pv"] as const;
+export const ORPHAN_KINDS = ["disk_without_pv", "pv_without_disk", "va_without_pv", "file_without_disk"] as const;
 export type OrphanKind = (typeof ORPHAN_KINDS)[number];
 export type PauseReason = "mass_failure" | "rate_limit";
 

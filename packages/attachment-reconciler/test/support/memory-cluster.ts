@@ -169,12 +169,15 @@ export class MemoryRds {
   /** volume id → allow-list */
   readonly allowed = new Map<string, string[]>();
   readonly deleted: string[] = [];
+  /** backing files under the base path that no disk uses */
+  readonly orphanFiles: string[] = [];
   failing = false;
 
   asRdsClient(): RdsClient {
     return {
       getVolume: async (id: string) => this.#volume(id),
       listVolumes: async () => [...this.allowed.keys()].map((id) => this.#volume(id) as RdsVolume),
+      listOrphanFiles: async () => this.orphanFiles.map((path) => ({ path })),
       deleteVolume: async (id: string) => {
         this.deleted.push(id);
         this.allowed.delete(id);
