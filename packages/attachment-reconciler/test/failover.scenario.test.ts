@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { faultScenario } from "@rds-csi/testkit";
+import { faultScenario, hasLosetup } from "@rds-csi/testkit";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fenceRecordOf } from "../src/fence-record.js";
@@ -82,12 +81,3 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     expect(rig.maxConnected.get(volume.nqn)).toBe(1);
   }), 180_000);
 });
-
-function hasLosetup(): boolean {
-  try {
-    execFileSync("losetup", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { csi, GiB } from "@rds-csi/core";
+import type { CommandLogEntry } from "@rds-csi/rds-simulator";
 import { startBenchController } from "./bench/controller-process.js";
 import type { Figure } from "./bench/figure.js";
-import { serialBusyMs } from "./bench/serial-bound.js";
+import { isMutating, serialBusyMs } from "./bench/serial-bound.js";
 import { callUnary } from "./csi-client.js";
 import { formatStats, latencyStats, type BenchReport, type Distribution } from "./latency-stats.js";
 import { processMemory } from "./scrape-metrics.js";
@@ -51,25 +52,28 @@ export async function run(): Promise<BenchReport> {
       for (let round = 0; round < ROUNDS; round++) {
         const disksBefore = sim.disks().length;
         sim.clearCommandLog();
-        const { latenciesMs, elapsedMs } = await createVolumes(service, level.requests, level.inFlight);
+        const { latenciesMs, calls, elapsedMs } = await createVolumes(service, level.requests, level.inFlight);
         const log = sim.commandLog();
         const { mutations, busyMs } = serialBusyMs(log);
+        const requestBounds = latencyStats(perRequestSerialBoundsMs(calls, log));
         // Full listings (the volume gauges' re-read after each change) cost the RDS far more than a look-up.
         const listings = log.filter((entry) => entry.command.includes('where type="file"')).length;
         // With `inFlight` requests queued at the RDS's one-at-a-time mutation queue, a request waits for
-        // the mutations of the requests ahead of it: its serial bound is inFlight × the RDS's measured
-        // busy time per create.
+        // the mutations of the requests ahead of it: on average inFlight × the RDS's busy time per create.
         const boundMs = (level.inFlight * busyMs) / level.requests;
         const stats = latencyStats(latenciesMs);
         p50s.push(stats.p50);
         p99s.push(stats.p99);
-        p99Bounds.push(boundMs + P99_SLACK_MS);
+        // The p99 target is held against the p99 of the requests' own measured serial bounds: mutation
+        // times vary (the simulator's own work grows with the disk count), and so does the wait.
+        p99Bounds.push(requestBounds.p99 + P99_SLACK_MS);
         ratios.push(elapsedMs / busyMs);
         samples.push(...latenciesMs);
         lines.push(
           `round ${round + 1} CreateVolume x${level.inFlight}: n=${stats.count} p50=${stats.p50.toFixed(2)}ms p99=${stats.p99.toFixed(2)}ms ` +
             `throughput=${(level.requests / (elapsedMs / 1000)).toFixed(1)}/s; ${mutations} mutating commands, RDS busy ${(busyMs / 1000).toFixed(2)} s ` +
-            `(${(busyMs / mutations).toFixed(1)} ms per mutation), elapsed/busy ${(elapsedMs / busyMs).toFixed(3)}, one request's serial bound ${boundMs.toFixed(1)} ms; ` +
+            `(${(busyMs / mutations).toFixed(1)} ms per mutation), elapsed/busy ${(elapsedMs / busyMs).toFixed(3)}, mean serial bound ${boundMs.toFixed(1)} ms, ` +
+            `per-request serial bound p50 ${requestBounds.p50.toFixed(1)} ms / p99 ${requestBounds.p99.toFixed(1)} ms (n=${requestBounds.count}); ` +
             `${((log.length - mutations) / level.requests).toFixed(2)} reads per create, ${listings} of them full listings; ${disksBefore} disks on the RDS before`,
         );
       }
@@ -77,7 +81,7 @@ export async function run(): Promise<BenchReport> {
       figures.push(
         { id: `${id}_p50`, label: `CreateVolume p50, ${level.inFlight} in flight`, unit: "ms", rounds: p50s },
         level.inFlight === 100
-          ? { id: `${id}_p99`, label: `CreateVolume p99, ${level.inFlight} in flight`, unit: "ms", rounds: p99s, target: { bound: p99Bounds, description: `<= serial bound + ${P99_SLACK_MS} ms` } }
+          ? { id: `${id}_p99`, label: `CreateVolume p99, ${level.inFlight} in flight`, unit: "ms", rounds: p99s, target: { bound: p99Bounds, description: `<= p99 of the requests' measured serial bounds + ${P99_SLACK_MS} ms` } }
           : { id: `${id}_p99`, label: `CreateVolume p99, ${level.inFlight} in flight`, unit: "ms", rounds: p99s },
         { id: `${id}_elapsed_ratio`, label: `CreateVolume x${level.inFlight}: elapsed / RDS busy time`, unit: "ratio", rounds: ratios },
       );
@@ -106,29 +110,52 @@ export async function run(): Promise<BenchReport> {
 }
 
 /** `count` CreateVolume calls with distinct names, `inFlight` at a time; any failure fails the benchmark. */
+/** One CreateVolume as the benchmark saw it: its name, when it was sent (epoch ms) and how long it took. */
+interface CreateCall {
+  readonly name: string;
+  readonly sentAt: number;
+  readonly latencyMs: number;
+}
+
 async function createVolumes(
   service: ServiceProcess,
   count: number,
   inFlight: number,
-): Promise<{ readonly latenciesMs: number[]; readonly elapsedMs: number }> {
+): Promise<{ readonly latenciesMs: number[]; readonly calls: CreateCall[]; readonly elapsedMs: number }> {
   const { controller } = service.clients;
-  const latenciesMs: number[] = [];
+  const calls: CreateCall[] = [];
   let issued = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(inFlight, count) }, async () => {
       while (issued < count) {
         issued++;
-        const request = csi.CreateVolumeRequest.fromPartial({
-          name: `pvc-${randomUUID()}`,
-          capacityRange: { requiredBytes: GiB },
-          volumeCapabilities: [capability],
-        });
+        const name = `pvc-${randomUUID()}`;
+        const request = csi.CreateVolumeRequest.fromPartial({ name, capacityRange: { requiredBytes: GiB }, volumeCapabilities: [capability] });
+        const sentAt = Date.now();
         const callStarted = performance.now();
         await callUnary(controller, controller.createVolume, request, { deadlineMs: 60_000 });
-        latenciesMs.push(performance.now() - callStarted);
+        calls.push({ name, sentAt, latencyMs: performance.now() - callStarted });
       }
     }),
   );
-  return { latenciesMs, elapsedMs: performance.now() - started };
+  return { latenciesMs: calls.map((call) => call.latencyMs), calls, elapsedMs: performance.now() - started };
+}
+
+/**
+ * Each request's own serial bound, measured: the time the RDS spent on the mutating commands it had to
+ * wait for — every mutation that started after the request was sent and finished by the time its own
+ * `/disk add` did (the simulator runs them one at a time). No controller could answer that request
+ * sooner. Requests whose mutation is not in the log (none, normally) are left out.
+ */
+function perRequestSerialBoundsMs(calls: readonly CreateCall[], log: readonly CommandLogEntry[]): number[] {
+  const mutations = log.filter(isMutating).map((entry) => ({ command: entry.command, start: Date.parse(entry.startedAt), finish: Date.parse(entry.finishedAt) }));
+  const bounds: number[] = [];
+  for (const call of calls) {
+    const own = mutations.find((mutation) => mutation.command.includes(call.name));
+    if (own === undefined) continue;
+    // Log times have millisecond resolution: a mutation that started in the millisecond the request was sent counts.
+    bounds.push(mutations.filter((m) => m.start >= call.sentAt - 1 && m.finish <= own.finish).reduce((sum, m) => sum + (m.finish - m.start), 0));
+  }
+  return bounds;
 }

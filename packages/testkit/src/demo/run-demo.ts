@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
@@ -11,6 +11,7 @@ import { KubeClient, loadKubeConnection, microTime } from "@rds-csi/core/k8s";
 import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { callUnary } from "../csi-client.js";
 import { callAsKubeletWould } from "../system/csi-retry.js";
+import { hasLosetup } from "../system/has-losetup.js";
 import { startServiceProcess } from "../service-process.js";
 import { kubeletPaths, makeNodeHost, RIG_BASE_PATH, startControllerProcess, startNodeProcess, type NodeHost } from "../system/system-rig.js";
 import type { ServiceProcess } from "../service-process.js";
@@ -555,14 +556,5 @@ async function until(condition: () => Promise<boolean>, failure: string, timeout
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(failure);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function hasLosetup(): boolean {
-  try {
-    execFileSync("losetup", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,3 +1,4 @@
 export * from "./csi-retry.js";
 export * from "./system-rig.js";
 export * from "./fault-ledger.js";
+export * from "./has-losetup.js";
