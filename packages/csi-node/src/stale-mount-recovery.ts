@@ -114,9 +114,17 @@ async function rebindTargets(ctx: NodeContext, metadata: StagingMetadata, stagin
     const device = await deviceOfTarget(ctx, metadata, target.path);
     if (device === current.majorMinor) kept.push(target);
     if (device !== old) continue;
-    await ctx.mounter.unmount(target.path, { deviceDead: true });
-    const source = metadata.mode === "block" ? current.devicePath : stagingPath;
-    await ctx.mounter.bindMount(source, target.path, { readonly: target.readonly });
+    if (metadata.mode === "block") {
+      await ctx.mounter.unmount(target.path, { deviceDead: true });
+      await ctx.mounter.bindMount(current.devicePath, target.path, { readonly: target.readonly });
+    } else {
+      // A filesystem target gets the new bind on top of the old, dead one, never after unmounting it: in
+      // between, the target would be a plain directory on the node's own filesystem, where a writer's
+      // new file lands, is acknowledged, and vanishes once the bind covers it (and NodeUnpublish then
+      // finds the directory not empty). The dead layer underneath goes at NodeUnpublish, which unmounts
+      // every layer of a target; start-up reconciliation judges a mount point by its top layer.
+      await ctx.mounter.bindMount(stagingPath, target.path, { readonly: target.readonly });
+    }
     if ((await deviceOfTarget(ctx, metadata, target.path)) !== current.majorMinor) {
       throw new FailedPreconditionError(`${target.path} is not ${current.devicePath} after re-binding`);
     }

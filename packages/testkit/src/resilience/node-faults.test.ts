@@ -16,6 +16,12 @@ import { mountPointsUnder, SystemRig, type NodeHost } from "../system/system-rig
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const rwo = csi.VolumeCapability.fromPartial({ mount: { fsType: "xfs" }, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
 
+/** major:minor of the top mount at `path` (mountinfo: the last entry for a mount point is the one on top). */
+async function topMajorMinor(path: string): Promise<string | undefined> {
+  const lines = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((line) => line.split(" "));
+  return lines.filter((fields) => fields[4] === path).at(-1)?.[2];
+}
+
 asRoot("node-side faults", () => {
   let rig: SystemRig;
 
@@ -144,6 +150,68 @@ asRoot("node-side faults", () => {
       expect(failures).toEqual([]);
       await calls.unpublish();
       await calls.unstage();
+    });
+  }, 180_000);
+
+  it("NVMe/TCP loss with renumbering under a mounted filesystem with writes in flight: every acknowledged write is kept", async () => {
+    await faultScenario("nvme-loss-renumbering-during-writes", async (inject) => {
+      const host = await rig.startNode("node-a");
+      const volume = await volumeFor("node-a");
+      const calls = nodeCalls(host, volume);
+      await calls.stage();
+      await calls.publish();
+      const file = join(calls.paths.target, "journal.log");
+      // A writer as an application would be: append a record, fsync, count it as acknowledged. Writes
+      // that fail while the path is being recovered are not acknowledged and are tried again.
+      const acknowledged: number[] = [];
+      const failures: string[] = [];
+      let stop = false;
+      const writer = (async () => {
+        for (let n = 0; !stop; ) {
+          try {
+            const handle = await open(file, "a");
+            try {
+              await handle.write(`${n}\n`);
+              await handle.sync();
+            } finally {
+              await handle.close();
+            }
+            acknowledged.push(n++);
+          } catch (err) {
+            // the target is between devices: the application retries this record
+            failures.push((err as NodeJS.ErrnoException).code ?? String(err));
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const before = acknowledged.length;
+      const ns = await host.fabric.namespace(volume.publishContext.nvme_nqn!);
+      await host.fabric.reconnect(volume.publishContext.nvme_nqn!, { renumber: true });
+      inject();
+      const moved = async () => (await host.fabric.namespace(volume.publishContext.nvme_nqn!))?.disk !== ns?.disk;
+      for (let i = 0; i < 300 && !(await moved()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      // Wait until the watcher re-bound the pod's target, then keep writing a little longer.
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const target = await topMajorMinor(calls.paths.target);
+        if (target === (await topMajorMinor(calls.paths.staging)) && target !== `${ns?.major}:${ns?.minor}`) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const afterRecovery = acknowledged.length;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      stop = true;
+      await writer;
+      expect(acknowledged.length).toBeGreaterThan(afterRecovery);
+      expect(before).toBeGreaterThan(0);
+      const kept = new Set((await readFile(file, "utf8")).split("\n").filter(Boolean).map(Number));
+      expect(acknowledged.filter((n) => !kept.has(n))).toEqual([]);
+      // Writes failed (EIO) while the pod's path still showed the dead device, and went on once it was re-bound.
+      expect(failures.length).toBeGreaterThan(0);
+      // Nothing was written under the mount point in between: NodeUnpublish removes the target.
+      await calls.unpublish();
+      await calls.unstage();
+      expect(await mountPointsUnder(host.kubeletDir)).toEqual([]);
     });
   }, 180_000);
 });
