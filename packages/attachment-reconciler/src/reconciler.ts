@@ -187,6 +187,12 @@ export class Reconciler {
 
     record = { ...record, phase: "done", doneAt: new Date(now()).toISOString() };
     await this.#record(current, record, "record the fence", signal);
+    // Every volume the node held is now moving, whoever frees its VolumeAttachment: with the taint the
+    // attach/detach controller may delete it and external-attacher detach it before a pass sees it.
+    for (const attachment of this.#options.view.attachments()) {
+      const handle = attachment.spec.nodeName === name ? volumeHandleOf(this.#options.view, attachment) : undefined;
+      if (handle !== undefined && !this.#moving.has(handle)) this.#moving.set(handle, { from: name, detectedAt });
+    }
     const seconds = (now() - detectedAt) / 1000;
     if (!guard.dryRun) metrics.fenceDone(seconds);
     log.warn(guard.dryRun ? "dry run: node would be fenced" : "node fenced", { strategies: record.strategies, connections_cut: record.connectionsCut, revoked: record.revoked, seconds });
@@ -276,7 +282,7 @@ export class Reconciler {
         );
         if (!wrote) continue;
         metrics.attachmentFreed();
-        if (handle !== undefined) this.#moving.set(handle, { from: nodeName, detectedAt: this.#detectedAt.get(nodeName) ?? now() });
+        if (handle !== undefined && !this.#moving.has(handle)) this.#moving.set(handle, { from: nodeName, detectedAt: this.#detectedAt.get(nodeName) ?? now() });
         log.warn("VolumeAttachment deleted so the volume can move", { reason: node ? "node fenced" : "node deleted" });
         await this.#event(subject, "VolumeAttachmentFreed", `deleted: node ${nodeName} is ${node ? "fenced" : "gone"}`, signal);
         continue;

@@ -1,9 +1,12 @@
-import { faultScenario, hasLosetup } from "@rds-csi/testkit";
+import { retryWhenLoaded, faultScenario, hasLosetup } from "@rds-csi/testkit";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fenceRecordOf } from "../src/fence-record.js";
 import type { ClusterNode } from "../src/cluster-objects.js";
 import { metricValue, startFailoverRig, until, type FailoverRig } from "./support/failover-rig.js";
+
+// Real processes (or real loop devices and mounts) on a 2-core CI machine that is running other suites too.
+retryWhenLoaded(import.meta);
 
 // Real processes end to end (fake API server, RDS simulator, controller, two node plugins on fake
 // NVMe/TCP fabrics, the reconciler), with timings compressed: a 3 s grace period instead of 60 s.
@@ -44,7 +47,11 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     expect((rig.api.get("Node", undefined, a.name) as ClusterNode).spec?.taints).toEqual([expect.objectContaining({ key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" })]);
     // The RDS cut node-a's live connection when its host left the allow-list.
     expect(rig.sim.connections(volume.nqn)).toEqual([]);
-    await until(() => rig.api.get("VolumeAttachment", undefined, first.vaName)?.metadata?.deletionTimestamp !== undefined, "the VolumeAttachment of node-a was not deleted");
+    // Deleted: being deleted, or already gone when the stand-ins detached it before this look.
+    await until(() => {
+      const va = rig.api.get("VolumeAttachment", undefined, first.vaName);
+      return va === undefined || va.metadata?.deletionTimestamp !== undefined;
+    }, "the VolumeAttachment of node-a was not deleted");
 
     // The out-of-service taint has the attach/detach controller force-delete node-a's pod; external-attacher
     // unpublishes and drops its finalizer. The pod's replacement is scheduled to node-b.
@@ -59,8 +66,14 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
 
     await until(async () => (await metricValue(reconciler.metricsPort, "rds_csi_reconciler_failover_seconds_count")) === 1, "no failover time observed");
     expect(await metricValue(reconciler.metricsPort, 'rds_csi_reconciler_fences_total{strategy="storage",result="success"}')).toBe(1);
-    expect(await metricValue(reconciler.metricsPort, "rds_csi_reconciler_volume_attachments_freed_total")).toBe(1);
-    expect(rig.api.list("Event").map((event) => (event as { reason?: string }).reason)).toEqual(expect.arrayContaining(["NodeFenced", "VolumeAttachmentFreed"]));
+    // Who deletes node-a's VolumeAttachment is a race the reconciler is right to lose: with the
+    // out-of-service taint the attach/detach controller may delete it first (the normal path). Either
+    // way it is freed once, and the reconciler says so when it was the one.
+    const freed = await metricValue(reconciler.metricsPort, "rds_csi_reconciler_volume_attachments_freed_total");
+    expect([0, 1]).toContain(freed);
+    const reasons = rig.api.list("Event").map((event) => (event as { reason?: string }).reason);
+    expect(reasons).toContain("NodeFenced");
+    expect(reasons.filter((reason) => reason === "VolumeAttachmentFreed")).toHaveLength(freed ?? 0);
 
     // node-a comes back. While it was away its kernel gave up on the cut connection (ctrl_loss_tmo);
     // its plugin starts again and finds the volume staged with no controller left.
@@ -76,7 +89,8 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     await until(() => fenceRecordOf(rig.api.get("Node", undefined, a.name) as ClusterNode) === undefined, "node-a was never unfenced", 20_000);
     expect((rig.api.get("Node", undefined, a.name) as ClusterNode).spec?.taints ?? []).toEqual([]);
     expect(rig.api.get("Node", undefined, a.name)?.metadata?.annotations?.["rds.csi.srvlab.io/cleaned-up"]).toBeDefined();
-    expect(rig.api.list("Event").map((event) => (event as { reason?: string }).reason)).toContain("NodeUnfenced");
+    // The event is posted right after the fence record is cleared.
+    await until(() => rig.api.list("Event").some((event) => (event as { reason?: string }).reason === "NodeUnfenced"), "no NodeUnfenced event");
     expect(rig.sim.connections(volume.nqn)).toEqual([hostB]);
     expect(rig.maxConnected.get(volume.nqn)).toBe(1);
   }), 180_000);

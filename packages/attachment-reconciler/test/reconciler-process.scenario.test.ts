@@ -2,6 +2,10 @@ import type { ClusterNode } from "../src/cluster-objects.js";
 import { fenceRecordOf } from "../src/fence-record.js";
 import { NO_HOST_NQN } from "@rds-csi/core/routeros";
 import { metricValue, startFailoverRig, until, type FailoverRig } from "./support/failover-rig.js";
+import { retryWhenLoaded } from "@rds-csi/testkit";
+
+// Real processes (or real loop devices and mounts) on a 2-core CI machine that is running other suites too.
+retryWhenLoaded(import.meta);
 
 // The reconciler as a process against the fake API server and the RDS simulator (no node plugins, so
 // no root needed): safety brakes, API server outages, the orphan audit. Grace period 3 s.

@@ -1,4 +1,4 @@
-import { describeAsRoot } from "@rds-csi/testkit";
+import { retryWhenLoaded, describeAsRoot } from "@rds-csi/testkit";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -11,6 +11,9 @@ import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
 import { readAt, writeAt } from "./support/block-io.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
+
+// Real processes (or real loop devices and mounts) on a 2-core CI machine that is running other suites too.
+retryWhenLoaded(import.meta);
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const VOLUME = "pvc-watch-1";

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, MetricsRegistry, ProcessExec, type Exec, type ExecResult } from "@rds-csi/core";
 import { ExecMounter } from "../src/mount/exec-mounter.js";
-import { FakeFabric, loopsOf, describeAsRoot } from "@rds-csi/testkit";
+import { FakeFabric, loopsLeftOver, describeAsRoot } from "@rds-csi/testkit";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { readMountTable } from "./support/mount-table.js";
 import { registerNodeMetrics } from "../src/node-metrics.js";
@@ -88,7 +88,7 @@ describeAsRoot("start-up reconciliation over the fake fabric", () => {
     for (const m of (await readMountTable()).filter((m) => m.mountPoint.startsWith(`${dir}/`)).reverse()) execFileSync("umount", ["--lazy", m.mountPoint]);
     await fabric.cleanup();
     await sim.stop();
-    for (const file of backingFiles.splice(0)) expect(await loopsOf(file)).toEqual([]);
+    for (const file of backingFiles.splice(0)) expect(await loopsLeftOver(file)).toEqual([]);
     await rm(dir, { recursive: true, force: true });
   }, 30_000);
 

@@ -13,3 +13,4 @@ export * from "./stand-ins/index.js";
 export * from "./bench/index.js";
 export * from "./system/index.js";
 export * from "./free-port.js";
+export * from "./retry-when-loaded.js";

@@ -3,10 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { FakeFabric, loopsOf, type FabricLayout, type FakeFabricOptions, type NamespaceIds } from "@rds-csi/testkit";
+import { FakeFabric, loopsLeftOver, type FabricLayout, type FakeFabricOptions, type NamespaceIds } from "@rds-csi/testkit";
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
 import { Formatter } from "../../src/mount/format.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
@@ -168,11 +167,7 @@ export function useNodeRig(options: NodeRigOptions) {
     }
     for (const host of hosts.splice(0)) await host.fabric.cleanup();
     await state.sim.stop();
-    // A filesystem unmounted lazily lets go of its device asynchronously (fs/namespace.c defers the last
-    // mntput), and only then is the autoclear loop device detached: allow that a moment.
-    let left = await loopsOf(state.backingFile);
-    for (const deadline = Date.now() + 2_000; left.length > 0 && Date.now() < deadline; left = await loopsOf(state.backingFile)) await sleep(50);
-    expect(left).toEqual([]);
+    expect(await loopsLeftOver(state.backingFile)).toEqual([]);
     await rm(state.dir, { recursive: true, force: true });
   }, 30_000);
 

@@ -3,5 +3,5 @@ export { FakeInitiator, AlreadyConnected, ConnectRejected, NoSuchDevice, namespa
 export { readFabricState, FABRIC_LAYOUTS, NAMESPACE_ID_MODES, type FabricState, type ControllerRecord, type SubsystemRecord, type NamespaceRecord, type ControllerState, type FabricLayout, type NamespaceIds } from "./fabric-state.js";
 export { runNvmeCommand, FAKE_NVME_ENV, type CommandResult } from "./nvme-command.js";
 export { writeNvmeShim, FAKE_NVME_CLI } from "./nvme-shim.js";
-export { loopsOf } from "./loop-devices.js";
+export { loopsOf, loopsLeftOver } from "./loop-devices.js";
 export * from "./sysfs-layout.js";

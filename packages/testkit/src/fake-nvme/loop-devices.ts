@@ -66,6 +66,19 @@ export async function loopsOf(file: string): Promise<string[]> {
     .filter((line) => line !== "");
 }
 
+/**
+ * The loop devices still over `file` once the kernel had up to `graceMs` to let go: a filesystem
+ * unmounted lazily releases its device asynchronously (fs/namespace.c defers the last mntput), and only
+ * then is an autoclear loop device detached. For clean-up checks after a test.
+ */
+export async function loopsLeftOver(file: string, graceMs = 2_000): Promise<string[]> {
+  let left = await loopsOf(file);
+  for (const deadline = Date.now() + graceMs; left.length > 0 && Date.now() < deadline; left = await loopsOf(file)) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return left;
+}
+
 export async function makeBlockNode(path: string, major: number, minor: number): Promise<void> {
   await runTool("mknod", ["-m", "0660", path, "b", String(major), String(minor)]);
 }
