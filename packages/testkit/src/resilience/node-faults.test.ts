@@ -16,6 +16,41 @@ import { mountPointsUnder, SystemRig, type NodeHost } from "../system/system-rig
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const rwo = csi.VolumeCapability.fromPartial({ mount: { fsType: "xfs" }, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
 
+/**
+ * A writer as an application would be: append a numbered record, fsync, count it as acknowledged. A
+ * record whose write or fsync fails is not acknowledged and is tried again (the failure's code is kept).
+ */
+function startJournalWriter(file: string): { acknowledged: number[]; failures: string[]; stop(): Promise<void> } {
+  const acknowledged: number[] = [];
+  const failures: string[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    for (let n = 0; !stopped; ) {
+      try {
+        const handle = await open(file, "a");
+        try {
+          await handle.write(`${n}\n`);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        acknowledged.push(n++);
+      } catch (err) {
+        failures.push((err as NodeJS.ErrnoException).code ?? String(err));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  return {
+    acknowledged,
+    failures,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
 /** major:minor of the top mount at `path` (mountinfo: the last entry for a mount point is the one on top). */
 async function topMajorMinor(path: string): Promise<string | undefined> {
   const lines = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((line) => line.split(" "));
@@ -104,29 +139,8 @@ asRoot("node-side faults", () => {
       await calls.stage();
       await calls.publish();
       const file = join(calls.paths.target, "journal.log");
-      // A writer as an application would be: append a record, fsync, count it as acknowledged. Writes
-      // that fail while the path is being recovered are not acknowledged and are tried again.
-      const acknowledged: number[] = [];
-      const failures: string[] = [];
-      let stop = false;
-      const writer = (async () => {
-        for (let n = 0; !stop; ) {
-          try {
-            const handle = await open(file, "a");
-            try {
-              await handle.write(`${n}\n`);
-              await handle.sync();
-            } finally {
-              await handle.close();
-            }
-            acknowledged.push(n++);
-          } catch (err) {
-            // the target is between devices: the application retries this record
-            failures.push(`${acknowledged.length}:${(err as NodeJS.ErrnoException).code}`);
-          }
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      })();
+      const writer = startJournalWriter(file);
+      const { acknowledged, failures } = writer;
       await new Promise((resolve) => setTimeout(resolve, 500));
       const before = acknowledged.length;
       // The connection drops; the kernel holds the namespace's I/O while it reconnects (within
@@ -139,8 +153,7 @@ asRoot("node-side faults", () => {
       await host.fabric.reconnect(volume.publishContext.nvme_nqn!);
       const afterRecovery = acknowledged.length;
       await new Promise((resolve) => setTimeout(resolve, 500));
-      stop = true;
-      await writer;
+      await writer.stop();
       expect(acknowledged.length).toBeGreaterThan(afterRecovery);
       expect(before).toBeGreaterThan(0);
       const kept = new Set((await readFile(file, "utf8")).split("\n").filter(Boolean).map(Number));
@@ -161,29 +174,8 @@ asRoot("node-side faults", () => {
       await calls.stage();
       await calls.publish();
       const file = join(calls.paths.target, "journal.log");
-      // A writer as an application would be: append a record, fsync, count it as acknowledged. Writes
-      // that fail while the path is being recovered are not acknowledged and are tried again.
-      const acknowledged: number[] = [];
-      const failures: string[] = [];
-      let stop = false;
-      const writer = (async () => {
-        for (let n = 0; !stop; ) {
-          try {
-            const handle = await open(file, "a");
-            try {
-              await handle.write(`${n}\n`);
-              await handle.sync();
-            } finally {
-              await handle.close();
-            }
-            acknowledged.push(n++);
-          } catch (err) {
-            // the target is between devices: the application retries this record
-            failures.push((err as NodeJS.ErrnoException).code ?? String(err));
-          }
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      })();
+      const writer = startJournalWriter(file);
+      const { acknowledged, failures } = writer;
       await new Promise((resolve) => setTimeout(resolve, 500));
       const before = acknowledged.length;
       const ns = await host.fabric.namespace(volume.publishContext.nvme_nqn!);
@@ -200,8 +192,7 @@ asRoot("node-side faults", () => {
       }
       const afterRecovery = acknowledged.length;
       await new Promise((resolve) => setTimeout(resolve, 500));
-      stop = true;
-      await writer;
+      await writer.stop();
       expect(acknowledged.length).toBeGreaterThan(afterRecovery);
       expect(before).toBeGreaterThan(0);
       const kept = new Set((await readFile(file, "utf8")).split("\n").filter(Boolean).map(Number));
