@@ -95,6 +95,25 @@ asRoot("node-side faults", () => {
     };
   }
 
+  /** node-a with a new volume staged and published, and a journal writer on it acknowledging for 500 ms. */
+  async function writingToPublishedVolume() {
+    const host = await rig.startNode("node-a");
+    const volume = await volumeFor("node-a");
+    const calls = nodeCalls(host, volume);
+    await calls.stage();
+    await calls.publish();
+    const file = join(calls.paths.target, "journal.log");
+    const writer = startJournalWriter(file);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return { host, volume, calls, file, writer, before: writer.acknowledged.length };
+  }
+
+  /** The acknowledged records the file does not hold (read through the pod's path once the writer stopped). */
+  async function acknowledgedButMissing(file: string, acknowledged: readonly number[]): Promise<number[]> {
+    const kept = new Set((await readFile(file, "utf8")).split("\n").filter(Boolean).map(Number));
+    return acknowledged.filter((n) => !kept.has(n));
+  }
+
   it("node plugin killed mid-stage (during mkfs): the restarted plugin's retried stage converges, one mount, one format, data kept", async () => {
     await faultScenario("node-plugin-killed-mid-stage", async (inject) => {
       // mkfs.xfs as the node runs it, but slow: the plugin is killed while it waits, and — as when a
@@ -133,16 +152,8 @@ asRoot("node-side faults", () => {
 
   it("NVMe/TCP connection lost under a mounted filesystem with writes in flight, the kernel reconnects: writes wait, none is lost", async () => {
     await faultScenario("nvme-connection-loss-during-writes", async (inject) => {
-      const host = await rig.startNode("node-a");
-      const volume = await volumeFor("node-a");
-      const calls = nodeCalls(host, volume);
-      await calls.stage();
-      await calls.publish();
-      const file = join(calls.paths.target, "journal.log");
-      const writer = startJournalWriter(file);
+      const { host, volume, calls, file, writer, before } = await writingToPublishedVolume();
       const { acknowledged, failures } = writer;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const before = acknowledged.length;
       // The connection drops; the kernel holds the namespace's I/O while it reconnects (within
       // ctrl_loss_tmo), then lets it through: the writer waits, nothing fails, nothing is lost.
       await host.fabric.loseConnection(volume.publishContext.nvme_nqn!);
@@ -156,8 +167,7 @@ asRoot("node-side faults", () => {
       await writer.stop();
       expect(acknowledged.length).toBeGreaterThan(afterRecovery);
       expect(before).toBeGreaterThan(0);
-      const kept = new Set((await readFile(file, "utf8")).split("\n").filter(Boolean).map(Number));
-      expect(acknowledged.filter((n) => !kept.has(n))).toEqual([]);
+      expect(await acknowledgedButMissing(file, acknowledged)).toEqual([]);
       // While the path was gone the writes waited instead of failing, and at most the one in flight finished.
       expect(duringLoss - atLoss).toBeLessThanOrEqual(1);
       expect(failures).toEqual([]);
@@ -168,16 +178,8 @@ asRoot("node-side faults", () => {
 
   it("NVMe/TCP loss with renumbering under a mounted filesystem with writes in flight: every acknowledged write is kept", async () => {
     await faultScenario("nvme-loss-renumbering-during-writes", async (inject) => {
-      const host = await rig.startNode("node-a");
-      const volume = await volumeFor("node-a");
-      const calls = nodeCalls(host, volume);
-      await calls.stage();
-      await calls.publish();
-      const file = join(calls.paths.target, "journal.log");
-      const writer = startJournalWriter(file);
+      const { host, volume, calls, file, writer, before } = await writingToPublishedVolume();
       const { acknowledged, failures } = writer;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const before = acknowledged.length;
       const ns = await host.fabric.namespace(volume.publishContext.nvme_nqn!);
       await host.fabric.reconnect(volume.publishContext.nvme_nqn!, { renumber: true });
       inject();
@@ -195,8 +197,7 @@ asRoot("node-side faults", () => {
       await writer.stop();
       expect(acknowledged.length).toBeGreaterThan(afterRecovery);
       expect(before).toBeGreaterThan(0);
-      const kept = new Set((await readFile(file, "utf8")).split("\n").filter(Boolean).map(Number));
-      expect(acknowledged.filter((n) => !kept.has(n))).toEqual([]);
+      expect(await acknowledgedButMissing(file, acknowledged)).toEqual([]);
       // Writes failed (EIO) while the pod's path still showed the dead device, and went on once it was re-bound.
       expect(failures.length).toBeGreaterThan(0);
       // Nothing was written under the mount point in between: NodeUnpublish removes the target.
