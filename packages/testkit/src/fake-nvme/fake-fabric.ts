@@ -1,4 +1,4 @@
-import { appendFile, lstat, mkdir, mkdtemp, readlink, rm } from "node:fs/promises";
+import { appendFile, lstat, mkdir, mkdtemp, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -298,8 +298,10 @@ export class FakeFabric {
       node = resolve(dirname(node), await readlink(node));
     }
     if (dirname(node) !== this.devRoot) return undefined;
-    const ns = (await this.state()).subsystems.map((sub) => sub.namespace).find((candidate) => candidate?.disk === basename(node));
-    return ns === undefined ? undefined : `${ns.major}:${ns.minor}`;
+    // The disk's `dev` in sysfs, as devtmpfs makes the node from the gendisk's dev_t: written before the
+    // node appears and removed after it goes, while the fabric state is saved only after a whole change.
+    const dev = await readFile(join(this.sysfsRoot, "class/block", basename(node), "dev"), "utf8").catch(() => undefined);
+    return dev?.trim();
   }
 
   /**
