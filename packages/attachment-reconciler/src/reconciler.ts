@@ -1,6 +1,6 @@
 import { ConflictError, type Logger } from "@rds-csi/core";
-import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, hostNqnOf, type EventRecorder, type EventRecord } from "@rds-csi/core/k8s";
-import { EVENT_NAMESPACE, hasOutOfServiceTaint, nameOf, OUT_OF_SERVICE_TAINT, readiness, volumeInUse, type ClusterNode, type NodeLease } from "./cluster-objects.js";
+import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, hasOutOfServiceTaint, hostNqnOf, OUT_OF_SERVICE_TAINT, type EventRecorder, type EventRecord } from "@rds-csi/core/k8s";
+import { EVENT_NAMESPACE, nameOf, readiness, volumeInUse, type ClusterNode, type NodeLease } from "./cluster-objects.js";
 import type { ClusterWrites } from "./cluster-writes.js";
 import { attacherFinalizer, volumeHandleOf, type ClusterView } from "./cluster-view.js";
 import { FailureDetector } from "./failure-detector.js";

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { ConflictError, createLogger, MetricsRegistry, NotFoundError, type Logger } from "@rds-csi/core";
-import type { EventRecord, EventRecorder, PersistentVolume, VolumeAttachment } from "@rds-csi/core/k8s";
+import type { EventRecord, EventRecorder, PersistentVolume, Taint, VolumeAttachment } from "@rds-csi/core/k8s";
 import type { RdsClient, RdsVolume } from "@rds-csi/core/routeros";
-import type { ClusterNode, NodeLease, Taint } from "../../src/cluster-objects.js";
+import type { ClusterNode, NodeLease } from "../../src/cluster-objects.js";
 import type { ClusterView } from "../../src/cluster-view.js";
 import type { ClusterWrites } from "../../src/cluster-writes.js";
 import { ReconcilerMetrics } from "../../src/reconciler-metrics.js";
