@@ -17,7 +17,8 @@ interface Rig {
   reconciler: Reconciler;
   metricsText: () => Promise<string>;
   leader: { value: boolean };
-  resync: () => Promise<void>;
+  /** every node's turn; the errors of those that failed */
+  resync: () => Promise<unknown[]>;
   logs: () => { level: string; message: string }[];
 }
 
@@ -48,11 +49,12 @@ function rig(options: { nodes?: number; hostAccessControl?: boolean; live?: Live
     stabilizationMs: 30_000,
     ...options.overrides,
   });
-  // What a resync makes the work queue do, in one go: every node's turn; a failure is thrown once all had theirs.
+  // What a resync makes the work queue do, in one go: every node's turn. A turn that fails is only
+  // retried by the queue, so its error is returned, not thrown.
   const resync = async () => {
     const failures: unknown[] = [];
     for (const name of reconciler.nodeNames()) await reconciler.reconcileNode(name, new AbortController().signal).catch((err: unknown) => failures.push(err));
-    if (failures.length > 0) throw failures[0];
+    return failures;
   };
   return { cluster, rds, clock, reconciler, metricsText: () => registry.metrics(), leader, resync, logs: lines };
 }
@@ -246,7 +248,7 @@ describe("Reconciler: fencing", () => {
     await failNode(r, "n1", GRACE);
     r.cluster.taintConflicts = 1;
     r.clock.advance(5_000);
-    await expect(r.resync()).rejects.toBeInstanceOf(ConflictError);
+    expect(await r.resync()).toEqual([expect.any(ConflictError)]);
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "started", strategies: { storage: "success" } });
     await r.resync();
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", strategies: { taint: "success", storage: "success" }, taintAdded: true });
@@ -263,7 +265,7 @@ describe("Reconciler: fencing", () => {
     r.clock.advance(GRACE + 1);
     for (const node of ["n0", "n2", "n3"]) r.cluster.renew(node);
     r.leader.value = false;
-    await expect(r.resync()).rejects.toBeInstanceOf(NotLeaderError);
+    expect(await r.resync()).toEqual([expect.any(NotLeaderError)]);
     expect(r.cluster.writes).toEqual([]);
   });
 
@@ -410,6 +412,53 @@ describe("Reconciler: a node that comes back", () => {
     expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
     expect(r.cluster.node("n1")?.spec?.taints).toEqual([]);
     expect(r.cluster.events.map((event) => event.reason)).toContain("NodeUnfenced");
+  });
+
+  it("gives its host back to the exports of the VolumeAttachments it kept attached before the fence record goes; a volume that moved stays without it", async () => {
+    const r = rig();
+    const movedVa = r.cluster.attach("pvc-a", "n1");
+    // pvc-b is an RWX volume on n1 and n2; the API server refuses to delete n1's VolumeAttachment while
+    // n1 is away, and once n1 is Ready again and uses the volume, the reconciler leaves it alone.
+    const keptVa = r.cluster.attach("pvc-b", "n1");
+    r.cluster.attach("pvc-b", "n2");
+    r.cluster.undeletable.add(keptVa);
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    r.rds.allowed.set("pvc-b", [hostNqn("n1"), hostNqn("n2")]);
+    await r.resync();
+    await failNode(r, "n1", GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2")]);
+    r.cluster.removeAttachment(movedVa);
+    r.cluster.attach("pvc-a", "n2");
+    r.rds.allowed.set("pvc-a", [hostNqn("n2")]);
+
+    // The RDS does not answer when the node qualifies: access cannot be given back, so it stays fenced.
+    r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2026-01-01T00:05:00Z");
+    r.rds.failing = true;
+    await comeBack(r, 35_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
+    expect(r.cluster.node("n1")?.spec?.taints).toHaveLength(1);
+    expect(r.logs().some((line) => line.level === "warn" && line.message.startsWith("cannot give the node access back to its exports"))).toBe(true);
+
+    r.rds.failing = false;
+    await comeBack(r, 5_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2"), hostNqn("n1")]);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([hostNqn("n2")]);
+    expect(r.cluster.events.filter((event) => event.reason === "AccessRestored")).toEqual([
+      {
+        subject: expect.objectContaining({ kind: "VolumeAttachment", name: keptVa }),
+        type: "Normal",
+        reason: "AccessRestored",
+        message: `node n1 is unfenced and still attached: its host ${hostNqn("n1")} is admitted to the export of pvc-b again`,
+      },
+    ]);
+    expect(r.logs().filter((line) => line.message.startsWith("export access given back"))).toHaveLength(1);
+
+    // Idempotent: later turns find the host admitted and write nothing more.
+    await comeBack(r, 10_000);
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2"), hostNqn("n1")]);
+    expect(r.cluster.events.filter((event) => event.reason === "AccessRestored")).toHaveLength(1);
   });
 
   it("is not unfenced by a clean-up report older than the fence, nor before the stabilisation period", async () => {

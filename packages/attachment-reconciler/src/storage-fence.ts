@@ -40,9 +40,9 @@ export interface StorageFenceOutcome {
 export class StorageFence {
   readonly #options: StorageFenceOptions;
   /**
-   * Allow-list changes one at a time: each reads a list and writes it back without one host, so the
-   * fences of two nodes sharing an RWX export (reconciled at once by different workers) must not
-   * interleave, or the second would write back the host the first removed.
+   * Allow-list changes one at a time: each reads a list and writes it back without (or with) one host,
+   * so the fences and unfences of two nodes sharing an RWX export (reconciled at once by different
+   * workers) must not interleave, or the second would write back the host the first removed.
    */
   readonly #allowListChanges = new BoundedQueue(1);
 
@@ -94,5 +94,33 @@ export class StorageFence {
       revoked,
       detail: `${hostNqn} removed from ${revoked.length} export(s); live connections ${connectionsCut ? "cut" : `not known to be cut (self-check: ${this.#options.liveConnections})`}`,
     };
+  }
+
+  /**
+   * The reverse, when the node is unfenced: admits `hostNqn` again to the export of each volume it is
+   * still attached to (its VolumeAttachment survived the fence), through the same allow-list writer,
+   * keeping every host the export admits now. Idempotent: an export that admits the host already, or
+   * any host, or that is gone, is left as it is. Returns the volume ids whose allow-list was written
+   * (or would have been, in dry-run). Errors are thrown: the unfence waits until access is back.
+   * Nothing to do without host access control: the controller writes no allow-list then either.
+   */
+  async restore(nodeName: string, hostNqn: string, volumeIds: readonly string[], signal: AbortSignal): Promise<string[]> {
+    const { rds, guard } = this.#options;
+    if (!this.available) return [];
+    const restored: string[] = [];
+    for (const volumeId of volumeIds) {
+      const written = await this.#allowListChanges.run(signal, async () => {
+        const volume = await rds.getVolume(volumeId, signal);
+        const named = volume === undefined ? undefined : namedAllowedHosts(volume);
+        if (named === undefined || named.includes(hostNqn)) return false;
+        const admit = [...named, hostNqn];
+        await guard.write(`admit ${hostNqn} to the export of ${volumeId} again`, { node_id: nodeName, volume_id: volumeId, admit }, () =>
+          setExportAllowList(rds, volumeId, admit, signal).then(() => undefined),
+        );
+        return true;
+      });
+      if (written) restored.push(volumeId);
+    }
+    return restored;
   }
 }

@@ -39,6 +39,8 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   taintConflicts = 0;
   /** how many annotation patches still fail as if the API server answered 500 */
   annotationFailures = 0;
+  /** VolumeAttachments whose delete the API server refuses (500), by name */
+  readonly undeletable = new Set<string>();
   #renewals = 0;
 
   addNode(name: string, ready = true): void {
@@ -145,6 +147,7 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   }
   async deleteVolumeAttachment(attachment: VolumeAttachment): Promise<void> {
     const name = attachment.metadata?.name ?? "";
+    if (this.undeletable.has(name)) throw new Error("Internal error occurred: etcdserver: request timed out");
     this.writes.push(`delete ${name}`);
     const stored = this.#attachments.get(name);
     if (!stored) throw new NotFoundError(`VolumeAttachment ${name} not found`);
