@@ -1,5 +1,5 @@
-import type { VolumeAttachment } from "@rds-csi/core/k8s";
-import type { ClusterNode, Taint } from "./cluster-objects.js";
+import type { Taint, VolumeAttachment } from "@rds-csi/core/k8s";
+import type { ClusterNode } from "./cluster-objects.js";
 
 /**
  * Every write the reconciler makes to the API server, each one guarded against other writers: lists

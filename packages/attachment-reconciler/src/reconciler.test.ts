@@ -377,6 +377,53 @@ describe("Reconciler: a node that comes back", () => {
     expect(r.cluster.events.map((event) => event.reason)).toContain("NodeUnfenced");
   });
 
+  it("gives its host back to the exports of the VolumeAttachments it kept attached before the fence record goes; a volume that moved stays without it", async () => {
+    const r = rig();
+    const movedVa = r.cluster.attach("pvc-a", "n1");
+    // pvc-b is an RWX volume on n1 and n2; the API server refuses to delete n1's VolumeAttachment while
+    // n1 is away, and once n1 is Ready again and uses the volume, the reconciler leaves it alone.
+    const keptVa = r.cluster.attach("pvc-b", "n1");
+    r.cluster.attach("pvc-b", "n2");
+    r.cluster.undeletable.add(keptVa);
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    r.rds.allowed.set("pvc-b", [hostNqn("n1"), hostNqn("n2")]);
+    await r.pass();
+    await failNode(r, "n1", GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2")]);
+    r.cluster.removeAttachment(movedVa);
+    r.cluster.attach("pvc-a", "n2");
+    r.rds.allowed.set("pvc-a", [hostNqn("n2")]);
+
+    // The RDS does not answer when the node qualifies: access cannot be given back, so it stays fenced.
+    r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2026-01-01T00:05:00Z");
+    r.rds.failing = true;
+    await comeBack(r, 35_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
+    expect(r.cluster.node("n1")?.spec?.taints).toHaveLength(1);
+    expect(r.logs().some((line) => line.level === "warn" && line.message.startsWith("cannot give the node access back to its exports"))).toBe(true);
+
+    r.rds.failing = false;
+    await comeBack(r, 5_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2"), hostNqn("n1")]);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([hostNqn("n2")]);
+    expect(r.cluster.events.filter((event) => event.reason === "AccessRestored")).toEqual([
+      {
+        subject: expect.objectContaining({ kind: "VolumeAttachment", name: keptVa }),
+        type: "Normal",
+        reason: "AccessRestored",
+        message: `node n1 is unfenced and still attached: its host ${hostNqn("n1")} is admitted to the export of pvc-b again`,
+      },
+    ]);
+    expect(r.logs().filter((line) => line.message.startsWith("export access given back"))).toHaveLength(1);
+
+    // Idempotent: later passes find the host admitted and write nothing more.
+    await comeBack(r, 10_000);
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2"), hostNqn("n1")]);
+    expect(r.cluster.events.filter((event) => event.reason === "AccessRestored")).toHaveLength(1);
+  });
+
   it("is not unfenced by a clean-up report older than the fence, nor before the stabilisation period", async () => {
     const r = rig();
     r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2025-12-01T00:00:00Z");

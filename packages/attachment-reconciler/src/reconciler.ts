@@ -1,6 +1,6 @@
 import { ConflictError, type Logger } from "@rds-csi/core";
-import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, hostNqnOf, type EventRecorder, type EventRecord } from "@rds-csi/core/k8s";
-import { EVENT_NAMESPACE, hasOutOfServiceTaint, nameOf, OUT_OF_SERVICE_TAINT, readiness, volumeInUse, type ClusterNode } from "./cluster-objects.js";
+import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION, hasOutOfServiceTaint, hostNqnOf, OUT_OF_SERVICE_TAINT, type EventRecorder, type EventRecord, type VolumeAttachment } from "@rds-csi/core/k8s";
+import { EVENT_NAMESPACE, nameOf, readiness, volumeInUse, type ClusterNode } from "./cluster-objects.js";
 import type { ClusterWrites } from "./cluster-writes.js";
 import { attacherFinalizer, volumeHandleOf, type ClusterView } from "./cluster-view.js";
 import { FailureDetector } from "./failure-detector.js";
@@ -271,7 +271,7 @@ export class Reconciler {
       const record = node ? fenceRecordOf(node) : undefined;
       if (node && record?.phase !== "done") continue;
       const handle = volumeHandleOf(view, attachment);
-      if (node && readiness(node) === "True" && handle !== undefined && volumeInUse(node, driverName, handle)) continue;
+      if (node && inUseOnReadyNode(node, driverName, handle)) continue;
       const log = logger.child({ node_id: nodeName, volume_id: handle, attachment: nameOf(attachment) });
       const subject = { apiVersion: "storage.k8s.io/v1", kind: "VolumeAttachment", namespace: EVENT_NAMESPACE, name: nameOf(attachment), uid };
       if (attachment.metadata?.deletionTimestamp === undefined) {
@@ -306,8 +306,11 @@ export class Reconciler {
 
   /**
    * A fenced node is unfenced once it has been Ready with a Lease seen renewed for the stabilisation
-   * period, its node plugin has reported its clean-up since the fence, and none of this driver's
-   * VolumeAttachments is left on it. An out-of-service taint an administrator set stays theirs.
+   * period, its node plugin has reported its clean-up since the fence, and every VolumeAttachment of
+   * this driver left on it is one the freeing step keeps (the node uses the volume); any other is being,
+   * or was just, deleted, and the unfence waits until it is gone. The node's host is admitted again to
+   * the exports of those it kept attached, before the fence record goes, so a failed write is retried
+   * by the next pass. An out-of-service taint an administrator set stays theirs.
    */
   async #maybeUnfence(node: ClusterNode, record: FenceRecord, signal: AbortSignal): Promise<void> {
     const { view, writes, guard, logger, now } = this.#options;
@@ -322,8 +325,12 @@ export class Reconciler {
     if (now() - since < this.#options.stabilizationMs) return;
     const cleanedUp = node.metadata?.annotations?.[CLEANED_UP_ANNOTATION];
     if (cleanedUp === undefined || cleanedUp === record.cleanedUpBefore) return;
-    if (view.attachments().some((attachment) => attachment.spec.nodeName === name)) return;
+    const left = view.attachments().filter((attachment) => attachment.spec.nodeName === name);
+    const kept = (attachment: VolumeAttachment): boolean =>
+      attachment.metadata?.deletionTimestamp === undefined && inUseOnReadyNode(node, this.#options.driverName, volumeHandleOf(view, attachment));
+    if (!left.every(kept)) return;
     const log = logger.child({ node_id: name });
+    if (!(await this.#restoreAccess(node, left.filter((attachment) => attachment.status?.attached === true), log, signal))) return;
     if (record.taintAdded && hasOutOfServiceTaint(node)) {
       const removed = await this.#tolerant(log, "remove the out-of-service taint", () =>
         guard.write(`remove the out-of-service taint from node ${name}`, { node_id: name }, () => writes.removeNodeTaint(node, OUT_OF_SERVICE_TAINT, signal)),
@@ -341,6 +348,41 @@ export class Reconciler {
     this.#dryRunFenced.delete(name);
     log.info("node unfenced: Ready with a fresh Lease and its node plugin reported its clean-up", { cleaned_up: cleanedUp });
     await this.#event({ apiVersion: "v1", kind: "Node", namespace: EVENT_NAMESPACE, name, uid: node.metadata?.uid }, "NodeUnfenced", `Ready for ${Math.round((now() - since) / 1000)} s and cleaned up at ${cleanedUp}`, signal);
+  }
+
+  /**
+   * Gives the node's host access back to the exports of `attachments` (its VolumeAttachments that are
+   * still attached), with a log line and an `AccessRestored` event on each one whose allow-list was
+   * written. False when it could not (no host NQN on the Node, the RDS failed): the unfence waits.
+   */
+  async #restoreAccess(node: ClusterNode, attachments: readonly VolumeAttachment[], log: Logger, signal: AbortSignal): Promise<boolean> {
+    const { view, storage } = this.#options;
+    if (attachments.length === 0 || !storage.available) return true;
+    const name = nameOf(node);
+    const hostNqn = hostNqnOf(node);
+    if (hostNqn === undefined) {
+      log.warn("cannot give the node access back to its exports: no host NQN in its annotation rds.csi.srvlab.io/host-nqn; the unfence waits for it");
+      return false;
+    }
+    const byVolume = new Map(attachments.flatMap((attachment) => {
+      const handle = volumeHandleOf(view, attachment);
+      return handle === undefined ? [] : [[handle, attachment] as const];
+    }));
+    let restored: string[];
+    try {
+      restored = await storage.restore(name, hostNqn, [...byVolume.keys()], signal);
+    } catch (err) {
+      if (err instanceof NotLeaderError || this.#aborted(err)) throw err;
+      log.warn("cannot give the node access back to its exports; the next pass tries again", { error: (err as Error).message });
+      return false;
+    }
+    for (const volumeId of restored) {
+      const attachment = byVolume.get(volumeId) as VolumeAttachment;
+      log.info("export access given back: the node is unfenced and its VolumeAttachment is still attached", { volume_id: volumeId, attachment: nameOf(attachment), host_nqn: hostNqn });
+      const subject = { apiVersion: "storage.k8s.io/v1", kind: "VolumeAttachment", namespace: EVENT_NAMESPACE, name: nameOf(attachment), uid: attachment.metadata?.uid };
+      await this.#event(subject, "AccessRestored", `node ${name} is unfenced and still attached: its host ${hostNqn} is admitted to the export of ${volumeId} again`, signal);
+    }
+    return true;
   }
 
   #trackFailovers(): void {
@@ -386,13 +428,21 @@ export class Reconciler {
   async #event(subject: EventRecord["subject"], reason: string, message: string, signal: AbortSignal): Promise<void> {
     try {
       await this.#options.guard.write(`post event ${reason} on ${subject.kind} ${subject.name}`, {}, () =>
-        this.#options.events.record({ subject, type: reason === "NodeUnfenced" ? "Normal" : "Warning", reason, message }, signal),
+        this.#options.events.record({ subject, type: NORMAL_EVENTS.has(reason) ? "Normal" : "Warning", reason, message }, signal),
       );
     } catch (err) {
       if (err instanceof NotLeaderError) throw err;
       this.#options.logger.warn("cannot post an event", { reason, error: (err as Error).message });
     }
   }
+}
+
+/** Events about things going back to normal; every other event of the reconciler is a warning. */
+const NORMAL_EVENTS: ReadonlySet<string> = new Set(["NodeUnfenced", "AccessRestored"]);
+
+/** The node is Ready and its kubelet reports the volume in use: its VolumeAttachment is never freed. */
+function inUseOnReadyNode(node: ClusterNode, driverName: string, handle: string | undefined): boolean {
+  return readiness(node) === "True" && handle !== undefined && volumeInUse(node, driverName, handle);
 }
 
 /** An out-of-service taint the reconciler did not add: the administrator's, to be removed by them. */

@@ -87,4 +87,29 @@ export class StorageFence {
       detail: `${hostNqn} removed from ${revoked.length} export(s); live connections ${connectionsCut ? "cut" : `not known to be cut (self-check: ${this.#options.liveConnections})`}`,
     };
   }
+
+  /**
+   * The reverse, when the node is unfenced: admits `hostNqn` again to the export of each volume it is
+   * still attached to (its VolumeAttachment survived the fence), through the same allow-list writer,
+   * keeping every host the export admits now. Idempotent: an export that admits the host already, or
+   * any host, or that is gone, is left as it is. Returns the volume ids whose allow-list was written
+   * (or would have been, in dry-run). Errors are thrown: the unfence waits until access is back.
+   * Nothing to do without host access control: the controller writes no allow-list then either.
+   */
+  async restore(nodeName: string, hostNqn: string, volumeIds: readonly string[], signal: AbortSignal): Promise<string[]> {
+    const { rds, guard } = this.#options;
+    if (!this.available) return [];
+    const restored: string[] = [];
+    for (const volumeId of volumeIds) {
+      const volume = await rds.getVolume(volumeId, signal);
+      const named = volume === undefined ? undefined : namedAllowedHosts(volume);
+      if (named === undefined || named.includes(hostNqn)) continue;
+      const admit = [...named, hostNqn];
+      await guard.write(`admit ${hostNqn} to the export of ${volumeId} again`, { node_id: nodeName, volume_id: volumeId, admit }, () =>
+        setExportAllowList(rds, volumeId, admit, signal).then(() => undefined),
+      );
+      restored.push(volumeId);
+    }
+    return restored;
+  }
 }

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { ConflictError, createLogger, MetricsRegistry, NotFoundError, type Logger } from "@rds-csi/core";
-import type { EventRecord, EventRecorder, PersistentVolume, VolumeAttachment } from "@rds-csi/core/k8s";
+import type { EventRecord, EventRecorder, PersistentVolume, Taint, VolumeAttachment } from "@rds-csi/core/k8s";
 import type { RdsClient, RdsVolume } from "@rds-csi/core/routeros";
-import type { ClusterNode, NodeLease, Taint } from "../../src/cluster-objects.js";
+import type { ClusterNode, NodeLease } from "../../src/cluster-objects.js";
 import type { ClusterView } from "../../src/cluster-view.js";
 import type { ClusterWrites } from "../../src/cluster-writes.js";
 import { ReconcilerMetrics } from "../../src/reconciler-metrics.js";
@@ -37,6 +37,8 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   readonly events: EventRecord[] = [];
   /** how many taint patches still fail as if another writer changed the Node first */
   taintConflicts = 0;
+  /** VolumeAttachments whose delete the API server refuses (500), by name */
+  readonly undeletable = new Set<string>();
   #renewals = 0;
 
   addNode(name: string, ready = true): void {
@@ -136,6 +138,7 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   }
   async deleteVolumeAttachment(attachment: VolumeAttachment): Promise<void> {
     const name = attachment.metadata?.name ?? "";
+    if (this.undeletable.has(name)) throw new Error("Internal error occurred: etcdserver: request timed out");
     this.writes.push(`delete ${name}`);
     const stored = this.#attachments.get(name);
     if (!stored) throw new NotFoundError(`VolumeAttachment ${name} not found`);
