@@ -119,7 +119,7 @@ describe("RdsVolumeGauges", () => {
   it("reads at start and then on its interval until stopped", async () => {
     const timed = gaugesWith({ intervalMs: 20 });
     timed.start();
-    await new Promise((resolve) => setTimeout(resolve, 70));
+    for (const deadline = Date.now() + 5_000; rds.listings < 3 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
     await timed.stop();
     const listings = rds.listings;
     expect(listings).toBeGreaterThanOrEqual(3);
