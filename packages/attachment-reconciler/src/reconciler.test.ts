@@ -344,6 +344,25 @@ describe("Reconciler: freeing volumes", () => {
     expect(r.cluster.events.map((event) => event.reason)).toEqual(expect.arrayContaining(["VolumeAttachmentFreed", "AttacherFinalizerRemoved"]));
   });
 
+  it("before removing the finalizer, shuts the node out again of an export an allow-list write after the fence let it back into; keeps the finalizer while it cannot", async () => {
+    const r = rig();
+    const va = await attachAndFail(r, GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    // A ControllerPublish that read n1's Node before the fence record rewrote the list after the revoke.
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    r.rds.failing = true;
+    await failNode(r, "n1", 125_000);
+    expect(r.cluster.attachment(va)?.metadata?.finalizers).toEqual(["external-attacher/rds-csi-srvlab-io"]);
+    expect(r.logs().some((line) => line.level === "warn" && line.message.startsWith("cannot make sure the export of pvc-a still shuts the fenced node out"))).toBe(true);
+
+    r.rds.failing = false;
+    await failNode(r, "n1", 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    expect(r.cluster.attachment(va)).toBeUndefined();
+    expect(r.logs().filter((line) => line.message.startsWith("the export admitted the fenced node again"))).toHaveLength(1);
+    expect(await r.metricsText()).toContain("rds_csi_reconciler_finalizers_removed_total 1");
+  });
+
   it.each([
     ["storage fencing unavailable", { hostAccessControl: false }],
     ["live connections not proved cut", { live: "kept" as const }],

@@ -345,6 +345,7 @@ export class Reconciler {
       this.#deletingSince.set(uid, { node: nodeName, since });
       if (!(attachment.metadata.finalizers ?? []).includes(finalizer)) continue;
       if (now() - since < this.#options.finalizerTimeoutMs || !storageFenced(record)) continue;
+      if (handle !== undefined && !(await this.#keepShutOut(node as ClusterNode, handle, log, failed, signal))) continue;
       const wrote = await this.#tolerant(log, "remove the attacher's finalizer", failed, () =>
         guard.write(`remove finalizer ${finalizer} from VolumeAttachment ${nameOf(attachment)}`, { node_id: nodeName }, () =>
           writes.removeVolumeAttachmentFinalizer(attachment, finalizer, signal),
@@ -357,6 +358,25 @@ export class Reconciler {
     }
     for (const [uid, deleting] of this.#deletingSince) if (deleting.node === nodeName && !seen.has(uid)) this.#deletingSince.delete(uid);
     return failed;
+  }
+
+  /**
+   * Whether the export of `volumeId` still shuts the storage-fenced node out (shut out again when an
+   * allow-list written after the fence let it back in): the condition for removing the attacher's
+   * finalizer, since the volume may then be attached elsewhere at once. False, with the failure added to
+   * `failed`, when that cannot be made sure of; the finalizer then stays.
+   */
+  async #keepShutOut(node: ClusterNode, volumeId: string, log: Logger, failed: string[], signal: AbortSignal): Promise<boolean> {
+    const name = nameOf(node);
+    return this.#tolerant(log, `make sure the export of ${volumeId} still shuts the fenced node out (the attacher's finalizer stays until then)`, failed, async () => {
+      const hostNqn = hostNqnOf(node);
+      if (hostNqn === undefined) throw new Error(`node ${name} has no host NQN in its annotation rds.csi.srvlab.io/host-nqn`);
+      // Found: the VolumeAttachment being freed is on the node and names the volume.
+      const holding = this.#holdings(name).find((each) => each.volumeId === volumeId) as Holding;
+      const { again } = await this.#options.storage.keepShutOut(name, hostNqn, holding, signal);
+      if (again) log.warn("the export admitted the fenced node again (an allow-list written after the fence); shut it out again", { host_nqn: hostNqn });
+      return true;
+    });
   }
 
   /**

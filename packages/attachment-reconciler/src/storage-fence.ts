@@ -55,7 +55,7 @@ export class StorageFence {
   }
 
   async fence(nodeName: string, hostNqn: string | undefined, holdings: readonly Holding[], signal: AbortSignal): Promise<StorageFenceOutcome> {
-    const { rds, guard, logger } = this.#options;
+    const { logger } = this.#options;
     if (!this.available) {
       return { result: "unavailable", revoked: [], detail: "host access control is not verified on this RDS (--host-access-control-trust), so exports cannot shut a host out" };
     }
@@ -66,17 +66,7 @@ export class StorageFence {
     let wrote = true;
     for (const holding of holdings) {
       try {
-        const outcome = await this.#allowListChanges.run(signal, async () => {
-          const volume = await rds.getVolume(holding.volumeId, signal);
-          if (volume === undefined) return "gone";
-          const named = namedAllowedHosts(volume);
-          if (named !== undefined && !named.includes(hostNqn)) return "revoked";
-          const keep = (named ?? holding.otherHosts).filter((host) => host !== hostNqn);
-          const written = await guard.write(`revoke ${hostNqn} from the export of ${holding.volumeId}`, { node_id: nodeName, volume_id: holding.volumeId, keep }, () =>
-            setExportAllowList(rds, holding.volumeId, keep, signal).then(() => undefined),
-          );
-          return written ? "revoked" : "dry_run";
-        });
+        const outcome = await this.#revoke(nodeName, hostNqn, holding, signal);
         if (outcome === "gone") continue;
         if (outcome === "dry_run") wrote = false;
         revoked.push(holding.volumeId);
@@ -94,6 +84,37 @@ export class StorageFence {
       revoked,
       detail: `${hostNqn} removed from ${revoked.length} export(s); live connections ${connectionsCut ? "cut" : `not known to be cut (self-check: ${this.#options.liveConnections})`}`,
     };
+  }
+
+  /**
+   * Before the reconciler removes a stuck detach's finalizer on the strength of the storage fence:
+   * makes sure the export still shuts the node out, and shuts it out again if not. An allow-list written
+   * after the fence by a ControllerPublish or Unpublish of another node, which read this node's Node
+   * just before the fence record was written, can have put its host back. `again`: it had to be
+   * revoked again. Errors are thrown; the finalizer then stays.
+   */
+  async keepShutOut(nodeName: string, hostNqn: string, holding: Holding, signal: AbortSignal): Promise<{ readonly again: boolean }> {
+    const outcome = await this.#revoke(nodeName, hostNqn, holding, signal);
+    return { again: outcome === "revoked" || outcome === "dry_run" };
+  }
+
+  /**
+   * Takes `hostNqn` out of the export's allow-list, keeping every other host it admits (or, when it
+   * admits any host, the other holders'). `absent`: it was not admitted, nothing written.
+   */
+  async #revoke(nodeName: string, hostNqn: string, holding: Holding, signal: AbortSignal): Promise<"gone" | "absent" | "revoked" | "dry_run"> {
+    const { rds, guard } = this.#options;
+    return this.#allowListChanges.run(signal, async () => {
+      const volume = await rds.getVolume(holding.volumeId, signal);
+      if (volume === undefined) return "gone";
+      const named = namedAllowedHosts(volume);
+      if (named !== undefined && !named.includes(hostNqn)) return "absent";
+      const keep = (named ?? holding.otherHosts).filter((host) => host !== hostNqn);
+      const written = await guard.write(`revoke ${hostNqn} from the export of ${holding.volumeId}`, { node_id: nodeName, volume_id: holding.volumeId, keep }, () =>
+        setExportAllowList(rds, holding.volumeId, keep, signal).then(() => undefined),
+      );
+      return written ? "revoked" : "dry_run";
+    });
   }
 
   /**
