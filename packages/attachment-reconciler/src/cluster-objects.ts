@@ -1,22 +1,14 @@
-import type { KubeObject } from "@rds-csi/core/k8s";
+import type { KubeNode, KubeObject } from "@rds-csi/core/k8s";
 
 // The fields of Nodes and node Leases the reconciler reads, as they arrive in JSON (core/k8s types
-// Nodes only for their annotations, since no other service reads more of them).
-
-export interface Taint {
-  readonly key: string;
-  readonly value?: string;
-  readonly effect: string;
-  readonly timeAdded?: string;
-}
+// Nodes only for their annotations and taints, since no other service reads more of them).
 
 export interface NodeCondition {
   readonly type: string;
   readonly status: string;
 }
 
-export interface ClusterNode extends KubeObject {
-  readonly spec?: { readonly taints?: readonly Taint[] };
+export interface ClusterNode extends KubeNode {
   readonly status?: {
     readonly conditions?: readonly NodeCondition[];
     /** `kubernetes.io/csi/<driver>^<volume handle>` per volume the kubelet has mounted */
@@ -32,16 +24,9 @@ export interface NodeLease extends KubeObject {
 /** Events about cluster-scoped objects (Nodes, VolumeAttachments, PVs) go to `default`, as kubelet's Node events do. */
 export const EVENT_NAMESPACE = "default";
 
-/** The taint of Kubernetes' non-graceful node shutdown (KEP-2268, GA in 1.28). */
-export const OUT_OF_SERVICE_TAINT: Taint = Object.freeze({ key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" });
-
 /** "True", "False" or "Unknown"; a node without a Ready condition has never reported and counts as Unknown. */
 export function readiness(node: ClusterNode): string {
   return node.status?.conditions?.find((condition) => condition.type === "Ready")?.status ?? "Unknown";
-}
-
-export function hasOutOfServiceTaint(node: ClusterNode): boolean {
-  return (node.spec?.taints ?? []).some((taint) => taint.key === OUT_OF_SERVICE_TAINT.key && taint.effect === OUT_OF_SERVICE_TAINT.effect);
 }
 
 /** Whether the kubelet reports `volumeHandle` of `driver` as mounted on the node. */

@@ -5,8 +5,8 @@ import type { ClusterNode, NodeLease } from "./cluster-objects.js";
 export interface ClusterView {
   nodes(): readonly ClusterNode[];
   node(name: string): ClusterNode | undefined;
-  /** the node Leases of kube-node-lease */
-  leases(): readonly NodeLease[];
+  /** the node's Lease in kube-node-lease */
+  lease(nodeName: string): NodeLease | undefined;
   /** VolumeAttachments whose spec.attacher is this driver */
   attachments(): readonly VolumeAttachment[];
   persistentVolume(name: string): PersistentVolume | undefined;

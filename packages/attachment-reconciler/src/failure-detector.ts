@@ -1,4 +1,5 @@
-import { hasOutOfServiceTaint, readiness, type ClusterNode } from "./cluster-objects.js";
+import { hasOutOfServiceTaint } from "@rds-csi/core/k8s";
+import { readiness, type ClusterNode } from "./cluster-objects.js";
 
 /** An administrator sets this annotation to "true" to have a node treated as failed at once. */
 export const MARK_FAILED_ANNOTATION = "rds.csi.srvlab.io/mark-failed";

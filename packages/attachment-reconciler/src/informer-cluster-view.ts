@@ -1,7 +1,9 @@
 import type { CheckResult, Logger } from "@rds-csi/core";
 import { RelistingInformer, type InformerTuningOverrides, type KubeClient, type PersistentVolume, type VolumeAttachment } from "@rds-csi/core/k8s";
-import type { ClusterNode, NodeLease } from "./cluster-objects.js";
+import { nameOf, type ClusterNode, type NodeLease } from "./cluster-objects.js";
 import type { ClusterView } from "./cluster-view.js";
+
+const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
 /**
  * The reconciler's view of the cluster: four relisting informers (Nodes, node Leases, VolumeAttachments,
@@ -20,7 +22,7 @@ export class InformerClusterView implements ClusterView {
     const { client, logger, tuning } = options;
     this.#driver = options.driverName;
     this.#nodes = RelistingInformer.overApi(client, { resource: "nodes", path: "/api/v1/nodes", logger, tuning });
-    this.#leases = RelistingInformer.overApi(client, { resource: "leases", path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", logger, tuning });
+    this.#leases = RelistingInformer.overApi(client, { resource: "leases", path: `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NAMESPACE}/leases`, logger, tuning });
     this.#attachments = RelistingInformer.overApi(client, { resource: "volumeattachments", path: "/apis/storage.k8s.io/v1/volumeattachments", logger, tuning });
     this.#volumes = RelistingInformer.overApi(client, { resource: "persistentvolumes", path: "/api/v1/persistentvolumes", logger, tuning });
   }
@@ -46,12 +48,28 @@ export class InformerClusterView implements ClusterView {
   }
 
   /**
-   * Calls `handler` after a change a pass should look at soon: Nodes, VolumeAttachments, PVs. Lease
-   * renewals are not such a change (every node renews every 10 s, and a renewal never calls for a
-   * write); the passes on the interval read them.
+   * Calls `handler` with the name of each node whose work a change concerns: a Node's own; the node of
+   * a VolumeAttachment of this driver (also when it goes: that may free the node for unfencing); the
+   * nodes attached to a PV of this driver (its volume handle names what a VolumeAttachment holds).
+   * Lease renewals are not such a change (every node renews every 10 s, and a renewal alone never calls
+   * for a write): `onLease` reports them, and the periodic resync looks at every node.
    */
-  onChange(handler: () => void): void {
-    for (const informer of [this.#nodes, this.#attachments, this.#volumes]) informer.onChange(handler);
+  onNodeWork(handler: (nodeName: string) => void): void {
+    this.#nodes.onChange(({ object }) => handler(nameOf(object)));
+    this.#attachments.onChange(({ object }) => {
+      if (object.spec?.attacher === this.#driver) handler(object.spec.nodeName);
+    });
+    this.#volumes.onChange(({ object }) => {
+      if (object.spec?.csi?.driver !== this.#driver) return;
+      for (const attachment of this.attachments()) if (attachment.spec.source.persistentVolumeName === nameOf(object)) handler(attachment.spec.nodeName);
+    });
+  }
+
+  /** Calls `handler` with each node Lease as it arrives or changes, so a renewal is timed when it is seen. */
+  onLease(handler: (lease: NodeLease) => void): void {
+    this.#leases.onChange(({ type, object }) => {
+      if (type !== "deleted") handler(object);
+    });
   }
 
   check(): CheckResult {
@@ -67,8 +85,8 @@ export class InformerClusterView implements ClusterView {
     return this.#nodes.get(name);
   }
 
-  leases(): readonly NodeLease[] {
-    return this.#leases.list();
+  lease(nodeName: string): NodeLease | undefined {
+    return this.#leases.get(`${NODE_LEASE_NAMESPACE}/${nodeName}`);
   }
 
   attachments(): readonly VolumeAttachment[] {

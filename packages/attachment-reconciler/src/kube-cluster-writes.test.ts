@@ -1,7 +1,7 @@
 import { ConflictError } from "@rds-csi/core";
-import type { VolumeAttachment } from "@rds-csi/core/k8s";
+import { OUT_OF_SERVICE_TAINT, type VolumeAttachment } from "@rds-csi/core/k8s";
 import { fakeKubeClient, startFakeApiServer, type FakeApiServer } from "@rds-csi/testkit";
-import { OUT_OF_SERVICE_TAINT, type ClusterNode } from "./cluster-objects.js";
+import type { ClusterNode } from "./cluster-objects.js";
 import { KubeClusterWrites } from "./kube-cluster-writes.js";
 
 const signal = new AbortController().signal;

@@ -1,6 +1,6 @@
 import { NotFoundError } from "@rds-csi/core";
-import { jsonPointer, listItemAddition, listItemRemoval, type KubeClient, type VolumeAttachment } from "@rds-csi/core/k8s";
-import type { ClusterNode, Taint } from "./cluster-objects.js";
+import { jsonPointer, listItemAddition, listItemRemoval, type KubeClient, type Taint, type VolumeAttachment } from "@rds-csi/core/k8s";
+import type { ClusterNode } from "./cluster-objects.js";
 import type { ClusterWrites } from "./cluster-writes.js";
 
 const TAINTS = jsonPointer("spec", "taints");

@@ -5,13 +5,11 @@ import { startReconciler } from "./start-reconciler.js";
 import { reconcilerSettings } from "./reconciler-settings.js";
 
 await runService({
-  program: "rds-csi-attachment-reconciler",
-  summary: "Detects failed nodes, fences them, removes stale VolumeAttachments and audits orphaned RDS disks.",
   packageJson: new URL("../package.json", import.meta.url),
   settings: reconcilerSettings(),
-  async start({ config, logger, metrics }) {
+  async start({ config, program, logger, metrics }) {
     const connection = await resolveRdsConnection(config);
-    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig, "rds-csi-attachment-reconciler"));
+    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig, program));
     let leader: LeaderElector;
     try {
       leader = new LeaderElector({

@@ -90,7 +90,7 @@ export function reconcilerSettings() {
       description: "a fenced node must be Ready with a fresh Lease this long (and report its clean-up) before it is unfenced",
       default: 120_000,
     }),
-    reconcileInterval: positiveDuration({ flag: "reconcile-interval", env: "RECONCILE_INTERVAL", description: "how often every node is looked at (changes also start a pass)", default: 5_000 }),
+    reconcileInterval: positiveDuration({ flag: "reconcile-interval", env: "RECONCILE_INTERVAL", description: "how often every node is queued for a look (a change queues its node at once)", default: 5_000 }),
     orphanAuditInterval: positiveDuration({ flag: "orphan-audit-interval", env: "ORPHAN_AUDIT_INTERVAL", description: "how often the RDS and the cluster are compared for orphans", default: 600_000 }),
     orphanDiskDeletion: enumSetting({
       flag: "orphan-disk-deletion",

@@ -17,7 +17,8 @@ interface Rig {
   reconciler: Reconciler;
   metricsText: () => Promise<string>;
   leader: { value: boolean };
-  pass: () => Promise<void>;
+  /** every node's turn; the errors of those that failed */
+  resync: () => Promise<unknown[]>;
   logs: () => { level: string; message: string }[];
 }
 
@@ -48,8 +49,14 @@ function rig(options: { nodes?: number; hostAccessControl?: boolean; live?: Live
     stabilizationMs: 30_000,
     ...options.overrides,
   });
-  const pass = () => reconciler.pass(new AbortController().signal);
-  return { cluster, rds, clock, reconciler, metricsText: () => registry.metrics(), leader, pass, logs: lines };
+  // What a resync makes the work queue do, in one go: every node's turn. A turn that fails is only
+  // retried by the queue, so its error is returned, not thrown.
+  const resync = async () => {
+    const failures: unknown[] = [];
+    for (const name of reconciler.nodeNames()) await reconciler.reconcileNode(name, new AbortController().signal).catch((err: unknown) => failures.push(err));
+    return failures;
+  };
+  return { cluster, rds, clock, reconciler, metricsText: () => registry.metrics(), leader, resync, logs: lines };
 }
 
 /** n1 stops: not Ready, Lease no longer renewed; every other node keeps renewing. */
@@ -58,7 +65,7 @@ async function failNode(r: Rig, name: string, forMs: number, stepMs = 5_000): Pr
   for (let spent = 0; spent < forMs; spent += stepMs) {
     r.clock.advance(stepMs);
     for (const node of r.cluster.nodes()) if (node.metadata?.name !== name) r.cluster.renew(node.metadata?.name ?? "");
-    await r.pass();
+    await r.resync();
   }
 }
 
@@ -66,7 +73,7 @@ async function failNode(r: Rig, name: string, forMs: number, stepMs = 5_000): Pr
 async function attachAndFail(r: Rig, failForMs: number, stepMs?: number): Promise<string> {
   const va = r.cluster.attach("pvc-a", "n1");
   r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
-  await r.pass();
+  await r.resync();
   await failNode(r, "n1", failForMs, stepMs);
   return va;
 }
@@ -74,7 +81,7 @@ async function attachAndFail(r: Rig, failForMs: number, stepMs?: number): Promis
 describe("Reconciler: failure detection", () => {
   it("fences a node only after it is not Ready and its Lease went unrenewed for longer than the grace period", async () => {
     const r = rig();
-    await r.pass();
+    await r.resync();
     await failNode(r, "n1", GRACE);
     expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
     expect(await r.metricsText()).toContain('rds_csi_reconciler_nodes{state="suspect"} 1');
@@ -85,12 +92,12 @@ describe("Reconciler: failure detection", () => {
 
   it("times the Lease by its own clock: a renewTime that keeps changing keeps a NotReady node unfenced, whatever its value", async () => {
     const r = rig();
-    await r.pass();
+    await r.resync();
     r.cluster.setReady("n1", "False");
     for (let i = 0; i < 30; i++) {
       r.clock.advance(5_000);
       r.cluster.renew("n1"); // the node's clock may be hours off; only the change counts
-      await r.pass();
+      await r.resync();
     }
     expect(r.cluster.writes).toEqual([]);
   });
@@ -98,12 +105,12 @@ describe("Reconciler: failure detection", () => {
   it("waits a full grace period after its own start before fencing a node that was already silent", async () => {
     const r = rig();
     r.cluster.setReady("n1", "Unknown");
-    await r.pass();
+    await r.resync();
     r.clock.advance(GRACE);
-    await r.pass();
+    await r.resync();
     expect(r.cluster.writes).toEqual([]);
     r.clock.advance(1);
-    await r.pass();
+    await r.resync();
     expect(r.cluster.writes).toContain("taint n1");
   });
 
@@ -116,10 +123,10 @@ describe("Reconciler: failure detection", () => {
         r.clock.advance(5_000);
         for (const node of ["n0", "n2", "n3"]) r.cluster.renew(node);
       }
-      standby.reconciler.observe();
+      for (const name of standby.reconciler.nodeNames()) standby.reconciler.observe(name);
     }
-    await standby.pass();
-    await fresh.pass();
+    await standby.resync();
+    await fresh.resync();
     expect(standby.cluster.writes).toContain("taint n1");
     expect(fresh.cluster.writes).toEqual([]);
   });
@@ -128,7 +135,7 @@ describe("Reconciler: failure detection", () => {
     const r = rig();
     r.cluster.setReady("n1", "Unknown");
     r.cluster.annotate("n1", MARK_FAILED_ANNOTATION, "true");
-    await r.pass();
+    await r.resync();
     expect(fenceRecordOf(r.cluster.node("n1")!)?.phase).toBe("done");
   });
 
@@ -137,7 +144,7 @@ describe("Reconciler: failure detection", () => {
     r.cluster.setReady("n1", "Unknown");
     await r.cluster.addNodeTaint(r.cluster.node("n1")!, { key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" });
     r.cluster.writes.length = 0;
-    await r.pass();
+    await r.resync();
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", taintAdded: false, strategies: { taint: "success" } });
     expect(r.cluster.writes).not.toContain("taint n1");
   });
@@ -152,7 +159,7 @@ describe("Reconciler: fencing", () => {
     r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
     r.rds.allowed.set("pvc-b", [hostNqn("n1"), hostNqn("n2")]);
     r.rds.allowed.set("pvc-c", [hostNqn("n3")]);
-    await r.pass();
+    await r.resync();
     await failNode(r, "n1", GRACE + 5_000);
     expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
     expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2")]);
@@ -166,6 +173,23 @@ describe("Reconciler: fencing", () => {
     expect(text).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="success"} 1');
     expect(text).toContain('rds_csi_reconciler_fences_total{strategy="taint",result="success"} 1');
     expect(text).toContain("rds_csi_reconciler_fence_duration_seconds_count 1");
+  });
+
+  it("two nodes sharing an RWX export, fenced at once by two workers, both end up off its allow-list", async () => {
+    const r = rig({ nodes: 6 });
+    r.cluster.attach("pvc-rwx", "n1");
+    r.cluster.attach("pvc-rwx", "n2");
+    r.cluster.attach("pvc-rwx", "n3");
+    r.rds.allowed.set("pvc-rwx", [hostNqn("n1"), hostNqn("n2"), hostNqn("n3")]);
+    await r.resync();
+    for (const node of ["n1", "n2"]) {
+      r.cluster.setReady(node, "Unknown");
+      r.cluster.annotate(node, MARK_FAILED_ANNOTATION, "true");
+    }
+    const signal = new AbortController().signal;
+    await Promise.all([r.reconciler.reconcileNode("n1", signal), r.reconciler.reconcileNode("n2", signal)]);
+    expect(["n1", "n2"].map((node) => fenceRecordOf(r.cluster.node(node)!)?.phase)).toEqual(["done", "done"]);
+    expect(r.rds.allowed.get("pvc-rwx")).toEqual([hostNqn("n3")]);
   });
 
   it("without verified host access control reports the storage side unavailable (metric, event, warning) and fences with the taint alone", async () => {
@@ -194,7 +218,7 @@ describe("Reconciler: fencing", () => {
     r.cluster.attach("pvc-a", "n1");
     r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
     r.rds.failing = true;
-    await r.pass();
+    await r.resync();
     await failNode(r, "n1", GRACE + 5_000);
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ strategies: { taint: "success", storage: "failed" } });
     expect(await r.metricsText()).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="failed"} 1');
@@ -202,31 +226,31 @@ describe("Reconciler: fencing", () => {
 
   it("finishes a fence another replica started at the step it stopped, without starting a second one", async () => {
     const r = rig();
-    await r.pass();
+    await r.resync();
     r.cluster.setReady("n1", "Unknown");
     const started = { phase: "started", detectedAt: "2025-12-31T23:59:00.000Z", startedAt: "2025-12-31T23:59:30.000Z", strategies: { storage: "success" }, connectionsCut: true };
     await r.cluster.setNodeAnnotation("n1", FENCE_ANNOTATION, JSON.stringify(started));
     r.cluster.writes.length = 0;
-    await r.pass();
+    await r.resync();
     expect(r.cluster.writes).toEqual(["taint n1", `annotate n1 ${FENCE_ANNOTATION}`]);
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", startedAt: started.startedAt, detectedAt: started.detectedAt });
-    await r.pass();
+    await r.resync();
     expect(r.cluster.writes).toHaveLength(2);
     expect(r.cluster.events.filter((event) => event.reason === "NodeFenced")).toHaveLength(1);
     expect(await r.metricsText()).not.toContain('strategy="storage"');
   });
 
-  it("a taint patch that loses a race with another writer of the Node is retried by the next pass, the storage side not repeated", async () => {
+  it("a taint patch that loses a race with another writer of the Node fails the node's turn (the queue retries it), the storage side not repeated", async () => {
     const r = rig();
     r.cluster.attach("pvc-a", "n1");
     r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
-    await r.pass();
+    await r.resync();
     await failNode(r, "n1", GRACE);
     r.cluster.taintConflicts = 1;
     r.clock.advance(5_000);
-    await expect(r.pass()).rejects.toBeInstanceOf(ConflictError);
+    expect(await r.resync()).toEqual([expect.any(ConflictError)]);
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "started", strategies: { storage: "success" } });
-    await r.pass();
+    await r.resync();
     expect(fenceRecordOf(r.cluster.node("n1")!)).toMatchObject({ phase: "done", strategies: { taint: "success", storage: "success" }, taintAdded: true });
     const text = await r.metricsText();
     expect(text).toContain('rds_csi_reconciler_fences_total{strategy="storage",result="success"} 1');
@@ -236,12 +260,12 @@ describe("Reconciler: fencing", () => {
 
   it("writes nothing once it is no longer the leader", async () => {
     const r = rig();
-    await r.pass();
+    await r.resync();
     r.cluster.setReady("n1", "Unknown");
     r.clock.advance(GRACE + 1);
     for (const node of ["n0", "n2", "n3"]) r.cluster.renew(node);
     r.leader.value = false;
-    await expect(r.pass()).rejects.toBeInstanceOf(NotLeaderError);
+    expect(await r.resync()).toEqual([expect.any(NotLeaderError)]);
     expect(r.cluster.writes).toEqual([]);
   });
 
@@ -261,12 +285,12 @@ describe("Reconciler: fencing", () => {
 describe("Reconciler: safety brakes", () => {
   it("fences nobody when more than the configured share of nodes look failed at once, and says so", async () => {
     const r = rig({ nodes: 4 });
-    await r.pass();
+    await r.resync();
     for (const node of ["n1", "n2", "n3"]) r.cluster.setReady(node, "Unknown");
     for (let i = 0; i < 20; i++) {
       r.clock.advance(5_000);
       r.cluster.renew("n0");
-      await r.pass();
+      await r.resync();
     }
     expect(r.cluster.writes).toEqual([]);
     expect(await r.metricsText()).toContain('rds_csi_reconciler_fencing_paused{reason="mass_failure"} 1');
@@ -275,21 +299,34 @@ describe("Reconciler: safety brakes", () => {
 
   it("starts at most N fences per window, counting fences recorded on the Nodes", async () => {
     const r = rig({ nodes: 10, overrides: { brakes: { maxFences: 2, windowMs: 600_000, maxFailedShare: 0.5 } } });
-    await r.pass();
+    await r.resync();
     for (const node of ["n1", "n2", "n3"]) r.cluster.setReady(node, "Unknown");
     for (let i = 0; i < 14; i++) {
       r.clock.advance(5_000);
       for (const node of ["n0", "n4", "n5", "n6", "n7", "n8", "n9"]) r.cluster.renew(node);
-      await r.pass();
+      await r.resync();
     }
     const fenced = ["n1", "n2", "n3"].filter((node) => fenceRecordOf(r.cluster.node(node)!) !== undefined);
     expect(fenced).toHaveLength(2);
     expect(await r.metricsText()).toContain('rds_csi_reconciler_fencing_paused{reason="rate_limit"} 1');
     r.clock.advance(600_000);
     for (const node of ["n0", "n4", "n5", "n6", "n7", "n8", "n9"]) r.cluster.renew(node);
-    await r.pass();
+    await r.resync();
     expect(["n1", "n2", "n3"].every((node) => fenceRecordOf(r.cluster.node(node)!) !== undefined)).toBe(true);
     expect(await r.metricsText()).toContain('rds_csi_reconciler_fencing_paused{reason="rate_limit"} 0');
+  });
+
+  it("admits no more fences than the window allows when several nodes are reconciled at once", async () => {
+    const r = rig({ nodes: 10, overrides: { brakes: { maxFences: 2, windowMs: 600_000, maxFailedShare: 0.5 } } });
+    await r.resync();
+    for (const node of ["n1", "n2", "n3"]) {
+      r.cluster.setReady(node, "Unknown");
+      r.cluster.annotate(node, MARK_FAILED_ANNOTATION, "true");
+    }
+    const signal = new AbortController().signal;
+    await Promise.all(["n1", "n2", "n3"].map((node) => r.reconciler.reconcileNode(node, signal)));
+    expect(["n1", "n2", "n3"].filter((node) => fenceRecordOf(r.cluster.node(node)!) !== undefined)).toHaveLength(2);
+    expect(await r.metricsText()).toContain('rds_csi_reconciler_fencing_paused{reason="rate_limit"} 1');
   });
 });
 
@@ -307,6 +344,25 @@ describe("Reconciler: freeing volumes", () => {
     expect(r.cluster.events.map((event) => event.reason)).toEqual(expect.arrayContaining(["VolumeAttachmentFreed", "AttacherFinalizerRemoved"]));
   });
 
+  it("before removing the finalizer, shuts the node out again of an export an allow-list write after the fence let it back into; keeps the finalizer while it cannot", async () => {
+    const r = rig();
+    const va = await attachAndFail(r, GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    // A ControllerPublish that read n1's Node before the fence record rewrote the list after the revoke.
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    r.rds.failing = true;
+    await failNode(r, "n1", 125_000);
+    expect(r.cluster.attachment(va)?.metadata?.finalizers).toEqual(["external-attacher/rds-csi-srvlab-io"]);
+    expect(r.logs().some((line) => line.level === "warn" && line.message.startsWith("cannot make sure the export of pvc-a still shuts the fenced node out"))).toBe(true);
+
+    r.rds.failing = false;
+    await failNode(r, "n1", 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    expect(r.cluster.attachment(va)).toBeUndefined();
+    expect(r.logs().filter((line) => line.message.startsWith("the export admitted the fenced node again"))).toHaveLength(1);
+    expect(await r.metricsText()).toContain("rds_csi_reconciler_finalizers_removed_total 1");
+  });
+
   it.each([
     ["storage fencing unavailable", { hostAccessControl: false }],
     ["live connections not proved cut", { live: "kept" as const }],
@@ -319,22 +375,22 @@ describe("Reconciler: freeing volumes", () => {
   it("never touches a VolumeAttachment whose node is Ready and lists the volume in use", async () => {
     const r = rig();
     const va = r.cluster.attach("pvc-a", "n1");
-    await r.pass();
+    await r.resync();
     await r.cluster.setNodeAnnotation("n1", FENCE_ANNOTATION, JSON.stringify({ phase: "done", detectedAt: "2026-01-01T00:00:00Z", startedAt: "2026-01-01T00:00:00Z", strategies: {} }));
-    await r.pass();
+    await r.resync();
     expect(r.cluster.attachment(va)?.metadata?.deletionTimestamp).toBeUndefined();
   });
 
   it("deletes the VolumeAttachments of a deleted node but never removes their finalizer", async () => {
     const r = rig();
     const va = r.cluster.attach("pvc-a", "n1");
-    await r.pass();
+    await r.resync();
     r.cluster.deleteNode("n1");
     r.clock.advance(1_000);
-    await r.pass();
+    await r.resync();
     expect(r.cluster.attachment(va)?.metadata?.deletionTimestamp).toBeDefined();
     r.clock.advance(600_000);
-    await r.pass();
+    await r.resync();
     expect(r.cluster.attachment(va)?.metadata?.finalizers).toHaveLength(1);
   });
 
@@ -361,7 +417,7 @@ describe("Reconciler: a node that comes back", () => {
     for (let spent = 0; spent < forMs; spent += 5_000) {
       r.clock.advance(5_000);
       for (const node of r.cluster.nodes()) r.cluster.renew(node.metadata?.name ?? "");
-      await r.pass();
+      await r.resync();
     }
   }
 
@@ -377,16 +433,63 @@ describe("Reconciler: a node that comes back", () => {
     expect(r.cluster.events.map((event) => event.reason)).toContain("NodeUnfenced");
   });
 
+  it("gives its host back to the exports of the VolumeAttachments it kept attached before the fence record goes; a volume that moved stays without it", async () => {
+    const r = rig();
+    const movedVa = r.cluster.attach("pvc-a", "n1");
+    // pvc-b is an RWX volume on n1 and n2; the API server refuses to delete n1's VolumeAttachment while
+    // n1 is away, and once n1 is Ready again and uses the volume, the reconciler leaves it alone.
+    const keptVa = r.cluster.attach("pvc-b", "n1");
+    r.cluster.attach("pvc-b", "n2");
+    r.cluster.undeletable.add(keptVa);
+    r.rds.allowed.set("pvc-a", [hostNqn("n1")]);
+    r.rds.allowed.set("pvc-b", [hostNqn("n1"), hostNqn("n2")]);
+    await r.resync();
+    await failNode(r, "n1", GRACE + 5_000);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([NO_HOST_NQN]);
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2")]);
+    r.cluster.removeAttachment(movedVa);
+    r.cluster.attach("pvc-a", "n2");
+    r.rds.allowed.set("pvc-a", [hostNqn("n2")]);
+
+    // The RDS does not answer when the node qualifies: access cannot be given back, so it stays fenced.
+    r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2026-01-01T00:05:00Z");
+    r.rds.failing = true;
+    await comeBack(r, 35_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
+    expect(r.cluster.node("n1")?.spec?.taints).toHaveLength(1);
+    expect(r.logs().some((line) => line.level === "warn" && line.message.startsWith("cannot give the node access back to its exports"))).toBe(true);
+
+    r.rds.failing = false;
+    await comeBack(r, 5_000);
+    expect(fenceRecordOf(r.cluster.node("n1")!)).toBeUndefined();
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2"), hostNqn("n1")]);
+    expect(r.rds.allowed.get("pvc-a")).toEqual([hostNqn("n2")]);
+    expect(r.cluster.events.filter((event) => event.reason === "AccessRestored")).toEqual([
+      {
+        subject: expect.objectContaining({ kind: "VolumeAttachment", name: keptVa }),
+        type: "Normal",
+        reason: "AccessRestored",
+        message: `node n1 is unfenced and still attached: its host ${hostNqn("n1")} is admitted to the export of pvc-b again`,
+      },
+    ]);
+    expect(r.logs().filter((line) => line.message.startsWith("export access given back"))).toHaveLength(1);
+
+    // Idempotent: later turns find the host admitted and write nothing more.
+    await comeBack(r, 10_000);
+    expect(r.rds.allowed.get("pvc-b")).toEqual([hostNqn("n2"), hostNqn("n1")]);
+    expect(r.cluster.events.filter((event) => event.reason === "AccessRestored")).toHaveLength(1);
+  });
+
   it("is not unfenced by a clean-up report older than the fence, nor before the stabilisation period", async () => {
     const r = rig();
     r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2025-12-01T00:00:00Z");
-    await r.pass();
+    await r.resync();
     await failNode(r, "n1", GRACE + 5_000);
     await comeBack(r, 60_000);
     expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
     r.cluster.annotate("n1", CLEANED_UP_ANNOTATION, "2026-01-01T00:05:00Z");
     r.cluster.setReady("n1", "False");
-    await r.pass();
+    await r.resync();
     await comeBack(r, 25_000);
     expect(fenceRecordOf(r.cluster.node("n1")!)).toBeDefined();
     await comeBack(r, 10_000);

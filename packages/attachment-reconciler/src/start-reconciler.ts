@@ -4,9 +4,9 @@ import type { RdsClient } from "@rds-csi/core/routeros";
 import { InformerClusterView } from "./informer-cluster-view.js";
 import { KubeClusterWrites } from "./kube-cluster-writes.js";
 import { OrphanAudit } from "./orphan-audit.js";
-import { ReconcileLoop } from "./reconcile-loop.js";
 import { Reconciler } from "./reconciler.js";
 import { ReconcilerMetrics } from "./reconciler-metrics.js";
+import { ReconcilerQueues } from "./reconciler-queues.js";
 import type { ReconcilerSettings } from "./reconciler-settings.js";
 import { StorageFence } from "./storage-fence.js";
 import { WriteGuard } from "./write-guard.js";
@@ -27,8 +27,9 @@ export interface RunningReconciler {
 }
 
 /**
- * Builds the operator from its parts and starts it: informers, leader election, the reconcile loop
- * and the orphan audit loop. Passes run only on the leader and only once the informers listed.
+ * Builds the operator from its parts and starts it: informers, leader election, and the work queues
+ * of the nodes and the orphan audit (ReconcilerQueues: workers act only on the leader, and only once
+ * the informers listed).
  */
 export function startReconciler(options: StartReconcilerOptions): RunningReconciler {
   const { config, kube, rds, leader, logger } = options;
@@ -67,36 +68,23 @@ export function startReconciler(options: StartReconcilerOptions): RunningReconci
     logger,
     now: Date.now,
   });
-  // A pass decides from the caches, so it never runs on a cache that has not listed yet; its calls are
-  // cancelled when the leader's term ends, besides the guard's check before every write.
-  const whenSynced = (pass: (signal: AbortSignal) => Promise<unknown>) => async (signal: AbortSignal) => {
-    await view.waitForSync(signal);
-    await pass(AbortSignal.any([signal, leader.termSignal()]));
-  };
-  const loop = new ReconcileLoop({
-    name: "reconcile",
-    pass: whenSynced((signal) => reconciler.pass(signal)),
-    isLeader,
-    standby: () => {
-      if (view.synced) reconciler.observe();
-    },
-    intervalMs: config.reconcileInterval,
+  const queues = new ReconcilerQueues({
+    reconciler,
+    audit,
+    events: view,
+    leader,
+    resyncIntervalMs: config.reconcileInterval,
+    auditIntervalMs: config.orphanAuditInterval,
     logger,
   });
-  const auditLoop = new ReconcileLoop({ name: "orphan audit", pass: whenSynced((signal) => audit.run(signal)), isLeader, intervalMs: config.orphanAuditInterval, logger });
-  view.onChange(() => loop.trigger());
   leader.onChange((leading) => {
     metrics.leader(leading);
     logger.info(leading ? "leading: this replica acts" : "not leading: this replica stands by", { identity: leader.identity });
-    if (leading) {
-      loop.trigger();
-      auditLoop.trigger();
-    }
+    if (leading) queues.leading();
   });
   view.start();
   leader.start();
-  loop.start();
-  auditLoop.start();
+  queues.start();
   logger.info("reconciler started", { strategies: config.fenceStrategies, storage_fencing_available: storage.available, dry_run: config.dryRun });
   return {
     async ready() {
@@ -108,7 +96,7 @@ export function startReconciler(options: StartReconcilerOptions): RunningReconci
     async stop() {
       // Released first, so the other replica takes over at once instead of after the lease expires.
       await leader.stop();
-      await Promise.all([loop.stop(), auditLoop.stop()]);
+      await queues.stop();
       await view.stop();
     },
   };

@@ -91,6 +91,10 @@ describeAsRoot("failover of an RWO volume when its node dies (real processes)", 
     expect(rig.api.get("Node", undefined, a.name)?.metadata?.annotations?.["rds.csi.srvlab.io/cleaned-up"]).toBeDefined();
     // The event is posted right after the fence record is cleared.
     await until(() => rig.api.list("Event").some((event) => (event as { reason?: string }).reason === "NodeUnfenced"), "no NodeUnfenced event");
+    // Unfencing gives node-a access back only to exports it still has an attached VolumeAttachment for:
+    // none, since its volume moved, so the export admits exactly node-b.
+    expect(rig.sim.disks().find((disk) => disk.slot === volume.volumeId)?.allowedHosts).toEqual([hostB]);
+    expect(rig.api.list("Event").map((event) => (event as { reason?: string }).reason)).not.toContain("AccessRestored");
     expect(rig.sim.connections(volume.nqn)).toEqual([hostB]);
     expect(rig.maxConnected.get(volume.nqn)).toBe(1);
   }), 180_000);

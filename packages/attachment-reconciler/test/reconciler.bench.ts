@@ -12,8 +12,8 @@ const FAILOVER_SLACK_S = 10;
 /**
  * The reconciler as a process. Memory: 500 Nodes (Leases renewed every 10 s, as kubelet does) and
  * 5,000 VolumeAttachments with their PVs in the fake API server, RSS read from its /metrics once it
- * has listed everything and run passes for 15 s (target < 100 MB). Failover (root only: node plugins
- * on fake fabrics): the real 60 s grace period and 5 s pass interval, the Node turning NotReady 40 s
+ * has listed everything and reconciled every node for 15 s (target < 100 MB). Failover (root only: node plugins
+ * on fake fabrics): the real 60 s grace period and 5 s resync interval, the Node turning NotReady 40 s
  * after its kubelet stops (kube-controller-manager's node-monitor-grace-period); from the moment node A
  * dies to the volume staged on node B with A's data (target ≤ grace + 10 s).
  */

@@ -38,5 +38,6 @@ export * from "./volume/publish-context.js";
 export * from "./volume/mount-options.js";
 export * from "./resilience/keyed-sequencer.js";
 export * from "./resilience/with-deadline.js";
+export * from "./resilience/until-aborted.js";
 export * from "./resilience/abortable-sleep.js";
 export * from "./resilience/backoff.js";

@@ -40,7 +40,7 @@ export async function controllerExpandVolume(
     );
     context.logger.info("volume expanded", { volume_id: id, size_bytes: String(grown.sizeBytes) });
     deps.events.volumeExpanded(id, volume.sizeBytes, grown.sizeBytes);
-    deps.gauges.changed();
+    deps.gauges.changed(id, true);
     return { capacityBytes: grown.sizeBytes, nodeExpansionRequired };
   });
 }

@@ -107,7 +107,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
         deps.rds.createVolume({ id, sizeBytes: size, port: parameters.nvmePort }, signal, { knownAbsent: true }),
       );
       context.logger.info("volume created", { volume_id: id, size_bytes: String(volume.sizeBytes) });
-      deps.gauges.changed();
+      deps.gauges.changed(volume.id, true);
       return respond(volume);
     }
     // The source is locked too, so it cannot be deleted or grown while it is being copied.
@@ -119,7 +119,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
         deps.rds.copyVolume({ id, sizeBytes: copySize, port: parameters.nvmePort, sourceId }, signal),
       );
       context.logger.info("volume created from a copy", { volume_id: id, source: sourceId, size_bytes: String(volume.sizeBytes) });
-      deps.gauges.changed();
+      deps.gauges.changed(volume.id, true);
       return respond(volume);
     });
   });

@@ -30,7 +30,7 @@ export async function deleteVolume(
     }
     await deps.rds.deleteVolume(id, signal);
     context.logger.info("volume deleted", { volume_id: id });
-    deps.gauges.changed();
+    deps.gauges.changed(id, false);
     return {};
   });
 }

@@ -1,4 +1,4 @@
-import { ResourceExhaustedError } from "@rds-csi/core";
+import { ResourceExhaustedError, UnavailableError } from "@rds-csi/core";
 import type { RdsCapacity, RdsClient } from "@rds-csi/core/routeros";
 import { FreeSpace } from "./free-space.js";
 
@@ -15,6 +15,20 @@ function pool(free: bigint): { rds: RdsClient; readings: () => number; setFree: 
   };
   return { rds: { capacity } as unknown as RdsClient, readings: () => readings, setFree: (bytes) => (freeBytes = bytes) };
 }
+
+/** A pool whose readings are answered only when the test says so; counts them. */
+function heldPool(free: bigint): { rds: RdsClient; readings: () => number; answer: () => void } {
+  const held: (() => void)[] = [];
+  let readings = 0;
+  const capacity = async (): Promise<RdsCapacity> => {
+    readings++;
+    await new Promise<void>((resolve) => held.push(resolve));
+    return { totalBytes: 100n * GiB, freeBytes: free };
+  };
+  return { rds: { capacity } as unknown as RdsClient, readings: () => readings, answer: () => held.splice(0).forEach((resolve) => resolve()) };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe("FreeSpace", () => {
   let nowMs = 0;
@@ -78,6 +92,80 @@ describe("FreeSpace", () => {
     await expect(space.take(GiB, "volume a", signal, async () => Promise.reject(new Error("lost")))).rejects.toThrow("lost");
     await space.take(GiB, "volume b", signal, async () => undefined);
     expect(readings()).toBe(2);
+  });
+
+  it("reads the pool once for operations that need a reading together", async () => {
+    const { rds, readings, answer } = heldPool(10n * GiB);
+    const space = new FreeSpace(rds, { now });
+    const burst = Array.from({ length: 5 }, (_, i) => space.take(GiB, `volume ${i}`, signal, async () => i));
+    await settle();
+    expect(readings()).toBe(1);
+    answer();
+    await expect(Promise.all(burst)).resolves.toEqual([0, 1, 2, 3, 4]);
+    expect(readings()).toBe(1);
+  });
+
+  it("does not share a reading begun before an operation finished with one that starts after", async () => {
+    const { rds, readings, answer } = heldPool(10n * GiB);
+    const space = new FreeSpace(rds, { now });
+    let finishA: () => void = () => undefined;
+    const a = space.take(GiB, "volume a", signal, () => new Promise<void>((resolve) => (finishA = resolve)));
+    await settle();
+    answer();
+    await settle();
+    nowMs = 10_000; // stale: b reads the pool while a is still being made
+    const b = space.take(GiB, "volume b", signal, async () => undefined);
+    await settle();
+    expect(readings()).toBe(2);
+    finishA();
+    await a;
+    // b's reading may not show a: c reads for itself
+    const c = space.take(GiB, "volume c", signal, async () => undefined);
+    await settle();
+    expect(readings()).toBe(3);
+    answer();
+    await Promise.all([b, c]);
+  });
+
+  it("lets an operation that gave up leave a shared reading without failing the others", async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let readings = 0;
+    const capacity = async (readSignal: AbortSignal): Promise<RdsCapacity> => {
+      readings++;
+      await Promise.race([gate, new Promise((_, reject) => readSignal.addEventListener("abort", () => reject(readSignal.reason)))]);
+      return { totalBytes: 100n * GiB, freeBytes: 10n * GiB };
+    };
+    const space = new FreeSpace({ capacity } as unknown as RdsClient, { now });
+    const first = new AbortController();
+    const gaveUp = space.take(GiB, "volume a", first.signal, async () => "a");
+    const waiting = space.take(GiB, "volume b", signal, async () => "b");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readings).toBe(1);
+    first.abort(new Error("caller gone"));
+    await expect(gaveUp).rejects.toThrow("caller gone");
+    open();
+    await expect(waiting).resolves.toBe("b");
+    expect(readings).toBe(2);
+  });
+
+  it("fails every operation waiting for a reading that failed, and lets a waiter that gave up leave at once", async () => {
+    let fail: (err: Error) => void = () => undefined;
+    let readings = 0;
+    const capacity = (): Promise<RdsCapacity> => (readings++, new Promise((_, reject) => (fail = reject)));
+    const space = new FreeSpace({ capacity } as unknown as RdsClient, { now });
+    const leaving = new AbortController();
+    const made: string[] = [];
+    const started = ["a", "b", "c"].map((name) =>
+      space.take(GiB, `volume ${name}`, name === "c" ? leaving.signal : signal, async () => void made.push(name)),
+    );
+    await settle();
+    leaving.abort(new Error("c gave up"));
+    await expect(started[2]).rejects.toThrow("c gave up");
+    fail(new UnavailableError("RDS 192.0.2.1 unreachable"));
+    await expect(started[0]).rejects.toThrow("unreachable");
+    await expect(started[1]).rejects.toThrow("unreachable");
+    expect({ readings, made }).toEqual({ readings: 1, made: [] });
   });
 
   it("answers the RDS's own refusal with a fresh reading's numbers", async () => {

@@ -1,4 +1,4 @@
-import { ResourceExhaustedError } from "@rds-csi/core";
+import { ResourceExhaustedError, untilAborted } from "@rds-csi/core";
 import { type RdsClient } from "@rds-csi/core/routeros";
 
 /**
@@ -15,6 +15,13 @@ interface Reading {
   readonly tick: number;
 }
 
+/** A reading of the pool under way, and the signal of the operation that began it. */
+interface PendingRead {
+  readonly tick: number;
+  readonly reading: Promise<Reading>;
+  readonly signal: AbortSignal;
+}
+
 interface Claim {
   readonly bytes: bigint;
   /** the tick at which the operation finished; undefined while it runs */
@@ -29,8 +36,10 @@ interface Claim {
  * when it was taken, so for this controller's own work it can only err low. All of them must go through
  * here: one that took space unseen would make the estimate too high. An estimate that says "not enough"
  * is read again before anyone is refused, and an operation that fails throws the reading away, so the
- * next one reads the pool. When the RDS itself refuses for lack of space, the answer carries a fresh
- * reading's numbers like the check's own.
+ * next one reads the pool. Operations that need a reading while one is under way, and no operation
+ * finished since it began, share it: a burst of creates meeting a stale reading reads the pool once, not
+ * once per create. When the RDS itself refuses for lack of space, the answer carries a fresh reading's
+ * numbers like the check's own.
  */
 export class FreeSpace {
   readonly #rds: RdsClient;
@@ -38,6 +47,7 @@ export class FreeSpace {
   readonly #now: () => number;
   readonly #claims = new Set<Claim>();
   #reading: Reading | undefined;
+  #pending: PendingRead | undefined;
   #tick = 0;
 
   constructor(rds: RdsClient, options: { readonly maxAgeMs?: number; readonly now?: () => number } = {}) {
@@ -63,7 +73,7 @@ export class FreeSpace {
       // In doubt: the next operation reads the pool.
       if (this.#reading) this.#reading = { ...this.#reading, takenAtMs: Number.NEGATIVE_INFINITY };
       if (!(err instanceof ResourceExhaustedError)) throw err;
-      const fresh = await this.#read(signal).catch(() => undefined);
+      const fresh = await this.#read(signal, { shared: false }).catch(() => undefined);
       throw fresh === undefined ? err : notEnoughSpace(what, neededBytes, fresh.freeBytes, 0n, err);
     } finally {
       this.#tick += 1;
@@ -79,7 +89,32 @@ export class FreeSpace {
     return reading.freeBytes - claimed;
   }
 
-  async #read(signal: AbortSignal): Promise<Reading> {
+  /**
+   * A reading begun since the last operation finished holds everything a new one would, so it is shared
+   * (unless `shared` is false: the RDS just refused, and the numbers must postdate that). An operation
+   * waits for a shared reading only as long as its own signal allows, and reads for itself when the
+   * operation that began it gave up; a reading that failed otherwise fails every operation waiting for it.
+   */
+  async #read(signal: AbortSignal, { shared = true } = {}): Promise<Reading> {
+    const pending = this.#pending;
+    if (shared && pending?.tick === this.#tick) {
+      try {
+        return await untilAborted(signal, pending.reading);
+      } catch (err) {
+        if (signal.aborted || !pending.signal.aborted) throw err;
+      }
+    }
+    const reading = this.#readPool(signal);
+    const started = { tick: this.#tick, reading, signal };
+    this.#pending = started;
+    try {
+      return await reading;
+    } finally {
+      if (this.#pending === started) this.#pending = undefined;
+    }
+  }
+
+  async #readPool(signal: AbortSignal): Promise<Reading> {
     const reading = { tick: this.#tick, takenAtMs: this.#now(), freeBytes: (await this.#rds.capacity(signal)).freeBytes };
     // Of two readings in flight at once, the one begun later holds more; readings only move forward.
     if (this.#reading === undefined || reading.tick >= this.#reading.tick) this.#reading = reading;

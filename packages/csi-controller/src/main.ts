@@ -10,13 +10,11 @@ import { PvcVolumeEvents } from "./volume-events.js";
 import { RdsVolumeGauges } from "./volume-gauges.js";
 
 await runService({
-  program: "rds-csi-controller",
-  summary: "CSI Identity + Controller for MikroTik RDS: manages file-backed NVMe/TCP disks on the RDS over SSH.",
   packageJson: new URL("../package.json", import.meta.url),
   settings: controllerSettings(),
-  async start({ config, logger, metrics }) {
+  async start({ config, program, logger, metrics }) {
     const resolved = await resolveControllerConfig(config);
-    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig, "rds-csi-controller"));
+    const kube = new KubeClient(await loadKubeConnection(config.kubeConfig, program));
     const { transport, rds } = createRdsClient({
       connection: resolved.connection,
       layout: resolved.layout,

@@ -1,48 +1,55 @@
 import { Writable } from "node:stream";
 import { createLogger, GiB, MetricsRegistry, UnavailableError } from "@rds-csi/core";
 import { type RdsClient, type RdsVolume } from "@rds-csi/core/routeros";
-import { RdsVolumeGauges } from "./volume-gauges.js";
+import { RdsVolumeGauges, type RdsVolumeGaugesOptions } from "./volume-gauges.js";
 
-/** Volume count and free space a test sets; each read can be held open or made to fail. */
+/** Volumes and free space a test sets; counts listings and pool reads; a listing can be held open, and reads made to fail. */
 class StubRds {
-  volumes = 0;
+  volumes: string[] = [];
   freeBytes = 60n * GiB;
   down = false;
-  reads = 0;
+  listings = 0;
+  poolReads = 0;
   gate: Promise<void> | undefined;
 
   readonly client = {
     listVolumes: async () => {
-      this.reads++;
+      this.listings++;
+      const listed = this.volumes.map((id) => ({ id }) as RdsVolume);
       await this.gate;
       if (this.down) throw new UnavailableError("RDS 192.0.2.1 unreachable: ECONNREFUSED");
-      return Array.from({ length: this.volumes }, () => ({}) as RdsVolume);
+      return listed;
     },
-    capacity: async () => ({ totalBytes: 100n * GiB, freeBytes: this.freeBytes }),
+    capacity: async () => (this.poolReads++, { totalBytes: 100n * GiB, freeBytes: this.freeBytes }),
   } as Partial<RdsClient> as RdsClient;
 }
 
 let lines: string[];
 let rds: StubRds;
 let metrics: MetricsRegistry;
-let gauges: RdsVolumeGauges;
 
 beforeEach(() => {
   lines = [];
   rds = new StubRds();
   metrics = new MetricsRegistry();
-  const logger = createLogger({ level: "warn", component: "test", stream: new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }) });
-  gauges = new RdsVolumeGauges({ rds: rds.client, metrics, logger });
 });
+
+function gaugesWith(options: Partial<RdsVolumeGaugesOptions> = {}): RdsVolumeGauges {
+  const logger = createLogger({ level: "warn", component: "test", stream: new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }) });
+  return new RdsVolumeGauges({ rds: rds.client, metrics, logger, minSpacingMs: 0, ...options });
+}
 
 async function values(): Promise<Record<string, number>> {
   const text = await metrics.metrics();
   return Object.fromEntries(text.split("\n").filter((line) => line.startsWith("rds_csi_controller_")).map((line) => [line.split(" ")[0], Number(line.split(" ")[1])]));
 }
 
+const volumeCount = async (): Promise<number | undefined> => (await values())["rds_csi_controller_volumes_on_rds"];
+
 describe("RdsVolumeGauges", () => {
   it("sets the volume count and the pool's size and free space; a failed read keeps them and is logged", async () => {
-    rds.volumes = 2;
+    const gauges = gaugesWith();
+    rds.volumes = ["pvc-a", "pvc-b"];
     await gauges.refresh();
     const read = {
       rds_csi_controller_volumes_on_rds: 2,
@@ -52,56 +59,71 @@ describe("RdsVolumeGauges", () => {
     expect(await values()).toEqual(read);
 
     rds.down = true;
-    rds.volumes = 5;
+    rds.volumes = ["pvc-a", "pvc-b", "pvc-c"];
     await gauges.refresh();
     expect(await values()).toEqual(read);
     expect(lines.some((line) => line.includes("keeping the last values") && line.includes("ECONNREFUSED"))).toBe(true);
   });
 
-  it("never overlaps reads: changes during a read ask for exactly one more, whose values win", async () => {
-    let open: () => void = () => undefined;
-    rds.gate = new Promise((resolve) => (open = resolve));
-    const first = gauges.refresh();
-    rds.volumes = 3;
-    gauges.changed();
-    gauges.changed();
-    expect(rds.reads).toBe(1);
-    rds.gate = undefined;
-    open();
-    await first;
-    expect(rds.reads).toBe(2);
-    expect((await values())["rds_csi_controller_volumes_on_rds"]).toBe(3);
+  it("follows the controller's own creates and deletes without listing the volumes again, and reads the pool after them", async () => {
+    const gauges = gaugesWith();
+    rds.volumes = ["pvc-a"];
+    await gauges.refresh();
+    rds.freeBytes = 50n * GiB;
+    gauges.changed("pvc-b", true);
+    gauges.changed("pvc-c", true);
+    expect(await volumeCount()).toBe(3);
+    gauges.changed("pvc-a", false);
+    gauges.changed("pvc-b", true); // grown: counted once
+    gauges.changed("pvc-x", false); // deleted again: already gone
+    expect(await volumeCount()).toBe(2);
+    await gauges.refresh();
+    expect(rds.listings).toBe(2);
+    expect(rds.poolReads).toBeGreaterThanOrEqual(2);
+    expect((await values())['rds_csi_controller_capacity_bytes{kind="free"}']).toBe(Number(50n * GiB));
   });
 
-  it("spaces the reads that changes during a read ask for, and still reads after the last change", async () => {
-    // Each listing takes 20 ms, as a listing of many disks does: changes keep arriving while one runs.
-    const list = rds.client.listVolumes.bind(rds.client);
-    rds.client.listVolumes = async (signal) => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      return list(signal);
-    };
-    metrics = new MetricsRegistry();
-    const spaced = new RdsVolumeGauges({ rds: rds.client, metrics, logger: createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) }), minSpacingMs: 150 });
+  it("applies a change told while a listing runs on top of what the listing shows", async () => {
+    const gauges = gaugesWith();
+    rds.volumes = ["pvc-a", "pvc-b"];
+    await gauges.refresh();
+    let open: () => void = () => undefined;
+    rds.gate = new Promise((resolve) => (open = resolve));
+    const listing = gauges.refresh(); // lists pvc-a and pvc-b before the changes below
+    await new Promise((resolve) => setImmediate(resolve));
+    gauges.changed("pvc-c", true);
+    gauges.changed("pvc-a", false);
+    open();
+    await listing;
+    expect(rds.listings).toBe(2);
+    expect(await volumeCount()).toBe(2); // pvc-b and pvc-c
+  });
+
+  it("never overlaps reads, spaces them, and makes the read asked for during a burst once, after the last change", async () => {
+    const gauges = gaugesWith({ minSpacingMs: 150 });
+    await gauges.refresh();
+    const before = rds.poolReads;
+    // About 300 ms of changes, one every 10 ms: reading after each would be about 30 reads.
     for (let i = 1; i <= 30; i++) {
-      rds.volumes = i;
-      spaced.changed();
+      rds.freeBytes = BigInt(100 - i) * GiB;
+      gauges.changed(`pvc-${i}`, true);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await spaced.refresh();
-    await spaced.stop();
-    // About 300 ms of changes: reading again as soon as a read ends would be about 15 reads.
-    expect(rds.reads).toBeLessThanOrEqual(5);
-    expect((await values())["rds_csi_controller_volumes_on_rds"]).toBe(30);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await gauges.stop();
+    expect(rds.poolReads - before).toBeLessThanOrEqual(4);
+    expect(rds.listings).toBe(1);
+    expect((await values())['rds_csi_controller_capacity_bytes{kind="free"}']).toBe(Number(70n * GiB));
   });
 
   it("reads at start and then on its interval until stopped", async () => {
-    const timed = new RdsVolumeGauges({ rds: rds.client, metrics: new MetricsRegistry(), logger: createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) }), intervalMs: 20 });
+    const timed = gaugesWith({ intervalMs: 20 });
     timed.start();
-    await new Promise((resolve) => setTimeout(resolve, 70));
+    for (const deadline = Date.now() + 5_000; rds.listings < 3 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
     await timed.stop();
-    const reads = rds.reads;
-    expect(reads).toBeGreaterThanOrEqual(3);
+    const listings = rds.listings;
+    expect(listings).toBeGreaterThanOrEqual(3);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(rds.reads).toBe(reads);
+    expect(rds.listings).toBe(listings);
   });
 });

@@ -129,10 +129,40 @@ describe("events and gauges over a fake API server and the simulated RDS", () =>
     const freeBefore = (await gauge('rds_csi_controller_capacity_bytes{kind="free"}')) ?? 0;
     const created = await Promise.all([create(`pvc-${randomUUID()}`, GiB), create(`pvc-${randomUUID()}`, GiB)]);
     await eventually(async () => expect(await gauge("rds_csi_controller_volumes_on_rds")).toBe(before + 2));
-    expect(await gauge('rds_csi_controller_capacity_bytes{kind="free"}')).toBeLessThan(freeBefore);
+    await eventually(async () => expect(await gauge('rds_csi_controller_capacity_bytes{kind="free"}')).toBeLessThan(freeBefore));
 
     const request = csi.DeleteVolumeRequest.fromPartial({ volumeId: created[0]?.volume?.volumeId ?? "" });
     await callUnary(clients.controller, clients.controller.deleteVolume, request);
     await eventually(async () => expect(await gauge("rds_csi_controller_volumes_on_rds")).toBe(before + 1));
+  });
+
+  it("sends the RDS a look-up, an add and a read-back per CreateVolume, and no listing of every disk for the gauges", async () => {
+    const names = Array.from({ length: 20 }, () => `pvc-${randomUUID()}`);
+    sim.clearCommandLog();
+    const started = performance.now();
+    for (const name of names) await create(name, GiB);
+    const elapsedMs = performance.now() - started;
+    await eventually(async () => expect(await gauge("rds_csi_controller_volumes_on_rds")).toBe(sim.disks().length));
+    const log = sim.commandLog().map((entry) => entry.command);
+    // A name of the form pvc-<uid> is its volume's id and slot.
+    for (const id of names) {
+      expect(log.filter((command) => command.includes(id)).map((command) => command.split(" ").slice(0, 2).join(" "))).toEqual(["/disk print", "/disk add", "/disk print"]);
+    }
+    expect(log.filter((command) => command.includes('where type="file"'))).toEqual([]);
+    // The pool is read by the free-space check (a reading stands for 1 s) and by the gauges (at most every 2 s), not per create.
+    const poolReads = log.filter((command) => command.includes("where mount-point=")).length;
+    expect(poolReads).toBeLessThanOrEqual(3 + Math.ceil(elapsedMs / 1_000) + Math.ceil(elapsedMs / 2_000));
+    expect(log).toHaveLength(3 * names.length + poolReads);
+  });
+
+  it("reads the pool once, not once per create, for creates that arrive together", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the free-space reading is stale
+    sim.clearCommandLog();
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 20 }, () => create(`pvc-${randomUUID()}`, GiB)));
+    const elapsedMs = performance.now() - started;
+    const poolReads = sim.commandLog().filter((entry) => entry.command.includes("where mount-point=")).length;
+    // One for the free-space check, shared; the gauges' as above.
+    expect(poolReads).toBeLessThanOrEqual(2 + Math.ceil(elapsedMs / 1_000) + Math.ceil(elapsedMs / 2_000));
   });
 });

@@ -7,6 +7,7 @@ import { StagedVolumes, type NodeContext } from "./node-context.js";
 import { NodeService } from "./node-service.js";
 import { nodeSettings } from "./node-settings.js";
 import { DeviceResolver } from "./nvme/device-identity.js";
+import { KernelDeviceNodes } from "./nvme/device-nodes.js";
 import { loadHostIdentity } from "./nvme/host-identity.js";
 import { NvmeCliInitiator } from "./nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "./nvme/sysfs.js";
@@ -27,8 +28,6 @@ if (process.argv[2] === "selfcheck") {
 }
 
 await runService({
-  program: "rds-csi-node",
-  summary: "CSI Identity + Node for MikroTik RDS: attaches NVMe/TCP volumes, formats, mounts and exposes block devices.",
   packageJson: new URL("../package.json", import.meta.url),
   settings: {
     ...nodeSettings(),
@@ -39,7 +38,7 @@ await runService({
       default: "/var/lib/kubelet",
     }),
   },
-  async start({ config, logger, metrics }) {
+  async start({ config, program, logger, metrics }) {
     const exec = new ProcessExec();
     const sysfs = new RootedSysfs(config.sysfsRoot);
     const host = await loadHostIdentity(config.etcDir);
@@ -48,7 +47,7 @@ await runService({
     const hostNqnPublisher = new HostNqnPublisher({ source: config.kubeConfig, nodeName: config.nodeId, hostNqn: host.hostNqn, logger });
     // Optional, like the host NQN: with API access, a lost controller is reconnected only while the
     // volume is still attached here, and a node that was fenced reports its clean-up.
-    const kube = await loadKubeConnection(config.kubeConfig, "rds-csi-node").then(
+    const kube = await loadKubeConnection(config.kubeConfig, program).then(
       (connection) => new KubeClient(connection),
       (err: unknown) => {
         logger.warn("no Kubernetes API access: lost NVMe/TCP controllers are reconnected without checking that the volume is still attached to this node, and after a fence this node cannot report its clean-up", {
@@ -58,8 +57,9 @@ await runService({
       },
     );
     const attachments = kube && new KubeVolumeAttachmentCheck({ client: kube, driverName: config.driverName, nodeName: config.nodeId });
-    const probe = new FilesystemProbe(exec);
-    const resolver = new DeviceResolver(sysfs, config.devRoot);
+    const deviceNodes = new KernelDeviceNodes();
+    const probe = new FilesystemProbe(exec, { deviceNodes });
+    const resolver = new DeviceResolver(sysfs, config.devRoot, deviceNodes);
     const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
     const mounter = new ExecMounter(exec);
     const staged = new StagedVolumes();

@@ -1,31 +1,21 @@
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
 import { CLEANED_UP_ANNOTATION, FENCE_ANNOTATION } from "@rds-csi/core/k8s";
-import { fakeKubeClient, startFakeApiServer, type FakeApiServer } from "@rds-csi/testkit";
+import { fakeKubeEachTest } from "@rds-csi/testkit";
 import { FenceCleanupReporter } from "../src/fence-cleanup-reporter.js";
 import type { AttachmentState } from "../src/volume-attachment-check.js";
 
 describe("FenceCleanupReporter", () => {
-  let api: FakeApiServer;
-  let client: ReturnType<typeof fakeKubeClient>;
-  beforeEach(async () => {
-    api = await startFakeApiServer();
-    client = fakeKubeClient(api.url);
-  });
-  afterEach(async () => {
-    client.connection.close();
-    await api.stop();
-  });
-
+  const kube = fakeKubeEachTest();
   const signal = new AbortController().signal;
-  const annotations = () => api.get("Node", undefined, "n1")?.metadata?.annotations ?? {};
+  const annotations = () => kube.api.get("Node", undefined, "n1")?.metadata?.annotations ?? {};
 
   it("reports the clean-up once per fence, only when every staged volume is attached here again", async () => {
-    api.put("Node", { metadata: { name: "n1" } });
+    kube.api.put("Node", { metadata: { name: "n1" } });
     let staged = ["pvc-moved", "pvc-kept"];
     const states: Record<string, AttachmentState> = { "pvc-moved": "gone", "pvc-kept": "attached" };
     const reporter = new FenceCleanupReporter({
-      client,
+      client: kube.client,
       nodeName: "n1",
       attachments: { stateOf: async (volumeId) => states[volumeId] ?? "unknown" },
       staged: () => staged,
@@ -33,7 +23,7 @@ describe("FenceCleanupReporter", () => {
       intervalMs: 1_000,
     });
     expect(await reporter.check(signal)).toBe(false); // not fenced: nothing to report
-    api.put("Node", { metadata: { name: "n1", annotations: { [FENCE_ANNOTATION]: '{"phase":"done","startedAt":"1"}' } } });
+    kube.api.put("Node", { metadata: { name: "n1", annotations: { [FENCE_ANNOTATION]: '{"phase":"done","startedAt":"1"}' } } });
     expect(await reporter.check(signal)).toBe(false); // pvc-moved is still staged here
     expect(annotations()[CLEANED_UP_ANNOTATION]).toBeUndefined();
     staged = ["pvc-kept"]; // kubelet unstaged it
@@ -41,7 +31,7 @@ describe("FenceCleanupReporter", () => {
     const reported = annotations()[CLEANED_UP_ANNOTATION];
     expect(Date.parse(reported ?? "")).not.toBeNaN();
     expect(await reporter.check(signal)).toBe(false); // once per fence record
-    api.put("Node", { metadata: { name: "n1", annotations: { ...annotations(), [FENCE_ANNOTATION]: '{"phase":"done","startedAt":"2"}' } } });
+    kube.api.put("Node", { metadata: { name: "n1", annotations: { ...annotations(), [FENCE_ANNOTATION]: '{"phase":"done","startedAt":"2"}' } } });
     expect(await reporter.check(signal)).toBe(true);
   });
 });

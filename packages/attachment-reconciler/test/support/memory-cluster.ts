@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
 import { ConflictError, createLogger, MetricsRegistry, NotFoundError, type Logger } from "@rds-csi/core";
-import type { EventRecord, EventRecorder, PersistentVolume, VolumeAttachment } from "@rds-csi/core/k8s";
+import type { EventRecord, EventRecorder, PersistentVolume, Taint, VolumeAttachment } from "@rds-csi/core/k8s";
 import type { RdsClient, RdsVolume } from "@rds-csi/core/routeros";
-import type { ClusterNode, NodeLease, Taint } from "../../src/cluster-objects.js";
+import type { ClusterNode, NodeLease } from "../../src/cluster-objects.js";
 import type { ClusterView } from "../../src/cluster-view.js";
 import type { ClusterWrites } from "../../src/cluster-writes.js";
 import { ReconcilerMetrics } from "../../src/reconciler-metrics.js";
@@ -37,6 +37,10 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   readonly events: EventRecord[] = [];
   /** how many taint patches still fail as if another writer changed the Node first */
   taintConflicts = 0;
+  /** how many annotation patches still fail as if the API server answered 500 */
+  annotationFailures = 0;
+  /** VolumeAttachments whose delete the API server refuses (500), by name */
+  readonly undeletable = new Set<string>();
   #renewals = 0;
 
   addNode(name: string, ready = true): void {
@@ -101,8 +105,8 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   node(name: string): ClusterNode | undefined {
     return this.#nodes.get(name);
   }
-  leases(): readonly NodeLease[] {
-    return [...this.#leases.values()];
+  lease(nodeName: string): NodeLease | undefined {
+    return this.#leases.get(nodeName);
   }
   attachments(): readonly VolumeAttachment[] {
     return [...this.#attachments.values()];
@@ -126,6 +130,13 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
     spec.taints = spec.taints.filter((each) => each.key !== taint.key);
   }
   async setNodeAnnotation(nodeName: string, key: string, value: string | null): Promise<ClusterNode> {
+    // As over the network, the change lands after the caller went on (its informer sees it later still).
+    await Promise.resolve();
+    if (this.annotationFailures > 0) {
+      this.annotationFailures--;
+      this.writes.push(`annotate ${nodeName} failed`);
+      throw new Error("Internal error occurred: etcdserver: request timed out");
+    }
     this.writes.push(`annotate ${nodeName} ${key}${value === null ? " (removed)" : ""}`);
     const node = this.#require(nodeName);
     const annotations = { ...node.metadata?.annotations };
@@ -136,6 +147,7 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   }
   async deleteVolumeAttachment(attachment: VolumeAttachment): Promise<void> {
     const name = attachment.metadata?.name ?? "";
+    if (this.undeletable.has(name)) throw new Error("Internal error occurred: etcdserver: request timed out");
     this.writes.push(`delete ${name}`);
     const stored = this.#attachments.get(name);
     if (!stored) throw new NotFoundError(`VolumeAttachment ${name} not found`);

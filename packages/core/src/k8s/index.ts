@@ -15,4 +15,5 @@ export * from "./event-recorder.js";
 export * from "./node-annotation.js";
 export * from "./host-nqn-annotation.js";
 export * from "./node-fence-annotations.js";
+export * from "./node-fence.js";
 export * from "./volume-attachment-name.js";

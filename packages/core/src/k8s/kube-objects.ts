@@ -60,8 +60,18 @@ export interface PersistentVolume extends KubeObject {
 /** Read only for its uid and annotations. */
 export type PersistentVolumeClaim = KubeObject;
 
-/** Read only for its annotations. */
-export type KubeNode = KubeObject;
+/** core/v1 Taint. */
+export interface Taint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: string;
+  readonly timeAdded?: string;
+}
+
+/** Read for its annotations and taints. */
+export interface KubeNode extends KubeObject {
+  readonly spec?: { readonly taints?: readonly Taint[] };
+}
 
 /**
  * `allocatable.count` is the node plugin's NodeGetInfo max_volumes_per_node, which kubelet writes there

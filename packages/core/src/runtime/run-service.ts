@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { describeConfig } from "../config/describe-config.js";
 import { renderHelp, wantsHelp } from "../config/help.js";
@@ -11,11 +10,14 @@ import { createLogger, type Logger } from "../observability/logger.js";
 import { MetricsRegistry } from "../observability/metrics.js";
 import { onTerminationSignal } from "../lifecycle.js";
 import type { commonSettings } from "./common-settings.js";
+import { readServicePackage } from "./service-package.js";
 
 type CommonSpecs = ReturnType<typeof commonSettings>;
 
 export interface ServiceContext<S extends SettingSpecs> {
   readonly config: ConfigOf<S>;
+  /** The command name from the service's package.json (e.g. its Kubernetes user agent). */
+  readonly program: string;
   readonly version: string;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
@@ -36,10 +38,10 @@ export interface StartedService {
 }
 
 export interface ServiceMain<S extends SettingSpecs & CommonSpecs> {
-  /** Executable name used in help and messages, e.g. `rds-csi-controller`. */
-  readonly program: string;
-  readonly summary: string;
-  /** The service's package.json, whose version is reported by GetPluginInfo. */
+  /**
+   * The service's package.json: its one `bin` is the program name used in help, messages and logs,
+   * its `description` the summary `--help` prints, its `version` what GetPluginInfo reports.
+   */
   readonly packageJson: URL;
   readonly settings: S;
   start(context: ServiceContext<S>): Promise<StartedService>;
@@ -59,8 +61,9 @@ export async function runService<S extends SettingSpecs & CommonSpecs>(
   argv: readonly string[] = process.argv.slice(2),
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
+  const { program, summary, version } = readServicePackage(main.packageJson);
   if (wantsHelp(argv)) {
-    process.stdout.write(renderHelp(main.program, main.summary, main.settings));
+    process.stdout.write(renderHelp(program, summary, main.settings));
     return;
   }
   let config: ConfigOf<S>;
@@ -68,17 +71,16 @@ export async function runService<S extends SettingSpecs & CommonSpecs>(
     config = loadConfig(main.settings, argv, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${main.program}: ${err.message}\n`);
+    process.stderr.write(`${program}: ${err.message}\n`);
     process.exitCode = EXIT_BAD_CONFIG;
     return;
   }
-  const version = (JSON.parse(readFileSync(main.packageJson, "utf8")) as { version: string }).version;
-  const logger = createLogger({ level: config.logLevel, component: main.program });
+  const logger = createLogger({ level: config.logLevel, component: program });
   logger.info("starting", { version, config: describeConfig(main.settings, config) });
   const metrics = new MetricsRegistry();
   metrics.collectProcessMetrics();
   try {
-    const service = await main.start({ config, version, logger, metrics });
+    const service = await main.start({ config, program, version, logger, metrics });
     const csi = await startCsiServer({
       endpoint: config.endpoint,
       socketMode: config.socketMode,
@@ -107,7 +109,7 @@ export async function runService<S extends SettingSpecs & CommonSpecs>(
     });
   } catch (err) {
     logger.error("start-up failed", { error: err instanceof Error ? err.message : String(err) });
-    process.stderr.write(`${main.program}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${program}: ${err instanceof Error ? err.message : String(err)}\n`);
     // A setting found wrong only once `start` read the files it names (a malformed key, no host key
     // rule) is as much a bad setting as one loadConfig refused.
     process.exit(err instanceof ConfigError ? EXIT_BAD_CONFIG : EXIT_START_FAILED);

@@ -1,51 +1,21 @@
 import { connect, createServer, type Server as NetServer, type Socket } from "node:net";
-import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { UnavailableError } from "../../src/errors.js";
 import { MetricsRegistry } from "../../src/observability/metrics.js";
 import { memoryLogger } from "../support/memory-logger.js";
-import { hostKeyFingerprint } from "../../src/routeros/host-key-verifier.js";
 import type { SshConnectionState } from "../../src/routeros/ssh-transport.js";
-import { Ssh2Transport, type Ssh2TransportOptions } from "../../src/routeros/ssh2-transport.js";
+import type { Ssh2Transport } from "../../src/routeros/ssh2-transport.js";
+import { rejectionOf, run, Ssh2TransportFixture } from "../support/ssh2-transport-fixture.js";
 import { hang, reply, TestSshServer, waitUntil } from "../support/test-ssh-server.js";
 
-const USER = "admin";
-const timeoutMs = 20_000;
-const hostKey = generateEd25519KeyPair();
-const clientKey = generateEd25519KeyPair();
-const hostFingerprint = hostKeyFingerprint(Buffer.from(hostKey.public.split(" ")[1] ?? "", "base64"));
-
-const servers: TestSshServer[] = [];
+const fixture = new Ssh2TransportFixture();
 const tcpServers: Array<{ server: NetServer; sockets: Set<Socket> }> = [];
-const transports: Ssh2Transport[] = [];
 
-async function startServer(port?: number): Promise<TestSshServer> {
-  const server = await TestSshServer.start({
-    hostKeys: [hostKey.private],
-    username: USER,
-    publicKeys: [clientKey.public],
-    onExec: reply("ok"),
-    ...(port !== undefined && { port }),
-  });
-  servers.push(server);
-  return server;
+/** A test SSH server answering every command with "ok", on `port` when given (a restart "on the same address"). */
+function startServer(port?: number): Promise<TestSshServer> {
+  return fixture.startServer({ onExec: reply("ok"), ...(port !== undefined && { port }) });
 }
 
-function startTransport(port: number, overrides: Partial<Ssh2TransportOptions> = {}): Ssh2Transport {
-  const transport = new Ssh2Transport({
-    host: "127.0.0.1",
-    port,
-    username: USER,
-    auth: { privateKey: clientKey.private },
-    hostKey: { fingerprint: hostFingerprint },
-    connectTimeoutMs: 5_000,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    logger: memoryLogger().logger,
-    ...overrides,
-  });
-  transports.push(transport);
-  transport.start();
-  return transport;
-}
+const startTransport = fixture.startTransport.bind(fixture);
 
 /** A plain TCP server for handshakes that go wrong; `onSocket` decides what it does with a connection. */
 async function startTcpServer(onSocket: (socket: Socket) => void): Promise<{ port: number; sockets: Set<Socket> }> {
@@ -88,20 +58,6 @@ async function startFreezableProxy(targetPort: number): Promise<{ port: number; 
   return { port: proxy.port, freeze };
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof Error) return err;
-    throw new Error(`rejected with a non-Error: ${String(err)}`);
-  }
-  throw new Error("expected a rejection");
-}
-
-function run(transport: Ssh2Transport, command: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
-  return transport.run(command, { signal: options.signal ?? new AbortController().signal, timeoutMs: options.timeoutMs ?? timeoutMs });
-}
-
 function recordStates(transport: Ssh2Transport): SshConnectionState[] {
   const states: SshConnectionState[] = [];
   transport.onStateChange((state) => states.push(state));
@@ -124,8 +80,7 @@ function activeCount(kind: string): number {
 }
 
 afterEach(async () => {
-  await Promise.all(transports.splice(0).map((transport) => transport.close()));
-  await Promise.all(servers.splice(0).map((server) => server.stop()));
+  await fixture.stop();
   for (const { server, sockets } of tcpServers.splice(0)) {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
@@ -327,15 +282,7 @@ describe("Ssh2Transport close", () => {
   it("keeps the connection loop alive when a state listener throws, and logs it", async () => {
     const server = await startServer();
     const { logger, lines } = memoryLogger();
-    const transport = new Ssh2Transport({
-      host: "127.0.0.1",
-      port: server.port,
-      username: USER,
-      auth: { privateKey: clientKey.private },
-      hostKey: { fingerprint: hostFingerprint },
-      logger,
-    });
-    transports.push(transport);
+    const transport = fixture.createTransport(server.port, { logger });
     const unsubscribe = transport.onStateChange(() => {
       throw new Error("observer bug");
     });

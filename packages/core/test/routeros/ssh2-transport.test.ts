@@ -4,75 +4,15 @@ import ssh2 from "ssh2";
 import { generateEd25519KeyPair } from "@rds-csi/rds-simulator";
 import { FailedPreconditionError, InternalError, InvalidArgumentError, UnavailableError } from "../../src/errors.js";
 import { memoryLogger, type LogLine } from "../support/memory-logger.js";
-import { hostKeyFingerprint } from "../../src/routeros/host-key-verifier.js";
 import { Ssh2Transport, type Ssh2TransportOptions } from "../../src/routeros/ssh2-transport.js";
-import { hang, reply, TestSshServer, waitUntil, type TestSshServerOptions } from "../support/test-ssh-server.js";
+import { clientKey, fingerprintOf, hostFingerprint, hostKey, publicBase64, rejectionOf, run, SSH_USER, Ssh2TransportFixture } from "../support/ssh2-transport-fixture.js";
+import { hang, reply, waitUntil, type TestSshServer } from "../support/test-ssh-server.js";
 
-const USER = "admin";
-// Generous: only the tests about deadlines rely on one passing.
-const timeoutMs = 20_000;
-const hostKey = generateEd25519KeyPair();
-const clientKey = generateEd25519KeyPair();
+const fixture = new Ssh2TransportFixture();
+const startServer = fixture.startServer.bind(fixture);
+const startTransport = (server: TestSshServer, overrides: Partial<Ssh2TransportOptions> = {}): Ssh2Transport => fixture.startTransport(server.port, overrides);
 
-function publicBase64(publicKey: string): string {
-  return publicKey.split(" ")[1] ?? "";
-}
-
-const hostFingerprint = hostKeyFingerprint(Buffer.from(publicBase64(hostKey.public), "base64"));
-
-const servers: TestSshServer[] = [];
-const transports: Ssh2Transport[] = [];
-
-async function startServer(overrides: Partial<TestSshServerOptions> = {}): Promise<TestSshServer> {
-  const server = await TestSshServer.start({
-    hostKeys: [hostKey.private],
-    username: USER,
-    publicKeys: [clientKey.public],
-    ...overrides,
-  });
-  servers.push(server);
-  return server;
-}
-
-function startTransport(server: TestSshServer, overrides: Partial<Ssh2TransportOptions> = {}): Ssh2Transport {
-  const transport = new Ssh2Transport({
-    host: "127.0.0.1",
-    port: server.port,
-    username: USER,
-    auth: { privateKey: clientKey.private },
-    hostKey: { fingerprint: hostFingerprint },
-    connectTimeoutMs: 5_000,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    logger: memoryLogger().logger,
-    ...overrides,
-  });
-  transports.push(transport);
-  transport.start();
-  return transport;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof Error) return err;
-    throw new Error(`rejected with a non-Error: ${String(err)}`);
-  }
-  throw new Error("expected a rejection");
-}
-
-function run(transport: Ssh2Transport, command: string, options: { timeoutMs?: number; signal?: AbortSignal; maxOutputBytes?: number } = {}) {
-  return transport.run(command, {
-    signal: options.signal ?? new AbortController().signal,
-    timeoutMs: options.timeoutMs ?? timeoutMs,
-    ...(options.maxOutputBytes !== undefined && { maxOutputBytes: options.maxOutputBytes }),
-  });
-}
-
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((transport) => transport.close()));
-  await Promise.all(servers.splice(0).map((server) => server.stop()));
-});
+afterEach(() => fixture.stop());
 
 describe("Ssh2Transport commands", () => {
   it("runs a command on its own channel and returns stdout, stderr and the exit code", async () => {
@@ -249,14 +189,14 @@ describe("Ssh2Transport host key verification", () => {
     const transport = startTransport(server, { hostKey: { knownHosts } });
     const error = await rejectionOf(run(transport, "/disk print"));
     expect(error).toBeInstanceOf(FailedPreconditionError);
-    const oldFingerprint = hostKeyFingerprint(Buffer.from(publicBase64(oldKey.public), "base64"));
+    const oldFingerprint = fingerprintOf(oldKey.public);
     expect(error.message).toContain(`expected ssh-ed25519 ${oldFingerprint}, presented ssh-ed25519 ${hostFingerprint}`);
     expect(transport.state).not.toBe("connected");
   });
 
   it("refuses a key that does not match the pinned fingerprint, and every later caller fails fast with the same message", async () => {
     const server = await startServer();
-    const wrong = hostKeyFingerprint(Buffer.from(publicBase64(clientKey.public), "base64"));
+    const wrong = fingerprintOf(clientKey.public);
     const { logger, lines } = memoryLogger();
     const transport = startTransport(server, { hostKey: { fingerprint: wrong }, logger });
     const first = await rejectionOf(run(transport, "/disk print"));
@@ -311,7 +251,7 @@ describe("Ssh2Transport authentication", () => {
 
   it("rejects an unusable key at construction, without the key in the message", () => {
     const rsa = ssh2.utils.generateKeyPairSync("rsa", { bits: 2048, passphrase: "pass phrase", cipher: "aes256-cbc" });
-    const options = { host: "10.0.0.1", username: USER, hostKey: { insecureSkip: true as const }, logger: memoryLogger().logger };
+    const options = { host: "10.0.0.1", username: SSH_USER, hostKey: { insecureSkip: true as const }, logger: memoryLogger().logger };
     const noPassphrase = (): Ssh2Transport => new Ssh2Transport({ ...options, auth: { privateKey: rsa.private } });
     expect(noPassphrase).toThrow(InvalidArgumentError);
     expect(noPassphrase).toThrow(/^auth\.privateKey cannot be used: /);
@@ -339,7 +279,7 @@ describe("Ssh2Transport authentication", () => {
 describe("Ssh2Transport options", () => {
   const base: Ssh2TransportOptions = {
     host: "10.0.0.1",
-    username: USER,
+    username: SSH_USER,
     auth: { password: "x" },
     hostKey: { insecureSkip: true },
     logger: memoryLogger().logger,

@@ -23,8 +23,11 @@ export interface Holder {
   readonly attachment?: string;
 }
 
-/** Why a publish was refused: other nodes hold the volume (single_node, migration_limit), or the node is full (node_limit). */
-export type ConflictReason = "single_node" | "migration_limit" | "node_limit";
+/**
+ * Why a publish was refused: other nodes hold the volume (single_node, migration_limit), the node is
+ * full (node_limit), or the node is fenced (node_fenced).
+ */
+export type ConflictReason = "single_node" | "migration_limit" | "node_limit" | "node_fenced";
 
 export interface PublishSituation {
   readonly node: string;

@@ -10,7 +10,7 @@ export class PublishMetrics {
   constructor(registry: MetricsRegistry, migrationsInProgress: () => number) {
     this.#conflicts = registry.counter({
       name: "controller_attach_conflicts_total",
-      help: "ControllerPublish calls refused because other nodes hold the volume (single_node, migration_limit) or the node has as many volumes as it takes (node_limit)",
+      help: "ControllerPublish calls refused because other nodes hold the volume (single_node, migration_limit), the node has as many volumes as it takes (node_limit) or the node is fenced (node_fenced)",
       labelNames: ["reason"],
     });
     this.#overdue = registry.counter({

@@ -13,7 +13,7 @@ import { setExportAllowList, type RdsClient, type RdsVolume } from "@rds-csi/cor
 import type { PublishArbiter } from "../publish-arbiter.js";
 import { accessPolicyFor, accessPolicyOfPersistentVolume, type AccessPolicy } from "./access-policy.js";
 import { volumesTakingSlots } from "./node-attach-limit.js";
-import type { NodeDirectory } from "./node-directory.js";
+import type { NodeAccess, NodeDirectory } from "./node-directory.js";
 import { decidePublish, describeRefusal, entitledNodes } from "./publish-decision.js";
 import type { PublishMetrics } from "./publish-metrics.js";
 import type { VolumeAttachmentView } from "./volume-attachment-view.js";
@@ -59,7 +59,13 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
       throw new FailedPreconditionError(`volume ${volumeId} exists but its NVMe/TCP export is off, so no node can attach it`);
     }
     await this.#waitForSync(context.signal);
-    const { attachLimit } = await this.#options.nodes.requireDriverNode(nodeId, context.signal);
+    // Both reads at once: the fence check costs no extra round-trip's worth of time, and the Node read
+    // also gives the host NQN that host access control needs.
+    const [{ attachLimit }, access] = await Promise.all([
+      this.#options.nodes.requireDriverNode(nodeId, context.signal),
+      this.#options.nodes.access(nodeId, context.signal),
+    ]);
+    this.#refuseFenced(volumeId, nodeId, access, logger);
 
     // Decide and reserve with no await in between: a concurrent publish of the same volume sees this
     // one either as not yet decided or as reserved, never in between.
@@ -79,7 +85,7 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
     if (attachLimit !== undefined && !decision.alreadyPublished) this.#checkAttachLimit(volumeId, nodeId, attachLimit, logger);
     const release = reserve(this.#publishing, volumeId, nodeId);
     try {
-      if (this.#options.hostAccessControl) await this.#applyHostAccess(volumeId, policy, nodeId, logger, context.signal);
+      if (this.#options.hostAccessControl) await this.#applyHostAccess(volumeId, policy, { node: nodeId, access }, logger, context.signal);
       logger.info(decision.alreadyPublished ? "publish repeated for the node holding the volume" : "publish granted", {
         other_nodes: decision.holders.map((holder) => holder.node),
       });
@@ -123,6 +129,23 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
   }
 
   /**
+   * A fenced node (the attachment-reconciler's fence record or the out-of-service taint) may still have
+   * connections and writers from before its failure; for an RWX volume a publish would put its host
+   * back on the export's allow-list beside the node the volume moved to. CSI's error table has no row
+   * for this; FAILED_PRECONDITION is gRPC's code for "the system is not in a state required for the
+   * operation", and the external-attacher retries it with backoff until the node is unfenced.
+   */
+  #refuseFenced(volumeId: string, node: string, access: NodeAccess, logger: Logger): void {
+    if (access.fenced === undefined) return;
+    this.#options.metrics.conflict("node_fenced");
+    logger.warn("publish refused: the node is fenced", { fenced: access.fenced });
+    throw new FailedPreconditionError(
+      `volume ${volumeId} cannot be published to node ${node}: the node is fenced (${access.fenced}); ` +
+        `it may still hold connections from before its failure, so it gets no volume until it is unfenced`,
+    );
+  }
+
+  /**
    * CSI ControllerPublishVolume errors: "Max volumes attached | 8 RESOURCE_EXHAUSTED | Indicates that the
    * maximum supported number of volumes that can be attached to the specified node are already attached."
    * The limit is the node plugin's max_volumes_per_node as kubelet wrote it into the CSINode.
@@ -149,14 +172,17 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
   /**
    * Sets the export's allow-list to the host NQNs of the nodes entitled to the volume now, computed and
    * written under the volume's queue so that two updates never land out of order. `requester` is the
-   * node being published: without its host NQN the publish fails, since it could not connect. Any other
-   * entitled node without one (its Node deleted, the annotation gone) is left out: denying a node we
-   * cannot name is the safe side. `everyone`: ControllerUnpublish without a node id leaves nobody.
+   * node being published, with its Node as read at the start of the publish: without its host NQN the
+   * publish fails, since it could not connect. Any other entitled node without one (its Node deleted,
+   * the annotation gone) is left out: denying a node we cannot name is the safe side. So is an entitled
+   * node that is fenced: its VolumeAttachment may still say attached, but the attachment-reconciler took
+   * its host off the export, and writing the list again must not undo that (the reconciler gives it back
+   * when it unfences the node). `everyone`: ControllerUnpublish without a node id leaves nobody.
    */
   async #applyHostAccess(
     volumeId: string,
     policy: AccessPolicy,
-    requester: string | undefined,
+    requester: { readonly node: string; readonly access: NodeAccess } | undefined,
     logger: Logger,
     signal: AbortSignal,
     everyone = false,
@@ -166,21 +192,26 @@ export class VolumeAttachmentArbiter implements PublishArbiter {
       const entitled = everyone
         ? [...nodesOf(this.#publishing, volumeId)]
         : entitledNodes(policy, view.attachmentsOf(volumeId), nodesOf(this.#publishing, volumeId), nodesOf(this.#leaving, volumeId));
+      const accesses = await Promise.all(entitled.map((node) => (node === requester?.node ? requester.access : nodes.access(node, signal))));
       const hostNqns: string[] = [];
-      for (const node of entitled) {
-        const hostNqn = await nodes.hostNqn(node, signal);
-        if (hostNqn !== undefined) {
+      const admitted: string[] = [];
+      entitled.forEach((node, index) => {
+        const { hostNqn, fenced } = accesses[index] as NodeAccess;
+        if (fenced !== undefined) {
+          logger.warn("entitled node is fenced; leaving it out of the export's allow-list", { holder: node, fenced });
+        } else if (hostNqn !== undefined) {
           hostNqns.push(hostNqn);
-        } else if (node === requester) {
+          admitted.push(node);
+        } else if (node === requester?.node) {
           throw new FailedPreconditionError(
             `node ${node} has no host NQN in its annotation rds.csi.srvlab.io/host-nqn, which the node plugin sets at start; host access control cannot admit it`,
           );
         } else {
           logger.warn("entitled node has no host NQN; leaving it out of the export's allow-list", { holder: node });
         }
-      }
+      });
       await setExportAllowList(rds, volumeId, hostNqns, signal);
-      logger.info("export allow-list set", { nodes: entitled, hosts: hostNqns.length });
+      logger.info("export allow-list set", { nodes: admitted, hosts: hostNqns.length });
     });
   }
 }

@@ -12,7 +12,7 @@ import {
   VolumeLayout,
   type VolumeSizeLimits,
 } from "@rds-csi/core";
-import { RouterOsRdsClient, Ssh2Transport, type CopyStrategy } from "@rds-csi/core/routeros";
+import { RouterOsRdsClient, Ssh2Transport, type CopyStrategy, type RdsClient } from "@rds-csi/core/routeros";
 import type { OperatorLogin } from "@rds-csi/rds-simulator";
 import { ControllerService } from "../../src/controller-service.js";
 import type { PublishArbiter } from "../../src/publish-arbiter.js";
@@ -26,7 +26,8 @@ export interface InProcessControllerOptions {
   /** The CSI socket is created here. */
   readonly socketDir: string;
   readonly copyTrust: CopyStrategy["trust"];
-  readonly arbiter: PublishArbiter;
+  /** The arbiter, or how to make it from the controller's own RDS client (as main.ts does). */
+  readonly arbiter: PublishArbiter | ((rds: RdsClient) => PublishArbiter);
   readonly basePath?: string;
   readonly topology?: TopologySegment;
   readonly sizeLimits?: VolumeSizeLimits;
@@ -43,6 +44,8 @@ export interface InProcessController {
   /** `unix://…` of the CSI socket serving Identity and Controller. */
   readonly endpoint: string;
   readonly transport: Ssh2Transport;
+  /** The controller's RDS client, for a test that acts on the RDS as another component would. */
+  readonly rds: RdsClient;
   /** The registry the controller's metrics are in. */
   readonly metrics: MetricsRegistry;
   stop(): Promise<void>;
@@ -77,7 +80,7 @@ export async function startInProcessController(options: InProcessControllerOptio
   const noEvents: VolumeEvents = { provisioningFailed: () => undefined, volumeExpanded: () => undefined };
   const controller = new ControllerService({
     rds,
-    arbiter: options.arbiter,
+    arbiter: typeof options.arbiter === "function" ? options.arbiter(rds) : options.arbiter,
     sizeLimits: options.sizeLimits ?? DEFAULT_VOLUME_SIZE_LIMITS,
     parameterDefaults: { nvmePort: 4420, nvmeAddress: "127.0.0.1", basePath: options.basePath ?? "/raid10/csi" },
     ...(options.topology ? { topology: options.topology } : {}),
@@ -100,6 +103,7 @@ export async function startInProcessController(options: InProcessControllerOptio
   return {
     endpoint,
     transport,
+    rds,
     metrics,
     async stop() {
       await server.shutdown(1_000);

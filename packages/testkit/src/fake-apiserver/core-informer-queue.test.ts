@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Writable } from "node:stream";
 import { createLogger } from "@rds-csi/core";
-import { keyOf, RelistingInformer, runWorkers, WorkQueue, type KubeClient, type KubeNode } from "@rds-csi/core/k8s";
-import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver.js";
-import { fakeKubeClient } from "./kube-config.js";
+import { keyOf, RelistingInformer, runWorkers, WorkQueue, type KubeNode } from "@rds-csi/core/k8s";
+import { fakeKubeEachTest } from "./fake-kube-each-test.js";
 
 /**
  * The informer must not lose work (issue 11): a handler that throws is never replayed (the cache is
@@ -11,20 +10,10 @@ import { fakeKubeClient } from "./kube-config.js";
  * retry failures. Both halves over HTTP against the fake API server.
  */
 describe("informer + work queue against the fake API server", () => {
-  let api: FakeApiServer;
-  let client: KubeClient;
+  const kube = fakeKubeEachTest();
   const logger = createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, callback) => callback() }) });
   const informerOf = () =>
-    RelistingInformer.overApi<KubeNode>(client, { resource: "nodes", path: "/api/v1/nodes", logger, tuning: { relistIntervalMs: 100, backoffInitialMs: 10 } });
-
-  beforeEach(async () => {
-    api = await startFakeApiServer();
-    client = fakeKubeClient(api.url);
-  });
-  afterEach(async () => {
-    client.connection.close();
-    await api.stop();
-  });
+    RelistingInformer.overApi<KubeNode>(kube.client, { resource: "nodes", path: "/api/v1/nodes", logger, tuning: { relistIntervalMs: 100, backoffInitialMs: 10 } });
 
   it("a throwing handler's work is lost, even across relists (why handlers only enqueue)", async () => {
     const informer = informerOf();
@@ -36,7 +25,7 @@ describe("informer + work queue against the fake API server", () => {
     informer.start();
     try {
       await informer.waitForSync(AbortSignal.timeout(5_000));
-      api.put("Node", { metadata: { name: "n1" } });
+      kube.api.put("Node", { metadata: { name: "n1" } });
       while (seen.length === 0) await sleep(10);
       await sleep(400); // several relists
       expect(seen).toEqual(["n1"]);
@@ -70,7 +59,7 @@ describe("informer + work queue against the fake API server", () => {
     );
     try {
       await informer.waitForSync(AbortSignal.timeout(5_000));
-      api.put("Node", { metadata: { name: "n1" } });
+      kube.api.put("Node", { metadata: { name: "n1" } });
       const deadline = Date.now() + 5_000;
       while (!done.has("n1") && Date.now() < deadline) await sleep(10);
       expect(done.has("n1")).toBe(true);

@@ -9,19 +9,17 @@ import {
   hostNqnOf,
   publishHostNqn,
   RelistingInformer,
-  type KubeClient,
   type KubeNode,
   type PersistentVolume,
 } from "@rds-csi/core/k8s";
-import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver.js";
-import { fakeKubeClient, fakeKubeConfig } from "./kube-config.js";
+import { fakeKubeEachTest } from "./fake-kube-each-test.js";
+import { fakeKubeConfig } from "./kube-config.js";
 
 const HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427";
 
 /** The services' own client (core/k8s) against the fake API server, over the same HTTP as client-node's tests. */
 describe("core/k8s KubeClient against the fake API server", () => {
-  let api: FakeApiServer;
-  let client: KubeClient;
+  const kube = fakeKubeEachTest();
   let dir: string;
   const logged: string[] = [];
   const logger = createLogger({
@@ -37,34 +35,30 @@ describe("core/k8s KubeClient against the fake API server", () => {
   const signal = (): AbortSignal => AbortSignal.timeout(5_000);
 
   beforeEach(async () => {
-    api = await startFakeApiServer();
-    client = fakeKubeClient(api.url);
     dir = await mkdtemp(join(tmpdir(), "core-kube-client-"));
     logged.length = 0;
   });
 
   afterEach(async () => {
-    client.connection.close();
-    await api.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
   it("annotateNode merges one annotation into the Node and keeps the others", async () => {
-    api.put("Node", { apiVersion: "v1", kind: "Node", metadata: { name: "n1", annotations: { "keep.example/me": "yes" } } });
-    const patched = await annotateNode(client, "n1", HOST_NQN_ANNOTATION, HOST_NQN, signal());
+    kube.api.put("Node", { apiVersion: "v1", kind: "Node", metadata: { name: "n1", annotations: { "keep.example/me": "yes" } } });
+    const patched = await annotateNode(kube.client, "n1", HOST_NQN_ANNOTATION, HOST_NQN, signal());
     expect(hostNqnOf(patched)).toBe(HOST_NQN);
-    expect(api.get("Node", undefined, "n1")?.metadata.annotations).toEqual({ "keep.example/me": "yes", [HOST_NQN_ANNOTATION]: HOST_NQN });
-    expect(api.requests().at(-1)).toMatchObject({ method: "PATCH", path: "/api/v1/nodes/n1" });
+    expect(kube.api.get("Node", undefined, "n1")?.metadata.annotations).toEqual({ "keep.example/me": "yes", [HOST_NQN_ANNOTATION]: HOST_NQN });
+    expect(kube.api.requests().at(-1)).toMatchObject({ method: "PATCH", path: "/api/v1/nodes/n1" });
 
-    await expect(annotateNode(client, "gone", HOST_NQN_ANNOTATION, HOST_NQN, signal())).rejects.toBeInstanceOf(NotFoundError);
+    await expect(annotateNode(kube.client, "gone", HOST_NQN_ANNOTATION, HOST_NQN, signal())).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it("publishHostNqn writes the annotation through a kubeconfig file (as client-node exports one)", async () => {
-    api.put("Node", { apiVersion: "v1", kind: "Node", metadata: { name: "n1" } });
+    kube.api.put("Node", { apiVersion: "v1", kind: "Node", metadata: { name: "n1" } });
     const path = join(dir, "kubeconfig");
-    await writeFile(path, fakeKubeConfig(api.url).exportConfig());
+    await writeFile(path, fakeKubeConfig(kube.api.url).exportConfig());
     await expect(publishHostNqn({ source: { kind: "file", path }, nodeName: "n1", hostNqn: HOST_NQN, logger, signal: signal() })).resolves.toBe(true);
-    expect(hostNqnOf(await client.get<KubeNode>("read Node n1", "/api/v1/nodes/n1", signal()))).toBe(HOST_NQN);
+    expect(hostNqnOf(await kube.client.get<KubeNode>("read Node n1", "/api/v1/nodes/n1", signal()))).toBe(HOST_NQN);
     expect(logged.join("")).toContain("published the host NQN on the Node");
   });
 
@@ -74,7 +68,7 @@ describe("core/k8s KubeClient against the fake API server", () => {
     expect(logged.join("")).toContain("no Kubernetes API access; the controller cannot grant this node's host NQN");
 
     const path = join(dir, "kubeconfig");
-    await writeFile(path, fakeKubeConfig(api.url).exportConfig());
+    await writeFile(path, fakeKubeConfig(kube.api.url).exportConfig());
     logged.length = 0;
     expect(await publishHostNqn({ source: { kind: "file", path }, nodeName: "n1", hostNqn: HOST_NQN, logger, signal: signal() })).toBe(false);
     expect(logged.join("")).toContain("cannot annotate the Node");
@@ -86,21 +80,21 @@ describe("core/k8s KubeClient against the fake API server", () => {
   });
 
   it("lists more than a page, and starts over when the continue token expired", async () => {
-    for (let i = 0; i < 501; i++) api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: `pv-${String(i).padStart(3, "0")}` } });
-    const list = await client.list<PersistentVolume>("list PersistentVolumes", "/api/v1/persistentvolumes", signal());
+    for (let i = 0; i < 501; i++) kube.api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: `pv-${String(i).padStart(3, "0")}` } });
+    const list = await kube.client.list<PersistentVolume>("list PersistentVolumes", "/api/v1/persistentvolumes", signal());
     expect(list.items).toHaveLength(501);
-    expect(api.requests().filter((request) => request.path === "/api/v1/persistentvolumes")).toHaveLength(2);
+    expect(kube.api.requests().filter((request) => request.path === "/api/v1/persistentvolumes")).toHaveLength(2);
 
     // A write and a compaction while the second page waits: its continue token is 410 Gone, and the
     // list is fetched again in one piece.
-    const pageRequests = (): number => api.requests().filter((request) => request.path === "/api/v1/persistentvolumes").length;
-    api.delay(200);
-    const relisted = client.list<PersistentVolume>("list PersistentVolumes", "/api/v1/persistentvolumes", signal());
+    const pageRequests = (): number => kube.api.requests().filter((request) => request.path === "/api/v1/persistentvolumes").length;
+    kube.api.delay(200);
+    const relisted = kube.client.list<PersistentVolume>("list PersistentVolumes", "/api/v1/persistentvolumes", signal());
     while (pageRequests() < 4) await new Promise((resolve) => setTimeout(resolve, 5));
-    api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pv-new" } });
-    api.compactHistory();
+    kube.api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pv-new" } });
+    kube.api.compactHistory();
     expect((await relisted).items).toHaveLength(502);
-    expect(api.requests().filter((request) => request.path === "/api/v1/persistentvolumes").map((request) => request.query["continue"] !== undefined)).toEqual([
+    expect(kube.api.requests().filter((request) => request.path === "/api/v1/persistentvolumes").map((request) => request.query["continue"] !== undefined)).toEqual([
       false,
       true,
       false,
@@ -110,14 +104,14 @@ describe("core/k8s KubeClient against the fake API server", () => {
   });
 
   it("an informer over the API lists, follows the watch and sees a deletion", async () => {
-    api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "a" } });
-    const informer = RelistingInformer.overApi<PersistentVolume>(client, { resource: "persistentvolumes", path: "/api/v1/persistentvolumes", logger });
+    kube.api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "a" } });
+    const informer = RelistingInformer.overApi<PersistentVolume>(kube.client, { resource: "persistentvolumes", path: "/api/v1/persistentvolumes", logger });
     informer.start();
     try {
       await informer.waitForSync(signal());
       expect(informer.get("a")).toBeDefined();
-      api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "b" } });
-      api.remove("PersistentVolume", undefined, "a");
+      kube.api.put("PersistentVolume", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "b" } });
+      kube.api.remove("PersistentVolume", undefined, "a");
       const deadline = Date.now() + 5_000;
       while (informer.get("a") !== undefined || informer.get("b") === undefined) {
         if (Date.now() > deadline) throw new Error("the informer did not follow the watch");
