@@ -92,6 +92,11 @@ export class StaleMountWatcher {
   readonly #outages = new Map<string, Outage>();
   readonly #stopping = new AbortController();
   #loop: Promise<void> | undefined;
+  /**
+   * Recoveries and reconnects still running. The volume lock lets go of one as soon as its signal
+   * aborts (OperationLocks.run), but the work goes on to the end of its current step, changing mounts.
+   */
+  readonly #running = new Set<Promise<unknown>>();
 
   constructor(options: StaleMountWatcherOptions) {
     this.#options = options;
@@ -102,10 +107,14 @@ export class StaleMountWatcher {
     this.#loop ??= this.#run();
   }
 
-  /** Ends the loop: an ongoing sweep is aborted (its recovery sees the abort) and awaited. */
+  /**
+   * Ends the loop: an ongoing sweep is aborted (its recovery sees the abort) and awaited, and so is the
+   * recovery itself: the plugin must not exit, nor a test look, while it is still moving mounts.
+   */
   async stop(): Promise<void> {
     this.#stopping.abort();
     await this.#loop;
+    await Promise.allSettled(this.#running);
   }
 
   /** One pass over the staged volumes; never throws. */
@@ -315,9 +324,17 @@ export class StaleMountWatcher {
         // Unstaged (or restaged) since the scan: act only on what is recorded now.
         const now = await readStagingMetadata(stagingPath, volumeId);
         if (now === undefined) return "unstaged";
-        return now.unstagingSince === undefined ? work(now, signal) : "unstaging";
+        return now.unstagingSince === undefined ? this.#tracked(work(now, signal)) : "unstaging";
       }),
     );
+  }
+
+  /** `work`, known to stop() until it settles, however the lock and the sweep gave up on it. */
+  #tracked<T>(work: Promise<T>): Promise<T> {
+    this.#running.add(work);
+    const forget = (): void => void this.#running.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   /** Recovery of a stale device is tried at most maxFailures times, 1, 2, 4 … sweeps apart. */

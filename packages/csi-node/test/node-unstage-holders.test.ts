@@ -1,8 +1,5 @@
-import { retryWhenLoaded, describeAsRoot } from "@rds-csi/testkit";
+import { describeAsRoot } from "@rds-csi/testkit";
 import { useNodeRig } from "./support/node-test-rig.js";
-
-// Real processes (or real loop devices and mounts) on a 2-core CI machine that is running other suites too.
-retryWhenLoaded(import.meta);
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 

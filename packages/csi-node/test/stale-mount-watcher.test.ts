@@ -1,19 +1,16 @@
-import { retryWhenLoaded, describeAsRoot } from "@rds-csi/testkit";
+import { describeAsRoot } from "@rds-csi/testkit";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, InternalError } from "@rds-csi/core";
 import type { Mounter } from "../src/mount/mounter.js";
 import type { NodeContext } from "../src/node-context.js";
-import { majorMinorOf } from "../src/nvme/device-identity.js";
+import { majorMinorOf } from "../src/nvme/device-nodes.js";
 import { readStagingMetadata, stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
 import { readAt, writeAt } from "./support/block-io.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 import { kubeletCsiPluginDir } from "../src/startup-reconciliation.js";
-
-// Real processes (or real loop devices and mounts) on a 2-core CI machine that is running other suites too.
-retryWhenLoaded(import.meta);
 
 // Real loop devices, mkfs and mounts through the fake fabric: root only.
 const VOLUME = "pvc-watch-1";
@@ -65,7 +62,8 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("stale-mount 
     expect(await rig.mountsUnder()).toEqual([]);
   }, 60_000);
 
-  it("block: the running loop recreates the target on the new major:minor, readable; stop() ends it", async () => {
+  /** Stage + publish (block), a pattern written through the target, then a reconnect that renumbers the device. */
+  const blockPublishedAndRenumbered = async () => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
     const target = join(rig.dir, "pods", "a", "block", VOLUME);
@@ -76,11 +74,15 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("stale-mount 
     await a.fabric.reconnect(rig.nqn, { renumber: true });
     const after = (await resolve(a))!;
     expect(majorMinorOf((await stat(target)).rdev)).not.toBe(after.majorMinor);
+    return { a, staging, target, pattern, after };
+  };
 
+  it("block: the running loop recreates the target on the new major:minor, readable; stop() ends it", async () => {
+    const { a, staging, target, pattern, after } = await blockPublishedAndRenumbered();
     const watcher = watcherOf(a.ctx);
     watcher.start();
     try {
-      // The metadata is rewritten last: once it names the new device, the whole recovery is done.
+      // The metadata is rewritten near the end; stop() waits for the rest of the recovery.
       while ((await readStagingMetadata(staging, VOLUME))?.device.majorMinor !== after.majorMinor) await new Promise((r) => setTimeout(r, 20));
     } finally {
       await watcher.stop();
@@ -89,6 +91,36 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("stale-mount 
     expect(majorMinorOf((await stat(target)).rdev)).toBe(after.majorMinor);
     expect(await metric(a, 'rds_csi_node_stale_mount_recoveries_total{kind="block",outcome="recovered"}')).toBe("1");
     expect((await stats(a, target, staging)).volumeCondition?.message).toMatch(/re-bound/);
+    await unpublish(a, target);
+    await unstage(a, staging);
+  }, 60_000);
+
+  it("stop() returns only once a recovery in flight has finished, although the volume lock let go of it", async () => {
+    const { a, staging, target, after } = await blockPublishedAndRenumbered();
+    let entered!: () => void;
+    const binding = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const held: Mounter = {
+      ...bound(a.ctx.mounter),
+      bindMount: async (...args) => {
+        entered();
+        await released;
+        return a.ctx.mounter.bindMount(...args);
+      },
+    };
+    const watcher = watcherOf({ ...a.ctx, mounter: held });
+    watcher.start();
+    await binding;
+    let stopped = false;
+    const stopping = watcher.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stopped).toBe(false); // the recovery is still re-binding the pod's target
+    release();
+    await stopping;
+    expect(majorMinorOf((await stat(target)).rdev)).toBe(after.majorMinor);
+    expect((await readStagingMetadata(staging, VOLUME))?.device.majorMinor).toBe(after.majorMinor);
+    expect(await metric(a, 'rds_csi_node_stale_mount_recoveries_total{kind="block",outcome="recovered"}')).toBe("1");
     await unpublish(a, target);
     await unstage(a, staging);
   }, 60_000);

@@ -1,7 +1,7 @@
 /**
  * Lets jest run each test of the calling file up to `times` more times after a failure, logging every
  * failed attempt. Only for suites of real processes whose timing a loaded 2-core CI machine can upset
- * (the failover scenario, the stale-mount watcher over the fake fabric): a failure that repeats still
+ * (the failover and reconciler-process scenarios): a failure that repeats still
  * fails the run, and every retried failure stays visible in the log (and in the resilience ledger).
  * Pass `import.meta`: jest hands ESM test files its object there, not as a global.
  */

@@ -3,31 +3,37 @@ import { once } from "node:events";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { LoopDevices } from "../support/loop-device.js";
 import { parseMountInfo, type MountInfoEntry } from "../../src/mount/parse-mountinfo.js";
-import { majorMinorOf } from "../../src/nvme/device-identity.js";
-import { isOpenedExclusively, readMountRefs } from "../../src/nvme/device-usage.js";
+import { KernelDeviceNodes, majorMinorOf } from "../../src/nvme/device-nodes.js";
+import { readMountRefs } from "../../src/nvme/device-usage.js";
 
 const withLoops = LoopDevices.available() ? describe : describe.skip;
+const kernel = new KernelDeviceNodes();
+const isOpenedExclusively = (path: string) => kernel.openedExclusively(path);
 
-withLoops("isOpenedExclusively (real loop device, root)", () => {
+withLoops("KernelDeviceNodes.openedExclusively (real loop device, root)", () => {
   let loops: LoopDevices;
   beforeEach(() => {
     loops = new LoopDevices();
   });
   afterEach(() => loops.cleanup());
 
-  it("sees a mount in another mount namespace that this process's mount table does not show", async () => {
+  it("sees a filesystem that this process's mount table no longer shows, still used elsewhere", async () => {
     const { device } = loops.create(16 * 1024 * 1024);
     execFileSync("mkfs.ext4", ["-q", device]);
-    const mountPoint = loops.mkdir("private");
+    const mountPoint = loops.mkdir("detached");
     expect(await isOpenedExclusively(device)).toBe(false);
 
-    // A private mount namespace holds the filesystem mounted, as a container's copy of a mount would.
-    const holder = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", `mount ${device} ${mountPoint} && echo mounted && exec sleep 60`], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    // A container's copy of a mount keeps the filesystem's super block, and with it the exclusive claim on
+    // the device, after the host unmounted it. A lazily unmounted filesystem that a process still uses is
+    // in the same state (fs/namespace.c: a detached mount lives until its last user; fs/super.c keeps the
+    // device claimed while the super block lives). Not a new mount namespace here: that copies every mount
+    // on the machine, other suites' staging mounts too, and while it lived their unstage found their
+    // devices busy and kept the controller (node-unstage-holders.test failed so under a parallel run).
+    execFileSync("mount", [device, loops.track(mountPoint)]);
+    const holder = spawn("sleep", ["60"], { cwd: mountPoint, stdio: "ignore" });
     try {
-      const [line] = (await once(holder.stdout!, "data")) as [Buffer];
-      expect(line.toString().trim()).toBe("mounted");
+      await once(holder, "spawn");
+      execFileSync("umount", ["--lazy", mountPoint]);
       const ours = parseMountInfo(await readFile("/proc/self/mountinfo", "utf8"));
       expect(ours.some((m) => m.mountPoint === mountPoint)).toBe(false);
       expect(await isOpenedExclusively(device)).toBe(true);
@@ -35,7 +41,7 @@ withLoops("isOpenedExclusively (real loop device, root)", () => {
       holder.kill("SIGKILL");
       await once(holder, "exit");
     }
-    // The namespace died with its last process, and its mount with it.
+    // The last user is gone, and the detached mount with it.
     expect(await isOpenedExclusively(device)).toBe(false);
   });
 
@@ -76,7 +82,7 @@ withLoops("readMountRefs (real loop device, root)", () => {
     expect(entry(fromDev).majorMinor).not.toBe(majorMinor);
     expect(entry(fromNode).majorMinor).not.toBe(majorMinor);
 
-    const refs = await readMountRefs(table);
+    const refs = await readMountRefs(table, kernel);
     const ref = (path: string) => refs.find((m) => m.mountPoint === path)!;
     expect(ref(fromDev).boundDevice).toBe(majorMinor);
     expect(ref(fromNode).boundDevice).toBe(majorMinor);
@@ -90,9 +96,9 @@ withLoops("readMountRefs (real loop device, root)", () => {
       mountId: 1, parentId: 0, major: 0, minor: 5, majorMinor: "0:5", root, mountPoint: missing,
       mountOptions: [], optionalFields: [], fsType, source: fsType, superOptions: [],
     });
-    expect((await readMountRefs([entry("/nvme1n1")]))[0]!.boundDevice).toBeUndefined();
-    expect((await readMountRefs([entry("/")]))[0]!.boundDevice).toBeNull();
+    expect((await readMountRefs([entry("/nvme1n1")], kernel))[0]!.boundDevice).toBeUndefined();
+    expect((await readMountRefs([entry("/")], kernel))[0]!.boundDevice).toBeNull();
     // A network filesystem never holds a bound device node, and its stat() may never return: not asked.
-    for (const fsType of ["nfs4", "cifs", "fuse.sshfs"]) expect((await readMountRefs([entry("/export/sub", fsType)]))[0]!.boundDevice).toBeNull();
+    for (const fsType of ["nfs4", "cifs", "fuse.sshfs"]) expect((await readMountRefs([entry("/export/sub", fsType)], kernel))[0]!.boundDevice).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { rdsEnv } from "@rds-csi/testkit";
 import { BASE_PATH, useSelfcheckRig } from "../support/selfcheck-rig.js";
 
 const rig = useSelfcheckRig();
@@ -8,11 +9,7 @@ const mainPath = fileURLToPath(new URL("../../../dist/main.js", import.meta.url)
 
 function env(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    RDS_ADDRESS: "127.0.0.1",
-    RDS_SSH_PORT: String(rig.sim.port),
-    RDS_PRIVATE_KEY_FILE: rig.keyFile,
-    RDS_HOST_KEY_FINGERPRINT: rig.sim.hostKeyFingerprint,
-    RDS_BASE_PATH: BASE_PATH,
+    ...rdsEnv(rig.sim, rig.keyFile, BASE_PATH),
     NVME_CLI: rig.shim,
     SYSFS_ROOT: rig.fabric.sysfsRoot,
     DEV_ROOT: rig.fabric.devRoot,
