@@ -65,6 +65,22 @@ export class PairScanner {
     return copy;
   }
 
+  /**
+   * Forgets the text before what the pair being read still needs (its key, or its value) so a record
+   * read over many lines does not carry all of them: returns how many characters of `text` (of length
+   * `end`) can go; every offset kept is moved down by as many.
+   */
+  rebase(end: number): number {
+    const phase = this.#phase;
+    const cut = phase === KEY ? this.#keyStart : phase >= BARE && phase <= QUOTED_ESCAPE ? this.#valueStart : end;
+    this.#keyStart -= cut;
+    this.#valueStart -= cut;
+    this.#valueEnd -= cut;
+    this.#wordStart -= cut;
+    this.#joinedSpace -= cut;
+    return cut;
+  }
+
   /** Why the text cannot be read; undefined while it can. */
   get failure(): string | undefined {
     return this.#reason ?? (this.#unexpected === undefined ? undefined : `unexpected "${printableExcerpt(this.#unexpected)}"`);

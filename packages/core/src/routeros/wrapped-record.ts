@@ -46,9 +46,9 @@ interface Branch {
   readonly pending: string;
   readonly comment: string | undefined;
   readonly inComment: boolean;
-  /** The fields' text as joined so far, and its scanner; none before the fields start. */
+  /** The fields' text as joined so far, from where the pair being read still needs it; its scanner; none before the fields start. */
   readonly text: string;
-  /** Where the fields' last line starts in `text`. */
+  /** Where the fields' last line starts in `text` (below 0 when that line began inside the pair being read). */
   readonly lineStart: number;
   readonly scanner: PairScanner | undefined;
 }
@@ -132,7 +132,8 @@ function fresh(flags: string, segment: string, failed: (line: number, reason: ()
     failed(line, () => scanner.failure);
     return undefined;
   }
-  return { ...base, text: segment, scanner };
+  const cut = scanner.rebase(segment.length);
+  return { ...base, text: segment.slice(cut), lineStart: -cut, scanner };
 }
 
 /** The branches a branch becomes with one more line: each join still possible that still reads. */
@@ -167,8 +168,12 @@ function continued(branch: Branch, segment: string, full: boolean, failed: (reas
     const joined = join === joins.at(-1) ? scanner : scanner.clone();
     const text = branch.text + join + segment;
     if (join === " ") joined.joinedSpaceAt(branch.text.length, branch.lineStart);
-    if (joined.scan(text, branch.text.length, text.length)) out.push({ ...branch, text, lineStart: branch.text.length + join.length, scanner: joined });
-    else failed(() => joined.failure);
+    if (joined.scan(text, branch.text.length, text.length)) {
+      const cut = joined.rebase(text.length);
+      out.push({ ...branch, text: text.slice(cut), lineStart: branch.text.length + join.length - cut, scanner: joined });
+    } else {
+      failed(() => joined.failure);
+    }
   }
   return out;
 }
