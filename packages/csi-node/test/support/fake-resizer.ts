@@ -6,9 +6,11 @@ import type { VirtualDisks } from "./virtual-devices.js";
 
 /**
  * FilesystemResizer for a host whose mounts are a FakeMounter's: nothing is really mounted, so the real
- * tools cannot grow online. It refuses what they refuse and records what it grew:
- * - resize2fs(8) grows an ext filesystem online only while it is mounted; on an unmounted one it
- *   resizes offline and first demands a forced check ("Please run 'e2fsck -f <device>' first.");
+ * tools cannot grow online. It grows only what is mounted, as NodeExpandVolume means to, and records it:
+ * - resize2fs(8) grows a mounted ext filesystem online; an unmounted one it resizes offline, and once
+ *   that filesystem was mounted since its last check it first demands one ("Please run 'e2fsck -f
+ *   <device>' first."). The fake refuses every unmounted one: stricter than resize2fs on a filesystem
+ *   never mounted, which no staged volume is;
  * - xfs_growfs(8) takes the mount point of a mounted XFS filesystem ("… is not a mounted XFS filesystem").
  */
 export class FakeResizer extends FilesystemResizer {
