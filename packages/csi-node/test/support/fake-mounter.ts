@@ -61,7 +61,10 @@ export class FakeMounter implements Mounter {
       throw failed(what, `mount: ${target}: wrong fs type, bad option, bad superblock on ${source}, missing codepage or helper program, or other error.`);
     }
     const access = options.includes("ro") ? "ro" : "rw";
-    this.add({ majorMinor: device, root: "/", mountPoint: point.path, fsType, source, mountOptions: [access], superOptions: [access, ...options.filter((o) => o !== "ro" && o !== "rw")] });
+    const perMount = options.filter((o) => PER_MOUNT_FLAGS.has(o));
+    if (!perMount.some((o) => ATIME_FLAGS.has(o))) perMount.push("relatime"); // the kernel's default (fs/namespace.c path_mount)
+    const perSuperblock = options.filter((o) => o !== "ro" && o !== "rw" && !PER_MOUNT_FLAGS.has(o));
+    this.add({ majorMinor: device, root: "/", mountPoint: point.path, fsType, source, mountOptions: [access, ...perMount], superOptions: [access, ...perSuperblock] });
   }
 
   async bindMount(source: string, target: string, options: { readonly readonly: boolean }): Promise<void> {
@@ -75,9 +78,11 @@ export class FakeMounter implements Mounter {
     const sourcePath = await canonicalPath(source);
     const holder = this.holderOf(sourcePath);
     const root = holder.mountPoint === sourcePath ? holder.root : join(holder.root, relative(holder.mountPoint, sourcePath));
+    // A bind is a clone of the mount holding its source and keeps its per-mount flags (fs/namespace.c
+    // clone_mnt); read-only is ExecMounter's remount of the bind alone.
     const entry = this.add({
       majorMinor: holder.majorMinor, root, mountPoint: point.path, fsType: holder.fsType, source: holder.source,
-      mountOptions: [options.readonly ? "ro" : "rw"], superOptions: holder.superOptions,
+      mountOptions: [options.readonly ? "ro" : "rw", ...holder.mountOptions.filter((o) => o !== "ro" && o !== "rw")], superOptions: holder.superOptions,
     });
     const node = this.bound.get(this.topAt(sourcePath)?.mountId ?? -1) ?? (await this.devices.numberAt(source));
     if (typeof node === "string") this.bound.set(entry.mountId, node);
@@ -136,10 +141,10 @@ export class FakeMounter implements Mounter {
   }
 
   /** The mount a path lives on: the deepest mount whose mount point is the path or an ancestor (the last of a stack), else the host's root. */
-  private holderOf(path: string): Pick<MountInfoEntry, "mountId" | "majorMinor" | "root" | "mountPoint" | "fsType" | "source" | "superOptions"> {
+  private holderOf(path: string): Pick<MountInfoEntry, "mountId" | "majorMinor" | "root" | "mountPoint" | "fsType" | "source" | "mountOptions" | "superOptions"> {
     const covering = this.table.filter((m) => m.mountPoint === path || path.startsWith(`${m.mountPoint}/`));
     const deepest = covering.reduce<MountInfoEntry | undefined>((best, m) => (best === undefined || m.mountPoint.length >= best.mountPoint.length ? m : best), undefined);
-    return deepest ?? { ...HOST_ROOT_FS, mountId: 1, root: "/", mountPoint: "/", superOptions: ["rw"] };
+    return deepest ?? { ...HOST_ROOT_FS, mountId: 1, root: "/", mountPoint: "/", mountOptions: ["rw", "relatime"], superOptions: ["rw"] };
   }
 
   private isBusy(path: string): boolean {
@@ -160,6 +165,13 @@ export class FakeMounter implements Mounter {
     this.bound.delete(entry.mountId);
   }
 }
+
+/**
+ * Options the kernel keeps per mount and shows in mountinfo's mount options (fs/proc_namespace.c
+ * show_mnt_opts); the rest belong to the superblock (show_sb_opts and the filesystem's own).
+ */
+const PER_MOUNT_FLAGS = new Set(["nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "strictatime", "nosymfollow"]);
+const ATIME_FLAGS = new Set(["noatime", "relatime", "strictatime"]);
 
 /** ExecMounter's default number of plain unmount attempts. */
 const UNMOUNT_ATTEMPTS = 3;
