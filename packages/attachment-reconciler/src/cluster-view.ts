@@ -9,6 +9,8 @@ export interface ClusterView {
   lease(nodeName: string): NodeLease | undefined;
   /** VolumeAttachments whose spec.attacher is this driver */
   attachments(): readonly VolumeAttachment[];
+  /** those of them on `nodeName` (a node's turn reads only its own, without scanning every one) */
+  attachmentsOn(nodeName: string): readonly VolumeAttachment[];
   persistentVolume(name: string): PersistentVolume | undefined;
 }
 

@@ -17,6 +17,8 @@ export class InformerClusterView implements ClusterView {
   readonly #leases: RelistingInformer<NodeLease>;
   readonly #attachments: RelistingInformer<VolumeAttachment>;
   readonly #volumes: RelistingInformer<PersistentVolume>;
+  /** this driver's VolumeAttachments by node name, then by name (spec.nodeName is immutable) */
+  readonly #attachmentsByNode = new Map<string, Map<string, VolumeAttachment>>();
 
   constructor(options: { client: KubeClient; driverName: string; logger: Logger; tuning?: InformerTuningOverrides }) {
     const { client, logger, tuning } = options;
@@ -25,6 +27,15 @@ export class InformerClusterView implements ClusterView {
     this.#leases = RelistingInformer.overApi(client, { resource: "leases", path: `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NAMESPACE}/leases`, logger, tuning });
     this.#attachments = RelistingInformer.overApi(client, { resource: "volumeattachments", path: "/apis/storage.k8s.io/v1/volumeattachments", logger, tuning });
     this.#volumes = RelistingInformer.overApi(client, { resource: "persistentvolumes", path: "/api/v1/persistentvolumes", logger, tuning });
+    this.#attachments.onChange(({ type, object }) => {
+      if (object.spec?.attacher !== this.#driver) return;
+      const node = object.spec.nodeName;
+      const onNode = this.#attachmentsByNode.get(node) ?? new Map<string, VolumeAttachment>();
+      if (type === "deleted") onNode.delete(nameOf(object));
+      else onNode.set(nameOf(object), object);
+      if (onNode.size === 0) this.#attachmentsByNode.delete(node);
+      else this.#attachmentsByNode.set(node, onNode);
+    });
   }
 
   get #all() {
@@ -60,7 +71,9 @@ export class InformerClusterView implements ClusterView {
       if (object.spec?.attacher === this.#driver) handler(object.spec.nodeName);
     });
     this.#volumes.onChange(({ object }) => {
-      if (object.spec?.csi?.driver !== this.#driver) return;
+      // Until every cache listed, nothing needs mapping: the resync once they have queues every node
+      // (and the first list of 5,000 PVs would otherwise scan 5,000 VolumeAttachments each).
+      if (object.spec?.csi?.driver !== this.#driver || !this.synced) return;
       for (const attachment of this.attachments()) if (attachment.spec.source.persistentVolumeName === nameOf(object)) handler(attachment.spec.nodeName);
     });
   }
@@ -91,6 +104,10 @@ export class InformerClusterView implements ClusterView {
 
   attachments(): readonly VolumeAttachment[] {
     return this.#attachments.list().filter((attachment) => attachment.spec?.attacher === this.#driver);
+  }
+
+  attachmentsOn(nodeName: string): readonly VolumeAttachment[] {
+    return [...(this.#attachmentsByNode.get(nodeName)?.values() ?? [])];
   }
 
   persistentVolume(name: string): PersistentVolume | undefined {

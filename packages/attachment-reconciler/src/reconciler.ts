@@ -241,8 +241,8 @@ export class Reconciler {
     await this.#record(current, record, "record the fence", signal);
     // Every volume the node held is now moving, whoever frees its VolumeAttachment: with the taint the
     // attach/detach controller may delete it and external-attacher detach it before the reconciler sees it.
-    for (const attachment of this.#options.view.attachments()) {
-      const handle = attachment.spec.nodeName === name ? volumeHandleOf(this.#options.view, attachment) : undefined;
+    for (const attachment of this.#options.view.attachmentsOn(name)) {
+      const handle = volumeHandleOf(this.#options.view, attachment);
       if (handle !== undefined && !this.#moving.has(handle)) this.#moving.set(handle, { from: name, detectedAt });
     }
     const seconds = (now() - detectedAt) / 1000;
@@ -319,8 +319,7 @@ export class Reconciler {
     const record = node ? fenceRecordOf(node) : undefined;
     const seen = new Set<string>();
     const failed: string[] = [];
-    for (const attachment of view.attachments()) {
-      if (attachment.spec.nodeName !== nodeName) continue;
+    for (const attachment of view.attachmentsOn(nodeName)) {
       const uid = attachment.metadata?.uid ?? "";
       seen.add(uid);
       if (node && record?.phase !== "done") continue;
@@ -400,7 +399,7 @@ export class Reconciler {
     if (now() - since < this.#options.stabilizationMs) return;
     const cleanedUp = node.metadata?.annotations?.[CLEANED_UP_ANNOTATION];
     if (cleanedUp === undefined || cleanedUp === record.cleanedUpBefore) return;
-    const left = view.attachments().filter((attachment) => attachment.spec.nodeName === name);
+    const left = view.attachmentsOn(name);
     const kept = (attachment: VolumeAttachment): boolean =>
       attachment.metadata?.deletionTimestamp === undefined && inUseOnReadyNode(node, this.#options.driverName, volumeHandleOf(view, attachment));
     if (!left.every(kept)) return;
@@ -460,8 +459,8 @@ export class Reconciler {
   #trackFailovers(nodeName: string): void {
     const { view, metrics, now, logger } = this.#options;
     if (this.#moving.size === 0) return;
-    for (const attachment of view.attachments()) {
-      if (attachment.spec.nodeName !== nodeName || attachment.status?.attached !== true) continue;
+    for (const attachment of view.attachmentsOn(nodeName)) {
+      if (attachment.status?.attached !== true) continue;
       const handle = volumeHandleOf(view, attachment);
       const moving = handle === undefined ? undefined : this.#moving.get(handle);
       if (moving === undefined || nodeName === moving.from) continue;

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { csi, GiB, pluginCapabilities } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { callUnary, runToExit, startFakeApiServer, startServiceProcess, type FakeApiServer } from "@rds-csi/testkit";
+import { callUnary, rdsEnv, runToExit, startFakeApiServer, startServiceProcess, type FakeApiServer } from "@rds-csi/testkit";
 
 const mainPath = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -85,14 +85,7 @@ describe("rds-csi-controller entry point", () => {
       api = await startFakeApiServer();
       const kubeconfig = join(dir, "kubeconfig");
       await writeFile(kubeconfig, api.kubeConfig().exportConfig());
-      env = {
-        RDS_ADDRESS: "127.0.0.1",
-        RDS_SSH_PORT: String(sim.port),
-        RDS_PRIVATE_KEY_FILE: keyFile,
-        RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
-        RDS_BASE_PATH: "/raid10/csi",
-        KUBECONFIG: kubeconfig,
-      };
+      env = { ...rdsEnv(sim, keyFile), KUBECONFIG: kubeconfig };
     });
     afterEach(async () => {
       await api.stop();

@@ -12,7 +12,7 @@ export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn
   if (usage.error !== undefined) logger.warn("cannot resolve the device for the disconnect decision", { nqn, error: String(usage.error) });
   let mounts: MountRef[] | undefined;
   try {
-    mounts = await readMountRefs(await ctx.mounter.mountTable());
+    mounts = await readMountRefs(await ctx.mounter.mountTable(), ctx.resolver.deviceNodes);
   } catch (err) {
     logger.warn("cannot read the mount table for the disconnect decision", { error: String(err) });
   }

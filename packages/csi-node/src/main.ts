@@ -7,6 +7,7 @@ import { StagedVolumes, type NodeContext } from "./node-context.js";
 import { NodeService } from "./node-service.js";
 import { nodeSettings } from "./node-settings.js";
 import { DeviceResolver } from "./nvme/device-identity.js";
+import { KernelDeviceNodes } from "./nvme/device-nodes.js";
 import { loadHostIdentity } from "./nvme/host-identity.js";
 import { NvmeCliInitiator } from "./nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "./nvme/sysfs.js";
@@ -56,8 +57,9 @@ await runService({
       },
     );
     const attachments = kube && new KubeVolumeAttachmentCheck({ client: kube, driverName: config.driverName, nodeName: config.nodeId });
-    const probe = new FilesystemProbe(exec);
-    const resolver = new DeviceResolver(sysfs, config.devRoot);
+    const deviceNodes = new KernelDeviceNodes();
+    const probe = new FilesystemProbe(exec, { deviceNodes });
+    const resolver = new DeviceResolver(sysfs, config.devRoot, deviceNodes);
     const initiator = new NvmeCliInitiator({ exec, nvmeCli: config.nvmeCli, sysfs });
     const mounter = new ExecMounter(exec);
     const staged = new StagedVolumes();

@@ -1,9 +1,9 @@
-import { stat, statfs } from "node:fs/promises";
+import { statfs } from "node:fs/promises";
 import { csi, NotFoundError, type CallContext } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { requireNodeCapability } from "./node-get-capabilities.js";
 import { requireField, requireKubeletPath } from "./node-validation.js";
-import { majorMinorOf, type DeviceIdentity } from "./nvme/device-identity.js";
+import type { DeviceIdentity } from "./nvme/device-identity.js";
 import type { ControllerInfo } from "./nvme/nvme-initiator.js";
 import { controllerLost } from "./reconnect-lost-controller.js";
 import { connectSettingsOf, type StagingMetadata } from "./staging/staging-metadata.js";
@@ -26,10 +26,9 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
   const located = await locateStagedVolume(ctx, volumeId, volumePath, stagingTargetPath, call.signal);
   if (located === undefined) throw new NotFoundError(`volume ${volumeId} is not staged on this node`);
   const { metadata, stagingPath } = located;
-  const pathInfo = await stat(volumePath).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT") throw new NotFoundError(`volume path ${volumePath} does not exist`);
-    throw err;
-  });
+  // What is at the volume path: a block device's number, null for anything else (a directory).
+  const pathDevice = await ctx.resolver.deviceNodes.numberAt(volumePath);
+  if (pathDevice === undefined) throw new NotFoundError(`volume path ${volumePath} does not exist`);
 
   const problems: string[] = [];
   if (metadata.unstagingSince !== undefined) {
@@ -94,13 +93,12 @@ export async function nodeGetVolumeStats(ctx: NodeContext, request: csi.NodeGetV
     ];
   } else {
     if (volumePath !== stagingPath) {
-      if (!pathInfo.isBlockDevice()) throw new NotFoundError(`${volumePath} is not a published block target of volume ${volumeId}`);
-      const number = majorMinorOf(pathInfo.rdev);
-      if (recorded === undefined && number !== metadata.device.majorMinor && number !== current?.majorMinor) {
-        throw new NotFoundError(`${volumePath} is device ${number}, not volume ${volumeId}`);
+      if (pathDevice === null) throw new NotFoundError(`${volumePath} is not a published block target of volume ${volumeId}`);
+      if (recorded === undefined && pathDevice !== metadata.device.majorMinor && pathDevice !== current?.majorMinor) {
+        throw new NotFoundError(`${volumePath} is device ${pathDevice}, not volume ${volumeId}`);
       }
-      if (current !== undefined && number !== current.majorMinor) {
-        problems.push(`stale block target: ${volumePath} is device ${number}, but ${metadata.nqn} now resolves to ${current.devicePath} (${current.majorMinor})`);
+      if (current !== undefined && pathDevice !== current.majorMinor) {
+        problems.push(`stale block target: ${volumePath} is device ${pathDevice}, but ${metadata.nqn} now resolves to ${current.devicePath} (${current.majorMinor})`);
       }
     } else if (current !== undefined && current.majorMinor !== metadata.device.majorMinor) {
       problems.push(`stale staging: ${metadata.nqn} now resolves to ${current.majorMinor}, staged was ${metadata.device.majorMinor}`);

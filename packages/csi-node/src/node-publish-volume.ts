@@ -4,7 +4,6 @@ import { AlreadyExistsError, csi, FailedPreconditionError, parseVolumeContext, t
 import type { NodeContext } from "./node-context.js";
 import { accessTypeOf, filesystemMountOf, requireField, requireKubeletPath } from "./node-validation.js";
 import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
-import { majorMinorOf } from "./nvme/device-identity.js";
 import { readStagingMetadata, writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
 
 /**
@@ -75,7 +74,7 @@ async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetP
   }
   await (await open(targetPath, "a")).close(); // the bind target: an empty file
   if (mounted) {
-    const bound = await deviceNumberOf(targetPath);
+    const bound = (await ctx.resolver.deviceNodes.numberAt(targetPath)) ?? undefined;
     if (bound === identity.majorMinor) return;
     // Only this volume's own stale bind is replaced (a reconnect renumbered the device): the device it
     // was staged from, or a device that no longer exists. Anything else at the target is not ours.
@@ -86,7 +85,7 @@ async function publishBlock(ctx: NodeContext, metadata: StagingMetadata, targetP
   }
   await ctx.resolver.verify(identity);
   await ctx.mounter.bindMount(identity.devicePath, targetPath, { readonly });
-  if (await deviceNumberOf(targetPath) !== identity.majorMinor) throw new FailedPreconditionError(`${targetPath} is not ${identity.devicePath} after binding`);
+  if ((await ctx.resolver.deviceNodes.numberAt(targetPath)) !== identity.majorMinor) throw new FailedPreconditionError(`${targetPath} is not ${identity.devicePath} after binding`);
 }
 
 /**
@@ -115,9 +114,4 @@ async function recordTarget(metadata: StagingMetadata, stagingPath: string, targ
     if (await access(t.path).then(() => true, () => false)) live.push(t);
   }
   await writeStagingMetadata(stagingPath, { ...metadata, publishedTargets: [...live, target] });
-}
-
-async function deviceNumberOf(path: string): Promise<string | undefined> {
-  const info = await stat(path);
-  return info.isBlockDevice() ? majorMinorOf(info.rdev) : undefined;
 }

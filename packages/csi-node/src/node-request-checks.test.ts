@@ -39,7 +39,9 @@ describe("node request checks (no root)", () => {
     outside = join(dir, "elsewhere");
     await mkdir(kubeletCsiPluginDir(kubelet), { recursive: true });
     await mkdir(outside);
-    mounter = new FakeMounter();
+    // Two disks of this host, both holding ext4: the volume's (259:3) and someone else's (8:0).
+    const disks: Record<string, string> = { "/dev/nvme1n1": "259:3", "/dev/sdz": "8:0" };
+    mounter = new FakeMounter({ numberAt: async (path) => disks[path] ?? null, filesystemOn: async () => "ext4" });
     const ctx: NodeContext = {
       nodeId: "node-a",
       kubeletDir: kubelet,
@@ -157,7 +159,7 @@ describe("node request checks (no root)", () => {
       device: { majorMinor: "259:3", nsid: 1, uuid: "u" }, stagedAt: new Date().toISOString(),
     });
     await mounter.mount("/dev/sdz", staging(), "ext4", []);
-    await expect(node.nodeUnstageVolume({ volumeId: "pvc-1", stagingTargetPath: staging() }, call())).rejects.toThrow(/is a mount of \/dev\/sdz \(0:\d+\), not of volume pvc-1 \(device 259:3\); not unmounting it/);
+    await expect(node.nodeUnstageVolume({ volumeId: "pvc-1", stagingTargetPath: staging() }, call())).rejects.toThrow(/is a mount of \/dev\/sdz \(8:0\), not of volume pvc-1 \(device 259:3\); not unmounting it/);
     expect(await mounter.isMountPoint(staging())).toBe(true);
     expect((await readStagingMetadata(staging(), "pvc-1"))?.unstagingSince).toBeUndefined();
   });

@@ -1,9 +1,8 @@
-import { lstat, rm, rmdir, stat } from "node:fs/promises";
+import { lstat, rm, rmdir } from "node:fs/promises";
 import { FailedPreconditionError, type CallContext, type csi } from "@rds-csi/core";
 import { locateStagedVolume } from "./locate-staged-volume.js";
 import type { NodeContext } from "./node-context.js";
 import { requireField, requireKubeletPath } from "./node-validation.js";
-import { majorMinorOf } from "./nvme/device-identity.js";
 import type { StagingMetadata } from "./staging/staging-metadata.js";
 
 /**
@@ -53,7 +52,7 @@ async function notThisVolumes(ctx: NodeContext, metadata: StagingMetadata, stagi
     if (staging !== undefined && top.majorMinor === staging.majorMinor && top.root === staging.root) return undefined;
     return `${targetPath} is a mount of ${top.source} (${top.majorMinor}), not of the staging mount of volume ${metadata.volumeId}`;
   }
-  const bound = await stat(targetPath).then((s) => (s.isBlockDevice() ? majorMinorOf(s.rdev) : undefined), () => undefined);
+  const bound = (await ctx.resolver.deviceNodes.numberAt(targetPath).catch(() => undefined)) ?? undefined;
   if (bound === metadata.device.majorMinor) return undefined;
   return `${targetPath} is ${bound === undefined ? "not a block device" : `device ${bound}`}, not the staged device ${metadata.device.majorMinor} of volume ${metadata.volumeId}`;
 }

@@ -1,9 +1,8 @@
-import { stat } from "node:fs/promises";
 import { abortableSleep, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
 import { filesystemUuidOf } from "./mount/probe-filesystem.js";
-import { majorMinorOf, recordedDevice, type DeviceIdentity } from "./nvme/device-identity.js";
+import { recordedDevice, type DeviceIdentity } from "./nvme/device-identity.js";
 import { writeStagingMetadata, type PublishedTarget, type StagingMetadata } from "./staging/staging-metadata.js";
 
 /** Recovery attempts before giving up, and the pause between them. */
@@ -142,8 +141,7 @@ export async function deviceOfTarget(ctx: NodeContext, metadata: StagingMetadata
   const mount = (await ctx.mounter.mountsOf(path)).at(-1);
   if (mount === undefined) return undefined;
   if (metadata.mode === "filesystem") return mount.majorMinor;
-  const info = await stat(path);
-  return info.isBlockDevice() ? majorMinorOf(info.rdev) : undefined;
+  return (await ctx.resolver.deviceNodes.numberAt(path)) ?? undefined;
 }
 
 /**

@@ -30,7 +30,7 @@ export function kubeletCsiPluginDir(kubeletDir: string): string {
 export interface StartupReconciliationOptions {
   readonly sysfs: Sysfs;
   readonly initiator: Pick<NvmeInitiator, "disconnect">;
-  readonly resolver: Pick<DeviceResolver, "resolve">;
+  readonly resolver: Pick<DeviceResolver, "resolve" | "deviceNodes">;
   readonly mounter: Pick<Mounter, "unmount" | "mountTable">;
   readonly managedNqnPrefix: string;
   /**
@@ -94,7 +94,7 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
     let mountPoints = new Set<string>();
     try {
       table = await options.mounter.mountTable();
-      mounts = await readMountRefs(table);
+      mounts = await readMountRefs(table, options.resolver.deviceNodes);
       mountPoints = new Set(table.map((m) => m.mountPoint));
     } catch (err) {
       summary.errors.push(`mount table: ${String(err)}`);
@@ -141,7 +141,7 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
       const trusted: MountEvidence = { devices, claims, metadataDirs: new Set(metadataFiles.map((file) => dirname(file))), driverName: options.driverName };
       if (await unmountOrphans(options, kubeletDir, table, mounts, trusted, summary, signal) > 0) {
         try {
-          mounts = await readMountRefs(await options.mounter.mountTable());
+          mounts = await readMountRefs(await options.mounter.mountTable(), options.resolver.deviceNodes);
         } catch (err) {
           mounts = undefined;
           summary.errors.push(`mount table: ${String(err)}`);

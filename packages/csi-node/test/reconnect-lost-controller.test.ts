@@ -6,7 +6,7 @@ import { createLogger } from "@rds-csi/core";
 import type { NodeContext } from "../src/node-context.js";
 import type { AttachmentState } from "../src/volume-attachment-check.js";
 import { readMountTable } from "./support/mount-table.js";
-import { majorMinorOf } from "../src/nvme/device-identity.js";
+import { majorMinorOf } from "../src/nvme/device-nodes.js";
 import { readStagingMetadata, stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
 import { readAt, writeAt } from "./support/block-io.js";

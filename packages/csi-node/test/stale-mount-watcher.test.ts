@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { createLogger, InternalError } from "@rds-csi/core";
 import type { Mounter } from "../src/mount/mounter.js";
 import type { NodeContext } from "../src/node-context.js";
-import { majorMinorOf } from "../src/nvme/device-identity.js";
+import { majorMinorOf } from "../src/nvme/device-nodes.js";
 import { readStagingMetadata, stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { StaleMountWatcher } from "../src/stale-mount-watcher.js";
 import { readAt, writeAt } from "./support/block-io.js";

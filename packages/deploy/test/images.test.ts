@@ -8,7 +8,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { callUnary, runToExit, startFakeApiServer, startServiceProcess, type FakeApiServer } from "@rds-csi/testkit";
+import { callUnary, rdsEnv, runToExit, startFakeApiServer, startServiceProcess, type FakeApiServer } from "@rds-csi/testkit";
 import { dockerIgnoreMatcher, labelsOf, parseDockerfile, type Dockerfile, type DockerStep } from "./support/dockerfile.js";
 import { REPO_ROOT } from "./support/repo.js";
 import { COMPONENTS, SERVICES, type Component } from "./support/services.js";
@@ -174,7 +174,7 @@ describe("the build steps, run outside Docker", () => {
   });
 
   test.each(COMPONENTS)("the %s starts from its folder and answers Probe on its unix socket", async (component) => {
-    const rds = { RDS_ADDRESS: "127.0.0.1", RDS_SSH_PORT: String(sim.port), RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"), RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint, RDS_BASE_PATH: "/raid10/csi" };
+    const rds = rdsEnv(sim, join(dir, "id_ed25519"));
     const env: Record<Component, NodeJS.ProcessEnv> = {
       controller: { ...rds, KUBECONFIG: join(dir, "kubeconfig") },
       node: { NODE_ID: "n1", KUBECONFIG: join(dir, "kubeconfig"), ETC_DIR: join(dir, "etc"), SYSFS_ROOT: join(dir, "sys"), DEV_ROOT: join(dir, "dev"), KUBELET_DIR: join(dir, "kubelet") },

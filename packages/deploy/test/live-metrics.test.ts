@@ -12,7 +12,7 @@ import { join } from "node:path";
 import yaml from "js-yaml";
 import { csi } from "@rds-csi/core";
 import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { callUnary, freePort, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
+import { callUnary, freePort, rdsEnv, startFakeApiServer, startServiceProcess, type FakeApiServer, type ServiceProcess } from "@rds-csi/testkit";
 import { DASHBOARD_ROWS } from "../src/dashboard/panels.js";
 import { SERVICE_API_ACCESS } from "../src/kube-api-access.js";
 import { startPrometheus, type Prometheus } from "./support/prometheus.js";
@@ -70,9 +70,9 @@ beforeAll(async () => {
     services.push(service);
     return service;
   };
-  const rdsEnv = { RDS_ADDRESS: "127.0.0.1", RDS_SSH_PORT: String(sim.port), RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"), RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint, RDS_BASE_PATH: "/raid10/csi" };
+  const rds = rdsEnv(sim, join(dir, "id_ed25519"));
   const controller = await start("controller", {
-    ...rdsEnv,
+    ...rds,
     HOST_ACCESS_CONTROL_TRUST: "verified", // publish then reads the node's host NQN (nodes get)
     KUBECONFIG: kubeconfigs.controller,
   });
@@ -87,7 +87,7 @@ beforeAll(async () => {
     NVME_CLI: "false", // every nvme-cli call fails: the stage below stops at connect
   });
   apis.get("reconciler")!.addNamespace("rds-csi");
-  await start("reconciler", { ...rdsEnv, KUBECONFIG: kubeconfigs.reconciler, POD_NAMESPACE: "rds-csi", POD_NAME: "reconciler-0", RECONCILE_INTERVAL: "1s" });
+  await start("reconciler", { ...rds, KUBECONFIG: kubeconfigs.reconciler, POD_NAMESPACE: "rds-csi", POD_NAME: "reconciler-0", RECONCILE_INTERVAL: "1s" });
   prometheus = await startPrometheus(dir, [
     { port: ports.controller, labels: { namespace: "rds-csi", pod: "controller-0" } },
     { port: ports.node, labels: { namespace: "rds-csi", pod: "node-n1" } },

@@ -1,10 +1,12 @@
 import {
   ALLOW_HOST_MODES,
   COPY_FROM_MODES,
+  DETAIL_WRAP_MODES,
   DISK_BUSY_MODES,
   FOREIGN_DISK_MODES,
   type AllowHostMode,
   type CopyFromMode,
+  type DetailWrapMode,
   type DiskBusyMode,
   type ForeignDiskMode,
 } from "./settings.js";
@@ -27,6 +29,7 @@ export interface CliArguments {
   readonly diskBusy?: DiskBusyMode;
   readonly foreignDisks?: ForeignDiskMode;
   readonly allowHost?: AllowHostMode;
+  readonly detailWrap?: DetailWrapMode;
   readonly latencyReadMs?: number;
   readonly latencyMutateMs?: number;
   readonly errorExitStatus?: 0 | 1;
@@ -52,6 +55,7 @@ export const USAGE = `usage: rds-sim --state-dir DIR [options]
   --disk-busy MODE           never | while-connected (remove/resize refused while NVMe/TCP hosts are connected)
   --foreign-disks MODE       rds2216 | none (other people's disks listed beside the driver's)
   --allow-host MODE          ignored | enforce-new | enforce-and-drop
+  --detail-wrap MODE         pairs | cut | words (how print detail breaks a record wider than the console)
   --latency-read DURATION    time each read command takes, e.g. 0ms, 1s
   --latency-mutate DURATION  time each mutating command takes, e.g. 20ms
   --error-exit-status 0|1    exit status of a command that printed an error
@@ -72,6 +76,7 @@ const VALUE_FLAGS = new Set([
   "disk-busy",
   "foreign-disks",
   "allow-host",
+  "detail-wrap",
   "latency-read",
   "latency-mutate",
   "error-exit-status",
@@ -120,6 +125,7 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
     diskBusy: oneOf("disk-busy", single("disk-busy"), DISK_BUSY_MODES),
     foreignDisks: oneOf("foreign-disks", single("foreign-disks"), FOREIGN_DISK_MODES),
     allowHost: oneOf("allow-host", single("allow-host"), ALLOW_HOST_MODES),
+    detailWrap: oneOf("detail-wrap", single("detail-wrap"), DETAIL_WRAP_MODES),
     latencyReadMs: duration("latency-read", single("latency-read")),
     latencyMutateMs: duration("latency-mutate", single("latency-mutate")),
     errorExitStatus: exitStatus === undefined ? undefined : exitStatus === "1" ? 1 : 0,

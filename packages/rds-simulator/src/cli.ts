@@ -43,6 +43,7 @@ async function main(argv: readonly string[]): Promise<void> {
     diskBusy: args.diskBusy,
     foreignDisks: args.foreignDisks,
     allowHost: args.allowHost,
+    detailWrap: args.detailWrap,
     latency: { readMs: args.latencyReadMs, mutateMs: args.latencyMutateMs },
     errorExitStatus: args.errorExitStatus,
     logger,

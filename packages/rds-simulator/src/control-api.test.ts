@@ -41,7 +41,7 @@ describe("control API", () => {
   it("changes settings", async () => {
     expect(await call("PATCH", "/settings", { copyFrom: "data", latency: { readMs: 5 } })).toEqual({
       status: 200,
-      json: { copyFrom: "data", diskBusy: "never", foreignDisks: "rds2216", allowHost: "ignored", errorExitStatus: 0, latency: { readMs: 5, mutateMs: 0 } },
+      json: { copyFrom: "data", diskBusy: "never", foreignDisks: "rds2216", allowHost: "ignored", detailWrap: "pairs", errorExitStatus: 0, latency: { readMs: 5, mutateMs: 0 } },
     });
     expect(t.sim.settings.copyFrom).toBe("data");
   });

@@ -64,6 +64,19 @@ describe("/disk over SSH", () => {
     ]);
   });
 
+  it("breaks lines as the detailWrap setting says: cut fills every line to the width, inside keys and values alike", async () => {
+    await run(ADD_VOLUME);
+    const unwrapped = lines((await (await t.connect("+ct1000w")).exec(`/disk print detail where slot="${ID}"`)).stdout);
+    await t.sim.updateSettings({ detailWrap: "cut" });
+    const cut = lines(await run(`/disk print detail where slot="${ID}"`));
+    expect(cut.slice(0, 2)).toEqual(unwrapped.slice(0, 2));
+    const fields = cut.slice(2, -1);
+    expect(fields.slice(0, -1).map((line) => line.length)).toEqual(fields.slice(0, -1).map(() => 80));
+    // Nothing added or removed: the lines under the indentation run on into the one unwrapped line.
+    expect(fields.map((line) => line.slice(6)).join("")).toBe(unwrapped[2]!.slice(6));
+    expect(fields).toContain("      =no sector-size=512 raid-master=none nvme-tcp-export=yes nvme-tcp-server-p");
+  });
+
   it("prints the pool record for where mount-point=, with free space that counts every file in full", async () => {
     const pool = async (): Promise<string[]> => lines(await run('/disk print detail where mount-point="raid10"'));
     const before = await pool();

@@ -32,7 +32,7 @@ export function printDisks(model: RdsModel, format: PrintFormat, where: readonly
     const record = index.record(disk);
     if (matchesAll(where, valueLookup(record))) records.push({ ...record, index: model.disks.position(disk) + 1 + foreign.length });
   }
-  return formatPrint(records, DISK_FLAGS, format, width);
+  return formatPrint(records, DISK_FLAGS, format, width, model.settings().detailWrap);
 }
 
 /** The file disks a target selects; the pool and other people's disks are printed but never changed. */

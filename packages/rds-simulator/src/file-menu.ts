@@ -13,7 +13,7 @@ export function printFiles(model: RdsModel, format: PrintFormat, where: readonly
     .candidates(where)
     .map((entry) => ({ ...index.record(entry), index: model.files.position(entry.name) }))
     .filter((record) => matchesAll(where, valueLookup(record)));
-  return formatPrint(records, [], format, width);
+  return formatPrint(records, [], format, width, model.settings().detailWrap);
 }
 
 export function selectFiles(model: RdsModel, target: Target): FileEntry[] {

@@ -2,12 +2,13 @@ import type { PrintFormat } from "./command-parser.js";
 import { formatPrintDetail, type FlagDefinition, type NumberedRecord } from "./format-print-detail.js";
 import { formatPrintTerse } from "./format-print-terse.js";
 import { failure } from "./routeros-error.js";
+import type { DetailWrapMode } from "./settings.js";
 
 /** The records a `print` selected, in the format it asked for. */
-export function formatPrint(records: readonly NumberedRecord[], flags: readonly FlagDefinition[], format: PrintFormat, width: number): string {
+export function formatPrint(records: readonly NumberedRecord[], flags: readonly FlagDefinition[], format: PrintFormat, width: number, wrap: DetailWrapMode): string {
   switch (format) {
     case "detail":
-      return formatPrintDetail(records, flags, width);
+      return formatPrintDetail(records, flags, width, wrap);
     case "terse":
       return formatPrintTerse(records, flags);
     case "as-value":

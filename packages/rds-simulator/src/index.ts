@@ -9,10 +9,12 @@ export {
 export {
   ALLOW_HOST_MODES,
   COPY_FROM_MODES,
+  DETAIL_WRAP_MODES,
   DEFAULT_SETTINGS,
   InvalidSettingError,
   type AllowHostMode,
   type CopyFromMode,
+  type DetailWrapMode,
   type LatencySettings,
   type SettingsPatch,
   type SimulatorSettings,
@@ -40,3 +42,9 @@ export { InvalidStateError } from "./persisted-state.js";
 export { InvalidAuthorizedKeyError } from "./authorized-keys.js";
 export { generateEd25519KeyPair, hostKeyFingerprint, InvalidHostKeyError } from "./host-key.js";
 export { changeAsOperator, operatorLogin, runAsOperator, type OperatorLogin } from "./operator-access.js";
+// The `print detail` layouts (detailWrap modes) and the records they print, for the parser's wrapping tests.
+export { formatPrintDetail, type FlagDefinition, type NumberedRecord } from "./format-print-detail.js";
+export { DISK_FLAGS, diskRecord } from "./disk-records.js";
+export { foreignDiskRecords } from "./foreign-disks.js";
+export { fileRecord } from "./file-records.js";
+export { bareField, binarySizeField, bytesField, pathField, quotedField, yesNoField, type RecordDraft, type RecordField } from "./record-fields.js";

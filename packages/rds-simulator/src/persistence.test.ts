@@ -21,7 +21,7 @@ describe("state across restarts of the simulator", () => {
     await ssh.exec('/disk add type=file slot="pvc-1" file-path="/raid10/vols/pvc-1.img" file-size=1G nvme-tcp-export=yes comment="kept"');
     await ssh.exec('/disk add type=file slot="pvc-2" file-path="/raid10/vols/pvc-2.img" file-size=1G');
     await ssh.exec('/disk remove [find slot="pvc-2"]');
-    await first.sim.updateSettings({ copyFrom: "data", diskBusy: "while-connected", foreignDisks: "none", allowHost: "enforce-new", latency: { readMs: 1 } });
+    await first.sim.updateSettings({ copyFrom: "data", diskBusy: "while-connected", foreignDisks: "none", allowHost: "enforce-new", detailWrap: "cut", latency: { readMs: 1 } });
     await writeFile(first.sim.disks()[0]!.backingFile, "written through a loop device", { flag: "r+" });
     const printed = (await ssh.exec("/disk print detail")).stdout;
     const files = (await ssh.exec("/file print detail")).stdout;
@@ -35,7 +35,7 @@ describe("state across restarts of the simulator", () => {
       expect((await again.exec("/disk print detail")).stdout).toBe(printed);
       expect((await again.exec("/file print detail")).stdout).toBe(files);
       expect(second.sim.hostKeyFingerprint).toBe(fingerprint);
-      expect(second.sim.settings).toEqual({ copyFrom: "data", diskBusy: "while-connected", foreignDisks: "none", allowHost: "enforce-new", errorExitStatus: 0, latency: { readMs: 1, mutateMs: 0 } });
+      expect(second.sim.settings).toEqual({ copyFrom: "data", diskBusy: "while-connected", foreignDisks: "none", allowHost: "enforce-new", detailWrap: "cut", errorExitStatus: 0, latency: { readMs: 1, mutateMs: 0 } });
       const handle = await open(second.sim.disks()[0]!.backingFile, "r");
       const { buffer } = await handle.read(Buffer.alloc(29), 0, 29, 0);
       await handle.close();

@@ -7,6 +7,7 @@ describe("applySettingsPatch", () => {
       diskBusy: "never",
       foreignDisks: "rds2216",
       allowHost: "ignored",
+      detailWrap: "pairs",
       errorExitStatus: 0,
       latency: { readMs: 0, mutateMs: 20 },
     });
@@ -21,6 +22,7 @@ describe("applySettingsPatch", () => {
     [{ diskBusy: "always" }, "diskBusy must be one of never, while-connected"],
     [{ foreignDisks: "many" }, "foreignDisks must be one of rds2216, none"],
     [{ allowHost: "strict" }, "allowHost must be one of ignored, enforce-new, enforce-and-drop"],
+    [{ detailWrap: "fold" }, "detailWrap must be one of pairs, cut, words"],
     [{ errorExitStatus: 2 }, "errorExitStatus must be one of 0, 1; got 2"],
     [{ latency: 5 }, "latency must be an object with readMs and/or mutateMs"],
     [{ latency: { readMs: 1.5 } }, "latency.readMs must be a whole number of milliseconds >= 0; got 1.5"],

@@ -16,6 +16,16 @@ export const DISK_BUSY_MODES = ["never", "while-connected"] as const;
 export type DiskBusyMode = (typeof DISK_BUSY_MODES)[number];
 
 /**
+ * How `print detail` breaks a record that is wider than the console (the login's `<N>w`): not documented,
+ * so every plausible way is a mode (format-print-detail.ts). `pairs`: a pair that does not fit moves to the
+ * next line, a longer one is cut at the width (the RDS2216 samples break between pairs); `cut`: every line
+ * filled to the width and cut there, inside keys and values alike; `words`: like `pairs`, but a pair longer
+ * than a line is broken at its last space outside quotes that fits, that space dropped.
+ */
+export const DETAIL_WRAP_MODES = ["pairs", "cut", "words"] as const;
+export type DetailWrapMode = (typeof DETAIL_WRAP_MODES)[number];
+
+/**
  * Other people's disks beside the driver's: `rds2216` lists what a real RDS2216 holds besides the pool
  * (RAID members, the operator's own file disks, iSCSI/NFS/SMB exports, a disabled item, records with
  * missing or odd fields; see foreign-disks.ts); `none` only the pool.
@@ -44,6 +54,7 @@ export interface SimulatorSettings {
   readonly diskBusy: DiskBusyMode;
   readonly foreignDisks: ForeignDiskMode;
   readonly allowHost: AllowHostMode;
+  readonly detailWrap: DetailWrapMode;
   /** exit status of a command that printed an error; RouterOS cannot be relied on for one, so 0 by default */
   readonly errorExitStatus: 0 | 1;
   readonly latency: LatencySettings;
@@ -55,6 +66,7 @@ export interface SettingsPatch {
   readonly diskBusy?: DiskBusyMode;
   readonly foreignDisks?: ForeignDiskMode;
   readonly allowHost?: AllowHostMode;
+  readonly detailWrap?: DetailWrapMode;
   readonly errorExitStatus?: 0 | 1;
   readonly latency?: Partial<LatencySettings>;
 }
@@ -64,6 +76,7 @@ export const DEFAULT_SETTINGS: SimulatorSettings = {
   diskBusy: "never",
   foreignDisks: "rds2216",
   allowHost: "ignored",
+  detailWrap: "pairs",
   errorExitStatus: 0,
   latency: { readMs: 0, mutateMs: 0 },
 };
@@ -84,6 +97,7 @@ export function applySettingsPatch(base: SimulatorSettings, patch: SettingsPatch
     diskBusy: oneOf("diskBusy", patch.diskBusy, DISK_BUSY_MODES) ?? base.diskBusy,
     foreignDisks: oneOf("foreignDisks", patch.foreignDisks, FOREIGN_DISK_MODES) ?? base.foreignDisks,
     allowHost: oneOf("allowHost", patch.allowHost, ALLOW_HOST_MODES) ?? base.allowHost,
+    detailWrap: oneOf("detailWrap", patch.detailWrap, DETAIL_WRAP_MODES) ?? base.detailWrap,
     errorExitStatus: oneOf("errorExitStatus", patch.errorExitStatus, [0, 1] as const) ?? base.errorExitStatus,
     latency: {
       readMs: milliseconds("latency.readMs", patch.latency?.readMs) ?? base.latency.readMs,

@@ -1,6 +1,6 @@
 import type { Logger } from "winston";
 import { parseSizeArgument } from "./size-argument.js";
-import type { AllowHostMode, CopyFromMode, DiskBusyMode, ForeignDiskMode, LatencySettings } from "./settings.js";
+import type { AllowHostMode, CopyFromMode, DetailWrapMode, DiskBusyMode, ForeignDiskMode, LatencySettings } from "./settings.js";
 
 export interface SimulatorOptions {
   /** where state.json and the backing files (`files/<pool>/...`) live; created if missing */
@@ -26,6 +26,7 @@ export interface SimulatorOptions {
   readonly diskBusy?: DiskBusyMode;
   readonly foreignDisks?: ForeignDiskMode;
   readonly allowHost?: AllowHostMode;
+  readonly detailWrap?: DetailWrapMode;
   readonly errorExitStatus?: 0 | 1;
   /** default: a silent logger */
   readonly logger?: Logger;

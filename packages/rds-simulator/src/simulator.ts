@@ -180,6 +180,7 @@ export class RdsSimulator {
       diskBusy: options.diskBusy,
       foreignDisks: options.foreignDisks,
       allowHost: options.allowHost,
+      detailWrap: options.detailWrap,
       errorExitStatus: options.errorExitStatus,
       latency: options.latency,
     });

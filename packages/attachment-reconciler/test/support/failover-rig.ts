@@ -1,35 +1,37 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
 import { createLogger, csi } from "@rds-csi/core";
 import { microTime, volumeAttachmentName } from "@rds-csi/core/k8s";
-import { generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import type { RdsSimulator } from "@rds-csi/rds-simulator";
 import {
   AttachDetachControllerStandIn,
   callUnary,
   ExternalAttacherStandIn,
-  FakeFabric,
   fakeKubeClient,
   freePort,
+  kubeletPaths as kubeletPathsUnder,
+  makeNodeHost,
+  rdsEnv,
   scrapeMetrics,
-  startFakeApiServer,
+  startNodeProcess,
   startServiceProcess,
+  SystemRig,
   type FakeApiServer,
+  type NodeHost,
   type ServiceProcess,
 } from "@rds-csi/testkit";
 
-// Test support: every part of a failover as a real process or server — the RDS simulator, a fake API
-// server, the controller, node plugins on fake NVMe/TCP fabrics (loop devices: root only) and the
-// reconciler — with testkit's stand-ins for the attach/detach controller and external-attacher, and
-// kubelet's part (Lease renewal, Ready, NodeStage/NodePublish) played here.
+// Test support: every part of a failover as a real process or server — testkit's SystemRig (the RDS
+// simulator, a fake API server, the controller and node plugins on fake NVMe/TCP fabrics over loop
+// devices: root only) and the reconciler — with testkit's stand-ins for the attach/detach controller and
+// external-attacher, and kubelet's part (Lease renewal, Ready, NodeStage/NodePublish) played here.
 
-const root = fileURLToPath(new URL("../../../../../", import.meta.url));
 const DRIVER = "rds.csi.srvlab.io";
+const reconcilerLauncher = fileURLToPath(new URL("../../../bin/rds-csi-attachment-reconciler", import.meta.url));
 const MODE = csi.VolumeCapability_AccessMode_Mode;
 
 /** A Node object whose kubelet the rig plays: Lease renewed and Ready while `alive`. */
@@ -41,14 +43,8 @@ export interface ClusterMember {
   renewedAt?: number;
 }
 
-/** A node: its plugin process, its fabric and the kubelet role the rig plays for it. */
-export interface RigNode extends ClusterMember {
-  readonly etcDir: string;
-  readonly kubeletDir: string;
-  readonly fabric: FakeFabric;
-  readonly shim: string;
-  plugin: ServiceProcess | undefined;
-}
+/** A node: its host (identity, kubelet directory, fabric, plugin process) and the kubelet role the rig plays for it. */
+export type RigNode = ClusterMember & NodeHost;
 
 /** Two nodes with plugins, and a volume attached to the first, staged, published, with a file written and synced. */
 export interface VolumeInUse {
@@ -93,11 +89,8 @@ export interface FailoverRig {
 
 const capability = (): csi.VolumeCapability => csi.VolumeCapability.fromPartial({ mount: { fsType: "ext4" }, accessMode: { mode: MODE.SINGLE_NODE_WRITER } });
 
-export function kubeletPaths(node: RigNode, volumeId: string) {
-  return {
-    staging: join(node.kubeletDir, "plugins/kubernetes.io/csi", DRIVER, volumeId, "globalmount"),
-    target: join(node.kubeletDir, "pods", `pod-${node.name}`, "volumes/kubernetes.io~csi", volumeId, "mount"),
-  };
+export function kubeletPaths(node: RigNode, volumeId: string): { staging: string; target: string } {
+  return kubeletPathsUnder(node.kubeletDir, volumeId, `pod-${node.name}`);
 }
 
 /** The VolumeAttachment name kube-controller-manager gives. */
@@ -114,31 +107,18 @@ export interface FailoverRigOptions {
 }
 
 export async function startFailoverRig(options: FailoverRigOptions = {}): Promise<FailoverRig> {
-  const dir = await mkdtemp(join(tmpdir(), "rds-csi-failover-"));
-  const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
-  const key = generateEd25519KeyPair();
-  await writeFile(join(dir, "id_ed25519"), key.private, { mode: 0o600 });
-  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G", allowHost: "enforce-and-drop" });
-  cleanups.push(() => sim.stop());
+  const system = await SystemRig.start({
+    simulator: { poolSize: "100G", allowHost: "enforce-and-drop" },
+    controllerEnv: { HOST_ACCESS_CONTROL_TRUST: "verified" },
+  });
+  const { dir, sim, api } = system;
+  const cleanups: (() => Promise<unknown>)[] = [() => system.stop()];
   const maxConnected = new Map<string, number>();
   const sampler = setInterval(() => {
     for (const entry of sim.exports()) maxConnected.set(entry.nqn, Math.max(maxConnected.get(entry.nqn) ?? 0, entry.connections.length));
   }, 5);
   cleanups.push(async () => clearInterval(sampler));
-  const api = await startFakeApiServer();
-  cleanups.push(() => api.stop());
-  await writeFile(join(dir, "kubeconfig"), api.kubeConfig().exportConfig());
-  const rdsEnv = {
-    RDS_ADDRESS: "127.0.0.1",
-    RDS_SSH_PORT: String(sim.port),
-    RDS_PRIVATE_KEY_FILE: join(dir, "id_ed25519"),
-    RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
-    RDS_BASE_PATH: "/raid10/csi",
-    KUBECONFIG: join(dir, "kubeconfig"),
-    HOST_ACCESS_CONTROL_TRUST: "verified",
-  };
-  const controller = await startServiceProcess(join(root, "packages/csi-controller/dist/main.js"), `unix://${join(dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], rdsEnv);
-  cleanups.push(() => controller.stop("SIGTERM"));
+  const controller = await system.startController();
   // kube-controller-manager's attach/detach controller and the external-attacher sidecar, as stand-ins
   const quiet = createLogger({ level: "error", component: "stand-ins", stream: new PassThrough() });
   const attacherClient = fakeKubeClient(api.url, "csi-attacher");
@@ -196,42 +176,25 @@ export async function startFailoverRig(options: FailoverRigOptions = {}): Promis
       return member;
     },
     async addNode(name) {
-      const etcDir = join(dir, `etc-${name}`);
-      await mkdir(join(etcDir, "nvme"), { recursive: true });
-      const hostNqn = `nqn.2014-08.org.nvmexpress:uuid:${randomUUID()}`;
-      await writeFile(join(etcDir, "nvme", "hostnqn"), `${hostNqn}\n`);
-      await writeFile(join(etcDir, "nvme", "hostid"), `${randomUUID()}\n`);
-      const fabric = await FakeFabric.create({ simulatorUrl: sim.controlUrl, hostNqn, baseDir: join(dir, `fabric-${name}`) });
-      cleanups.push(async () => {
-        unmountUnder(join(dir, `kubelet-${name}`));
-        await fabric.cleanup();
-      });
-      const node: RigNode = { ...rig.addMember(name), etcDir, kubeletDir: join(dir, `kubelet-${name}`), fabric, shim: await fabric.writeShim(), plugin: undefined };
+      const host = await makeNodeHost(dir, name, sim.controlUrl);
+      system.nodes.set(name, host);
+      const node: RigNode = Object.assign(host, rig.addMember(name));
       members.set(name, node);
       return node;
     },
     async startPlugin(node) {
-      const plugin = await startServiceProcess(join(root, "packages/csi-node/dist/main.js"), `unix://${join(dir, `csi-${node.name}.sock`)}`, ["--metrics-address", "127.0.0.1:0"], {
-        NODE_ID: node.name,
-        ETC_DIR: node.etcDir,
-        KUBELET_DIR: node.kubeletDir,
-        SYSFS_ROOT: node.fabric.sysfsRoot,
-        DEV_ROOT: node.fabric.devRoot,
-        NVME_CLI: node.shim,
-        NAMESPACE_TIMEOUT: "10s",
-        STALE_MOUNT_CHECK_INTERVAL: "1s",
-        KUBECONFIG: join(dir, "kubeconfig"),
-      });
+      const plugin = await startNodeProcess(node, { NAMESPACE_TIMEOUT: "10s", KUBECONFIG: system.kubeconfig });
       node.plugin = plugin;
-      cleanups.push(async () => plugin.stop("SIGKILL"));
       await until(() => api.get("Node", undefined, node.name)?.metadata?.annotations?.["rds.csi.srvlab.io/host-nqn"] !== undefined, "the node plugin did not publish its host NQN");
       return plugin;
     },
     async startReconciler(name, env = {}) {
       const metricsPort = await freePort();
       // through its launcher, with the V8 heap limits it runs with in images
-      const process = await startServiceProcess(join(root, "packages/attachment-reconciler/bin/rds-csi-attachment-reconciler"), `unix://${join(dir, `reconciler-${name}.sock`)}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
-        ...rdsEnv,
+      const process = await startServiceProcess(reconcilerLauncher, `unix://${join(dir, `reconciler-${name}.sock`)}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
+        ...rdsEnv(sim, system.keyFile),
+        KUBECONFIG: system.kubeconfig,
+        HOST_ACCESS_CONTROL_TRUST: "verified",
         POD_NAME: name,
         POD_NAMESPACE: "kube-system",
         FAILURE_GRACE: "3s",
@@ -325,13 +288,4 @@ export async function until(condition: () => boolean | Promise<boolean>, failure
     if (Date.now() > deadline) throw new Error(failure);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** After a failure half-way: nothing of the rig stays mounted. */
-function unmountUnder(path: string): void {
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[4])
-    .filter((point): point is string => point?.startsWith(`${path}/`) === true);
-  for (const point of mounts.reverse()) execFileSync("umount", ["--lazy", point]);
 }

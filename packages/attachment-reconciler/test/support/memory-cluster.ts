@@ -111,6 +111,9 @@ export class MemoryCluster implements ClusterView, ClusterWrites, EventRecorder 
   attachments(): readonly VolumeAttachment[] {
     return [...this.#attachments.values()];
   }
+  attachmentsOn(nodeName: string): readonly VolumeAttachment[] {
+    return this.attachments().filter((attachment) => attachment.spec.nodeName === nodeName);
+  }
   persistentVolume(name: string): PersistentVolume | undefined {
     return this.#volumes.get(name);
   }

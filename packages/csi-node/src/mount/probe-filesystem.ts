@@ -1,5 +1,6 @@
-import { open, stat } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { InternalError, type Exec } from "@rds-csi/core";
+import { KernelDeviceNodes, type DeviceNodes } from "../nvme/device-nodes.js";
 import { assertAbsolutePath } from "./mounter.js";
 
 /**
@@ -16,6 +17,8 @@ export type ProbeResult =
 export interface FilesystemProbeOptions {
   /** Deadline of the blkid run. Default 30 s. */
   readonly timeoutMs?: number;
+  /** What tells a block device from anything else; the kernel's by default. */
+  readonly deviceNodes?: DeviceNodes;
 }
 
 /** blkid(8): "If the specified device or device addressed by specified token ... was not found, exit 2". */
@@ -24,12 +27,14 @@ const BLKID_NOTHING_FOUND = 2;
 /** `probe(device)` via `blkid -p -o export <device>` (low-level probing, no cache: the cache can be stale). */
 export class FilesystemProbe {
   private readonly timeoutMs: number;
+  private readonly deviceNodes: DeviceNodes;
 
   constructor(
     private readonly exec: Exec,
     options: FilesystemProbeOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.deviceNodes = options.deviceNodes ?? new KernelDeviceNodes();
   }
 
   /** `signal` ends a blkid still running when the caller gives up. */
@@ -39,7 +44,7 @@ export class FilesystemProbe {
     // for a directory, without a word on stderr (util-linux 2.38, checked). So exit 2 alone cannot be
     // trusted: first prove the path is a block device whose first bytes can be read. A device that
     // fails to read (EIO on a dead path) throws here instead of reading as empty.
-    await assertReadableBlockDevice(device);
+    await assertReadableBlockDevice(this.deviceNodes, device);
 
     const result = await this.exec.run("blkid", ["-p", "-o", "export", device], { timeoutMs: this.timeoutMs, ...(signal !== undefined && { signal }) });
     if (result.code === BLKID_NOTHING_FOUND) {
@@ -87,14 +92,15 @@ export function classify(values: ReadonlyMap<string, string>): ProbeResult {
   return { kind: "other", detail: `blkid found a signature it did not name (keys: ${keys.join(", ") || "none"})` };
 }
 
-async function assertReadableBlockDevice(device: string): Promise<void> {
-  let info;
+async function assertReadableBlockDevice(deviceNodes: DeviceNodes, device: string): Promise<void> {
+  let number;
   try {
-    info = await stat(device);
+    number = await deviceNodes.numberAt(device);
   } catch (err) {
     throw new InternalError(`cannot probe ${device}: ${(err as Error).message}`, { cause: err });
   }
-  if (!info.isBlockDevice()) throw new InternalError(`cannot probe ${device}: not a block device`);
+  if (number === undefined) throw new InternalError(`cannot probe ${device}: it does not exist`);
+  if (number === null) throw new InternalError(`cannot probe ${device}: not a block device`);
   try {
     const handle = await open(device, "r");
     try {

@@ -1,6 +1,6 @@
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { abortableSleep, Backoff, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
+import { KernelDeviceNodes, type DeviceNodes } from "./device-nodes.js";
 import type { Sysfs } from "./sysfs.js";
 
 /**
@@ -50,6 +50,8 @@ export class DeviceResolver {
   constructor(
     private readonly sysfs: Sysfs,
     private readonly devRoot: string = "/dev",
+    /** What the device nodes under `devRoot` (and bind mounts of them) are; the kernel's by default. */
+    readonly deviceNodes: DeviceNodes = new KernelDeviceNodes(),
   ) {}
 
   /**
@@ -152,14 +154,9 @@ export class DeviceResolver {
   }
 
   async #deviceNode(path: string): Promise<string | undefined> {
-    try {
-      const node = await stat(path);
-      if (!node.isBlockDevice()) throw new FailedPreconditionError(`${path} is not a block device`);
-      return majorMinorOf(node.rdev);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
+    const number = await this.deviceNodes.numberAt(path);
+    if (number === null) throw new FailedPreconditionError(`${path} is not a block device`);
+    return number;
   }
 }
 
@@ -168,9 +165,3 @@ export function recordedDevice(identity: DeviceIdentity): { majorMinor: string; 
   return { majorMinor: identity.majorMinor, nsid: identity.nsid, uuid: identity.uuid ?? "" };
 }
 
-/** Linux `dev_t` (new encoding) → `MAJ:MIN`. */
-export function majorMinorOf(rdev: number): string {
-  const major = Math.floor(rdev / 256) & 0xfff;
-  const minor = (rdev & 0xff) | (Math.floor(rdev / 4096) & 0xfff00);
-  return `${major}:${minor}`;
-}

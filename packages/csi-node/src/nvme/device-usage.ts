@@ -1,7 +1,6 @@
-import { constants } from "node:fs";
-import { open, stat } from "node:fs/promises";
 import type { MountInfoEntry } from "../mount/parse-mountinfo.js";
-import { majorMinorOf, type DeviceResolver } from "./device-identity.js";
+import type { DeviceResolver } from "./device-identity.js";
+import type { DeviceNodes } from "./device-nodes.js";
 import type { DeviceState, MountRef } from "./disconnect-policy.js";
 import type { Sysfs } from "./sysfs.js";
 
@@ -18,7 +17,7 @@ export interface DeviceUsage {
  * that kept a private copy of the mount) still holds the block device exclusively, and an O_EXCL open
  * then fails with EBUSY.
  */
-export async function readDeviceUsage(resolver: Pick<DeviceResolver, "resolve">, sysfs: Pick<Sysfs, "list">, nqn: string): Promise<DeviceUsage & { readonly error?: unknown }> {
+export async function readDeviceUsage(resolver: Pick<DeviceResolver, "resolve" | "deviceNodes">, sysfs: Pick<Sysfs, "list">, nqn: string): Promise<DeviceUsage & { readonly error?: unknown }> {
   let identity;
   try {
     identity = await resolver.resolve(nqn);
@@ -28,17 +27,7 @@ export async function readDeviceUsage(resolver: Pick<DeviceResolver, "resolve">,
   if (identity === undefined) return { device: { kind: "absent" }, holders: [], exclusivelyOpened: false };
   const device: DeviceState = { kind: "present", majorMinor: identity.majorMinor, devicePath: identity.devicePath };
   const holders = await sysfs.list(`class/block/${identity.name}/holders`).catch(() => undefined);
-  return { device, holders, exclusivelyOpened: await isOpenedExclusively(identity.devicePath) };
-}
-
-/** true: EBUSY on an O_EXCL open; false: the open succeeded; undefined: the device could not be opened. */
-export async function isOpenedExclusively(devicePath: string): Promise<boolean | undefined> {
-  try {
-    await (await open(devicePath, constants.O_RDONLY | constants.O_EXCL | constants.O_NONBLOCK)).close();
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EBUSY" ? true : undefined;
-  }
+  return { device, holders, exclusivelyOpened: await resolver.deviceNodes.openedExclusively(identity.devicePath) };
 }
 
 /** How long the stat() calls of readMountRefs may take in all (a hung network filesystem never answers). */
@@ -59,13 +48,13 @@ const NETWORK_FILESYSTEM = /^(?:nfs4?|cifs|smb3|ceph|glusterfs|9p|fuse(?:\..+)?|
  * nor is a mount of a network filesystem;
  * a mount point that does not answer within the deadline is undefined (unverifiable).
  */
-export async function readMountRefs(table: readonly MountInfoEntry[], deadlineMs = MOUNT_STAT_DEADLINE_MS): Promise<MountRef[]> {
+export async function readMountRefs(table: readonly MountInfoEntry[], nodes: DeviceNodes, deadlineMs = MOUNT_STAT_DEADLINE_MS): Promise<MountRef[]> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, deadlineMs, undefined)));
   try {
     const bound = new Map<string, Promise<string | null | undefined>>();
     for (const m of table) {
-      if (mayBeDeviceNode(m) && !bound.has(m.mountPoint)) bound.set(m.mountPoint, Promise.race([boundDeviceOf(m.mountPoint), late]));
+      if (mayBeDeviceNode(m) && !bound.has(m.mountPoint)) bound.set(m.mountPoint, Promise.race([nodes.numberAt(m.mountPoint).catch(() => undefined), late]));
     }
     return await Promise.all(table.map(async (m) => ({ mountPoint: m.mountPoint, majorMinor: m.majorMinor, source: m.source, boundDevice: mayBeDeviceNode(m) ? await bound.get(m.mountPoint)! : null })));
   } finally {
@@ -75,13 +64,4 @@ export async function readMountRefs(table: readonly MountInfoEntry[], deadlineMs
 
 function mayBeDeviceNode(m: MountInfoEntry): boolean {
   return m.root !== "/" && !NETWORK_FILESYSTEM.test(m.fsType);
-}
-
-async function boundDeviceOf(mountPoint: string): Promise<string | null | undefined> {
-  try {
-    const info = await stat(mountPoint);
-    return info.isBlockDevice() ? majorMinorOf(info.rdev) : null;
-  } catch {
-    return undefined;
-  }
 }

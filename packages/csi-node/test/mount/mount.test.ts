@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FailedPreconditionError, InternalError, InvalidArgumentError, ProcessExec } from "@rds-csi/core";
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
-import { FakeMounter } from "../support/fake-mounter.js";
 import { Formatter } from "../../src/mount/format.js";
 import { LoopDevices } from "../support/loop-device.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
@@ -235,19 +234,5 @@ describe("ExecMounter unmount under the caller's signal", () => {
     );
     await expect(busy.unmount("/var/lib/kubelet/staging", { signal: caller.signal })).rejects.toBe(reason);
     expect(runs).toEqual([caller.signal]);
-  });
-});
-
-describe("FakeMounter", () => {
-  it("stacks, unmounts the top, is idempotent and honours busy", async () => {
-    const fake = new FakeMounter();
-    await fake.mount("/dev/a", "/t", "ext4", []);
-    await fake.bindMount("/t", "/p", { readonly: true });
-    expect((await fake.mountsOf("/p"))[0]).toMatchObject({ source: "/dev/a", mountOptions: ["ro"] });
-    fake.busy.add("/t");
-    await expect(fake.unmount("/t")).rejects.toThrow(FailedPreconditionError);
-    await fake.unmount("/t", { deviceDead: true });
-    expect(await fake.isMountPoint("/t")).toBe(false);
-    await fake.unmount("/t");
   });
 });

@@ -3,12 +3,14 @@ import { once } from "node:events";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { LoopDevices } from "../support/loop-device.js";
 import { parseMountInfo, type MountInfoEntry } from "../../src/mount/parse-mountinfo.js";
-import { majorMinorOf } from "../../src/nvme/device-identity.js";
-import { isOpenedExclusively, readMountRefs } from "../../src/nvme/device-usage.js";
+import { KernelDeviceNodes, majorMinorOf } from "../../src/nvme/device-nodes.js";
+import { readMountRefs } from "../../src/nvme/device-usage.js";
 
 const withLoops = LoopDevices.available() ? describe : describe.skip;
+const kernel = new KernelDeviceNodes();
+const isOpenedExclusively = (path: string) => kernel.openedExclusively(path);
 
-withLoops("isOpenedExclusively (real loop device, root)", () => {
+withLoops("KernelDeviceNodes.openedExclusively (real loop device, root)", () => {
   let loops: LoopDevices;
   beforeEach(() => {
     loops = new LoopDevices();
@@ -80,7 +82,7 @@ withLoops("readMountRefs (real loop device, root)", () => {
     expect(entry(fromDev).majorMinor).not.toBe(majorMinor);
     expect(entry(fromNode).majorMinor).not.toBe(majorMinor);
 
-    const refs = await readMountRefs(table);
+    const refs = await readMountRefs(table, kernel);
     const ref = (path: string) => refs.find((m) => m.mountPoint === path)!;
     expect(ref(fromDev).boundDevice).toBe(majorMinor);
     expect(ref(fromNode).boundDevice).toBe(majorMinor);
@@ -94,9 +96,9 @@ withLoops("readMountRefs (real loop device, root)", () => {
       mountId: 1, parentId: 0, major: 0, minor: 5, majorMinor: "0:5", root, mountPoint: missing,
       mountOptions: [], optionalFields: [], fsType, source: fsType, superOptions: [],
     });
-    expect((await readMountRefs([entry("/nvme1n1")]))[0]!.boundDevice).toBeUndefined();
-    expect((await readMountRefs([entry("/")]))[0]!.boundDevice).toBeNull();
+    expect((await readMountRefs([entry("/nvme1n1")], kernel))[0]!.boundDevice).toBeUndefined();
+    expect((await readMountRefs([entry("/")], kernel))[0]!.boundDevice).toBeNull();
     // A network filesystem never holds a bound device node, and its stat() may never return: not asked.
-    for (const fsType of ["nfs4", "cifs", "fuse.sshfs"]) expect((await readMountRefs([entry("/export/sub", fsType)]))[0]!.boundDevice).toBeNull();
+    for (const fsType of ["nfs4", "cifs", "fuse.sshfs"]) expect((await readMountRefs([entry("/export/sub", fsType)], kernel))[0]!.boundDevice).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { describeAsRoot, rdsEnv } from "@rds-csi/testkit";
 import { BASE_PATH, useSelfcheckRig } from "../support/selfcheck-rig.js";
 
 const rig = useSelfcheckRig();
@@ -8,11 +9,7 @@ const mainPath = fileURLToPath(new URL("../../../dist/main.js", import.meta.url)
 
 function env(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    RDS_ADDRESS: "127.0.0.1",
-    RDS_SSH_PORT: String(rig.sim.port),
-    RDS_PRIVATE_KEY_FILE: rig.keyFile,
-    RDS_HOST_KEY_FINGERPRINT: rig.sim.hostKeyFingerprint,
-    RDS_BASE_PATH: BASE_PATH,
+    ...rdsEnv(rig.sim, rig.keyFile, BASE_PATH),
     NVME_CLI: rig.shim,
     SYSFS_ROOT: rig.fabric.sysfsRoot,
     DEV_ROOT: rig.fabric.devRoot,
@@ -45,25 +42,28 @@ async function closedPort(): Promise<number> {
 }
 
 describe("rds-csi-node selfcheck (the process)", () => {
-  it("runs the check and prints the verdicts as JSON, exit 0", async () => {
-    await rig.modes("data", "enforce-and-drop");
-    const result = await runToExit(["selfcheck", "--output", "json"], env());
-    expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(report).toMatchObject({
-      rds: { rdsAddress: "127.0.0.1", rdsSshPort: rig.sim.port, basePath: BASE_PATH },
-      hostNqn: rig.host.hostNqn,
-      verdicts: {
-        copy: { snapshotRestore: { result: "copies-data" }, clone: { result: "copies-data" } },
-        hostAccess: { newConnections: { result: "refused" }, liveConnections: { result: "dropped" } },
-      },
-      leftovers: [],
-    });
-    expect(report["advice"]).toEqual([
-      expect.objectContaining({ setting: expect.stringContaining("--copy-strategy-trust"), value: "verified" }),
-      expect.objectContaining({ setting: expect.stringContaining("--host-access-control-trust"), value: "verified" }),
-    ]);
-  }, 60_000);
+  // The whole check attaches scratch volumes through the fake fabric onto loop devices and writes them with dd.
+  describeAsRoot("the whole check", () => {
+    it("runs the check and prints the verdicts as JSON, exit 0", async () => {
+      await rig.modes("data", "enforce-and-drop");
+      const result = await runToExit(["selfcheck", "--output", "json"], env());
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout) as Record<string, unknown>;
+      expect(report).toMatchObject({
+        rds: { rdsAddress: "127.0.0.1", rdsSshPort: rig.sim.port, basePath: BASE_PATH },
+        hostNqn: rig.host.hostNqn,
+        verdicts: {
+          copy: { snapshotRestore: { result: "copies-data" }, clone: { result: "copies-data" } },
+          hostAccess: { newConnections: { result: "refused" }, liveConnections: { result: "dropped" } },
+        },
+        leftovers: [],
+      });
+      expect(report["advice"]).toEqual([
+        expect.objectContaining({ setting: expect.stringContaining("--copy-strategy-trust"), value: "verified" }),
+        expect.objectContaining({ setting: expect.stringContaining("--host-access-control-trust"), value: "verified" }),
+      ]);
+    }, 60_000);
+  });
 
   it("exits 1 naming the address when the RDS cannot be reached", async () => {
     const port = await closedPort();

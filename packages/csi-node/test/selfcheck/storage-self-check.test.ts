@@ -1,4 +1,5 @@
 import { ProcessExec } from "@rds-csi/core";
+import { describeAsRoot } from "@rds-csi/testkit";
 import { DeviceResolver } from "../../src/nvme/device-identity.js";
 import { NvmeCliInitiator } from "../../src/nvme/nvme-cli-initiator.js";
 import { RootedSysfs } from "../../src/nvme/sysfs.js";
@@ -31,7 +32,8 @@ function selfCheck(onStep?: (record: StepRecord) => void): StorageSelfCheck {
 
 const run = (check = selfCheck()) => check.run(new AbortController().signal);
 
-describe("storage self-check against the simulated RDS", () => {
+// Scratch volumes attached through the fake fabric onto loop devices, written with dd: root only.
+describeAsRoot("storage self-check against the simulated RDS", () => {
   it("settings-only copies and an ignored allow-list: empty copies, admitted, kept; both settings stay unverified", async () => {
     await rig.modes("settings-only", "ignored");
     const report = await run();

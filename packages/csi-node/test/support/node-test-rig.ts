@@ -5,12 +5,16 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, DEFAULT_DRIVER_NAME, MetricsRegistry, OperationLocks, ProcessExec, type CallContext, type Exec } from "@rds-csi/core";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
-import { FakeFabric, loopsLeftOver, type FabricLayout, type FakeFabricOptions, type NamespaceIds } from "@rds-csi/testkit";
+import { FakeFabric, loopsLeftOver, type BlockDevices, type FabricLayout, type FakeFabricOptions, type NamespaceIds } from "@rds-csi/testkit";
 import { ExecMounter } from "../../src/mount/exec-mounter.js";
+import type { MountInfoEntry } from "../../src/mount/parse-mountinfo.js";
 import { Formatter } from "../../src/mount/format.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
 import { StagedVolumes, type NodeContext } from "../../src/node-context.js";
+import { FakeMounter } from "./fake-mounter.js";
+import { FakeResizer } from "./fake-resizer.js";
 import { readMountTable } from "./mount-table.js";
+import { VirtualDeviceNodes, VirtualDisks } from "./virtual-devices.js";
 import { registerNodeMetrics, registerStaleMountMetrics } from "../../src/node-metrics.js";
 import { NodeService } from "../../src/node-service.js";
 import { DeviceResolver } from "../../src/nvme/device-identity.js";
@@ -28,6 +32,8 @@ export interface TestHost {
   /** This node's own registry, as its /metrics would show it. */
   readonly metrics: MetricsRegistry;
   connects: number;
+  /** With virtual disks: the host's in-memory mounts and the resizer standing in for resize2fs/xfs_growfs. */
+  readonly standIns: { readonly mounter: FakeMounter; readonly resizer: FakeResizer } | undefined;
 }
 
 export interface NodeRigOptions {
@@ -41,6 +47,13 @@ export interface NodeRigOptions {
   readonly namespaceIds?: NamespaceIds;
   /** The hosts' kernels hold and fail I/O (FUSE gate) and reconnect or give up by themselves (FakeFabricOptions). */
   readonly kernel?: Pick<FakeFabricOptions, "gatedIo" | "kernelTimers">;
+  /**
+   * "loop" (default, root): the fabric's namespaces are loop devices and the node mounts for real.
+   * "virtual" (no root): virtual disks (testkit namespace-disks.ts) and stand-ins for what needs the
+   * kernel — FakeMounter, VirtualDeviceNodes, FakeResizer; nvme-cli (the fabric's), sysfs, blkid and
+   * mkfs (on the export's file) are still the real programs and readers.
+   */
+  readonly devices?: BlockDevices;
 }
 
 /** How one host runs its tools, for tests that make a tool fail or hang. */
@@ -70,6 +83,7 @@ const key = generateEd25519KeyPair();
  */
 export function useNodeRig(options: NodeRigOptions) {
   const nqn = `nqn.2000-02.com.mikrotik:${options.volume}`;
+  const virtual = options.devices === "virtual";
   const hosts: TestHost[] = [];
   const state = { dir: "", sim: undefined as unknown as RdsSimulator, backingFile: "" };
   /** Where kubelet stages a filesystem volume: the rig's dir is the hosts' kubelet directory. */
@@ -94,6 +108,7 @@ export function useNodeRig(options: NodeRigOptions) {
       ...(options.layout !== undefined && { layout: options.layout }),
       ...(options.namespaceIds !== undefined && { namespaceIds: options.namespaceIds }),
       ...options.kernel,
+      ...(virtual && { blockDevices: "virtual" as const }),
     });
     const exec = withPathPrefix(new ProcessExec(), hostOptions.pathPrefix ?? []);
     const sysfs = new RootedSysfs(fabric.sysfsRoot);
@@ -101,9 +116,13 @@ export function useNodeRig(options: NodeRigOptions) {
     const nvmeCli = (await hostOptions.nvmeCli?.(shim)) ?? shim;
     const timeoutMs = hostOptions.toolTimeoutMs;
     const real = new NvmeCliInitiator({ exec, nvmeCli, sysfs, connectTimeoutMs: timeoutMs ?? 20_000, disconnectTimeoutMs: timeoutMs });
-    const probe = new FilesystemProbe(exec, { timeoutMs });
+    const disks = virtual ? new VirtualDisks(fabric, exec) : undefined;
+    const fakeMounter = disks && new FakeMounter(disks);
+    const standIns = disks && fakeMounter && { mounter: fakeMounter, resizer: new FakeResizer(disks, fakeMounter) };
+    const deviceNodes = disks && fakeMounter ? new VirtualDeviceNodes(disks, fakeMounter) : undefined;
+    const probe = new FilesystemProbe(exec, { timeoutMs, ...(deviceNodes && { deviceNodes }) });
     const metrics = new MetricsRegistry();
-    const host: TestHost = { fabric, metrics, connects: 0, node: undefined as unknown as NodeService, ctx: undefined as unknown as NodeContext };
+    const host: TestHost = { fabric, metrics, connects: 0, standIns, node: undefined as unknown as NodeService, ctx: undefined as unknown as NodeContext };
     const initiator = {
       connect: (...args: Parameters<NvmeCliInitiator["connect"]>) => {
         host.connects++;
@@ -119,9 +138,9 @@ export function useNodeRig(options: NodeRigOptions) {
         topology: { "topology.rds.csi.srvlab.io/rds": "rack1" },
         host: identity,
         initiator,
-        resolver: new DeviceResolver(sysfs, fabric.devRoot),
+        resolver: new DeviceResolver(sysfs, fabric.devRoot, deviceNodes),
         sysfs,
-        mounter: new ExecMounter(exec, { unmountRetryDelayMs: 50, ...(timeoutMs !== undefined && { timeoutMs }) }),
+        mounter: fakeMounter ?? new ExecMounter(exec, { unmountRetryDelayMs: 50, ...(timeoutMs !== undefined && { timeoutMs }) }),
         probe,
         formatter: new Formatter(exec, probe, { timeoutMs }),
         managedNqnPrefix: "nqn.2000-02.com.mikrotik:",
@@ -131,7 +150,7 @@ export function useNodeRig(options: NodeRigOptions) {
         stageRecorder: registerNodeMetrics(metrics, sysfs, "nqn.2000-02.com.mikrotik:").stage,
         staleMounts: registerStaleMountMetrics(metrics),
       };
-    (host as { node: NodeService }).node = new NodeService(host.ctx, { exec, nvmeCli, sizeTimeoutMs: 3_000 });
+    (host as { node: NodeService }).node = new NodeService(host.ctx, { exec, nvmeCli, sizeTimeoutMs: 3_000, ...(standIns && { resizer: standIns.resizer }) });
     hosts.push(host);
     return host;
   };
@@ -145,8 +164,11 @@ export function useNodeRig(options: NodeRigOptions) {
   const volumeContext = { ctrlLossTmo: "60", reconnectDelay: "2", keepAliveTmo: "5" };
   const volumeId = options.volume;
 
+  /** The mount table the hosts mount in: this machine's, or with virtual disks the hosts' FakeMounters'. */
+  const mountTable = async (): Promise<MountInfoEntry[]> =>
+    virtual ? (await Promise.all(hosts.map((host) => host.standIns!.mounter.mountTable()))).flat() : readMountTable();
   const mountsUnder = async (): Promise<string[]> =>
-    (await readMountTable()).map((mount) => mount.mountPoint).filter((path) => path.startsWith(`${state.dir}/`));
+    (await mountTable()).map((mount) => mount.mountPoint).filter((path) => path.startsWith(`${state.dir}/`));
 
   beforeEach(async () => {
     state.dir = await mkdtemp(join(tmpdir(), options.tempPrefix));
@@ -158,7 +180,7 @@ export function useNodeRig(options: NodeRigOptions) {
   }, 30_000);
 
   afterEach(async () => {
-    for (const mountPoint of (await mountsUnder()).reverse()) {
+    for (const mountPoint of virtual ? [] : (await mountsUnder()).reverse()) {
       try {
         execFileSync("umount", [mountPoint]);
       } catch {
@@ -167,7 +189,7 @@ export function useNodeRig(options: NodeRigOptions) {
     }
     for (const host of hosts.splice(0)) await host.fabric.cleanup();
     await state.sim.stop();
-    expect(await loopsLeftOver(state.backingFile)).toEqual([]);
+    if (!virtual) expect(await loopsLeftOver(state.backingFile)).toEqual([]);
     await rm(state.dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -221,14 +243,14 @@ export function useNodeRig(options: NodeRigOptions) {
       );
       await writeFile(join(target, "kept.txt"), content);
       execFileSync("sync", ["-f", target]);
-      const before = (await new DeviceResolver(new RootedSysfs(a.fabric.sysfsRoot), a.fabric.devRoot).resolve(nqn))!;
+      const before = (await a.ctx.resolver.resolve(nqn))!;
       return { a, staging, target, before };
     },
     stats: (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId, volumePath, stagingTargetPath: stagingPath }, call()),
     /** The top mount at `path`, from this process's mount table. */
-    mountOf: async (path: string) => (await readMountTable()).filter((m) => m.mountPoint === path).at(-1),
+    mountOf: async (path: string) => (await mountTable()).filter((m) => m.mountPoint === path).at(-1),
     /** What the volume's NQN resolves to on `host` right now, by identity. */
-    resolve: (host: TestHost) => new DeviceResolver(new RootedSysfs(host.fabric.sysfsRoot), host.fabric.devRoot).resolve(nqn),
+    resolve: (host: TestHost) => host.ctx.resolver.resolve(nqn),
     /** The value of one series (`name{labels}`) on `host`'s /metrics, or undefined. */
     metric: async (host: TestHost, series: string) => (await host.metrics.metrics()).split("\n").find((l) => l.startsWith(series + " "))?.split(" ")[1],
   };

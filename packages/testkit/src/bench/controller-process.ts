@@ -7,6 +7,7 @@ import { callUnary } from "../csi-client.js";
 import { startFakeApiServer, type FakeApiServer } from "../fake-apiserver/index.js";
 import { freePort } from "../free-port.js";
 import { startServiceProcess, type ServiceProcess } from "../service-process.js";
+import { rdsEnv } from "../system/rds-env.js";
 
 // testkit cannot depend on the controller (the controller's tests depend on testkit), so it is found by
 // path; started through its launcher, with the V8 heap limits it runs with in production.
@@ -44,11 +45,7 @@ export async function startBenchController(simulator: Pick<SimulatorOptions, "la
     await writeFile(kubeconfig, api.kubeConfig().exportConfig());
     const metricsPort = await freePort();
     const service = await startServiceProcess(controllerLauncher, `unix://${join(dir, "csi.sock")}`, ["--metrics-address", `127.0.0.1:${metricsPort}`], {
-      RDS_ADDRESS: "127.0.0.1",
-      RDS_SSH_PORT: String(sim.port),
-      RDS_PRIVATE_KEY_FILE: keyFile,
-      RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
-      RDS_BASE_PATH: "/raid10/csi",
+      ...rdsEnv(sim, keyFile),
       KUBECONFIG: kubeconfig,
     });
     cleanups.push(() => service.stop("SIGTERM"));

@@ -13,7 +13,8 @@ import { callUnary } from "../csi-client.js";
 import { callAsKubeletWould } from "../system/csi-retry.js";
 import { hasLosetup } from "../system/has-losetup.js";
 import { startServiceProcess } from "../service-process.js";
-import { kubeletPaths, makeNodeHost, RIG_BASE_PATH, startControllerProcess, startNodeProcess, type NodeHost } from "../system/system-rig.js";
+import { rdsEnv } from "../system/rds-env.js";
+import { kubeletPaths, makeNodeHost, startControllerProcess, startNodeProcess, type NodeHost } from "../system/system-rig.js";
 import type { ServiceProcess } from "../service-process.js";
 import { removeLeftovers, writeLeftovers } from "./interrupt-cleanup.js";
 import { gib, StepRunner, type StepChecks } from "./step-runner.js";
@@ -183,11 +184,7 @@ async function startSystem(runner: StepRunner, supervisor: Supervisor, dir: stri
         await kube.create("create Namespace", "/api/v1/namespaces", { metadata: { name: namespace } }, AbortSignal.timeout(10_000)).catch(() => undefined);
       }
       const reconciler = await startServiceProcess(dist("../../../attachment-reconciler/dist/main.js"), `unix://${join(dir, "reconciler.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
-        RDS_ADDRESS: "127.0.0.1",
-        RDS_SSH_PORT: String(sim.port),
-        RDS_PRIVATE_KEY_FILE: keyFile,
-        RDS_HOST_KEY_FINGERPRINT: sim.hostKeyFingerprint,
-        RDS_BASE_PATH: RIG_BASE_PATH,
+        ...rdsEnv(sim, keyFile),
         KUBECONFIG: kubeconfig,
         POD_NAMESPACE: "kube-system",
         POD_NAME: "reconciler-0",

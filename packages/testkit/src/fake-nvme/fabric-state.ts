@@ -41,7 +41,7 @@ export interface NamespaceRecord {
   readonly disk: string;
   /** the controller whose directory holds the visible disk; undefined: a head under the subsystem */
   readonly diskController: number | undefined;
-  /** `/dev/loopN` */
+  /** `/dev/loopN`; "" for a virtual disk (namespace-disks.ts) */
   readonly loopDevice: string;
   readonly major: number;
   readonly minor: number;

@@ -1,10 +1,11 @@
-import { appendFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { appendFile, lstat, mkdir, mkdtemp, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readFabricState, type FabricLayout, type FabricState, type NamespaceIds } from "./fabric-state.js";
 import { FakeInitiator, NoSuchDevice, type ConnectRequest, type FabricConfig, type ReconnectOptions } from "./fake-initiator.js";
 import { IoGate } from "./io-gate.js";
+import type { BlockDevices } from "./namespace-disks.js";
 import { FAKE_NVME_ENV } from "./nvme-command.js";
 import { writeNvmeShim } from "./nvme-shim.js";
 import { TargetRefused } from "./simulator-link.js";
@@ -38,6 +39,11 @@ export interface FakeFabricOptions {
    * ms. Default off: only the test moves the fabric on.
    */
   readonly kernelTimers?: { readonly msPerSecond: number };
+  /**
+   * What a namespace's block device is (namespace-disks.ts): "loop" (default; root) or "virtual" (no
+   * root: numbers without a kernel device, the node a symlink to the export's file; see deviceNumberAt).
+   */
+  readonly blockDevices?: BlockDevices;
 }
 
 /** Where a connected namespace is, as a test wants to check it. */
@@ -102,6 +108,7 @@ export class FakeFabric {
 
   static async create(options: FakeFabricOptions): Promise<FakeFabric> {
     const ownsBase = options.baseDir === undefined;
+    if (options.blockDevices === "virtual" && options.gatedIo === true) throw new Error("fake fabric: gatedIo needs loop devices, not virtual disks");
     const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), "fake-nvme-")));
     const gate = options.gatedIo === true ? await IoGate.start(baseDir) : undefined;
     const config: FabricConfig = {
@@ -113,6 +120,7 @@ export class FakeFabric {
       namespaceIds: options.namespaceIds ?? "stable-uuid",
       targetAddress: options.targetAddress ?? new URL(options.simulatorUrl).hostname,
       ioGate: gate?.mountPoint,
+      blockDevices: options.blockDevices ?? "loop",
     };
     // What the kernel shows once nvme-core and nvme-tcp are loaded, before any connection.
     for (const dir of ["class/nvme", "class/nvme-subsystem", "class/block", "block", "devices/virtual"]) {
@@ -145,6 +153,7 @@ export class FakeFabric {
       [FAKE_NVME_ENV.targetAddress]: this.config.targetAddress,
       [FAKE_NVME_ENV.scanDelayMs]: String(this.scanDelayMs),
       ...(this.config.ioGate !== undefined && { [FAKE_NVME_ENV.ioGate]: this.config.ioGate }),
+      [FAKE_NVME_ENV.blockDevices]: this.config.blockDevices ?? "loop",
     };
   }
 
@@ -272,6 +281,27 @@ export class FakeFabric {
       uuid: ns.uuid,
       eui64: ns.eui64,
     };
+  }
+
+  /**
+   * With virtual disks, what stat(2) would say a path of the dev root is: the `MAJ:MIN` of the namespace
+   * whose node `path` is (also through the by-id links), or undefined when `path` is no disk node of
+   * this fabric (a removed node included). The kernel's stat follows links the same way and reports the
+   * node's device number.
+   */
+  async deviceNumberAt(path: string): Promise<string | undefined> {
+    let node = path;
+    for (let hops = 0; hops < 8; hops++) {
+      const info = await lstat(node).catch(() => undefined);
+      if (info === undefined || !info.isSymbolicLink()) return undefined;
+      if (dirname(node) === this.devRoot) break; // a disk node: a link to the export's file
+      node = resolve(dirname(node), await readlink(node));
+    }
+    if (dirname(node) !== this.devRoot) return undefined;
+    // The disk's `dev` in sysfs, as devtmpfs makes the node from the gendisk's dev_t: written before the
+    // node appears and removed after it goes, while the fabric state is saved only after a whole change.
+    const dev = await readFile(join(this.sysfsRoot, "class/block", basename(node), "dev"), "utf8").catch(() => undefined);
+    return dev?.trim();
   }
 
   /**

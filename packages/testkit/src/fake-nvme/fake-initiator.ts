@@ -12,7 +12,7 @@ import {
   type SubsystemRecord,
 } from "./fabric-state.js";
 import { gateFile, setIoMode, type IoMode } from "./io-gate.js";
-import { attachLoop, detachLoop, makeBlockNode, refreshLoop, type LoopDevice } from "./loop-devices.js";
+import { namespaceDisks, type BlockDevices, type NamespaceDisk, type NamespaceDisks } from "./namespace-disks.js";
 import { SimulatorLink } from "./simulator-link.js";
 import { controllerName, pathDiskName, visibleDisk } from "./sysfs-layout.js";
 import { SysfsTree, wwidOf } from "./sysfs-tree.js";
@@ -35,6 +35,8 @@ export interface FabricConfig {
   readonly targetAddress: string;
   /** mount point of the I/O gate (io-gate.ts): namespaces block or fail I/O as the kernel's; absent: I/O always passes */
   readonly ioGate?: string | undefined;
+  /** what a namespace's block device is (namespace-disks.ts; default "loop") */
+  readonly blockDevices?: BlockDevices | undefined;
 }
 
 export interface ConnectRequest {
@@ -98,17 +100,20 @@ export interface ConnectOptions {
 }
 
 /**
- * What the kernel's NVMe/TCP initiator does, over loop devices: controllers, subsystems and namespaces
- * as sysfs entries, the namespace as a block device node with the loop device's major:minor, the
+ * What the kernel's NVMe/TCP initiator does, over loop devices (or virtual disks, namespace-disks.ts):
+ * controllers, subsystems and namespaces as sysfs entries, the namespace as a block device node with the
+ * loop device's major:minor, the
  * connection registered with the RDS simulator. Every operation holds the fabric lock.
  */
 export class FakeInitiator {
   readonly #tree: SysfsTree;
   readonly #target: SimulatorLink;
+  readonly #disks: NamespaceDisks;
 
   constructor(readonly config: FabricConfig) {
     this.#tree = new SysfsTree(config.sysfsRoot);
     this.#target = new SimulatorLink(config.simulatorUrl);
+    this.#disks = namespaceDisks(config.blockDevices ?? "loop", config.stateDir);
   }
 
   /** `nvme connect`: returns the new controller's name (`nvmeC`); the namespace follows with the scan. */
@@ -361,7 +366,7 @@ export class FakeInitiator {
       await this.#log("reconnect-renumbered", { nqn, from: old.instance, to: sub.instance, loop: loop.path });
       return { state: next, result: undefined };
     } catch (err) {
-      await detachLoop(loop.path).catch(() => undefined);
+      await this.#disks.detach(loop.path).catch(() => undefined);
       throw err;
     }
   }
@@ -377,10 +382,10 @@ export class FakeInitiator {
   async #refreshSize(state: FabricState, sub: SubsystemRecord): Promise<FabricState> {
     const ns = sub.namespace;
     if (ns === undefined) return state;
-    const loop = await refreshLoop(ns.loopDevice);
-    const resized: SubsystemRecord = { ...sub, namespace: { ...ns, sectors: loop.sectors } };
+    const sectors = await this.#disks.refresh(ns.loopDevice, sub.backingFile);
+    const resized: SubsystemRecord = { ...sub, namespace: { ...ns, sectors } };
     await this.#tree.setSize(resized, resized.namespace!, controllersOf(state, sub));
-    await this.#log("resize", { nqn: sub.nqn, sectors: loop.sectors });
+    await this.#log("resize", { nqn: sub.nqn, sectors });
     return withSubsystem(state, resized);
   }
 
@@ -393,18 +398,18 @@ export class FakeInitiator {
     return sub;
   }
 
-  /** A loop device over the export's file: through an I/O gate alias of its own when there is a gate. */
-  async #attach(backingFile: string): Promise<{ loop: LoopDevice; ioAlias: string | undefined }> {
-    if (this.config.ioGate === undefined) return { loop: await attachLoop(backingFile), ioAlias: undefined };
+  /** The namespace's disk over the export's file: through an I/O gate alias of its own when there is a gate. */
+  async #attach(backingFile: string): Promise<{ loop: NamespaceDisk; ioAlias: string | undefined }> {
+    if (this.config.ioGate === undefined) return { loop: await this.#disks.attach(backingFile), ioAlias: undefined };
     const ioAlias = `${basename(backingFile)}.${randomUUID()}`;
-    return { loop: await attachLoop(await gateFile(this.config.ioGate, ioAlias, backingFile)), ioAlias };
+    return { loop: await this.#disks.attach(await gateFile(this.config.ioGate, ioAlias, backingFile)), ioAlias };
   }
 
-  async #scan(state: FabricState, nqn: string, headInstance = 1, attached?: { loop: LoopDevice; ioAlias: string | undefined }): Promise<FabricState> {
+  async #scan(state: FabricState, nqn: string, headInstance = 1, attached?: { loop: NamespaceDisk; ioAlias: string | undefined }): Promise<FabricState> {
     const sub = state.subsystems.find((candidate) => candidate.nqn === nqn);
     const controllers = sub === undefined ? [] : controllersOf(state, sub);
     if (sub === undefined || sub.namespace !== undefined || controllers.length === 0) {
-      if (attached !== undefined) await detachLoop(attached.loop.path);
+      if (attached !== undefined) await this.#disks.detach(attached.loop.path);
       return state;
     }
     const { loop, ioAlias } = attached ?? (await this.#attach(sub.backingFile));
@@ -427,7 +432,7 @@ export class FakeInitiator {
       await mkdir(join(this.config.devRoot, "disk/by-id"), { recursive: true });
       const node = join(this.config.devRoot, ns.disk);
       await rm(node, { force: true });
-      await makeBlockNode(node, ns.major, ns.minor);
+      await this.#disks.makeNode(node, loop, sub.backingFile);
       // udev's 60-persistent-storage.rules: KERNEL=="nvme*[0-9]n*[0-9]", SYMLINK+="disk/by-id/nvme-$attr{wwid}"
       const byId = join(this.config.devRoot, "disk/by-id", `nvme-${wwidOf(ns)}`);
       await rm(byId, { force: true });
@@ -448,7 +453,7 @@ export class FakeInitiator {
     await rm(join(this.config.devRoot, "disk/by-id", `nvme-${wwidOf(ns)}`), { force: true });
     await this.#tree.removeNamespace(sub, ns, controllersOf(state, sub));
     await this.#setIo(ns, "fail"); // no path left: whoever still holds the disk gets I/O errors
-    await detachLoop(ns.loopDevice);
+    await this.#disks.detach(ns.loopDevice);
     return withSubsystem(state, { ...sub, namespace: undefined });
   }
 
@@ -457,7 +462,7 @@ export class FakeInitiator {
       await rm(join(this.config.devRoot, sub.namespace.disk), { force: true });
       await rm(join(this.config.devRoot, "disk/by-id", `nvme-${wwidOf(sub.namespace)}`), { force: true });
       await this.#setIo(sub.namespace, "fail");
-      await detachLoop(sub.namespace.loopDevice);
+      await this.#disks.detach(sub.namespace.loopDevice);
     }
     await this.#tree.removeSubsystem(sub);
   }

@@ -4,4 +4,5 @@ export { readFabricState, FABRIC_LAYOUTS, NAMESPACE_ID_MODES, type FabricState, 
 export { runNvmeCommand, FAKE_NVME_ENV, type CommandResult } from "./nvme-command.js";
 export { writeNvmeShim, FAKE_NVME_CLI } from "./nvme-shim.js";
 export { loopsOf, loopsLeftOver } from "./loop-devices.js";
+export { BLOCK_DEVICE_MODES, BLOCK_EXT_MAJOR, type BlockDevices } from "./namespace-disks.js";
 export * from "./sysfs-layout.js";

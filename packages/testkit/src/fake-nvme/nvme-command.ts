@@ -15,6 +15,7 @@ import {
   type OptionSpec,
   type ParsedArguments,
 } from "./nvme-arguments.js";
+import { BLOCK_DEVICE_MODES } from "./namespace-disks.js";
 import { SCAN_WORKER } from "./nvme-shim.js";
 import { connectOutput, disconnectOutput, listJson, listSubsysJson, listSubsysText, VERSION_TEXT } from "./nvme-output.js";
 import { TargetRefused } from "./simulator-link.js";
@@ -38,6 +39,7 @@ export const FAKE_NVME_ENV = {
   targetAddress: "FAKE_NVME_TARGET_ADDRESS",
   scanDelayMs: "FAKE_NVME_SCAN_DELAY_MS",
   ioGate: "FAKE_NVME_IO_GATE",
+  blockDevices: "FAKE_NVME_BLOCK_DEVICES",
 } as const;
 
 /** nvme-cli 2.x exits 1 on any failure. */
@@ -109,6 +111,7 @@ export function config(env: NodeJS.ProcessEnv, needsSimulator: boolean): FabricC
     namespaceIds: oneOf(FAKE_NVME_ENV.namespaceIds, NAMESPACE_ID_MODES),
     targetAddress: read(FAKE_NVME_ENV.targetAddress, false) || (simulatorUrl === "" ? "" : new URL(simulatorUrl).hostname),
     ioGate: read(FAKE_NVME_ENV.ioGate, false) || undefined,
+    blockDevices: oneOf(FAKE_NVME_ENV.blockDevices, BLOCK_DEVICE_MODES),
   };
 }
 

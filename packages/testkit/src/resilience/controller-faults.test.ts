@@ -4,7 +4,8 @@ import { csi, GiB } from "@rds-csi/core";
 import { callUnary } from "../csi-client.js";
 import { callAsKubeletWould } from "../system/csi-retry.js";
 import { faultScenario } from "../system/fault-ledger.js";
-import { RIG_BASE_PATH, SystemRig } from "../system/system-rig.js";
+import { RIG_BASE_PATH } from "../system/rds-env.js";
+import { SystemRig } from "../system/system-rig.js";
 
 /**
  * Faults across the running control plane (RDS simulator, fake API server, the controller as a real

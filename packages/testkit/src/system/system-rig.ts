@@ -10,6 +10,7 @@ import { generateEd25519KeyPair, startSimulator, type RdsSimulator, type Simulat
 import { startFakeApiServer, type FakeApiServer } from "../fake-apiserver/index.js";
 import { FakeFabric } from "../fake-nvme/index.js";
 import { startServiceProcess, type ServiceProcess } from "../service-process.js";
+import { rdsEnv, type RdsEndpoint } from "./rds-env.js";
 
 const run = promisify(execFile);
 // testkit cannot depend on the services (their tests depend on testkit), so they are found by path and
@@ -17,7 +18,6 @@ const run = promisify(execFile);
 const controllerLauncher = fileURLToPath(new URL("../../../csi-controller/bin/rds-csi-controller", import.meta.url));
 const nodeLauncher = fileURLToPath(new URL("../../../csi-node/bin/rds-csi-node", import.meta.url));
 
-export const RIG_BASE_PATH = "/raid10/csi";
 
 export interface SystemRigOptions {
   /** Simulator settings beyond the rig's (state dir, key, pool). */
@@ -128,12 +128,6 @@ export class SystemRig {
   }
 }
 
-/** What a service needs to reach the RDS (the simulator, in process or as `rds-sim`). */
-export interface RdsEndpoint {
-  readonly port: number;
-  readonly hostKeyFingerprint: string;
-}
-
 export interface ControllerProcessOptions {
   readonly dir: string;
   readonly rds: RdsEndpoint;
@@ -145,11 +139,7 @@ export interface ControllerProcessOptions {
 /** The controller through its launcher, on `<dir>/controller.sock`, against the RDS at 127.0.0.1. */
 export function startControllerProcess(options: ControllerProcessOptions): Promise<ServiceProcess> {
   return startServiceProcess(controllerLauncher, `unix://${join(options.dir, "controller.sock")}`, ["--metrics-address", "127.0.0.1:0"], {
-    RDS_ADDRESS: "127.0.0.1",
-    RDS_SSH_PORT: String(options.rds.port),
-    RDS_PRIVATE_KEY_FILE: options.keyFile,
-    RDS_HOST_KEY_FINGERPRINT: options.rds.hostKeyFingerprint,
-    RDS_BASE_PATH: RIG_BASE_PATH,
+    ...rdsEnv(options.rds, options.keyFile),
     KUBECONFIG: options.kubeconfig,
     LOG_LEVEL: "warn",
     ...options.env,
