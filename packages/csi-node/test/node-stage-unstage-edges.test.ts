@@ -17,6 +17,7 @@ describeOnEachHostKind("NodeStage/NodeUnstage edge cases", (devices) => {
     volumeId: VOLUME, publishContext: rig.publishContext(), stagingTargetPath: staging, volumeCapability: fsCapability(), secrets: {}, volumeContext: rig.volumeContext, ...over,
   });
   const nothingConnected = async (host: Awaited<ReturnType<typeof newHost>>): Promise<void> => {
+    expect(host.connects).toBe(0);
     expect((await host.fabric.state()).controllers).toEqual([]);
     expect(rig.sim.connections(NQN)).toEqual([]);
   };
@@ -32,7 +33,8 @@ describeOnEachHostKind("NodeStage/NodeUnstage edge cases", (devices) => {
     ["an unsupported filesystem", { volumeCapability: { mount: { fsType: "btrfs", mountFlags: [], volumeMountGroup: "" }, accessMode: { mode: Mode.SINGLE_NODE_WRITER } } }, /fs type "btrfs" is not supported/],
     ["a filesystem contradicting the volume context", { volumeContext: { fsType: "xfs" } }, /fs_type "ext4" contradicts volume_context fsType "xfs"/],
     ["no publish context", { publishContext: {} }, /publish_context/],
-    ["a publish context with a malformed NQN", { publishContext: { ...rig.publishContext(), nvme_nqn: "not-an-nqn" } }, /nqn/i],
+    ["a publish context with a malformed NQN", { publishContext: { ...rig.publishContext(), nvme_nqn: "not-an-nqn" } }, /publish_context "nvme_nqn": invalid NQN "not-an-nqn"/],
+    ["a publish context naming two NQNs", { publishContext: { ...rig.publishContext(), nvme_nqn: `${NQN},${NQN}-2` } }, /publish_context "nvme_nqn": invalid NQN/],
   ])("refuses %s as INVALID_ARGUMENT before connecting anything", async (_name, over, message) => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
