@@ -1,40 +1,30 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { csi, FS_TYPE_PARAMETER, GiB, REQUEST_LIMITS } from "@rds-csi/core";
-import { generateEd25519KeyPair, operatorLogin, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import type { RdsSimulator } from "@rds-csi/rds-simulator";
 import { callRawUnary, callUnary, connectCsi, openHttp2Channel, type CsiClients } from "@rds-csi/testkit";
 import { GrpcStatus, statusOf } from "./sanity/grpc-status.js";
 import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
-import { startInProcessController, type InProcessController } from "./support/in-process-controller.js";
+import { startSimulatedController, type SimulatedController } from "./support/in-process-controller.js";
 
-const key = generateEd25519KeyPair();
 const Mode = csi.VolumeCapability_AccessMode_Mode;
 const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: Mode.SINGLE_NODE_WRITER } });
 
-let dir: string;
+let rig: SimulatedController;
 let sim: RdsSimulator;
-let controller: InProcessController;
 let clients: CsiClients;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "rds-csi-bad-requests-"));
-  sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
-  controller = await startInProcessController({
-    rds: operatorLogin(sim, key.private),
-    socketDir: dir,
+  rig = await startSimulatedController("rds-csi-bad-requests-", {
     // Snapshots and clones are served, so their RPCs reach the id checks.
     copyTrust: "verified",
     arbiter: new FakePublishArbiter(["node-a"]),
   });
-  clients = connectCsi(controller.endpoint);
+  sim = rig.sim;
+  clients = connectCsi(rig.controller.endpoint);
 });
 
 afterAll(async () => {
   clients.close();
-  await controller.stop();
-  await sim.stop();
-  await rm(dir, { recursive: true, force: true });
+  await rig.stop();
 });
 
 /** Runs `call` and returns its status together with the RDS commands it caused. */
@@ -98,7 +88,7 @@ describe("ids that are not of this driver's form", () => {
   });
 });
 
-const rawCall = (method: string, bytes: Buffer): Promise<Buffer> => callRawUnary(controller.endpoint, `/csi.v1.Controller/${method}`, bytes);
+const rawCall = (method: string, bytes: Buffer): Promise<Buffer> => callRawUnary(rig.controller.endpoint, `/csi.v1.Controller/${method}`, bytes);
 
 /** The encoded request with every occurrence of `marker` replaced by `bytes` (same length, so lengths stay right). */
 function withBytes(encoded: Uint8Array, marker: string, bytes: number[]): Buffer {
@@ -184,7 +174,7 @@ describe("long values", () => {
   it("a request over the message limit is refused with RESOURCE_EXHAUSTED from its length prefix, before its body is sent, while other calls on the connection are answered", async () => {
     // Each request sends its first 16 KiB and holds the rest: only an answer made from the length
     // prefix can come back. Read whole, these requests would cost the controller megabytes each.
-    const channel = openHttp2Channel(controller.endpoint);
+    const channel = openHttp2Channel(rig.controller.endpoint);
     try {
       const flood = Object.entries(values(1024 * KiB)).flatMap(([what, request]) =>
         Array.from({ length: 8 }, () => ({ what, bytes: csi.CreateVolumeRequest.encode(csi.CreateVolumeRequest.fromPartial(request)).finish() })),

@@ -1,38 +1,26 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { csi, GiB } from "@rds-csi/core";
-import { generateEd25519KeyPair, operatorLogin, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import type { RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, connectCsi, type CallSettings, type CsiClients } from "@rds-csi/testkit";
 import { statusOf, type GrpcStatusName } from "./sanity/grpc-status.js";
 import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
-import { startInProcessController, type InProcessController } from "./support/in-process-controller.js";
+import { startSimulatedController, type InProcessController, type SimulatedController } from "./support/in-process-controller.js";
 
-const key = generateEd25519KeyPair();
 const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
 
-let dir: string;
+let rig: SimulatedController;
 let sim: RdsSimulator;
 let controller: InProcessController;
 let clients: CsiClients;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-faults-"));
-  sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
-  controller = await startInProcessController({
-    rds: operatorLogin(sim, key.private),
-    socketDir: dir,
-    copyTrust: "unverified",
-    arbiter: new FakePublishArbiter(["node-a"]),
-  });
+  rig = await startSimulatedController("rds-csi-controller-faults-", { copyTrust: "unverified", arbiter: new FakePublishArbiter(["node-a"]) });
+  ({ sim, controller } = rig);
   clients = connectCsi(controller.endpoint);
 });
 
 afterEach(async () => {
   clients.close();
-  await controller.stop();
-  await sim.stop();
-  await rm(dir, { recursive: true, force: true });
+  await rig.stop();
 });
 
 const createRequest = (name: string): csi.CreateVolumeRequest =>

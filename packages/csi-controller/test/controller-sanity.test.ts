@@ -1,57 +1,36 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { csi, GiB, MiB, volumeIdFromName } from "@rds-csi/core";
-import { generateEd25519KeyPair, operatorLogin, runAsOperator, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import { runAsOperator } from "@rds-csi/rds-simulator";
 import { callUnary } from "@rds-csi/testkit";
 import { describeControllerSanity, type ControllerCaller } from "./sanity/describe-controller-sanity.js";
 import { connectController } from "./support/controller-connection.js";
 import { statusOf } from "./sanity/grpc-status.js";
 import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
-import { startInProcessController, type InProcessController } from "./support/in-process-controller.js";
+import { startSimulatedController, type SimulatedController } from "./support/in-process-controller.js";
 import type { TopologySegment } from "../src/topology.js";
 
 const NODE = "node-a";
-const key = generateEd25519KeyPair();
 const Mode = csi.VolumeCapability_AccessMode_Mode;
 const Rpc = csi.ControllerServiceCapability_RPC_Type;
 const TOPOLOGY: TopologySegment = { key: "topology.rds.csi.srvlab.io/rds", value: "rack1" };
 
-interface Rig {
-  readonly sim: RdsSimulator;
-  readonly controller: InProcessController;
-  readonly dir: string;
-}
-
-async function startRig(copyTrust: "verified" | "unverified", topology?: TopologySegment): Promise<Rig> {
-  const dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-sanity-"));
-  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
-  const controller = await startInProcessController({
-    rds: operatorLogin(sim, key.private),
-    socketDir: dir,
+function startRig(copyTrust: "verified" | "unverified", topology?: TopologySegment): Promise<SimulatedController> {
+  return startSimulatedController("rds-csi-controller-sanity-", {
     copyTrust,
     arbiter: new FakePublishArbiter([NODE, "node-b", "node-c"]),
     ...(topology ? { topology } : {}),
   });
-  return { sim, controller, dir };
-}
-
-async function stopRig(rig: Rig): Promise<void> {
-  await rig.controller.stop();
-  await rig.sim.stop();
-  await rm(rig.dir, { recursive: true, force: true });
 }
 
 describe.each([
   ["verified", "advertises snapshots and clones"],
   ["unverified", "advertises neither snapshots nor clones"],
 ] as const)("controller sanity with the copy strategy %s", (copyTrust, advertises) => {
-  let rig: Rig;
+  let rig: SimulatedController;
   beforeAll(async () => {
     rig = await startRig(copyTrust);
   });
   afterAll(async () => {
-    await stopRig(rig);
+    await rig.stop();
   });
 
   it(advertises, async () => {
@@ -75,7 +54,7 @@ describe.each([
 });
 
 describe("rds-csi controller behaviour over its socket", () => {
-  let rig: Rig;
+  let rig: SimulatedController;
   let connection: ReturnType<typeof connectController>;
   let c: ControllerCaller;
   const made: string[] = [];
@@ -99,7 +78,7 @@ describe("rds-csi controller behaviour over its socket", () => {
   });
   afterAll(async () => {
     connection.close();
-    await stopRig(rig);
+    await rig.stop();
   });
   afterEach(async () => {
     rig.sim.faults.reset();
@@ -227,7 +206,7 @@ describe("rds-csi controller behaviour over its socket", () => {
 
   it("reports a volume whose export is off as abnormal", async () => {
     const volume = await create({});
-    await runAsOperator(rig.sim, key.private, `/disk set [find slot="${volume.volumeId}"] nvme-tcp-export=no`);
+    await runAsOperator(rig.sim, rig.key.private, `/disk set [find slot="${volume.volumeId}"] nvme-tcp-export=no`);
     const { status } = await c.controllerGetVolume({ volumeId: volume.volumeId });
     expect(status?.volumeCondition).toEqual({
       abnormal: true,

@@ -1,23 +1,20 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createLogger, csi, GiB } from "@rds-csi/core";
 import { KubeEventRecorder } from "@rds-csi/core/k8s";
-import { generateEd25519KeyPair, operatorLogin, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
+import type { RdsSimulator } from "@rds-csi/rds-simulator";
 import { callUnary, connectCsi, fakeKubeClient, startFakeApiServer, type CsiClients, type FakeApiServer, type KubeObject } from "@rds-csi/testkit";
 import { KubeClaimLookup } from "../src/claim-lookup.js";
 import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
-import { startInProcessController, type InProcessController } from "./support/in-process-controller.js";
+import { startSimulatedController, type InProcessController, type SimulatedController } from "./support/in-process-controller.js";
 import { PVC_NAME_PARAMETER, PVC_NAMESPACE_PARAMETER, PvcVolumeEvents } from "../src/volume-events.js";
+import { eventually } from "./support/eventually.js";
 
 const DRIVER = "rds.csi.srvlab.io";
-const key = generateEd25519KeyPair();
 const capability = csi.VolumeCapability.fromPartial({ mount: {}, accessMode: { mode: csi.VolumeCapability_AccessMode_Mode.SINGLE_NODE_WRITER } });
 const silent = createLogger({ level: "error", component: "test", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 
-let dir: string;
+let rig: SimulatedController;
 let sim: RdsSimulator;
 let api: FakeApiServer;
 let events: PvcVolumeEvents;
@@ -25,8 +22,6 @@ let controller: InProcessController;
 let clients: CsiClients;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "rds-csi-controller-observability-"));
-  sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" });
   api = await startFakeApiServer();
   const client = fakeKubeClient(api.url);
   events = new PvcVolumeEvents({
@@ -34,24 +29,21 @@ beforeAll(async () => {
     claims: new KubeClaimLookup({ client, driverName: DRIVER }),
     logger: silent,
   });
-  controller = await startInProcessController({
-    rds: operatorLogin(sim, key.private),
-    socketDir: dir,
+  rig = await startSimulatedController("rds-csi-controller-observability-", {
     copyTrust: "unverified",
     arbiter: new FakePublishArbiter([]),
     events,
     gaugeIntervalMs: 60_000,
   });
+  ({ sim, controller } = rig);
   clients = connectCsi(controller.endpoint);
 });
 
 afterAll(async () => {
   clients.close();
-  await controller.stop();
+  await rig.stop();
   await events.close();
   await api.stop();
-  await sim.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** A claim, and a static PV whose name is not its volume handle, bound to it. */
@@ -81,19 +73,6 @@ function eventsOn(claim: string, reason: string): KubeObject[] {
 async function gauge(line: string): Promise<number | undefined> {
   const found = (await controller.metrics.metrics()).split("\n").find((candidate) => candidate.startsWith(`${line} `));
   return found === undefined ? undefined : Number(found.split(" ").at(-1));
-}
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 describe("events and gauges over a fake API server and the simulated RDS", () => {

@@ -114,6 +114,10 @@ async function rebindTargets(ctx: NodeContext, metadata: StagingMetadata, stagin
     if (device === current.majorMinor) kept.push(target);
     if (device !== old) continue;
     if (metadata.mode === "block") {
+      // Not stacked like a filesystem target: the top bind's root is the old device node, which devtmpfs
+      // unlinked with the disk, and mount(2) refuses to mount on an unlinked dentry (ENOENT). Without
+      // `mount --beneath` (util-linux 2.42) the target is briefly the bare file in between
+      // (docs/design/stale-mount-recovery.md).
       await ctx.mounter.unmount(target.path, { deviceDead: true });
       await ctx.mounter.bindMount(current.devicePath, target.path, { readonly: target.readonly });
     } else {

@@ -33,6 +33,32 @@ describe("BoundedQueue", () => {
     expect(queue.depth).toBe(0);
   });
 
+  it("starts an urgent waiter ahead of earlier ones that are not, urgent ones in arrival order; one that gives up leaves its lane", async () => {
+    const queue = new BoundedQueue(1);
+    const started: string[] = [];
+    const releaseFirst = await queue.acquire(never);
+    const waiter = (name: string, options: { urgent?: boolean; signal?: AbortSignal } = {}): Promise<void> =>
+      queue.acquire(options.signal ?? never, options).then((release) => {
+        started.push(name);
+        release();
+      });
+    const leaving = new AbortController();
+    const waiters = [
+      waiter("read 1"),
+      waiter("read 2"),
+      waiter("urgent 1", { urgent: true }),
+      waiter("urgent that gave up", { urgent: true, signal: leaving.signal }),
+      waiter("urgent 2", { urgent: true }),
+    ];
+    expect(queue.depth).toBe(6);
+    leaving.abort(new Error("gave up"));
+    await expect(waiters[3]).rejects.toThrow("gave up");
+    expect(queue.depth).toBe(5);
+    releaseFirst();
+    await Promise.all(waiters.filter((_, i) => i !== 3));
+    expect(started).toEqual(["urgent 1", "urgent 2", "read 1", "read 2"]);
+  });
+
   it("never runs more than its concurrency, and starts waiters in arrival order", async () => {
     const queue = new BoundedQueue(2);
     let running = 0;

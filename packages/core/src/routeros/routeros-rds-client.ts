@@ -209,7 +209,8 @@ export class RouterOsRdsClient implements RdsClient {
   }
 
   async capacity(signal: AbortSignal): Promise<RdsCapacity> {
-    const output = await this.#read(printPool(this.#layout.pool), signal);
+    // Urgent: a create or grow waits for this reading before its mutation.
+    const output = await this.#read(printPool(this.#layout.pool), signal, { urgent: true });
     // Only the record mounted at the pool counts; any other that matched (or could not be read) is skipped.
     const pool = this.#readable(output, toPool, "capacity").find((candidate) => candidate.mountPoint === this.#layout.pool);
     if (!pool) {
@@ -269,12 +270,12 @@ export class RouterOsRdsClient implements RdsClient {
 
   async listOrphanFiles(signal: AbortSignal): Promise<RdsOrphanFile[]> {
     // Files first: a volume created between the two reads then shows its disk, never as an orphan.
-    const fileOutput = await this.#read(printFilesUnder(this.#layout.basePath), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
+    const fileOutput = await this.#read(printFilesUnder(this.#layout.basePath), signal, { maxOutputBytes: ROUTEROS_CLIENT_DEFAULTS.listOutputBytes });
     const files = this.#readable(fileOutput, toFile, "orphan-audit").filter(
       (file) => file.type !== "directory" && this.#layout.holdsFile(file.path),
     );
     if (files.length === 0) return [];
-    const diskOutput = await this.#read(printFileDisks(), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
+    const diskOutput = await this.#read(printFileDisks(), signal, { maxOutputBytes: ROUTEROS_CLIENT_DEFAULTS.listOutputBytes });
     // Read straight from the records, not through toDisk: a disk with odd fields still uses its file.
     const used = new Set(diskOutput.records.flatMap((record) => record.fields.get("file-path") ?? []));
     // A record that cannot be read may still name a file (perhaps broken across lines): it keeps that file.
@@ -425,7 +426,7 @@ export class RouterOsRdsClient implements RdsClient {
    * that cannot be read never hides the others.
    */
   async #ownDisks(signal: AbortSignal): Promise<Disk[]> {
-    const output = await this.#read(printFileDisks(), signal, ROUTEROS_CLIENT_DEFAULTS.listOutputBytes);
+    const output = await this.#read(printFileDisks(), signal, { maxOutputBytes: ROUTEROS_CLIENT_DEFAULTS.listOutputBytes });
     return this.#readable(output, toDisk, "list").filter((disk) => {
       if (this.#isVolume(disk) || this.#isSnapshot(disk)) return true;
       this.#skipped("foreign");
@@ -458,8 +459,8 @@ export class RouterOsRdsClient implements RdsClient {
     return output.records;
   }
 
-  async #read(command: RouterOsCommand, signal: AbortSignal, maxOutputBytes?: number): Promise<PrintOutput> {
-    const stdout = await this.#retry.execute(() => this.#run(command, signal, maxOutputBytes), signal);
+  async #read(command: RouterOsCommand, signal: AbortSignal, options: RunOptions = {}): Promise<PrintOutput> {
+    const stdout = await this.#retry.execute(() => this.#run(command, signal, options), signal);
     return readPrintOutput(stdout);
   }
 
@@ -482,13 +483,14 @@ export class RouterOsRdsClient implements RdsClient {
     );
   }
 
-  async #run(command: RouterOsCommand, signal: AbortSignal, maxOutputBytes?: number): Promise<string> {
+  /** Mutations are always urgent (see SshRunOptions.urgent). */
+  async #run(command: RouterOsCommand, signal: AbortSignal, { maxOutputBytes, urgent = false }: RunOptions = {}): Promise<string> {
     const timeoutMs =
       command.verb === "disk-copy" ? this.#timeouts.copyMs : command.mutates ? this.#timeouts.mutateMs : this.#timeouts.readMs;
     const started = performance.now();
     let outcome = "ok";
     try {
-      const result = await this.#transport.run(command.text, { signal, timeoutMs, ...(maxOutputBytes ? { maxOutputBytes } : {}) });
+      const result = await this.#transport.run(command.text, { signal, timeoutMs, urgent: urgent || command.mutates, ...(maxOutputBytes ? { maxOutputBytes } : {}) });
       const error = routerOsError(result.stdout, result.stderr, result.exitCode, command.text);
       if (error) throw error;
       return result.stdout;
@@ -580,6 +582,11 @@ function outcomeLabel(err: CsiError): string {
 }
 
 type SkipReason = "unreadable" | "foreign";
+
+interface RunOptions {
+  readonly maxOutputBytes?: number;
+  readonly urgent?: boolean;
+}
 
 function skippedRecordsMetric(metrics: MetricsRegistry | undefined): (reason: SkipReason) => void {
   if (!metrics) return () => undefined;

@@ -206,7 +206,7 @@ export class Ssh2Transport implements SshTransport {
     signal.addEventListener("abort", onAbort, { once: true });
     this.#closing.signal.addEventListener("abort", onClosing, { once: true });
     try {
-      const release = await this.#slots.acquire(stop.signal);
+      const release = await this.#slots.acquire(stop.signal, { urgent: options.urgent === true });
       // The slot is given back when the channel is really closed, not when run() settles: a command
       // abandoned at its deadline still holds a session on the RDS until the close is acknowledged.
       let channelClosed: Promise<void> = Promise.resolve();

@@ -105,6 +105,23 @@ describe("RouterOsRdsClient against the simulator over SSH", () => {
     expect(mutations(sim, "/disk add")).toBe(1);
   });
 
+  it("sends its mutations and pool readings ahead of the look-ups waiting for a channel, so the RDS's one-at-a-time queue is fed", async () => {
+    const { sim, client } = await rig();
+    // Each read holds one of the transport's 4 channels for 40 ms: 16 look-ups at once go in 4 waves.
+    await sim.updateSettings({ latency: { readMs: 40 } });
+    const lookUps = Array.from({ length: 16 }, (_, i) => client.getVolume(vol(100 + i), signal()));
+    const create = client.createVolume({ id: vol(99), sizeBytes: GiB, port: 4420 }, signal(), { knownAbsent: true });
+    const pool = client.capacity(signal());
+    await Promise.all([...lookUps, create, pool]);
+    const log = sim.commandLog();
+    const arrivalOf = (part: string): number => Date.parse(log.find((entry) => entry.command.includes(part))!.timestamp);
+    const lookUpsAfter = (at: number): number =>
+      log.filter((entry) => entry.command.includes("where slot=") && !entry.command.includes(vol(99)) && Date.parse(entry.timestamp) > at).length;
+    // In arrival order, both would have come after all 16 look-ups; ahead of them, with the second wave.
+    expect(lookUpsAfter(arrivalOf("/disk add"))).toBeGreaterThanOrEqual(8);
+    expect(lookUpsAfter(arrivalOf("where mount-point="))).toBeGreaterThanOrEqual(8);
+  });
+
   it("skips its own look-up when the caller knows the slot is free, and still settles a slot taken since", async () => {
     const { sim, client } = await rig();
     const spec = { id: vol(40), sizeBytes: GiB, port: 4420 };

@@ -16,6 +16,7 @@ import { fakeKubeClient, startFakeApiServer, type FakeApiServer } from "@rds-csi
 import type { ManagedPublishArbiter } from "../../src/publish-arbiter.js";
 import { volumeAttachmentName } from "../../src/publish/attachment-record.js";
 import { createPublishArbiter, NO_HOST_NQN } from "../../src/publish/index.js";
+import { eventually } from "../support/eventually.js";
 
 const DRIVER = "rds.csi.srvlab.io";
 const Mode = csi.VolumeCapability_AccessMode_Mode;
@@ -57,19 +58,6 @@ const rwxBlock: csi.VolumeCapability = { block: {}, accessMode: { mode: Mode.MUL
 
 function publishRequest(volumeId: string, nodeId: string, capability: csi.VolumeCapability = singleWriter): csi.ControllerPublishVolumeRequest {
   return { volumeId, nodeId, volumeCapability: capability, readonly: false, secrets: {}, volumeContext: {} };
-}
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 async function failure(call: Promise<unknown>): Promise<Error> {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import {
   createLogger,
@@ -13,7 +16,7 @@ import {
   type VolumeSizeLimits,
 } from "@rds-csi/core";
 import { RouterOsRdsClient, Ssh2Transport, type CopyStrategy, type RdsClient } from "@rds-csi/core/routeros";
-import type { OperatorLogin } from "@rds-csi/rds-simulator";
+import { generateEd25519KeyPair, operatorLogin, startSimulator, type OperatorLogin, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { ControllerService } from "../../src/controller-service.js";
 import type { PublishArbiter } from "../../src/publish-arbiter.js";
 import type { TopologySegment } from "../../src/topology.js";
@@ -109,6 +112,46 @@ export async function startInProcessController(options: InProcessControllerOptio
       await server.shutdown(1_000);
       await gauges?.stop();
       await transport.close();
+    },
+  };
+}
+
+/** The in-process controller on a simulated RDS of its own, in a temp dir of its own. */
+export interface SimulatedController {
+  readonly dir: string;
+  readonly sim: RdsSimulator;
+  /** the operator's key pair the controller logs in with (for commands a test runs as the operator) */
+  readonly key: ReturnType<typeof generateEd25519KeyPair>;
+  readonly controller: InProcessController;
+  /** Stops the controller and the simulator and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/** A temp dir (named `<prefix>XXXXXX`), the simulator with a 100G pool in it, and the controller on it. */
+export async function startSimulatedController(
+  prefix: string,
+  options: Omit<InProcessControllerOptions, "rds" | "socketDir">,
+): Promise<SimulatedController> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const key = generateEd25519KeyPair();
+  const removeDir = async (err: unknown): Promise<never> => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  };
+  const sim = await startSimulator({ stateDir: join(dir, "rds"), authorizedKeys: key.public, poolSize: "100G" }).catch(removeDir);
+  const controller = await startInProcessController({ rds: operatorLogin(sim, key.private), socketDir: dir, ...options }).catch(async (err: unknown) => {
+    await sim.stop();
+    return removeDir(err);
+  });
+  return {
+    dir,
+    sim,
+    key,
+    controller,
+    async stop() {
+      await controller.stop();
+      await sim.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { FailedPreconditionError, InternalError } from "@rds-csi/core";
 import { canonicalPath } from "../../src/mount/canonical-path.js";
@@ -36,12 +36,16 @@ const failed = (what: string, message: string): InternalError => new InternalErr
  *   a target is busy when marked in `busy` or when a mount sits below it (fs/namespace.c do_umount:
  *   propagate_mount_busy counts child mounts) and is then refused unless the device is dead (ExecMounter's
  *   lazy unmount, MNT_DETACH: umount_tree takes the children with it); a non-mount is already done;
+ * - nothing mounts on top of a bind of a device node that was unlinked since (devtmpfs removes a deleted
+ *   disk's node: drivers/base/devtmpfs.c handle_remove; fs/namespace.c do_lock_mount refuses an unlinked
+ *   mount point with -ENOENT, which mount(8) reports as "mount(2) system call failed: No such file or
+ *   directory");
  * - mount points are recorded canonical (symlinks resolved), as the kernel records them.
  */
 export class FakeMounter implements Mounter {
   private readonly table: MountInfoEntry[] = [];
-  /** mountId → the block device a bind of a device node shows to stat(2) */
-  private readonly bound = new Map<number, string>();
+  /** mountId → the block device a bind of a device node shows to stat(2), and the node's path */
+  private readonly bound = new Map<number, { readonly device: string; readonly node: string }>();
   private nextId = 100;
   readonly busy = new Set<string>();
 
@@ -61,7 +65,10 @@ export class FakeMounter implements Mounter {
       throw failed(what, `mount: ${target}: wrong fs type, bad option, bad superblock on ${source}, missing codepage or helper program, or other error.`);
     }
     const access = options.includes("ro") ? "ro" : "rw";
-    this.add({ majorMinor: device, root: "/", mountPoint: point.path, fsType, source, mountOptions: [access], superOptions: [access, ...options.filter((o) => o !== "ro" && o !== "rw")] });
+    const perMount = options.filter((o) => PER_MOUNT_FLAGS.has(o));
+    if (!perMount.some((o) => ATIME_FLAGS.has(o))) perMount.push("relatime"); // the kernel's default (fs/namespace.c path_mount)
+    const perSuperblock = options.filter((o) => o !== "ro" && o !== "rw" && !PER_MOUNT_FLAGS.has(o));
+    this.add({ majorMinor: device, root: "/", mountPoint: point.path, fsType, source, mountOptions: [access, ...perMount], superOptions: [access, ...perSuperblock] });
   }
 
   async bindMount(source: string, target: string, options: { readonly readonly: boolean }): Promise<void> {
@@ -75,12 +82,15 @@ export class FakeMounter implements Mounter {
     const sourcePath = await canonicalPath(source);
     const holder = this.holderOf(sourcePath);
     const root = holder.mountPoint === sourcePath ? holder.root : join(holder.root, relative(holder.mountPoint, sourcePath));
+    // A bind is a clone of the mount holding its source and keeps its per-mount flags (fs/namespace.c
+    // clone_mnt); read-only is ExecMounter's remount of the bind alone.
     const entry = this.add({
       majorMinor: holder.majorMinor, root, mountPoint: point.path, fsType: holder.fsType, source: holder.source,
-      mountOptions: [options.readonly ? "ro" : "rw"], superOptions: holder.superOptions,
+      mountOptions: [options.readonly ? "ro" : "rw", ...holder.mountOptions.filter((o) => o !== "ro" && o !== "rw")], superOptions: holder.superOptions,
     });
-    const node = this.bound.get(this.topAt(sourcePath)?.mountId ?? -1) ?? (await this.devices.numberAt(source));
-    if (typeof node === "string") this.bound.set(entry.mountId, node);
+    const inherited = this.bound.get(this.topAt(sourcePath)?.mountId ?? -1);
+    const device = inherited?.device ?? (await this.devices.numberAt(source));
+    if (typeof device === "string") this.bound.set(entry.mountId, { device, node: inherited?.node ?? source });
   }
 
   async unmount(target: string, options: UnmountOptions = {}): Promise<void> {
@@ -117,7 +127,7 @@ export class FakeMounter implements Mounter {
   /** What stat(2) of `path` shows when a device node is bound there: that device's number; else undefined. */
   async boundDeviceAt(path: string): Promise<string | undefined> {
     const top = this.topAt(await canonicalPath(path));
-    return top === undefined ? undefined : this.bound.get(top.mountId);
+    return top === undefined ? undefined : this.bound.get(top.mountId)?.device;
   }
 
   /** Whether a filesystem on the device `majorMinor` is mounted (the kernel then holds the device exclusively). */
@@ -128,7 +138,13 @@ export class FakeMounter implements Mounter {
   private async mountPoint(what: string, target: string): Promise<{ path: string; isDirectory: boolean }> {
     const info = await stat(target).catch(() => undefined);
     if (info === undefined) throw failed(what, `mount: ${target}: mount point does not exist.`);
-    return { path: await canonicalPath(target), isDirectory: info.isDirectory() };
+    const path = await canonicalPath(target);
+    // On top of a bind of a device node that was since unlinked (devtmpfs removes a deleted disk's node,
+    // drivers/base/devtmpfs.c handle_remove) nothing can be mounted: the bind's root is an unlinked
+    // dentry (fs/namespace.c do_lock_mount: cant_mount → -ENOENT).
+    const node = this.bound.get(this.topAt(path)?.mountId ?? -1)?.node;
+    if (node !== undefined && (await lstat(node).catch(() => undefined)) === undefined) throw failed(what, `mount: ${target}: mount(2) system call failed: No such file or directory.`);
+    return { path, isDirectory: info.isDirectory() };
   }
 
   private topAt(path: string): MountInfoEntry | undefined {
@@ -136,10 +152,10 @@ export class FakeMounter implements Mounter {
   }
 
   /** The mount a path lives on: the deepest mount whose mount point is the path or an ancestor (the last of a stack), else the host's root. */
-  private holderOf(path: string): Pick<MountInfoEntry, "mountId" | "majorMinor" | "root" | "mountPoint" | "fsType" | "source" | "superOptions"> {
+  private holderOf(path: string): Pick<MountInfoEntry, "mountId" | "majorMinor" | "root" | "mountPoint" | "fsType" | "source" | "mountOptions" | "superOptions"> {
     const covering = this.table.filter((m) => m.mountPoint === path || path.startsWith(`${m.mountPoint}/`));
     const deepest = covering.reduce<MountInfoEntry | undefined>((best, m) => (best === undefined || m.mountPoint.length >= best.mountPoint.length ? m : best), undefined);
-    return deepest ?? { ...HOST_ROOT_FS, mountId: 1, root: "/", mountPoint: "/", superOptions: ["rw"] };
+    return deepest ?? { ...HOST_ROOT_FS, mountId: 1, root: "/", mountPoint: "/", mountOptions: ["rw", "relatime"], superOptions: ["rw"] };
   }
 
   private isBusy(path: string): boolean {
@@ -160,6 +176,13 @@ export class FakeMounter implements Mounter {
     this.bound.delete(entry.mountId);
   }
 }
+
+/**
+ * Options the kernel keeps per mount and shows in mountinfo's mount options (fs/proc_namespace.c
+ * show_mnt_opts); the rest belong to the superblock (show_sb_opts and the filesystem's own).
+ */
+const PER_MOUNT_FLAGS = new Set(["nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "strictatime", "nosymfollow"]);
+const ATIME_FLAGS = new Set(["noatime", "relatime", "strictatime"]);
 
 /** ExecMounter's default number of plain unmount attempts. */
 const UNMOUNT_ATTEMPTS = 3;
