@@ -154,6 +154,25 @@ describeOnEachHostKind("NodeStage/NodeUnstage edge cases", (devices) => {
     expect((await a.fabric.state()).controllers).toEqual([]);
   }, 60_000);
 
+  it("unstage of a staging still in use is FAILED_PRECONDITION: mount and controller kept, marked as being unstaged; once released it completes", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    await stage(a, staging);
+    const release = await rig.holdBusy(a, staging);
+    try {
+      await expect(unstage(a, staging)).rejects.toThrow(FailedPreconditionError);
+      expect(await mountsUnder()).toEqual([staging]);
+      expect((await a.fabric.state()).controllers).toHaveLength(1);
+      expect(JSON.parse(await readFile(stagingMetadataPath(staging, VOLUME), "utf8"))).toHaveProperty("unstagingSince");
+      expect((await rig.stats(a, staging, staging)).volumeCondition?.message).toMatch(/being unstaged since/);
+    } finally {
+      await release();
+    }
+    expect(await unstage(a, staging)).toEqual({});
+    expect(await mountsUnder()).toEqual([]);
+    expect((await a.fabric.state()).controllers).toEqual([]);
+  }, 60_000);
+
   it("unstage while a target is still published unmounts the staging but keeps the controller the target uses", async () => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
