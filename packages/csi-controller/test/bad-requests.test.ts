@@ -1,7 +1,7 @@
 import { csi, FS_TYPE_PARAMETER, GiB, REQUEST_LIMITS } from "@rds-csi/core";
 import type { RdsSimulator } from "@rds-csi/rds-simulator";
-import { callRawUnary, callUnary, connectCsi, type CsiClients } from "@rds-csi/testkit";
-import { statusOf } from "./sanity/grpc-status.js";
+import { callRawUnary, callUnary, connectCsi, openHttp2Channel, type CsiClients } from "@rds-csi/testkit";
+import { GrpcStatus, statusOf } from "./sanity/grpc-status.js";
 import { FakePublishArbiter } from "./support/fake-publish-arbiter.js";
 import { startSimulatedController, type SimulatedController } from "./support/in-process-controller.js";
 
@@ -135,16 +135,20 @@ describe("string fields that are not valid UTF-8", () => {
 });
 
 describe("long values", () => {
-  const MiB = 1 << 20;
-
-  it("a 1 MiB value is refused promptly with a short message, and a concurrent call on the connection is not held up", async () => {
-    const huge = { name: "huge", volumeCapabilities: [capability] };
-    const requests = {
-      "a parameter value": { ...huge, parameters: { [FS_TYPE_PARAMETER]: "x".repeat(MiB) } },
-      "a parameter key": { ...huge, parameters: { ["k".repeat(MiB)]: "v" } },
-      "the name": { ...huge, name: "n".repeat(MiB) },
-      "a mount flag": { ...huge, volumeCapabilities: [{ ...capability, mount: { fsType: "", mountFlags: ["o".repeat(MiB)] } }] },
+  const KiB = 1 << 10;
+  const values = (size: number): Record<string, csi.DeepPartial<csi.CreateVolumeRequest>> => {
+    const base = { name: "long", volumeCapabilities: [capability] };
+    return {
+      "a parameter value": { ...base, parameters: { [FS_TYPE_PARAMETER]: "x".repeat(size) } },
+      "a parameter key": { ...base, parameters: { ["k".repeat(size)]: "v" } },
+      "the name": { ...base, name: "n".repeat(size) },
+      "a mount flag": { ...base, volumeCapabilities: [{ ...capability, mount: { fsType: "", mountFlags: ["o".repeat(size)] } }] },
     };
+  };
+
+  it("a value over its field's limit in a request within the message limit is refused promptly with INVALID_ARGUMENT naming it, and a concurrent call is not held up", async () => {
+    const size = 100 * KiB;
+    const requests = values(size);
     const outcomes = [];
     for (const [what, request] of Object.entries(requests)) {
       const started = Date.now();
@@ -152,7 +156,7 @@ describe("long values", () => {
       const other = statusOf(callUnary(c(), c().controllerGetCapabilities, {}, { deadlineMs: 5_000 })).then(({ status }) => ({ status, ms: Date.now() - started }));
       const { status, details, commands } = await refused;
       const elapsed = Date.now() - started;
-      outcomes.push({ what, status, short: details.length < 300, named: /is 1048576 bytes long; at most 1024 are accepted/.test(details), commands, prompt: elapsed < 2_000, other: await other });
+      outcomes.push({ what, status, short: details.length < 300, named: details.includes(`is ${size} bytes long; at most 1024 are accepted`), commands, prompt: elapsed < 2_000, other: await other });
     }
     const expected = Object.keys(requests).map((what) => ({
       what,
@@ -165,6 +169,33 @@ describe("long values", () => {
     }));
     expect(outcomes).toEqual(expected);
     for (const outcome of outcomes) expect(outcome.other.ms).toBeLessThan(2_000);
+  });
+
+  it("a request over the message limit is refused with RESOURCE_EXHAUSTED from its length prefix, before its body is sent, while other calls on the connection are answered", async () => {
+    // Each request sends its first 16 KiB and holds the rest: only an answer made from the length
+    // prefix can come back. Read whole, these requests would cost the controller megabytes each.
+    const channel = openHttp2Channel(rig.controller.endpoint);
+    try {
+      const flood = Object.entries(values(1024 * KiB)).flatMap(([what, request]) =>
+        Array.from({ length: 8 }, () => ({ what, bytes: csi.CreateVolumeRequest.encode(csi.CreateVolumeRequest.fromPartial(request)).finish() })),
+      );
+      const held = flood.map(({ what, bytes }) =>
+        channel.call("/csi.v1.Controller/CreateVolume", bytes, { sendBytes: 16 * KiB, deadlineMs: 5_000 }).then(({ code, details }) => ({ what, code, details, size: bytes.length })),
+      );
+      const capabilities = await channel.call("/csi.v1.Controller/ControllerGetCapabilities", csi.ControllerGetCapabilitiesRequest.encode({}).finish(), { deadlineMs: 5_000 });
+      expect(capabilities.code).toBe(GrpcStatus.OK);
+      expect(csi.ControllerGetCapabilitiesResponse.decode(capabilities.response).capabilities.length).toBeGreaterThan(0);
+      for (const { what, code, details, size } of await Promise.all(held)) {
+        expect({ what, code, details }).toEqual({
+          what,
+          code: GrpcStatus.RESOURCE_EXHAUSTED,
+          details: expect.stringMatching(new RegExp(`larger than max \\(${size} vs\\.? ${REQUEST_LIMITS.messageBytes}\\)`)),
+        });
+      }
+    } finally {
+      channel.close();
+    }
+    expect(sim.disks()).toEqual([]);
   });
 
   it("values up to the documented limits are accepted", async () => {

@@ -25,6 +25,7 @@ export type SweepOutcome =
   | "current" // nothing stale
   | "recovered"
   | "busy" // an RPC holds the volume's lock; it owns the volume now, the next sweep looks again
+  | "stopped" // stop() cut the sweep short; a recovery in flight goes on to its end, and stop() waits for it
   | "failed" // recovery failed; retried on a later sweep
   | "backoff" // skipped: failed recently
   | "refused" // the namespace's UUID (or this node's host NQN) is not the staged one; never retried for this device
@@ -210,6 +211,7 @@ export class StaleMountWatcher {
       return "recovered";
     } catch (err) {
       if (err instanceof AbortedError) return "busy";
+      if (this.#stopping.signal.aborted) return "stopped"; // the abort, not a failure: nothing to back off or log
       if (err instanceof OldDeviceAliveError) {
         // Not a failure: the old device may still go away (its controller deleted), and until then
         // its mounts work. Every sweep looks again; the volume condition says why nothing moved.
@@ -271,6 +273,7 @@ export class StaleMountWatcher {
       return "recovered";
     } catch (err) {
       if (err instanceof AbortedError) return "busy";
+      if (this.#stopping.signal.aborted) return "stopped"; // the abort, not a failure: nothing to back off or log
       if (err instanceof HostIdentityMismatchError || err instanceof VolumeMovedError) {
         outage.refused = true;
         log.error("stale-mount watcher: refusing to reconnect", { error: err.message });

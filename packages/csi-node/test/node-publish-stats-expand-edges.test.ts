@@ -146,6 +146,22 @@ describeOnEachHostKind("NodePublish/NodeUnpublish/NodeGetVolumeStats/NodeExpand 
       await expect(a.node.nodeUnpublishVolume({ volumeId: VOLUME, targetPath: "" }, call())).rejects.toThrow(/target_path is required/);
       expect(await mountsUnder()).toEqual([staging]);
     }, 60_000);
+
+    it("unpublish of a target still in use is FAILED_PRECONDITION and keeps it; once released it goes", async () => {
+      const { a, staging } = await staged();
+      const target = podTarget("p1");
+      await publish(a, staging, target);
+      const release = await rig.holdBusy(a, target);
+      try {
+        await expect(unpublish(a, target)).rejects.toThrow(FailedPreconditionError);
+        await expect(unpublish(a, target)).rejects.toThrow(/target is busy/);
+        expect(await mountsUnder()).toEqual([staging, target]);
+      } finally {
+        await release();
+      }
+      expect(await unpublish(a, target)).toEqual({});
+      expect(await mountsUnder()).toEqual([staging]);
+    }, 60_000);
   });
 
   describe("NodeGetVolumeStats", () => {

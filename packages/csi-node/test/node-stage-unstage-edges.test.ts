@@ -17,6 +17,7 @@ describeOnEachHostKind("NodeStage/NodeUnstage edge cases", (devices) => {
     volumeId: VOLUME, publishContext: rig.publishContext(), stagingTargetPath: staging, volumeCapability: fsCapability(), secrets: {}, volumeContext: rig.volumeContext, ...over,
   });
   const nothingConnected = async (host: Awaited<ReturnType<typeof newHost>>): Promise<void> => {
+    expect(host.connects).toBe(0);
     expect((await host.fabric.state()).controllers).toEqual([]);
     expect(rig.sim.connections(NQN)).toEqual([]);
   };
@@ -32,7 +33,8 @@ describeOnEachHostKind("NodeStage/NodeUnstage edge cases", (devices) => {
     ["an unsupported filesystem", { volumeCapability: { mount: { fsType: "btrfs", mountFlags: [], volumeMountGroup: "" }, accessMode: { mode: Mode.SINGLE_NODE_WRITER } } }, /fs type "btrfs" is not supported/],
     ["a filesystem contradicting the volume context", { volumeContext: { fsType: "xfs" } }, /fs_type "ext4" contradicts volume_context fsType "xfs"/],
     ["no publish context", { publishContext: {} }, /publish_context/],
-    ["a publish context with a malformed NQN", { publishContext: { ...rig.publishContext(), nvme_nqn: "not-an-nqn" } }, /nqn/i],
+    ["a publish context with a malformed NQN", { publishContext: { ...rig.publishContext(), nvme_nqn: "not-an-nqn" } }, /publish_context "nvme_nqn": invalid NQN "not-an-nqn"/],
+    ["a publish context naming two NQNs", { publishContext: { ...rig.publishContext(), nvme_nqn: `${NQN},${NQN}-2` } }, /publish_context "nvme_nqn": invalid NQN/],
   ])("refuses %s as INVALID_ARGUMENT before connecting anything", async (_name, over, message) => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
@@ -150,6 +152,25 @@ describeOnEachHostKind("NodeStage/NodeUnstage edge cases", (devices) => {
     expect(await unstage(a, staging)).toEqual({});
     await expect(a.node.nodeUnstageVolume({ volumeId: "", stagingTargetPath: staging }, call())).rejects.toThrow(/volume_id is required/);
     await expect(a.node.nodeUnstageVolume({ volumeId: VOLUME, stagingTargetPath: "" }, call())).rejects.toThrow(/staging_target_path is required/);
+    expect(await mountsUnder()).toEqual([]);
+    expect((await a.fabric.state()).controllers).toEqual([]);
+  }, 60_000);
+
+  it("unstage of a staging still in use is FAILED_PRECONDITION: mount and controller kept, marked as being unstaged; once released it completes", async () => {
+    const a = await newHost("node-a");
+    const staging = await stagingDir("a");
+    await stage(a, staging);
+    const release = await rig.holdBusy(a, staging);
+    try {
+      await expect(unstage(a, staging)).rejects.toThrow(FailedPreconditionError);
+      expect(await mountsUnder()).toEqual([staging]);
+      expect((await a.fabric.state()).controllers).toHaveLength(1);
+      expect(JSON.parse(await readFile(stagingMetadataPath(staging, VOLUME), "utf8"))).toHaveProperty("unstagingSince");
+      expect((await rig.stats(a, staging, staging)).volumeCondition?.message).toMatch(/being unstaged since/);
+    } finally {
+      await release();
+    }
+    expect(await unstage(a, staging)).toEqual({});
     expect(await mountsUnder()).toEqual([]);
     expect((await a.fabric.state()).controllers).toEqual([]);
   }, 60_000);

@@ -109,7 +109,11 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("stale-mount 
         return a.ctx.mounter.bindMount(...args);
       },
     };
-    const watcher = watcherOf({ ...a.ctx, mounter: held });
+    const logged = new PassThrough();
+    const lines: string[] = [];
+    logged.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+    const logger = createLogger({ level: "warn", component: "test", stream: logged });
+    const watcher = new StaleMountWatcher({ ctx: { ...a.ctx, mounter: held }, metadataRoots: [kubeletCsiPluginDir(rig.dir)], logger, intervalMs: 20 });
     watcher.start();
     await binding;
     let stopped = false;
@@ -121,6 +125,7 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("stale-mount 
     expect(majorMinorOf((await stat(target)).rdev)).toBe(after.majorMinor);
     expect((await readStagingMetadata(staging, VOLUME))?.device.majorMinor).toBe(after.majorMinor);
     expect(await metric(a, 'rds_csi_node_stale_mount_recoveries_total{kind="block",outcome="recovered"}')).toBe("1");
+    expect(lines.join("")).not.toMatch(/recovery failed/); // the shutdown's abort is no failure
     await unpublish(a, target);
     await unstage(a, staging);
   }, 60_000);

@@ -56,7 +56,7 @@ export async function run(): Promise<BenchReport> {
         const log = sim.commandLog();
         const { mutations, busyMs } = serialBusyMs(log);
         const requestBounds = latencyStats(perRequestSerialBoundsMs(calls, log));
-        // Full listings (the volume gauges' re-read after each change) cost the RDS far more than a look-up.
+        // Full listings (the volume gauge's timed listing; once, a re-read after each change) cost the RDS far more than a look-up.
         const listings = log.filter((entry) => entry.command.includes('where type="file"')).length;
         // With `inFlight` requests queued at the RDS's one-at-a-time mutation queue, a request waits for
         // the mutations of the requests ahead of it: on average inFlight × the RDS's busy time per create.

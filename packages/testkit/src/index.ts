@@ -1,5 +1,6 @@
 // Test-only helpers; production code never imports this package.
 export * from "./csi-client.js";
+export * from "./http2-grpc-channel.js";
 export * from "./entry-point-contract.js";
 export * from "./as-root.js";
 export * from "./service-process.js";

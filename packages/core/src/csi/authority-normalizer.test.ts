@@ -466,6 +466,25 @@ describe("normalizeAuthority's duplex", () => {
     expect(socket.destroyed).toBe(true);
   });
 
+  it("passes a request's body on as a view of the socket's chunk, not a copy", async () => {
+    const socket = fakeSocket();
+    const normalized = normalizeAuthority(socket);
+    const received: Buffer[] = [];
+    normalized.on("data", (chunk: Buffer) => received.push(chunk));
+    socket.push(CLIENT_PREFACE);
+    await new Promise((resolve) => setImmediate(resolve));
+    received.length = 0;
+
+    // Three DATA frames of one stream (type 0x0), as a large request's body arrives in one socket read.
+    const payload = Buffer.alloc(16_384, 0x61);
+    const chunk = Buffer.concat([0, 1, 2].flatMap(() => [frameHeader(payload.length, 0x0, 0, 1), payload]));
+    socket.push(chunk);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(Buffer.concat(received)).toEqual(chunk);
+    expect(received.every((piece) => piece.buffer === chunk.buffer)).toBe(true);
+  });
+
   it("ends its readable side when the client ends", async () => {
     const socket = fakeSocket();
     const normalized = normalizeAuthority(socket);

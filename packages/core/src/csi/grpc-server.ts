@@ -4,6 +4,7 @@ import { InvalidArgumentError, UnavailableError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { MetricsRegistry } from "../observability/metrics.js";
 import { normalizeAuthority } from "./authority-normalizer.js";
+import { REQUEST_LIMITS } from "./request-limits.js";
 import { tcpUri, type Endpoint } from "./endpoint.js";
 import { loggingInterceptor } from "./request-logging.js";
 import { metricsInterceptor } from "./request-metrics.js";
@@ -56,7 +57,8 @@ const DEFAULT_QUIET_METHODS = new Set(["Probe", "GetPluginInfo", "GetPluginCapab
 export async function startCsiServer(options: CsiServerOptions): Promise<CsiServer> {
   const { endpoint, logger } = options;
   const interceptors = [loggingInterceptor(options.quietMethods ?? DEFAULT_QUIET_METHODS), metricsInterceptor(options.metrics)];
-  const server = new Server();
+  // Over-size messages are refused from their length prefix, before their body is buffered (request-limits.ts).
+  const server = new Server({ "grpc.max_receive_message_length": REQUEST_LIMITS.messageBytes });
   for (const service of options.services) {
     server.addService(service.definition, service.implementation({ interceptors, logger }));
   }

@@ -20,6 +20,10 @@ describe("publish_context", () => {
     expect(() => parsePublishContext(context)).toThrow(new InvalidArgumentError(message));
   });
 
+  it.each(["not-an-nqn", "nqn.2000-02.com.mikrotik:pvc-1,nqn.2000-02.com.mikrotik:pvc-2", "nqn.2000-02.com.mikrotik:pvc 1", `nqn.2000-02.com.mikrotik:${"x".repeat(220)}`])("refuses the NQN %s, naming the key", (nqn) => {
+    expect(() => parsePublishContext({ ...buildPublishContext(target), nvme_nqn: nqn })).toThrow(/^publish_context "nvme_nqn": invalid NQN ".*": must (look like nqn\.yyyy-mm\.reverse\.domain:name|be at most 223 bytes)/);
+  });
+
   it.each(["0", "65536", "44x", "-1"])("refuses port %s", (port) => {
     expect(() => parsePublishContext({ ...buildPublishContext(target), nvme_port: port })).toThrow(
       `publish_context "nvme_port" must be a port from 1 to 65535, got "${port}"`,

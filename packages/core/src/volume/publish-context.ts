@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
+import { validateNqn } from "../routeros/routeros-value.js";
 
 /**
  * The keys of ControllerPublishVolume's publish_context: what the node needs to connect to the
@@ -42,5 +43,13 @@ export function parsePublishContext(context: Readonly<Record<string, string>>): 
   if (!(port >= 1 && port <= 65535)) {
     throw new InvalidArgumentError(`publish_context "${PUBLISH_CONTEXT_KEYS.port}" must be a port from 1 to 65535, got "${rawPort}"`);
   }
-  return { address, port, nqn: field(PUBLISH_CONTEXT_KEYS.nqn) };
+  // The grammar the controller's NQNs are written in: a malformed one is refused here, before the node
+  // takes the volume's lock or hands it to nvme-cli (which would split it at a comma).
+  const nqn = field(PUBLISH_CONTEXT_KEYS.nqn);
+  try {
+    validateNqn(nqn);
+  } catch (err) {
+    throw new InvalidArgumentError(`publish_context "${PUBLISH_CONTEXT_KEYS.nqn}": ${(err as Error).message}`);
+  }
+  return { address, port, nqn };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FailedPreconditionError, InternalError, ProcessExec } from "@rds-csi/core";
@@ -22,6 +22,8 @@ interface Host {
   /** a block device of 64 MiB, empty; `formatted()` puts ext4 on it */
   readonly device: string;
   readonly majorMinor: string;
+  /** Another node of the same device at `path` (as a second devtmpfs node would be). */
+  nodeAt(path: string): void;
   formatted(): void;
   cleanup(): void;
 }
@@ -36,10 +38,15 @@ function virtualHost(): Host {
   truncateSync(file, 64 * MiB);
   const device = join(dir, "nvme7n1");
   symlinkSync(file, device); // as the fake fabric makes a virtual disk's node
-  const disks = new VirtualDisks({ deviceNumberAt: async (path) => (path === device ? "259:7" : undefined) }, exec);
+  const nodes = new Set([device]);
+  const disks = new VirtualDisks({ deviceNumberAt: async (path) => (nodes.has(path) && existsSync(path) ? "259:7" : undefined) }, exec);
   const mounter = new FakeMounter(disks);
   return {
     dir, mounter, nodes: new VirtualDeviceNodes(disks, mounter), device, majorMinor: "259:7",
+    nodeAt: (path) => {
+      symlinkSync(file, path);
+      nodes.add(path);
+    },
     formatted: () => execFileSync("mkfs.ext4", ["-q", "-F", file]),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -52,6 +59,10 @@ function kernelHost(): Host {
   return {
     dir: loops.dir, mounter, nodes: new KernelDeviceNodes(), device,
     majorMinor: execFileSync("lsblk", ["-dno", "MAJ:MIN", device], { encoding: "utf8" }).trim(),
+    nodeAt: (path) => {
+      const [major, minor] = execFileSync("lsblk", ["-dno", "MAJ:MIN", device], { encoding: "utf8" }).trim().split(":");
+      execFileSync("mknod", [path, "b", major!, minor!]);
+    },
     formatted: () => execFileSync("mkfs.ext4", ["-q", device]),
     cleanup: () => {
       // Whatever a failed case left mounted under the directory, deepest first, then the loop device.
@@ -136,6 +147,20 @@ for (const [title, makeHost, describeIn] of [
       await expect(host.mounter.bindMount(host.device, dir("block-dir"), { readonly: false })).rejects.toThrow(InternalError);
       await host.mounter.unmount(target);
       expect(await host.nodes.numberAt(target)).toBeNull();
+    });
+
+    it("nothing mounts on top of a bind of a device node unlinked since (a deleted disk's node); unmounting it works", async () => {
+      const node = join(host.dir, "nvme8n1");
+      host.nodeAt(node);
+      const target = file("block-target");
+      await host.mounter.bindMount(node, target, { readonly: false });
+      rmSync(node); // as devtmpfs removes the node of a deleted disk
+      await expect(host.mounter.bindMount(host.device, target, { readonly: false })).rejects.toThrow(/mount\(2\) system call failed: No such file or directory/);
+      expect(await host.mounter.mountsOf(target)).toHaveLength(1);
+      await host.mounter.unmount(target, { deviceDead: true });
+      await host.mounter.bindMount(host.device, target, { readonly: false });
+      expect(await host.nodes.numberAt(target)).toBe(host.majorMinor);
+      await host.mounter.unmount(target);
     });
 
     it("unmount takes stacked mounts layer by layer; a mount with a mount inside it is busy unless the device is dead (lazy)", async () => {

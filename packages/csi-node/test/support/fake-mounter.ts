@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { FailedPreconditionError, InternalError } from "@rds-csi/core";
 import { canonicalPath } from "../../src/mount/canonical-path.js";
@@ -36,12 +36,16 @@ const failed = (what: string, message: string): InternalError => new InternalErr
  *   a target is busy when marked in `busy` or when a mount sits below it (fs/namespace.c do_umount:
  *   propagate_mount_busy counts child mounts) and is then refused unless the device is dead (ExecMounter's
  *   lazy unmount, MNT_DETACH: umount_tree takes the children with it); a non-mount is already done;
+ * - nothing mounts on top of a bind of a device node that was unlinked since (devtmpfs removes a deleted
+ *   disk's node: drivers/base/devtmpfs.c handle_remove; fs/namespace.c do_lock_mount refuses an unlinked
+ *   mount point with -ENOENT, which mount(8) reports as "mount(2) system call failed: No such file or
+ *   directory");
  * - mount points are recorded canonical (symlinks resolved), as the kernel records them.
  */
 export class FakeMounter implements Mounter {
   private readonly table: MountInfoEntry[] = [];
-  /** mountId → the block device a bind of a device node shows to stat(2) */
-  private readonly bound = new Map<number, string>();
+  /** mountId → the block device a bind of a device node shows to stat(2), and the node's path */
+  private readonly bound = new Map<number, { readonly device: string; readonly node: string }>();
   private nextId = 100;
   readonly busy = new Set<string>();
 
@@ -84,8 +88,9 @@ export class FakeMounter implements Mounter {
       majorMinor: holder.majorMinor, root, mountPoint: point.path, fsType: holder.fsType, source: holder.source,
       mountOptions: [options.readonly ? "ro" : "rw", ...holder.mountOptions.filter((o) => o !== "ro" && o !== "rw")], superOptions: holder.superOptions,
     });
-    const node = this.bound.get(this.topAt(sourcePath)?.mountId ?? -1) ?? (await this.devices.numberAt(source));
-    if (typeof node === "string") this.bound.set(entry.mountId, node);
+    const inherited = this.bound.get(this.topAt(sourcePath)?.mountId ?? -1);
+    const device = inherited?.device ?? (await this.devices.numberAt(source));
+    if (typeof device === "string") this.bound.set(entry.mountId, { device, node: inherited?.node ?? source });
   }
 
   async unmount(target: string, options: UnmountOptions = {}): Promise<void> {
@@ -122,7 +127,7 @@ export class FakeMounter implements Mounter {
   /** What stat(2) of `path` shows when a device node is bound there: that device's number; else undefined. */
   async boundDeviceAt(path: string): Promise<string | undefined> {
     const top = this.topAt(await canonicalPath(path));
-    return top === undefined ? undefined : this.bound.get(top.mountId);
+    return top === undefined ? undefined : this.bound.get(top.mountId)?.device;
   }
 
   /** Whether a filesystem on the device `majorMinor` is mounted (the kernel then holds the device exclusively). */
@@ -133,7 +138,13 @@ export class FakeMounter implements Mounter {
   private async mountPoint(what: string, target: string): Promise<{ path: string; isDirectory: boolean }> {
     const info = await stat(target).catch(() => undefined);
     if (info === undefined) throw failed(what, `mount: ${target}: mount point does not exist.`);
-    return { path: await canonicalPath(target), isDirectory: info.isDirectory() };
+    const path = await canonicalPath(target);
+    // On top of a bind of a device node that was since unlinked (devtmpfs removes a deleted disk's node,
+    // drivers/base/devtmpfs.c handle_remove) nothing can be mounted: the bind's root is an unlinked
+    // dentry (fs/namespace.c do_lock_mount: cant_mount → -ENOENT).
+    const node = this.bound.get(this.topAt(path)?.mountId ?? -1)?.node;
+    if (node !== undefined && (await lstat(node).catch(() => undefined)) === undefined) throw failed(what, `mount: ${target}: mount(2) system call failed: No such file or directory.`);
+    return { path, isDirectory: info.isDirectory() };
   }
 
   private topAt(path: string): MountInfoEntry | undefined {

@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -245,6 +246,22 @@ export function useNodeRig(options: NodeRigOptions) {
       execFileSync("sync", ["-f", target]);
       const before = (await a.ctx.resolver.resolve(nqn))!;
       return { a, staging, target, before };
+    },
+    /**
+     * Keeps `path` in use until the returned release: a process whose working directory is there (the
+     * kernel then refuses a plain unmount with EBUSY), or with virtual disks the FakeMounter's `busy`.
+     */
+    holdBusy: async (host: TestHost, path: string): Promise<() => Promise<void>> => {
+      if (host.standIns !== undefined) {
+        host.standIns.mounter.busy.add(path);
+        return async () => void host.standIns!.mounter.busy.delete(path);
+      }
+      const holder = spawn("sleep", ["600"], { cwd: path, stdio: "ignore" });
+      await once(holder, "spawn");
+      return async () => {
+        holder.kill("SIGKILL");
+        if (holder.exitCode === null && holder.signalCode === null) await once(holder, "exit");
+      };
     },
     stats: (host: TestHost, volumePath: string, stagingPath: string) => host.node.nodeGetVolumeStats({ volumeId, volumePath, stagingTargetPath: stagingPath }, call()),
     /** The top mount at `path`, from this process's mount table. */

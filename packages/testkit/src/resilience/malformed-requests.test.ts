@@ -59,7 +59,8 @@ function generators(next: () => number): ((rig: SystemRig) => Malformed)[] {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const printable = (length: number): string => Array.from({ length }, () => String.fromCharCode(0x21 + Math.floor(next() * 94))).join("");
   const control = (): string => `pvc-${printable(4)}${String.fromCharCode(pick([0, 1, 7, 10, 13, 27, 127]))}${printable(3)}`;
-  const huge = (): string => "x".repeat(64 * 1024 + Math.floor(next() * 256 * 1024));
+  // Over every field limit, within the whole-request limit (REQUEST_LIMITS.messageBytes, 256 KiB), so the answer is the field's.
+  const huge = (): string => "x".repeat(64 * 1024 + Math.floor(next() * 128 * 1024));
   const ctl = (rig: SystemRig) => rig.controller!.clients.controller;
   const node = (rig: SystemRig) => [...rig.nodes.values()][0]!.plugin!.clients.node;
   const invalidUtf8 = (): Buffer => Buffer.concat([Buffer.from("pvc-"), Buffer.from(pick([[0xff], [0xc3, 0x28], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]]))]);
