@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
 import { createLogger, csi } from "@rds-csi/core";
 import { microTime, volumeAttachmentName } from "@rds-csi/core/k8s";
+import { NO_HOST_NQN } from "@rds-csi/core/routeros";
 import type { RdsSimulator } from "@rds-csi/rds-simulator";
 import {
   AttachDetachControllerStandIn,
@@ -62,8 +63,12 @@ export interface FailoverRig {
   readonly controller: ServiceProcess;
   /** every Node whose kubelet the rig plays */
   readonly members: Map<string, ClusterMember>;
-  /** the highest number of hosts ever connected at once to an export, by NQN */
-  readonly maxConnected: Map<string, number>;
+  /**
+   * The most hosts that could reach an export at once since its allow-list first named one, by NQN
+   * (sampled every 5 ms): hosts connected and hosts named in its allow-list; an allow-list admitting
+   * any host (empty) counts as Infinity.
+   */
+  readonly maxWithAccess: Map<string, number>;
   /** a node with a plugin on its own fake fabric (root only) */
   addNode(name: string): Promise<RigNode>;
   /** a Node with a kubelet and nothing else; `hostNqn` goes in its host NQN annotation (a node plugin writes it otherwise) */
@@ -113,9 +118,15 @@ export async function startFailoverRig(options: FailoverRigOptions = {}): Promis
   });
   const { dir, sim, api } = system;
   const cleanups: (() => Promise<unknown>)[] = [() => system.stop()];
-  const maxConnected = new Map<string, number>();
+  const maxWithAccess = new Map<string, number>();
   const sampler = setInterval(() => {
-    for (const entry of sim.exports()) maxConnected.set(entry.nqn, Math.max(maxConnected.get(entry.nqn) ?? 0, entry.connections.length));
+    for (const entry of sim.exports()) {
+      // Tracked from the export's first publish: CreateVolume exports a disk with an empty allow-list.
+      if (entry.allowedHosts.length === 0 && !maxWithAccess.has(entry.nqn)) continue;
+      const named = entry.allowedHosts.filter((host) => host !== NO_HOST_NQN);
+      const withAccess = entry.allowedHosts.length === 0 ? Number.POSITIVE_INFINITY : new Set([...named, ...entry.connections]).size;
+      maxWithAccess.set(entry.nqn, Math.max(maxWithAccess.get(entry.nqn) ?? 0, withAccess));
+    }
   }, 5);
   cleanups.push(async () => clearInterval(sampler));
   const controller = await system.startController();
@@ -164,7 +175,7 @@ export async function startFailoverRig(options: FailoverRigOptions = {}): Promis
     sim,
     controller,
     members,
-    maxConnected,
+    maxWithAccess,
     addMember(name, hostNqn) {
       const member: ClusterMember = { name, alive: true };
       const annotations = hostNqn ? { "rds.csi.srvlab.io/host-nqn": hostNqn } : {};
@@ -273,6 +284,24 @@ export async function startFailoverRig(options: FailoverRigOptions = {}): Promis
     },
   };
   return rig;
+}
+
+/**
+ * What broke the safety of moving a single-writer volume to the host `hostNqn` (none: it held): the
+ * export is connected from that host alone, and no two hosts could ever reach it at once, so the old
+ * host was off the allow-list and disconnected before the new one was admitted. Who took the old
+ * host's access away is not part of it: the reconciler's storage fence, or the controller's
+ * ControllerUnpublish once the attach/detach controller, acting on the out-of-service taint, deleted
+ * the VolumeAttachment (KEP-2268 non-graceful node shutdown), possibly before the fence record says
+ * "done". Shared by the failover scenario and the failover benchmark.
+ */
+export function unsafeMove(rig: FailoverRig, nqn: string, hostNqn: string | undefined): string[] {
+  const problems: string[] = [];
+  const connected = rig.sim.connections(nqn);
+  if (connected.length !== 1 || connected[0] !== hostNqn) problems.push(`${nqn} is connected from [${connected.join(", ")}], not from ${hostNqn} alone`);
+  const most = rig.maxWithAccess.get(nqn);
+  if (most !== 1) problems.push(`${most === Number.POSITIVE_INFINITY ? "any host" : `${most ?? 0} hosts`} could reach ${nqn} at once`);
+  return problems;
 }
 
 /** The reconciler's metric value for one sample line (e.g. `rds_csi_reconciler_leader`), or undefined. */
