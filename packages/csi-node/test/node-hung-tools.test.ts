@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { AbortedError, buildPublishContext, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
-import { loopsOf, describeAsRoot } from "@rds-csi/testkit";
+import { loopsLeftOver, describeAsRoot } from "@rds-csi/testkit";
 import { readMountTable } from "./support/mount-table.js";
 import { readStagingMetadata } from "../src/staging/staging-metadata.js";
 import { untilHanging, writeHangingTool, type HangingTool } from "./support/hang-wrapper.js";
@@ -260,6 +260,6 @@ describeAsRoot("NodeStage / NodeUnstage with a hung tool", () => {
     await unstage(a, staging);
     await a.node.nodeUnstageVolume({ volumeId: OTHER, stagingTargetPath: otherStaging }, call());
     expect(await controllers(a, otherNqn)).toBe(0);
-    expect(await loopsOf(otherFile)).toEqual([]);
+    expect(await loopsLeftOver(otherFile)).toEqual([]);
   }, 90_000);
 });

@@ -3,7 +3,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AlreadyExistsError, csi, FailedPreconditionError, UnavailableError } from "@rds-csi/core";
 import { stagingMetadataPath } from "../src/staging/staging-metadata.js";
-import { loopsOf, describeAsRoot } from "@rds-csi/testkit";
+import { loopsLeftOver, describeAsRoot } from "@rds-csi/testkit";
 import { readAt, writeAt } from "./support/block-io.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
@@ -30,7 +30,7 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("NodeStage/Pu
     expect(await unstage(a, staging)).toEqual({});
 
     expect(await mountsUnder()).toEqual([]);
-    expect(await loopsOf(rig.backingFile)).toEqual([]);
+    expect(await loopsLeftOver(rig.backingFile)).toEqual([]);
     expect(await a.node.nodeGetInfo()).toEqual({ nodeId: "node-a", maxVolumesPerNode: 10n, accessibleTopology: { segments: { "topology.rds.csi.srvlab.io/rds": "rack1" } } });
 
     const b = await newHost("node-b");
@@ -55,7 +55,7 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("NodeStage/Pu
     expect((await mountsUnder()).filter((p) => p === staging)).toHaveLength(1);
     expect(await unstage(a, staging)).toEqual({});
     expect(await unstage(a, staging)).toEqual({});
-    expect(await loopsOf(rig.backingFile)).toEqual([]);
+    expect(await loopsLeftOver(rig.backingFile)).toEqual([]);
   }, 60_000);
 
   it("block mode: stage + publish, then read and write the device through the target", async () => {
@@ -76,7 +76,7 @@ describeAsRoot.each(["native-multipath", "no-multipath"] as const)("NodeStage/Pu
     await unpublish(a, target);
     await expect(stat(target)).rejects.toMatchObject({ code: "ENOENT" });
     await unstage(a, staging);
-    expect(await loopsOf(rig.backingFile)).toEqual([]);
+    expect(await loopsLeftOver(rig.backingFile)).toEqual([]);
   }, 60_000);
 
   it("block publish never replaces a bind at the target that is not this volume's", async () => {

@@ -1,7 +1,7 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { buildPublishContext, FailedPreconditionError } from "@rds-csi/core";
-import { loopsOf, describeAsRoot } from "@rds-csi/testkit";
+import { loopsLeftOver, describeAsRoot } from "@rds-csi/testkit";
 import { stagingMetadataPath } from "../src/staging/staging-metadata.js";
 import { useNodeRig } from "./support/node-test-rig.js";
 
@@ -48,7 +48,7 @@ describeAsRoot("NodeUnstage when the device vanished before it", () => {
     expect(await unstage(a, staging)).toEqual({});
     expect(await mountsUnder()).toEqual([otherStaging]);
     await expect(stat(stagingMetadataPath(staging, VOLUME))).rejects.toMatchObject({ code: "ENOENT" });
-    expect(await loopsOf(rig.backingFile)).toEqual([]);
+    expect(await loopsLeftOver(rig.backingFile)).toEqual([]);
     // Nothing else touched: the other volume is still staged from the same device, with its metadata.
     expect((await a.fabric.namespace(OTHER_NQN))?.state).toBe("live");
     expect(await readFile(stagingMetadataPath(otherStaging, OTHER), "utf8")).toBe(otherMetadata);
@@ -58,7 +58,7 @@ describeAsRoot("NodeUnstage when the device vanished before it", () => {
 
     await a.node.nodeUnstageVolume({ volumeId: OTHER, stagingTargetPath: otherStaging }, call());
     expect(await mountsUnder()).toEqual([]);
-    expect(await loopsOf(otherFile)).toEqual([]);
+    expect(await loopsLeftOver(otherFile)).toEqual([]);
   }, 60_000);
 
   it("a busy staging mount whose controller is only reconnecting is not detached lazily: FAILED_PRECONDITION, mount and metadata kept", async () => {
@@ -84,6 +84,6 @@ describeAsRoot("NodeUnstage when the device vanished before it", () => {
     // Once nothing holds it, the retried unstage completes.
     expect(await unstage(a, staging)).toEqual({});
     expect(await mountsUnder()).toEqual([]);
-    expect(await loopsOf(rig.backingFile)).toEqual([]);
+    expect(await loopsLeftOver(rig.backingFile)).toEqual([]);
   }, 60_000);
 });

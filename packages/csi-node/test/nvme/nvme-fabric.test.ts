@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FailedPreconditionError, InvalidArgumentError, ProcessExec } from "@rds-csi/core";
-import { FakeFabric, loopsOf, describeAsRoot } from "@rds-csi/testkit";
+import { FakeFabric, loopsLeftOver, loopsOf, describeAsRoot } from "@rds-csi/testkit";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { DeviceResolver } from "../../src/nvme/device-identity.js";
 import { loadHostIdentity, type HostIdentity } from "../../src/nvme/host-identity.js";
@@ -51,7 +51,7 @@ describeAsRoot("NVMe initiator and device identity over the fake fabric", () => 
     await fabric?.cleanup();
     fabric = undefined;
     await sim.stop();
-    expect(await loopsOf(backingFile)).toEqual([]);
+    expect(await loopsLeftOver(backingFile)).toEqual([]);
     await rm(stateDir, { recursive: true, force: true });
     await rm(etcDir, { recursive: true, force: true });
   });
@@ -133,7 +133,7 @@ describeAsRoot("NVMe initiator and device identity over the fake fabric", () => 
     expect(await initiator.controllers(NQN)).toEqual([]);
     expect(await resolver.resolve(NQN)).toBeUndefined();
     await expect(resolver.verify(identity)).rejects.toThrow(FailedPreconditionError);
-    expect(await loopsOf(backingFile)).toEqual([]);
+    expect(await loopsLeftOver(backingFile)).toEqual([]);
     // idempotent
     expect(await initiator.disconnect(NQN, signal())).toBe(0);
   });
