@@ -27,6 +27,7 @@ export * from "./resilience/operation-lock.js";
 export * from "./runtime/common-settings.js";
 export * from "./runtime/run-service.js";
 export * from "./resilience/bounded-queue.js";
+export * from "./nvme/nqn.js";
 export * from "./volume/volume-layout.js";
 export * from "./volume/volume-id.js";
 export * from "./volume/uuid-v5.js";

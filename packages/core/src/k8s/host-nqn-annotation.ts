@@ -1,3 +1,4 @@
+import { isNqn } from "../nvme/nqn.js";
 import type { Logger } from "../observability/logger.js";
 import { KubeClient } from "./kube-client.js";
 import { loadKubeConnection, type KubeConfigSource } from "./kube-config-source.js";
@@ -11,13 +12,10 @@ import { annotateNode } from "./node-annotation.js";
  */
 export const HOST_NQN_ANNOTATION = "rds.csi.srvlab.io/host-nqn";
 
-// The NVMe base specification's shape, as RouterOS receives it (core/routeros checks it again before use).
-const HOST_NQN = /^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+:[A-Za-z0-9._:-]+$/;
-
 /** The node's host NQN, or undefined when the annotation is missing or not an NQN. */
 export function hostNqnOf(node: KubeNode): string | undefined {
   const value = node.metadata?.annotations?.[HOST_NQN_ANNOTATION]?.trim();
-  return value !== undefined && HOST_NQN.test(value) ? value : undefined;
+  return value !== undefined && isNqn(value) ? value : undefined;
 }
 
 export interface PublishHostNqnOptions {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
+import { validateNqnOf } from "../nvme/nqn.js";
 import { printableExcerpt } from "./printable-excerpt.js";
 
 /**
@@ -12,11 +13,9 @@ import { printableExcerpt } from "./printable-excerpt.js";
 
 const SLOT = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$/;
 const PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
-const NQN = /^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+:[A-Za-z0-9._:-]+$/;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 const MAX_PATH_BYTES = 255;
-const MAX_NQN_BYTES = 223;
 const MAX_COMMENT_BYTES = 255;
 const MAX_SIZE_BYTES = 2n ** 63n - 1n;
 
@@ -49,8 +48,9 @@ export function validatePool(value: string): string {
   return value;
 }
 
+/** The grammar is core/nvme/nqn.ts's, shared with every other reader and writer of NQNs. */
 export function validateNqn(value: string): string {
-  return checkNqn("NQN", value);
+  return validateNqnOf("NQN", value);
 }
 
 export function validateSize(bytes: bigint): bigint {
@@ -72,7 +72,7 @@ export function validatePort(port: number): number {
  * list is the empty string, which RouterOS reads as "any host".
  */
 export function validateHostNqns(nqns: readonly string[]): string {
-  for (const nqn of nqns) checkNqn("host NQN", nqn);
+  for (const nqn of nqns) validateNqnOf("host NQN", nqn);
   return nqns.join(",");
 }
 
@@ -83,14 +83,6 @@ export function validateHostNqns(nqns: readonly string[]): string {
 export function validateComment(value: string): string {
   if (value.length > MAX_COMMENT_BYTES) throw invalid("comment", value, `must be at most ${MAX_COMMENT_BYTES} bytes`);
   if (!PRINTABLE_ASCII.test(value)) throw invalid("comment", value, "must be printable ASCII");
-  return value;
-}
-
-function checkNqn(kind: string, value: string): string {
-  if (Buffer.byteLength(value, "utf8") > MAX_NQN_BYTES) {
-    throw invalid(kind, value, `must be at most ${MAX_NQN_BYTES} bytes`);
-  }
-  if (!NQN.test(value)) throw invalid(kind, value, "must look like nqn.yyyy-mm.reverse.domain:name");
   return value;
 }
 

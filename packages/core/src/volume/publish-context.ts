@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
-import { validateNqn } from "../routeros/routeros-value.js";
+import { validateNqnOf } from "../nvme/nqn.js";
 
 /**
  * The keys of ControllerPublishVolume's publish_context: what the node needs to connect to the
@@ -47,7 +47,7 @@ export function parsePublishContext(context: Readonly<Record<string, string>>): 
   // takes the volume's lock or hands it to nvme-cli (which would split it at a comma).
   const nqn = field(PUBLISH_CONTEXT_KEYS.nqn);
   try {
-    validateNqn(nqn);
+    validateNqnOf("NQN", nqn);
   } catch (err) {
     throw new InvalidArgumentError(`publish_context "${PUBLISH_CONTEXT_KEYS.nqn}": ${(err as Error).message}`);
   }

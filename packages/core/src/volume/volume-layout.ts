@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
+import { isNqnPrefix } from "../nvme/nqn.js";
 
 /** Slot prefixes of what the driver owns; the earlier Go driver used the same ones, so its disks stay ours. */
 export const VOLUME_SLOT_PREFIX = "pvc-";
@@ -16,7 +17,7 @@ export class VolumeLayout {
     if (!/^(\/[A-Za-z0-9._-]+)+$/.test(options.basePath) || /\/\.{1,2}(\/|$)/.test(options.basePath)) {
       throw new InvalidArgumentError(`base path "${options.basePath}" must be an absolute path like /raid10/csi, without trailing slash`);
     }
-    if (!/^nqn\.\d{4}-\d{2}\.[a-z0-9.-]+$/.test(options.nqnPrefix)) {
+    if (!isNqnPrefix(options.nqnPrefix)) {
       throw new InvalidArgumentError(`NQN prefix "${options.nqnPrefix}" must look like nqn.2000-02.com.mikrotik`);
     }
     this.basePath = options.basePath;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { FailedPreconditionError } from "@rds-csi/core";
+import { FailedPreconditionError, isNqn } from "@rds-csi/core";
 
 /** This node's NVMe host identity, as the RDS sees it in its access control and connection list. */
 export interface HostIdentity {
@@ -11,13 +11,7 @@ export interface HostIdentity {
 
 const UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
 const UUID_RE = new RegExp(`^${UUID}$`);
-/** NVMe base spec §4.5: "nqn." + yyyy-mm + "." + reverse domain [":" ...], at most 223 bytes. */
-const NQN_RE = /^nqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*[a-z0-9](:\S+)?$/i;
 const UUID_NQN_RE = new RegExp(`^nqn\\.2014-08\\.org\\.nvmexpress:uuid:(${UUID})$`);
-
-export function isValidHostNqn(nqn: string): boolean {
-  return Buffer.byteLength(nqn) <= 223 && NQN_RE.test(nqn);
-}
 
 export function isValidHostId(id: string): boolean {
   return UUID_RE.test(id);
@@ -34,7 +28,8 @@ export async function loadHostIdentity(etcDir = "/etc"): Promise<HostIdentity> {
   const dir = join(etcDir, "nvme");
   let hostNqn = await readTrimmed(join(dir, "hostnqn"));
   let hostId = await readTrimmed(join(dir, "hostid"));
-  if (hostNqn !== undefined && !isValidHostNqn(hostNqn)) {
+  // The driver's one NQN grammar (core's nvme/nqn.ts): the controller grants, and RouterOS accepts, no other.
+  if (hostNqn !== undefined && !isNqn(hostNqn)) {
     throw new FailedPreconditionError(`${join(dir, "hostnqn")} holds no valid NVMe host NQN: ${JSON.stringify(hostNqn)}`);
   }
   if (hostId !== undefined && !isValidHostId(hostId)) {

@@ -1,4 +1,4 @@
-import { InternalError, InvalidArgumentError, UnavailableError, type Exec } from "@rds-csi/core";
+import { InternalError, InvalidArgumentError, isNqn, UnavailableError, type Exec } from "@rds-csi/core";
 import { parseControllerAddress, type ConnectRequest, type ConnectResult, type ControllerInfo, type NvmeInitiator } from "./nvme-initiator.js";
 import type { Sysfs } from "./sysfs.js";
 
@@ -15,8 +15,6 @@ export interface NvmeCliInitiatorOptions {
   readonly connectTimeoutMs?: number;
   readonly disconnectTimeoutMs?: number;
 }
-
-const NQN_ARG = /^nqn\.[^\s,]+$/;
 
 /** NvmeInitiator over nvme-cli 2.x; state is always read back from sysfs, never from nvme-cli's text. */
 export class NvmeCliInitiator implements NvmeInitiator {
@@ -89,5 +87,5 @@ export class NvmeCliInitiator implements NvmeInitiator {
 
 /** Arguments are passed as argv (no shell), but a comma would make nvme-cli split one NQN into several. */
 function checkNqn(value: string, what: string): void {
-  if (!NQN_ARG.test(value)) throw new InvalidArgumentError(`${what} is not an NVMe qualified name: ${JSON.stringify(value)}`);
+  if (!isNqn(value)) throw new InvalidArgumentError(`${what} is not an NVMe qualified name: ${JSON.stringify(value)}`);
 }

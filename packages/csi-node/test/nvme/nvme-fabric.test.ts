@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FailedPreconditionError, ProcessExec } from "@rds-csi/core";
+import { FailedPreconditionError, InvalidArgumentError, ProcessExec } from "@rds-csi/core";
 import { FakeFabric, loopsOf, describeAsRoot } from "@rds-csi/testkit";
 import { changeAsOperator, generateEd25519KeyPair, startSimulator, type RdsSimulator } from "@rds-csi/rds-simulator";
 import { DeviceResolver } from "../../src/nvme/device-identity.js";
@@ -79,6 +79,22 @@ describeAsRoot("NVMe initiator and device identity over the fake fabric", () => 
     await initiator.connect(request(), signal());
     expect(await initiator.connect(request(), signal())).toEqual({ newlyConnected: false });
     expect(await initiator.controllers(NQN)).toHaveLength(1);
+  });
+
+  // The one NQN grammar (core's nvme/nqn.ts), checked before nvme-cli runs: it would split a comma-joined
+  // pair into two NQNs, and RouterOS neither lists nor grants a colon-less or upper-case-domain name.
+  it.each([
+    ["nqn", "nqn.2000-02.com.mikrotik:pvc-nvme-1,nqn.2000-02.com.mikrotik:other"],
+    ["nqn", "nqn.2000-02.com.mikrotik"],
+    ["hostNqn", "nqn.2014-08.ORG.example:host"],
+    ["hostNqn", "nqn.2014-08.org.nvmexpress"],
+  ])("refuses a malformed %s %j before running nvme-cli", async (field, value) => {
+    await expect(initiator.connect({ ...request(), [field]: value }, signal())).rejects.toThrow(
+      new InvalidArgumentError(`${field} is not an NVMe qualified name: ${JSON.stringify(value)}`),
+    );
+    if (field === "nqn") await expect(initiator.disconnect(value, signal())).rejects.toThrow(InvalidArgumentError);
+    expect(sim.connections(NQN)).toEqual([]);
+    expect(await initiator.controllers(NQN)).toEqual([]);
   });
 
   it("fails a refused connect as unavailable", async () => {
