@@ -24,4 +24,6 @@ export interface ControllerDependencies {
   readonly gauges: VolumeGauges;
   /** CreateVolume's free-space check, from a recent reading of the pool (see free-space.ts). */
   readonly freeSpace: FreeSpace;
+  /** Host access control is verified: a new export admits no host until a publish names one. */
+  readonly hostAccessControl: boolean;
 }

@@ -38,6 +38,8 @@ export interface ControllerServiceOptions {
   readonly topology?: TopologySegment;
   readonly events: VolumeEvents;
   readonly gauges: VolumeGauges;
+  /** `--host-access-control-trust=verified`: new exports are created admitting no host (see create-volume.ts). */
+  readonly hostAccessControl: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ export class ControllerService implements UnaryImplementation<csi.ControllerServ
       events: options.events,
       gauges: options.gauges,
       freeSpace: new FreeSpace(options.rds),
+      hostAccessControl: options.hostAccessControl,
     };
   }
 

@@ -17,7 +17,7 @@ import {
   type FsType,
   type MountOptionsPolicy,
 } from "@rds-csi/core";
-import { type RdsVolume } from "@rds-csi/core/routeros";
+import { NO_HOST_NQN, type RdsVolume } from "@rds-csi/core/routeros";
 import { checkCapabilities, type CheckedCapability } from "./access-modes.js";
 import type { ControllerDependencies } from "./controller-dependencies.js";
 import { toCsiVolume } from "./csi-volume.js";
@@ -75,6 +75,9 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
   if (source && sourceId === undefined) throw new NotFoundError(`volume_content_source: ${source.kind} ${foreignId(source.given)} does not exist`);
   const id = volumeIdFromName(name);
   const migrationWindow = request.parameters[MIGRATION_WINDOW_KEY];
+  // With host access control the export admits no host until ControllerPublishVolume names the node's:
+  // RouterOS reads an empty allow-list as any host, so the add itself names the placeholder.
+  const exportSpec = { port: parameters.nvmePort, ...(deps.hostAccessControl ? { allowedHosts: [NO_HOST_NQN] } : {}) };
   const respond = (volume: RdsVolume): csi.CreateVolumeResponse => ({
     volume: toCsiVolume(volume, {
       topology: accessibleTopology(deps.topology),
@@ -104,7 +107,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
     if (!source || sourceId === undefined) {
       // Looked up just above, under the volume's lock: the client need not look again.
       const volume = await deps.freeSpace.take(size, `volume ${id}`, signal, () =>
-        deps.rds.createVolume({ id, sizeBytes: size, port: parameters.nvmePort }, signal, { knownAbsent: true }),
+        deps.rds.createVolume({ id, sizeBytes: size, ...exportSpec }, signal, { knownAbsent: true }),
       );
       context.logger.info("volume created", { volume_id: id, size_bytes: String(volume.sizeBytes) });
       deps.gauges.changed(volume.id, true);
@@ -116,7 +119,7 @@ async function provision(deps: ControllerDependencies, request: csi.CreateVolume
       const sourceBytes = await sizeOfSource(deps, source.kind, sourceId, signal);
       const copySize = volumeSize(request.capacityRange, deps.sizeLimits, { source: { id: sourceId, bytes: sourceBytes } });
       const volume = await deps.freeSpace.take(copySize, `volume ${id}`, signal, () =>
-        deps.rds.copyVolume({ id, sizeBytes: copySize, port: parameters.nvmePort, sourceId }, signal),
+        deps.rds.copyVolume({ id, sizeBytes: copySize, ...exportSpec, sourceId }, signal),
       );
       context.logger.info("volume created from a copy", { volume_id: id, source: sourceId, size_bytes: String(volume.sizeBytes) });
       deps.gauges.changed(volume.id, true);

@@ -22,6 +22,7 @@ await runService({
       logger,
       metrics,
     });
+    const hostAccessControl = config.hostAccessControlTrust === "verified";
     const recorder = new KubeEventRecorder({ client: kube, component: "rds-csi-controller" });
     const arbiter = createPublishArbiter({
       rds,
@@ -30,7 +31,7 @@ await runService({
       logger,
       metrics,
       client: kube,
-      hostAccessControl: config.hostAccessControlTrust === "verified",
+      hostAccessControl,
       nvmeAddress: (context) => nvmeAddressOf(context) ?? resolved.parameterDefaults.nvmeAddress,
     });
     const events = new PvcVolumeEvents({ recorder, claims: new KubeClaimLookup({ client: kube, driverName: config.driverName }), logger });
@@ -47,6 +48,7 @@ await runService({
       ...(resolved.topology ? { topology: resolved.topology } : {}),
       events,
       gauges,
+      hostAccessControl,
     });
     return {
       capabilities: pluginCapabilities({ topology: resolved.topology !== undefined }),

@@ -65,6 +65,7 @@ function start(timeoutMs?: number): { controller: ControllerService; events: Pvc
     parameterDefaults: { nvmePort: 4420, nvmeAddress: "192.0.2.1", basePath: "/raid1/csi" },
     events,
     gauges: { changed: () => void changes++ },
+    hostAccessControl: false,
   });
   return { controller, events };
 }

@@ -36,6 +36,20 @@ describe("command builder: the commands of the protocol doc", () => {
       true,
     ],
     [
+      "create admitting only the listed hosts",
+      addDisk({ slot: SLOT, filePath: PATH, sizeBytes: 1n, export: { port: 4420, nqn: NQN, allowedHosts: [HOST_A, HOST_B] }, comment: "" }),
+      `/disk add type=file slot="${SLOT}" file-path="${PATH}" file-size=1 nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="${NQN}" nvme-tcp-server-allow-host-name="${HOST_A},${HOST_B}" comment=""`,
+      "disk-add",
+      true,
+    ],
+    [
+      "restore admitting only the listed hosts",
+      copyDisk({ slot: SLOT, filePath: PATH, sourceSlot: "snap-1", sizeBytes: 1n, export: { port: 4420, nqn: NQN, allowedHosts: [HOST_A] }, comment: "" }),
+      `/disk add type=file slot="${SLOT}" file-path="${PATH}" copy-from=[find slot="snap-1"] file-size=1 nvme-tcp-export=yes nvme-tcp-server-port=4420 nvme-tcp-server-nqn="${NQN}" nvme-tcp-server-allow-host-name="${HOST_A}" comment=""`,
+      "disk-copy",
+      true,
+    ],
+    [
       "create without export",
       addDisk({ slot: "scratch-1", filePath: "/raid10/scratch-1.img", sizeBytes: 1n, comment: "" }),
       '/disk add type=file slot="scratch-1" file-path="/raid10/scratch-1.img" file-size=1 comment=""',

@@ -42,6 +42,11 @@ export interface RouterOsCommand {
 export interface NvmeTcpExport {
   readonly port: number;
   readonly nqn: string;
+  /**
+   * The export's allow-list from the moment it exists, written in the same `/disk add` so there is no
+   * window in which it admits any host. Absent or empty: RouterOS's default, any host.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface AddDiskArgs {
@@ -143,6 +148,7 @@ function exportArguments(nvmeExport: NvmeTcpExport | undefined): string[] {
     "nvme-tcp-export=yes",
     `nvme-tcp-server-port=${validatePort(nvmeExport.port)}`,
     `nvme-tcp-server-nqn=${quoteRouterOs(validateNqn(nvmeExport.nqn))}`,
+    ...(nvmeExport.allowedHosts?.length ? [`nvme-tcp-server-allow-host-name=${quoteRouterOs(validateHostNqns(nvmeExport.allowedHosts))}`] : []),
   ];
 }
 

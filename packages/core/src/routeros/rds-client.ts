@@ -75,6 +75,12 @@ export interface CreateVolumeSpec {
   readonly id: string;
   readonly sizeBytes: bigint;
   readonly port: number;
+  /**
+   * The hosts the export admits from the moment it exists, set in the disk's own `/disk add` (the
+   * controller gives NO_HOST_NQN while host access control is verified). Absent: any host. A new export
+   * read back admitting any host in spite of it is closed by `/disk set`, and the create is InternalError.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface CopyVolumeSpec extends CreateVolumeSpec {

@@ -138,7 +138,7 @@ export class RouterOsRdsClient implements RdsClient {
       if (existing) return this.#matchingVolume(existing, spec);
     }
     await this.#create(addDisk(this.#volumeDisk(spec)), spec.id, signal);
-    return this.#matchingVolume(await this.#readBack(spec.id, signal), spec);
+    return this.#closedAsAsked(this.#matchingVolume(await this.#readBack(spec.id, signal), spec), spec, signal);
   }
 
   async copyVolume(spec: CopyVolumeSpec, signal: AbortSignal): Promise<RdsVolume & { readonly copy?: CopyObservation }> {
@@ -164,7 +164,7 @@ export class RouterOsRdsClient implements RdsClient {
       await this.#create(copyDisk({ ...disk, sourceSlot: spec.sourceId }), spec.id, signal);
     }
     const { disk, copy } = await this.#awaitCopy(spec.id, source.sizeBytes, spec.sizeBytes, started, signal);
-    return { ...this.#matchingVolume(disk, spec), copy };
+    return { ...(await this.#closedAsAsked(this.#matchingVolume(disk, spec), spec, signal)), copy };
   }
 
   async getVolume(id: string, signal: AbortSignal): Promise<RdsVolume | undefined> {
@@ -301,7 +301,7 @@ export class RouterOsRdsClient implements RdsClient {
       slot: spec.id,
       filePath: this.#layout.filePath(spec.id),
       sizeBytes: spec.sizeBytes,
-      export: { port: spec.port, nqn: this.#layout.nqn(spec.id) },
+      export: { port: spec.port, nqn: this.#layout.nqn(spec.id), ...(spec.allowedHosts ? { allowedHosts: spec.allowedHosts } : {}) },
       comment: formatDiskComment({ kind: "volume" }),
     };
   }
@@ -536,6 +536,20 @@ export class RouterOsRdsClient implements RdsClient {
         : {}),
       ...(this.#copyIncomplete(disk) ? { copyInProgress: true as const } : {}),
     };
+  }
+
+  /**
+   * A volume created admitting only named hosts must not read back admitting any host: an RDS that
+   * ignored the allow-list of the `/disk add` left the export open to every host that reaches it. The
+   * export is closed with `/disk set` (read back like every allow-list write) and the create still
+   * fails, so the operator learns of the window; a retry then finds the closed volume.
+   */
+  async #closedAsAsked(volume: RdsVolume, spec: CreateVolumeSpec, signal: AbortSignal): Promise<RdsVolume> {
+    if (!spec.allowedHosts?.length || volume.allowedHosts.length > 0) return volume;
+    await this.setAllowedHosts(volume.id, spec.allowedHosts, signal);
+    throw new InternalError(
+      `the RDS created volume ${volume.id} with an export admitting any host although the add named ${spec.allowedHosts.join(",")}; the export was closed afterwards, so hosts could connect in between`,
+    );
   }
 
   /** An existing slot answers a create only if it is our volume with the same size and port. */

@@ -41,6 +41,8 @@ export interface InProcessControllerOptions {
    * show up in tests that assert the exact commands a call sent.
    */
   readonly gaugeIntervalMs?: number;
+  /** `--host-access-control-trust=verified` (give the arbiter the same); default: unverified. */
+  readonly hostAccessControl?: boolean;
 }
 
 export interface InProcessController {
@@ -89,6 +91,7 @@ export async function startInProcessController(options: InProcessControllerOptio
     ...(options.topology ? { topology: options.topology } : {}),
     events: options.events ?? noEvents,
     gauges: gauges ?? noGauges,
+    hostAccessControl: options.hostAccessControl ?? false,
   });
   const identity = new IdentityServiceImpl({
     driverName: "rds.csi.srvlab.io",
