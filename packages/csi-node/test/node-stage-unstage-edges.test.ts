@@ -175,19 +175,35 @@ describeOnEachHostKind("NodeStage/NodeUnstage edge cases", (devices) => {
     expect((await a.fabric.state()).controllers).toEqual([]);
   }, 60_000);
 
-  it("unstage while a target is still published unmounts the staging but keeps the controller the target uses", async () => {
+  // CSI spec, "RPC Interactions and Reference Counting": every NodeUnpublishVolume of the volume on the
+  // node comes before NodeUnstageVolume. Out of order, the unstage is refused before anything changes
+  // (before, it unmounted the staging, kept the controller the target used and dropped the metadata:
+  // the later NodeUnpublish then left the target mounted and the controller stayed connected for good).
+  it.each([
+    ["filesystem", (): csi.VolumeCapability => fsCapability(), join("pods", "a", "volumes", "kubernetes.io~csi", VOLUME, "mount")],
+    ["block", (): csi.VolumeCapability => blockCapability(), join("plugins", "kubernetes.io", "csi", "volumeDevices", "publish", VOLUME, "pod-a")],
+  ])("%s: unstage while a target is still published is FAILED_PRECONDITION naming it, nothing changed; unpublish then unstage completes", async (_kind, capability, relativeTarget) => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
-    const target = join(rig.dir, "pods", "a", "mount");
-    await stage(a, staging);
-    await publish(a, staging, target);
-    expect(await unstage(a, staging)).toEqual({});
-    expect(await mountsUnder()).toEqual([target]);
+    const target = join(rig.dir, relativeTarget);
+    await stage(a, staging, capability());
+    await publish(a, staging, target, capability());
+    const mounted = await mountsUnder();
+    const metadata = await readFile(stagingMetadataPath(staging, VOLUME), "utf8");
+    const refused = unstage(a, staging);
+    await expect(refused).rejects.toThrow(FailedPreconditionError);
+    await expect(refused).rejects.toThrow(`volume ${VOLUME} is still published on this node at ${target}`);
+    expect(await mountsUnder()).toEqual(mounted);
+    expect(await readFile(stagingMetadataPath(staging, VOLUME), "utf8")).toBe(metadata); // not even marked as being unstaged
     expect((await a.fabric.state()).controllers).toHaveLength(1);
     expect(rig.sim.connections(NQN)).toEqual([a.fabric.hostNqn]);
-    // Kubelet unpublishes first; out of order, the volume is no longer known here and its target stays.
+
     expect(await unpublish(a, target)).toEqual({});
-    expect(await mountsUnder()).toEqual([target]);
+    await expect(stat(target)).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await unstage(a, staging)).toEqual({});
+    expect(await mountsUnder()).toEqual([]);
+    expect((await a.fabric.state()).controllers).toEqual([]);
+    expect(rig.sim.connections(NQN)).toEqual([]);
   }, 60_000);
 
   it("block: stage, repeat, and unstage; staging as block records no filesystem and mounts nothing", async () => {
