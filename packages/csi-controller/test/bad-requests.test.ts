@@ -146,29 +146,21 @@ describe("long values", () => {
     };
   };
 
-  it("a value over its field's limit in a request within the message limit is refused promptly with INVALID_ARGUMENT naming it, and a concurrent call is not held up", async () => {
+  // Before the caps, a 100 KB value's status never reached the caller (DEADLINE_EXCEEDED although the
+  // service answered) and other calls on the HTTP/2 connection stalled 5–10 s: the calls' deadlines, not a
+  // stopwatch, tell those outcomes apart, so the test holds on a loaded machine.
+  it("a value over its field's limit in a request within the message limit is refused with INVALID_ARGUMENT naming it, and a concurrent call on the connection is answered, both within their deadlines", async () => {
     const size = 100 * KiB;
     const requests = values(size);
     const outcomes = [];
     for (const [what, request] of Object.entries(requests)) {
-      const started = Date.now();
       const refused = withCommands(() => callUnary(c(), c().createVolume, csi.CreateVolumeRequest.fromPartial(request), { deadlineMs: 5_000 }));
-      const other = statusOf(callUnary(c(), c().controllerGetCapabilities, {}, { deadlineMs: 5_000 })).then(({ status }) => ({ status, ms: Date.now() - started }));
+      const other = statusOf(callUnary(c(), c().controllerGetCapabilities, {}, { deadlineMs: 5_000 }));
       const { status, details, commands } = await refused;
-      const elapsed = Date.now() - started;
-      outcomes.push({ what, status, short: details.length < 300, named: details.includes(`is ${size} bytes long; at most 1024 are accepted`), commands, prompt: elapsed < 2_000, other: await other });
+      outcomes.push({ what, status, short: details.length < 300, named: details.includes(`is ${size} bytes long; at most 1024 are accepted`), commands, other: (await other).status });
     }
-    const expected = Object.keys(requests).map((what) => ({
-      what,
-      status: "INVALID_ARGUMENT",
-      short: true,
-      named: true,
-      commands: [],
-      prompt: true,
-      other: { status: "OK", ms: expect.any(Number) },
-    }));
+    const expected = Object.keys(requests).map((what) => ({ what, status: "INVALID_ARGUMENT", short: true, named: true, commands: [], other: "OK" }));
     expect(outcomes).toEqual(expected);
-    for (const outcome of outcomes) expect(outcome.other.ms).toBeLessThan(2_000);
   });
 
   it("a request over the message limit is refused with RESOURCE_EXHAUSTED from its length prefix, before its body is sent, while other calls on the connection are answered", async () => {
