@@ -1,11 +1,12 @@
 import type { Logger } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
-import { decideDisconnect, type DisconnectDecision, type MountRef } from "./nvme/disconnect-policy.js";
+import { decideDisconnect, isManagedNqn, type DisconnectDecision, type MountRef } from "./nvme/disconnect-policy.js";
 import { readDeviceUsage, readMountRefs } from "./nvme/device-usage.js";
 
 /**
  * Gathers what decideDisconnect needs (an input that cannot be read stays undefined, which keeps
- * the controller) and disconnects only when it says so.
+ * the controller) and disconnects only when it says so. A controller of this driver that it keeps is
+ * recorded in ctx.keptControllers, where the stale-mount watcher finds it again (no RPC will).
  */
 export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn: string, signal: AbortSignal, logger: Logger): Promise<DisconnectDecision> {
   const usage = await readDeviceUsage(ctx.resolver, ctx.sysfs, nqn);
@@ -28,8 +29,12 @@ export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn
   });
   if (decision.disconnect) {
     await ctx.initiator.disconnect(nqn, signal);
-  } else {
-    logger.info("controller kept connected", { nqn, reason: decision.reason });
+    ctx.keptControllers.forget(nqn);
+    return decision;
   }
+  // Logged when the reason changes: the watcher asks again every sweep.
+  const changed = !isManagedNqn(nqn, ctx.managedNqnPrefix) || ctx.keptControllers.keep({ nqn, volumeId, reason: decision.reason });
+  if (changed) logger.info("controller kept connected", { nqn, reason: decision.reason });
+  else logger.debug("controller kept connected", { nqn, reason: decision.reason });
   return decision;
 }

@@ -3,6 +3,7 @@ import { canonicalPath } from "./mount/canonical-path.js";
 import { ExecMounter } from "./mount/exec-mounter.js";
 import { Formatter } from "./mount/format.js";
 import { FilesystemProbe } from "./mount/probe-filesystem.js";
+import { KeptControllers } from "./kept-controllers.js";
 import { StagedVolumes, type NodeContext } from "./node-context.js";
 import { NodeService } from "./node-service.js";
 import { nodeSettings } from "./node-settings.js";
@@ -95,6 +96,7 @@ await runService({
       ...(attachments && { attachments }),
       locks: new OperationLocks({ label: "volume" }),
       staged,
+      keptControllers: new KeptControllers(),
       namespaceTimeoutMs: config.namespaceTimeout,
       stageRecorder: nodeMetrics.stage,
       staleMounts: registerStaleMountMetrics(metrics),

@@ -1,4 +1,5 @@
 import type { OperationLocks } from "@rds-csi/core";
+import type { KeptControllers } from "./kept-controllers.js";
 import type { Formatter } from "./mount/format.js";
 import type { Mounter } from "./mount/mounter.js";
 import type { StaleMountCounters } from "./node-metrics.js";
@@ -52,6 +53,8 @@ export interface NodeContext {
   readonly managedNqnPrefix: string;
   readonly locks: OperationLocks;
   readonly staged: StagedVolumes;
+  /** Controllers disconnectIfUnused left connected; the stale-mount watcher disconnects them once unused. */
+  readonly keptControllers: KeptControllers;
   /** Bound on waiting for the namespace after a connect. */
   readonly namespaceTimeoutMs: number;
   /** Times NodeStage's steps and counts its formats (the only metrics seam of the stage RPC). */

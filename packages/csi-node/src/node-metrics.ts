@@ -47,6 +47,8 @@ export interface StaleMountCounters {
   detected(kind: StaleMountKind): void;
   finished(kind: StaleMountKind, outcome: StaleMountOutcome): void;
   reconnected(outcome: ReconnectOutcome): void;
+  /** A controller a NodeUnstage (or a failed NodeStage) had to leave connected, disconnected once unused. */
+  keptControllerDisconnected(): void;
 }
 
 export function registerStaleMountMetrics(metrics: MetricsRegistry): StaleMountCounters {
@@ -65,9 +67,14 @@ export function registerStaleMountMetrics(metrics: MetricsRegistry): StaleMountC
     help: "Reconnects of staged volumes whose NVMe controller the kernel deleted (ctrl_loss_tmo expired): connected, failed (retried with backoff), refused (host NQN or namespace UUID differs).",
     labelNames: ["outcome"],
   });
+  const keptDisconnects = metrics.counter({
+    name: "node_kept_controller_disconnects_total",
+    help: "NVMe controllers of this driver that NodeUnstage (or the undo of a failed NodeStage) left connected because the device was still in use, disconnected by the stale-mount watcher once nothing used it.",
+  });
   return {
     detected: (kind) => detected.inc({ kind }),
     finished: (kind, outcome) => recoveries.inc({ kind, outcome }),
     reconnected: (outcome) => reconnects.inc({ outcome }),
+    keptControllerDisconnected: () => keptDisconnects.inc(),
   };
 }

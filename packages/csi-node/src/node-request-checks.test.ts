@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { buildPublishContext, createLogger, csi, FailedPreconditionError, InvalidArgumentError, OperationLocks, type CallContext, type Exec } from "@rds-csi/core";
 import { FakeMounter } from "../test/support/fake-mounter.js";
+import { KeptControllers } from "./kept-controllers.js";
 import { StagedVolumes, type NodeContext } from "./node-context.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
 import { requireNodeCapability } from "./node-get-capabilities.js";
@@ -58,6 +59,7 @@ describe("node request checks (no root)", () => {
       managedNqnPrefix: "nqn.2000-02.com.mikrotik:",
       locks: new OperationLocks({ label: "volume" }),
       staged: new StagedVolumes(),
+      keptControllers: new KeptControllers(),
       namespaceTimeoutMs: 1_000,
       stageRecorder: { time: (_phase, step) => step(), format: (_fs, step) => step() },
     };

@@ -1,4 +1,6 @@
-import { abortableSleep, AbortedError, Backoff, withDeadline, type Logger } from "@rds-csi/core";
+import { abortableSleep, AbortedError, Backoff, InternalError, withDeadline, type Logger } from "@rds-csi/core";
+import { disconnectIfUnused } from "./disconnect-if-unused.js";
+import type { KeptController } from "./kept-controllers.js";
 import type { NodeContext } from "./node-context.js";
 import { readStagingMetadata, readStagingMetadataFile, type StagingMetadata } from "./staging/staging-metadata.js";
 import { controllerLost, HostIdentityMismatchError, reconnectLostController, ReconnectFailedError, VolumeMovedError } from "./reconnect-lost-controller.js";
@@ -86,6 +88,9 @@ interface Outage {
  * left alone: its unmount or disconnect may be half done and kubelet retries the unstage, so bringing
  * it back would only churn connections, and could attach an RWO volume that is already moving to
  * another node. Only a NodeStage, which clears the mark, makes it the watcher's again.
+ *
+ * Each sweep ends with the controllers an unstage had to keep connected because their device was still
+ * in use (ctx.keptControllers): disconnected once the same rule finds them unused (#sweepKeptControllers).
  */
 export class StaleMountWatcher {
   readonly #options: StaleMountWatcherOptions;
@@ -118,8 +123,17 @@ export class StaleMountWatcher {
     await Promise.allSettled(this.#running);
   }
 
-  /** One pass over the staged volumes; never throws. */
+  /**
+   * One pass over the staged volumes, then over the controllers unstages kept (reported through the
+   * log and `node_kept_controller_disconnects_total`); never throws.
+   */
   async sweep(): Promise<SweepReport[]> {
+    const reports = await this.#sweepStaged();
+    await this.#sweepKeptControllers();
+    return reports;
+  }
+
+  async #sweepStaged(): Promise<SweepReport[]> {
     const { logger } = this.#options;
     const reports: SweepReport[] = [];
     let staged: { metadata: StagingMetadata; stagingPath: string }[];
@@ -310,6 +324,48 @@ export class StaleMountWatcher {
       log.warn("stale-mount watcher: reconnected, but recovering the mounts failed; will retry", { error: String(err) });
       return "failed";
     }
+  }
+
+  /**
+   * Controllers that disconnectIfUnused kept while something used the device (a holder, an exclusive
+   * open, a mount in a container's namespace: often gone a moment later). NodeUnstage answered OK, so no
+   * RPC comes back for them: each is asked again, through the same rule, under the lock of the volume
+   * that kept it — a NodeStage of that volume, which connects before it records the volume as staged,
+   * holds that lock, and the controller is then skipped. One that is staged again belongs to that
+   * staging (its unstage decides); one the kernel removed is forgotten.
+   */
+  async #sweepKeptControllers(): Promise<void> {
+    const { ctx, logger } = this.#options;
+    for (const kept of ctx.keptControllers.list()) {
+      if (this.#stopping.signal.aborted) return;
+      const log = logger.child({ volume_id: kept.volumeId });
+      try {
+        await withDeadline(this.#stopping.signal, this.#timeoutMs, (deadline) =>
+          ctx.locks.run(kept.volumeId, deadline, (signal) => this.#tracked(this.#disconnectKept(kept, signal, log))),
+        );
+      } catch (err) {
+        if (err instanceof AbortedError || this.#stopping.signal.aborted) continue; // busy, or shutting down
+        log.warn("stale-mount watcher: cannot disconnect a controller kept at unstage; will retry", { nqn: kept.nqn, error: String(err) });
+      }
+    }
+  }
+
+  async #disconnectKept(kept: KeptController, signal: AbortSignal, log: Logger): Promise<void> {
+    const { ctx } = this.#options;
+    const { nqn } = kept;
+    if (ctx.staged.list().some((v) => v.nqn === nqn) || (await ctx.initiator.controllers(nqn)).length === 0) {
+      ctx.keptControllers.forget(nqn);
+      return;
+    }
+    const decision = await disconnectIfUnused(ctx, kept.volumeId, nqn, signal, log);
+    if (!decision.disconnect) return;
+    const left = await ctx.initiator.controllers(nqn);
+    if (left.length > 0) {
+      ctx.keptControllers.keep({ ...kept, reason: "still there after nvme disconnect" });
+      throw new InternalError(`controllers ${left.map((c) => c.name).join(", ")} of ${nqn} are still there after disconnect`);
+    }
+    ctx.staleMounts?.keptControllerDisconnected();
+    log.info("stale-mount watcher: disconnected a controller kept at unstage; nothing uses it any more", { nqn, keptBecause: kept.reason });
   }
 
   /**

@@ -5,7 +5,7 @@ import { canonicalPath } from "./mount/canonical-path.js";
 import type { Mounter } from "./mount/mounter.js";
 import type { MountInfoEntry } from "./mount/parse-mountinfo.js";
 import type { DeviceResolver } from "./nvme/device-identity.js";
-import { decideDisconnect, type MountRef, type StagedVolumeRef } from "./nvme/disconnect-policy.js";
+import { decideDisconnect, isManagedNqn, type MountRef, type StagedVolumeRef } from "./nvme/disconnect-policy.js";
 import { readBlockDeviceNumbers } from "./nvme/block-device-numbers.js";
 import { readDeviceUsage, readMountRefs } from "./nvme/device-usage.js";
 import type { NvmeInitiator } from "./nvme/nvme-initiator.js";
@@ -153,7 +153,7 @@ export async function reconcileAtStartup(options: StartupReconciliationOptions):
     }
     for (const nqn of [...nqns].sort()) {
       signal.throwIfAborted();
-      if (options.managedNqnPrefix === "" || !nqn.startsWith(options.managedNqnPrefix)) {
+      if (!isManagedNqn(nqn, options.managedNqnPrefix)) {
         summary.foreign.push(nqn);
         logger.debug("reconciliation: not this driver's subsystem, left alone", { nqn });
         continue;
@@ -252,7 +252,7 @@ async function readDevices(options: StartupReconciliationOptions, nqns: Readonly
   const present = new Set((await readBlockDeviceNumbers(options.sysfs)).keys());
   const managed = new Map<string, string>();
   for (const nqn of nqns) {
-    if (options.managedNqnPrefix === "" || !nqn.startsWith(options.managedNqnPrefix)) continue;
+    if (!isManagedNqn(nqn, options.managedNqnPrefix)) continue;
     try {
       const identity = await options.resolver.resolve(nqn);
       if (identity !== undefined) managed.set(identity.majorMinor, nqn);

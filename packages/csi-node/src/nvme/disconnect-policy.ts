@@ -51,9 +51,14 @@ export type DisconnectDecision =
 
 const keep = (reason: string, unverifiable = false): DisconnectDecision => ({ disconnect: false, reason, unverifiable });
 
+/** A subsystem of this driver: anything else is the host's own (or another driver's), never touched. */
+export function isManagedNqn(nqn: string, managedPrefix: string): boolean {
+  return managedPrefix !== "" && nqn.startsWith(managedPrefix);
+}
+
 export function decideDisconnect(inputs: DisconnectInputs): DisconnectDecision {
   const { nqn, managedPrefix } = inputs;
-  if (managedPrefix === "" || !nqn.startsWith(managedPrefix)) return keep(`${nqn} does not carry the managed prefix ${JSON.stringify(managedPrefix)}`);
+  if (!isManagedNqn(nqn, managedPrefix)) return keep(`${nqn} does not carry the managed prefix ${JSON.stringify(managedPrefix)}`);
   if (inputs.stagedVolumes === undefined) return keep("the staged volumes could not be read", true);
   const others = inputs.stagedVolumes.filter((v) => v.nqn === nqn && v.volumeId !== inputs.volumeId);
   if (others.length > 0) return keep(`still staged for ${others.map((v) => v.volumeId).join(", ")}`);

@@ -11,6 +11,7 @@ import { ExecMounter } from "../../src/mount/exec-mounter.js";
 import type { MountInfoEntry } from "../../src/mount/parse-mountinfo.js";
 import { Formatter } from "../../src/mount/format.js";
 import { FilesystemProbe } from "../../src/mount/probe-filesystem.js";
+import { KeptControllers } from "../../src/kept-controllers.js";
 import { StagedVolumes, type NodeContext } from "../../src/node-context.js";
 import { FakeMounter } from "./fake-mounter.js";
 import { FakeResizer } from "./fake-resizer.js";
@@ -147,6 +148,7 @@ export function useNodeRig(options: NodeRigOptions) {
         managedNqnPrefix: "nqn.2000-02.com.mikrotik:",
         locks: new OperationLocks({ label: "volume" }),
         staged: new StagedVolumes(),
+        keptControllers: new KeptControllers(),
         namespaceTimeoutMs: 5_000,
         stageRecorder: registerNodeMetrics(metrics, sysfs, "nqn.2000-02.com.mikrotik:").stage,
         staleMounts: registerStaleMountMetrics(metrics),
