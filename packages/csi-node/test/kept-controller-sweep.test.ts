@@ -1,7 +1,7 @@
 import { describeAsRoot } from "@rds-csi/testkit";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger } from "@rds-csi/core";
@@ -26,38 +26,41 @@ describeAsRoot("controllers kept at NodeUnstage: a container's copy of the mount
   const { newHost, stagingDir, stage, unstage, metric } = rig;
   const { sweep, connected } = probes(rig);
 
-  it("a container's private copy of the staging mount (EBUSY for O_EXCL) keeps it; once the copy is gone the next sweep disconnects it", async () => {
+  it("a container's copy of the staging mount (EBUSY for O_EXCL) keeps it; once the copy is gone the next sweep disconnects it", async () => {
     const a = await newHost("node-a");
     const staging = await stagingDir("a");
     await stage(a, staging);
     const device = (await rig.resolve(a))!.devicePath;
-    // A container starting copies the host's mounts into its own mount namespace; after the host side
-    // is unmounted, the filesystem stays mounted there and holds the disk exclusively.
-    let copy: ChildProcess | undefined = spawn("unshare", ["--mount", "--propagation", "private", "sleep", "600"], { stdio: "ignore" });
+    // A container starting copies the host's mounts into its own mount namespace; after the host side is
+    // unmounted, the filesystem lives on there and holds the disk exclusively. A lazily unmounted
+    // filesystem that a process still uses is in the same kernel state (fs/namespace.c: a detached mount
+    // lives until its last user; fs/super.c keeps the device claimed while the super block lives). Not a
+    // real new mount namespace: that copies every mount on the machine, other suites' staging mounts
+    // too, and their unstages would find their devices busy (see nvme/device-usage.test.ts).
+    let user: ChildProcess | undefined = spawn("sleep", ["600"], { cwd: staging, stdio: "ignore" });
     try {
-      await once(copy, "spawn");
-      // unshare execs sleep once the namespace (and its copy of the mounts) exists
-      await until(async () => (await readFile(`/proc/${copy!.pid}/comm`, "utf8")) === "sleep\n");
+      await once(user, "spawn");
+      execFileSync("umount", ["--lazy", staging]);
       expect(await unstage(a, staging)).toEqual({});
       expect(await rig.mountsUnder()).toEqual([]);
       expect(await a.ctx.resolver.deviceNodes.openedExclusively(device)).toBe(true);
-      expect(await connected(a)).toBe(true); // kept: the copy still holds the filesystem
+      expect(await connected(a)).toBe(true); // kept: the detached filesystem still holds the disk
 
       await sweep(a);
       expect(await connected(a)).toBe(true); // still in use: stays
       expect(await metric(a, DISCONNECTS)).toBe("0");
 
-      copy.kill("SIGKILL");
-      if (copy.exitCode === null && copy.signalCode === null) await once(copy, "exit");
-      copy = undefined;
-      // The namespace's mounts go with its last process; the kernel then releases the disk.
+      user.kill("SIGKILL");
+      if (user.exitCode === null && user.signalCode === null) await once(user, "exit");
+      user = undefined;
+      // The detached mount goes with its last user; the kernel then releases the disk.
       await until(async () => (await a.ctx.resolver.deviceNodes.openedExclusively(device)) === false);
       expect(await sweep(a)).toEqual([]);
       expect(await connected(a)).toBe(false);
       expect(await metric(a, DISCONNECTS)).toBe("1");
     } finally {
-      copy?.kill("SIGKILL");
-      if (copy !== undefined && copy.exitCode === null && copy.signalCode === null) await once(copy, "exit");
+      user?.kill("SIGKILL");
+      if (user !== undefined && user.exitCode === null && user.signalCode === null) await once(user, "exit");
     }
   }, 60_000);
 });
