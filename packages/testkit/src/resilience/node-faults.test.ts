@@ -108,10 +108,19 @@ asRoot("node-side faults", () => {
     return { host, volume, calls, file, writer, before: writer.acknowledged.length };
   }
 
-  /** The acknowledged records the file does not hold (read through the pod's path once the writer stopped). */
-  async function acknowledgedButMissing(file: string, acknowledged: readonly number[]): Promise<number[]> {
+  /**
+   * Once the volume recovered: the writer keeps acknowledging for another 500 ms and is stopped; it wrote
+   * before the fault and after the recovery, and the file (read through the pod's path) holds every
+   * record it acknowledged.
+   */
+  async function expectWritesGoOnAndAreKept(file: string, writer: ReturnType<typeof startJournalWriter>, before: number): Promise<void> {
+    const afterRecovery = writer.acknowledged.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await writer.stop();
+    expect(writer.acknowledged.length).toBeGreaterThan(afterRecovery);
+    expect(before).toBeGreaterThan(0);
     const kept = new Set((await readFile(file, "utf8")).split("\n").filter(Boolean).map(Number));
-    return acknowledged.filter((n) => !kept.has(n));
+    expect(writer.acknowledged.filter((n) => !kept.has(n))).toEqual([]);
   }
 
   it("node plugin killed mid-stage (during mkfs): the restarted plugin's retried stage converges, one mount, one format, data kept", async () => {
@@ -162,12 +171,7 @@ asRoot("node-side faults", () => {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const duringLoss = acknowledged.length;
       await host.fabric.reconnect(volume.publishContext.nvme_nqn!);
-      const afterRecovery = acknowledged.length;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await writer.stop();
-      expect(acknowledged.length).toBeGreaterThan(afterRecovery);
-      expect(before).toBeGreaterThan(0);
-      expect(await acknowledgedButMissing(file, acknowledged)).toEqual([]);
+      await expectWritesGoOnAndAreKept(file, writer, before);
       // While the path was gone the writes waited instead of failing, and at most the one in flight finished.
       expect(duringLoss - atLoss).toBeLessThanOrEqual(1);
       expect(failures).toEqual([]);
@@ -179,7 +183,7 @@ asRoot("node-side faults", () => {
   it("NVMe/TCP loss with renumbering under a mounted filesystem with writes in flight: every acknowledged write is kept", async () => {
     await faultScenario("nvme-loss-renumbering-during-writes", async (inject) => {
       const { host, volume, calls, file, writer, before } = await writingToPublishedVolume();
-      const { acknowledged, failures } = writer;
+      const { failures } = writer;
       const ns = await host.fabric.namespace(volume.publishContext.nvme_nqn!);
       await host.fabric.reconnect(volume.publishContext.nvme_nqn!, { renumber: true });
       inject();
@@ -192,12 +196,7 @@ asRoot("node-side faults", () => {
         if (target === (await topMajorMinor(calls.paths.staging)) && target !== `${ns?.major}:${ns?.minor}`) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const afterRecovery = acknowledged.length;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await writer.stop();
-      expect(acknowledged.length).toBeGreaterThan(afterRecovery);
-      expect(before).toBeGreaterThan(0);
-      expect(await acknowledgedButMissing(file, acknowledged)).toEqual([]);
+      await expectWritesGoOnAndAreKept(file, writer, before);
       // Writes failed (EIO) while the pod's path still showed the dead device, and went on once it was re-bound.
       expect(failures.length).toBeGreaterThan(0);
       // Nothing was written under the mount point in between: NodeUnpublish removes the target.
