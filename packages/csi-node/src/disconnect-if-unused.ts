@@ -1,11 +1,11 @@
-import type { Logger } from "@rds-csi/core";
+import { InternalError, type Logger } from "@rds-csi/core";
 import type { NodeContext } from "./node-context.js";
 import { decideDisconnect, isManagedNqn, type DisconnectDecision, type MountRef } from "./nvme/disconnect-policy.js";
 import { readDeviceUsage, readMountRefs } from "./nvme/device-usage.js";
 
 /**
  * Gathers what decideDisconnect needs (an input that cannot be read stays undefined, which keeps
- * the controller) and disconnects only when it says so. A controller of this driver that it keeps is
+ * the controller) and disconnects only when it says so, then checks the controller is gone. A controller of this driver that it keeps is
  * recorded in ctx.keptControllers, where the stale-mount watcher finds it again (no RPC will).
  */
 export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn: string, signal: AbortSignal, logger: Logger): Promise<DisconnectDecision> {
@@ -29,6 +29,13 @@ export async function disconnectIfUnused(ctx: NodeContext, volumeId: string, nqn
   });
   if (decision.disconnect) {
     await ctx.initiator.disconnect(nqn, signal);
+    // nvme disconnect may exit 0 and leave a controller behind: it stays recorded as kept, so the
+    // stale-mount watcher tries again, and the caller learns it failed.
+    const left = await ctx.initiator.controllers(nqn);
+    if (left.length > 0) {
+      ctx.keptControllers.keep({ nqn, volumeId, reason: "still there after nvme disconnect" });
+      throw new InternalError(`controllers ${left.map((c) => c.name).join(", ")} of ${nqn} are still there after disconnect`);
+    }
     ctx.keptControllers.forget(nqn);
     return decision;
   }

@@ -1,4 +1,4 @@
-import { csi, FailedPreconditionError, InternalError, UnavailableError, type CallContext } from "@rds-csi/core";
+import { csi, FailedPreconditionError, UnavailableError, type CallContext } from "@rds-csi/core";
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
 import { canonicalPath } from "./mount/canonical-path.js";
 import type { NodeContext } from "./node-context.js";
@@ -37,10 +37,6 @@ export async function nodeUnstageVolume(ctx: NodeContext, request: csi.NodeUnsta
     const decision = await disconnectIfUnused(ctx, volumeId, metadata.nqn, signal, logger);
     if (!decision.disconnect && decision.unverifiable) {
       throw new UnavailableError(`cannot tell whether the controller of ${metadata.nqn} is still used: ${decision.reason}`);
-    }
-    if (decision.disconnect) {
-      const left = await ctx.initiator.controllers(metadata.nqn);
-      if (left.length > 0) throw new InternalError(`controllers ${left.map((c) => c.name).join(", ")} of ${metadata.nqn} are still there after disconnect`);
     }
     await removeStagingMetadata(stagingPath, volumeId);
     ctx.staged.delete(volumeId);

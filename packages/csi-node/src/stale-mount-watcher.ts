@@ -1,4 +1,4 @@
-import { abortableSleep, AbortedError, Backoff, InternalError, withDeadline, type Logger } from "@rds-csi/core";
+import { abortableSleep, AbortedError, Backoff, withDeadline, type Logger } from "@rds-csi/core";
 import { disconnectIfUnused } from "./disconnect-if-unused.js";
 import type { KeptController } from "./kept-controllers.js";
 import type { NodeContext } from "./node-context.js";
@@ -359,11 +359,6 @@ export class StaleMountWatcher {
     }
     const decision = await disconnectIfUnused(ctx, kept.volumeId, nqn, signal, log);
     if (!decision.disconnect) return;
-    const left = await ctx.initiator.controllers(nqn);
-    if (left.length > 0) {
-      ctx.keptControllers.keep({ ...kept, reason: "still there after nvme disconnect" });
-      throw new InternalError(`controllers ${left.map((c) => c.name).join(", ")} of ${nqn} are still there after disconnect`);
-    }
     ctx.staleMounts?.keptControllerDisconnected();
     log.info("stale-mount watcher: disconnected a controller kept at unstage; nothing uses it any more", { nqn, keptBecause: kept.reason });
   }
